@@ -1,0 +1,366 @@
+// The certificate catalog: everything kubeadm makes for one cluster, as one declarative table (modelled on kubeadm's
+// certlist.go), and the small pure functions that expand it for a validated cluster: which certificates exist, with
+// which subject, usages, SANs and validity, which files they become, and which node receives which files.
+// Sources are the sections of ../shared/reference/kubeadm-pki.md. No Pulumi here.
+import { ClusterSpec, ConfigError, KeyAlgorithm, NodeSpec } from "./config";
+import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
+import { httpsUrl } from "./net";
+
+export const PKI_DIR = "/etc/kubernetes/pki";
+export const KUBERNETES_DIR = "/etc/kubernetes";
+export const KUBELET_PKI_DIR = "/var/lib/kubelet/pki";
+
+export type CaName = "ca" | "front-proxy-ca" | "etcd-ca";
+
+/** The tls provider's allowedUses strings (tls-provider.md §7.3) for kubeadm's profiles (kubeadm-pki.md §1). */
+export const USES = {
+  ca: ["digital_signature", "key_encipherment", "cert_signing"],
+  server: ["digital_signature", "key_encipherment", "server_auth"],
+  client: ["digital_signature", "key_encipherment", "client_auth"],
+  serverAndClient: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+} as const;
+
+/** The processes that read a file, so delivery knows what to restart after it changes (issue: pick-up). */
+export type Reader = "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "etcd" | "kubelet" | "kube-proxy";
+
+/** How many of a certificate there are: one per cluster, one per control-plane node, or one per node. */
+export type Scope = "cluster" | "control-plane" | "node";
+
+/** Which nodes get a cluster-scoped bundle (per-node certificates always go to their own node only). */
+export type Audience = "control-plane" | "init-node" | "every-node" | "operator-only";
+
+interface CaProfile {
+  readonly name: CaName;
+  readonly commonName: string;
+  /** File base path under PKI_DIR. */
+  readonly base: string;
+  readonly readers: readonly Reader[];
+}
+
+interface LeafProfile {
+  /** kubeadm's name (`kubeadm certs check-expiration` rows). */
+  readonly name: string;
+  readonly signer: CaName;
+  readonly scope: Scope;
+  readonly commonName: (node: NodeSpec) => string;
+  readonly organization?: string;
+  readonly uses: readonly string[];
+  readonly altNames?: (cluster: ClusterSpec, node: NodeSpec) => AltNames;
+  readonly dir: string;
+  readonly base: string;
+  readonly readers: readonly Reader[];
+  /** TCP port on the node's address where a reader serves this certificate (for post-push health checks). */
+  readonly servedOnPort?: (cluster: ClusterSpec) => number;
+}
+
+interface KubeconfigProfile {
+  /** File name in /etc/kubernetes (the check-expiration row name). */
+  readonly name: string;
+  readonly scope: Scope;
+  readonly audience: Audience;
+  readonly commonName: (node: NodeSpec) => string;
+  readonly organization?: string;
+  /** CPE: the control-plane endpoint; LOCAL: the node's own API server (kubeadm-pki.md §4). */
+  readonly server: "CPE" | "LOCAL";
+  readonly path: string;
+  readonly readers: readonly Reader[];
+}
+
+// ---- the table ----------------------------------------------------------------------------------------------------
+
+/** §1: three self-signed CAs (CN, DNS SAN = CN). */
+export const CERTIFICATE_AUTHORITIES: readonly CaProfile[] = [
+  { name: "ca", commonName: "kubernetes", base: "ca", readers: ["kube-apiserver", "kube-controller-manager", "kubelet"] },
+  { name: "front-proxy-ca", commonName: "front-proxy-ca", base: "front-proxy-ca", readers: ["kube-apiserver", "kube-controller-manager"] },
+  { name: "etcd-ca", commonName: "etcd-ca", base: "etcd/ca", readers: ["etcd", "kube-apiserver"] },
+];
+
+const fixed = (cn: string) => () => cn;
+const nodeName = (node: NodeSpec) => node.name;
+const nodeIdentity = (node: NodeSpec) => `system:node:${node.name}`;
+
+/** §1 leaves, plus the kubelet serving certificate of §6. */
+export const LEAF_CERTIFICATES: readonly LeafProfile[] = [
+  { name: "apiserver", signer: "ca", scope: "control-plane", commonName: fixed("kube-apiserver"), uses: USES.server,
+    altNames: apiServerAltNames, dir: PKI_DIR, base: "apiserver", readers: ["kube-apiserver"],
+    servedOnPort: (c) => c.apiServer.bindPort },
+  { name: "apiserver-kubelet-client", signer: "ca", scope: "control-plane", commonName: fixed("kube-apiserver-kubelet-client"),
+    organization: "kubeadm:cluster-admins", uses: USES.client, dir: PKI_DIR, base: "apiserver-kubelet-client", readers: ["kube-apiserver"] },
+  { name: "front-proxy-client", signer: "front-proxy-ca", scope: "control-plane", commonName: fixed("front-proxy-client"),
+    uses: USES.client, dir: PKI_DIR, base: "front-proxy-client", readers: ["kube-apiserver"] },
+  { name: "apiserver-etcd-client", signer: "etcd-ca", scope: "control-plane", commonName: fixed("kube-apiserver-etcd-client"),
+    uses: USES.client, dir: PKI_DIR, base: "apiserver-etcd-client", readers: ["kube-apiserver"] },
+  { name: "etcd-healthcheck-client", signer: "etcd-ca", scope: "control-plane", commonName: fixed("kube-etcd-healthcheck-client"),
+    uses: USES.client, dir: PKI_DIR, base: "etcd/healthcheck-client", readers: [] },
+  { name: "etcd-server", signer: "etcd-ca", scope: "control-plane", commonName: nodeName, uses: USES.serverAndClient,
+    altNames: (c, n) => etcdAltNames(n, c.etcd.serverCertSANs), dir: PKI_DIR, base: "etcd/server", readers: ["etcd"],
+    servedOnPort: () => 2379 },
+  { name: "etcd-peer", signer: "etcd-ca", scope: "control-plane", commonName: nodeName, uses: USES.serverAndClient,
+    altNames: (c, n) => etcdAltNames(n, c.etcd.peerCertSANs), dir: PKI_DIR, base: "etcd/peer", readers: ["etcd"],
+    servedOnPort: () => 2380 },
+  { name: "kubelet-serving", signer: "ca", scope: "node", commonName: nodeIdentity, organization: "system:nodes",
+    uses: USES.server, altNames: (_, n) => kubeletServingAltNames(n), dir: KUBELET_PKI_DIR, base: "kubelet-serving",
+    readers: ["kubelet"], servedOnPort: () => 10250 },
+];
+
+/** §4 kubeconfigs, plus kube-proxy's (a client-certificate kubeconfig, as self-managed clusters run it). */
+export const KUBECONFIGS: readonly KubeconfigProfile[] = [
+  { name: "admin.conf", scope: "cluster", audience: "control-plane", commonName: fixed("kubernetes-admin"),
+    organization: "kubeadm:cluster-admins", server: "CPE", path: `${KUBERNETES_DIR}/admin.conf`, readers: [] },
+  { name: "super-admin.conf", scope: "cluster", audience: "init-node", commonName: fixed("kubernetes-super-admin"),
+    organization: "system:masters", server: "CPE", path: `${KUBERNETES_DIR}/super-admin.conf`, readers: [] },
+  { name: "controller-manager.conf", scope: "control-plane", audience: "control-plane",
+    commonName: fixed("system:kube-controller-manager"), server: "LOCAL", path: `${KUBERNETES_DIR}/controller-manager.conf`,
+    readers: ["kube-controller-manager"] },
+  { name: "scheduler.conf", scope: "control-plane", audience: "control-plane", commonName: fixed("system:kube-scheduler"),
+    server: "LOCAL", path: `${KUBERNETES_DIR}/scheduler.conf`, readers: ["kube-scheduler"] },
+  { name: "kubelet.conf", scope: "node", audience: "every-node", commonName: nodeIdentity, organization: "system:nodes",
+    server: "CPE", path: `${KUBERNETES_DIR}/kubelet.conf`, readers: ["kubelet"] },
+  { name: "kube-proxy.conf", scope: "cluster", audience: "every-node", commonName: fixed("system:kube-proxy"),
+    organization: "system:node-proxier", server: "CPE", path: `${KUBERNETES_DIR}/kube-proxy.conf`, readers: ["kube-proxy"] },
+];
+
+// ---- the expanded catalog -----------------------------------------------------------------------------------------
+
+export interface CertificateSpec {
+  /** Unique in the cluster and readable: `apiserver@cp-1`, `admin.conf`, `ca`, `user:alice`. */
+  readonly id: string;
+  /** kubeadm's name of the certificate or kubeconfig (`apiserver`, `admin.conf`). */
+  readonly name: string;
+  readonly kind: "ca" | "leaf" | "kubeconfig";
+  /** Pulumi resource name, stable: derived only from the cluster, the certificate and the node names. */
+  readonly resourceName: string;
+  readonly node?: string;
+  /** Undefined for the (self-signed) CAs. */
+  readonly signer?: CaName;
+  readonly commonName: string;
+  readonly organization?: string;
+  readonly allowedUses: readonly string[];
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly validityHours: number;
+  readonly earlyRenewalHours: number;
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** For kubeconfigs: what goes into the file besides the certificate. */
+  readonly kubeconfig?: { readonly clusterName: string; readonly server: string; readonly user: string };
+  /** Where a reader serves it, for health checks after delivery. */
+  readonly servedAt?: { readonly host: string; readonly port: number };
+}
+
+export type FileContent = "certificate" | "private-key" | "kubeconfig" | "public-key";
+
+export interface FileSpec {
+  /** Absolute path on the node. */
+  readonly path: string;
+  /** Octal mode: 0o600 for keys and kubeconfigs, 0o644 for certificates. */
+  readonly mode: number;
+  readonly owner: "root";
+  /** Catalog id of the certificate (or `sa`) this file is made from. */
+  readonly source: string;
+  readonly content: FileContent;
+}
+
+/** What moves to a node as one unit: a key with its certificate, one kubeconfig, one CA (with its key if placed). */
+export interface Bundle {
+  /** Unique per node: the source's id. */
+  readonly id: string;
+  readonly node: string;
+  readonly files: readonly FileSpec[];
+  /** Processes on the node that must reload after the bundle changes. */
+  readonly readers: readonly Reader[];
+  readonly servedAt?: { readonly host: string; readonly port: number };
+}
+
+export interface ClusterCatalog {
+  readonly cluster: ClusterSpec;
+  /** The first control-plane node: the one `kubeadm init` ran on (gets super-admin.conf). */
+  readonly initNode: NodeSpec;
+  readonly certificates: readonly CertificateSpec[];
+  /** The service-account key pair (§5): not X.509. */
+  readonly serviceAccount: { readonly id: "sa"; readonly resourceName: string; readonly keyAlgorithm: KeyAlgorithm };
+  readonly bundles: readonly Bundle[];
+}
+
+const certificateFile = (source: string, path: string): FileSpec =>
+  ({ path, mode: 0o644, owner: "root", source, content: "certificate" });
+const privateKeyFile = (source: string, path: string): FileSpec =>
+  ({ path, mode: 0o600, owner: "root", source, content: "private-key" });
+
+function endpointUrl(cluster: ClusterSpec, initNode: NodeSpec): string {
+  const cpe = cluster.controlPlaneEndpoint;
+  return cpe ? httpsUrl(cpe.host, cpe.port) : httpsUrl(initNode.address, cluster.apiServer.bindPort);
+}
+
+function nodesInScope(cluster: ClusterSpec, scope: Scope): readonly (NodeSpec | undefined)[] {
+  if (scope === "cluster") return [undefined];
+  return scope === "control-plane" ? cluster.nodes.filter((n) => n.role === "control-plane") : cluster.nodes;
+}
+
+function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audience): readonly NodeSpec[] {
+  switch (audience) {
+    case "control-plane": return cluster.nodes.filter((n) => n.role === "control-plane");
+    case "init-node": return [initNode];
+    case "every-node": return cluster.nodes;
+    case "operator-only": return [];
+  }
+}
+
+/** Resource names: `<cluster>-<certificate>[-<node>]`. Adding a node or a SAN never changes an existing name. */
+const resourceName = (cluster: ClusterSpec, name: string, node?: NodeSpec) =>
+  [cluster.name, name.replace(/\.conf$/, "-kubeconfig"), ...(node ? [node.name] : [])].join("-");
+
+/** Expands the table for one validated cluster. */
+export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
+  const initNode = cluster.nodes.find((n) => n.role === "control-plane");
+  if (!initNode) throw new Error(`cluster ${cluster.name} has no control-plane node (validateClusters checks this)`);
+  const { leafHours, caHours, earlyRenewalHours } = cluster.validity;
+  const keyAlgorithm = cluster.keyAlgorithm;
+  const certificates: CertificateSpec[] = [];
+  const bundles: Bundle[] = [];
+  const controlPlane = cluster.nodes.filter((n) => n.role === "control-plane");
+
+  for (const ca of CERTIFICATE_AUTHORITIES) {
+    certificates.push({
+      id: ca.name, name: ca.name, kind: "ca", resourceName: resourceName(cluster, ca.name),
+      commonName: ca.commonName, allowedUses: USES.ca, dnsNames: [ca.commonName], ipAddresses: [],
+      // CAs are never renewed behind the operator's back: replacing one re-issues everything under it (§11).
+      validityHours: caHours, earlyRenewalHours: 0, keyAlgorithm,
+    });
+    const withKey = cluster.caKeys === "control-plane";
+    // ca.crt is the one PKI file workers need (§6); CA keys go to control-plane nodes only, and only on opt-in (§8).
+    const targets = ca.name === "ca" ? cluster.nodes : controlPlane;
+    for (const node of targets) {
+      const files = [certificateFile(ca.name, `${PKI_DIR}/${ca.base}.crt`)];
+      if (withKey && node.role === "control-plane") files.push(privateKeyFile(ca.name, `${PKI_DIR}/${ca.base}.key`));
+      const readers = node.role === "control-plane" ? ca.readers : ca.readers.filter((r) => r === "kubelet");
+      bundles.push({ id: ca.name, node: node.name, files, readers });
+    }
+  }
+
+  for (const leaf of LEAF_CERTIFICATES) {
+    for (const node of nodesInScope(cluster, leaf.scope)) {
+      if (!node) continue; // every leaf profile is per node (kubeadm issues them on each control-plane node)
+      const sans = leaf.altNames?.(cluster, node) ?? { dnsNames: [], ipAddresses: [] };
+      const id = `${leaf.name}@${node.name}`;
+      const servedAt = leaf.servedOnPort ? { host: node.address, port: leaf.servedOnPort(cluster) } : undefined;
+      certificates.push({
+        id, name: leaf.name, kind: "leaf", resourceName: resourceName(cluster, leaf.name, node), node: node.name,
+        signer: leaf.signer, commonName: leaf.commonName(node), organization: leaf.organization, allowedUses: leaf.uses,
+        dnsNames: sans.dnsNames, ipAddresses: sans.ipAddresses, validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
+        servedAt,
+      });
+      bundles.push({
+        id, node: node.name, readers: leaf.readers, servedAt,
+        files: [certificateFile(id, `${leaf.dir}/${leaf.base}.crt`), privateKeyFile(id, `${leaf.dir}/${leaf.base}.key`)],
+      });
+    }
+  }
+
+  const endpoint = endpointUrl(cluster, initNode);
+  for (const kc of KUBECONFIGS) {
+    for (const node of nodesInScope(cluster, kc.scope)) {
+      const commonName = kc.commonName(node ?? initNode);
+      const id = node ? `${kc.name}@${node.name}` : kc.name;
+      const server = kc.server === "LOCAL" && node ? httpsUrl(node.address, cluster.apiServer.bindPort) : endpoint;
+      certificates.push({
+        id, name: kc.name, kind: "kubeconfig", resourceName: resourceName(cluster, kc.name, node), node: node?.name,
+        signer: "ca", commonName, organization: kc.organization, allowedUses: USES.client, dnsNames: [], ipAddresses: [],
+        validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
+        kubeconfig: { clusterName: cluster.clusterName, server, user: commonName },
+      });
+      const targets = node ? [node] : audienceNodes(cluster, initNode, kc.audience);
+      for (const target of targets) {
+        bundles.push({
+          id, node: target.name, readers: kc.readers,
+          files: [{ path: kc.path, mode: 0o600, owner: "root", source: id, content: "kubeconfig" }],
+        });
+      }
+    }
+  }
+
+  for (const user of cluster.users) {
+    certificates.push({
+      id: `user:${user.name}`, name: `user:${user.name}`, kind: "kubeconfig", resourceName: `${cluster.name}-user-${user.name}`,
+      signer: "ca", commonName: user.name, organization: user.groups[0], allowedUses: USES.client, dnsNames: [],
+      ipAddresses: [], validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
+      kubeconfig: { clusterName: cluster.clusterName, server: endpoint, user: user.name },
+    });
+  }
+
+  // §5: identical on every control-plane node, like the CAs; never on workers.
+  for (const node of controlPlane) {
+    bundles.push({
+      id: "sa", node: node.name, readers: ["kube-apiserver", "kube-controller-manager"],
+      files: [
+        { path: `${PKI_DIR}/sa.key`, mode: 0o600, owner: "root", source: "sa", content: "private-key" },
+        { path: `${PKI_DIR}/sa.pub`, mode: 0o600, owner: "root", source: "sa", content: "public-key" },
+      ],
+    });
+  }
+
+  return {
+    cluster, initNode, certificates, bundles,
+    serviceAccount: { id: "sa", resourceName: `${cluster.name}-sa`, keyAlgorithm },
+  };
+}
+
+/**
+ * Catalogs for every cluster of a stack. Resource names must be unique across the stack; they are by construction
+ * unless a node name happens to complete another certificate's name, which is reported as a config error.
+ */
+export function buildCatalogs(clusters: readonly ClusterSpec[]): ClusterCatalog[] {
+  const catalogs = clusters.map(buildCatalog);
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  catalogs.forEach((catalog, ci) => {
+    for (const name of [...catalog.certificates.map((c) => c.resourceName), catalog.serviceAccount.resourceName]) {
+      const where = `clusters[${ci}]`;
+      const previous = owners.get(name);
+      if (previous) problems.push(`${where}: resource name "${name}" is also made by ${previous}; rename a node or cluster`);
+      owners.set(name, where);
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return catalogs;
+}
+
+/** Bundles of one node, in catalog order. */
+export function bundlesOf(catalog: ClusterCatalog, node: string): Bundle[] {
+  return catalog.bundles.filter((b) => b.node === node);
+}
+
+/** Readable one-line summary of a certificate's subject, for inventories and diffs. */
+export function subjectText(cert: Pick<CertificateSpec, "commonName" | "organization">): string {
+  return cert.organization ? `CN=${cert.commonName}, O=${cert.organization}` : `CN=${cert.commonName}`;
+}
+
+/** One row of the readable inventory (a stack output; the PR diff and expiry report read the same fields). */
+export interface InventoryEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: CertificateSpec["kind"];
+  readonly node?: string;
+  readonly subject: string;
+  readonly commonName: string;
+  readonly organization?: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  /** `self` for CAs. */
+  readonly signer: string;
+  readonly allowedUses: readonly string[];
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly validityHours: number;
+  readonly earlyRenewalHours: number;
+  /** `node:path` of every file made from it. */
+  readonly files: readonly string[];
+}
+
+export function inventoryOf(catalog: ClusterCatalog): InventoryEntry[] {
+  return catalog.certificates.map((c) => ({
+    id: c.id, name: c.name, kind: c.kind, ...(c.node ? { node: c.node } : {}), subject: subjectText(c),
+    commonName: c.commonName, ...(c.organization ? { organization: c.organization } : {}),
+    dnsNames: c.dnsNames, ipAddresses: c.ipAddresses, signer: c.signer ?? "self", allowedUses: c.allowedUses,
+    keyAlgorithm: c.keyAlgorithm, validityHours: c.validityHours, earlyRenewalHours: c.earlyRenewalHours,
+    files: catalog.bundles.flatMap((b) => b.files.filter((f) => f.source === c.id).map((f) => `${b.node}:${f.path}`)),
+  }));
+}

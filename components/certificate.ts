@@ -1,0 +1,79 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { KeyAlgorithm } from "./config";
+import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
+import { Signer } from "./certificateAuthority";
+
+export interface CertificateArgs {
+  /** Subject CN (required). */
+  readonly commonName: string;
+  /** Subject O: one value at most (tls.CertRequest has a single organization). */
+  readonly organization?: string;
+  /** DNS SANs, in the order they should appear. */
+  readonly dnsNames?: readonly string[];
+  /** IP SANs. */
+  readonly ipAddresses?: readonly string[];
+  /** tls provider allowedUses strings (snake_case), e.g. digital_signature, key_encipherment, server_auth (required). */
+  readonly allowedUses: readonly string[];
+  /** Validity in hours (required, > 0). */
+  readonly validityHours: number;
+  /** Re-issue on the first `pulumi up` this many hours before expiry (required, 0 ≤ x < validityHours). */
+  readonly earlyRenewalHours: number;
+  /** Key algorithm, kubeadm naming (required). */
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** The CA that signs it (required). */
+  readonly signer: Signer;
+}
+
+/**
+ * A leaf certificate: its own tls.PrivateKey, a tls.CertRequest holding the subject and SANs, and a
+ * tls.LocallySignedCert from the signer. A SAN change replaces only the CertRequest and the certificate; the key is
+ * replaced only when the algorithm changes.
+ */
+export class Certificate extends pulumi.ComponentResource {
+  public readonly certPem: pulumi.Output<string>;
+  /** Secret. */
+  public readonly privateKeyPem: pulumi.Output<string>;
+  public readonly validityEndTime: pulumi.Output<string>;
+  /** Decimal serial number (the provider's id). */
+  public readonly serial: pulumi.Output<string>;
+
+  constructor(name: string, args: CertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kube-pki:pki:Certificate", name, {
+      commonName: args.commonName, organization: args.organization, dnsNames: args.dnsNames, ipAddresses: args.ipAddresses,
+    }, opts);
+    const problems = [
+      !args.commonName && "commonName is required",
+      !(Number.isInteger(args.validityHours) && args.validityHours > 0) && `validityHours must be a positive whole number, got ${args.validityHours}`,
+      !(Number.isInteger(args.earlyRenewalHours) && args.earlyRenewalHours >= 0 && args.earlyRenewalHours < args.validityHours) &&
+        `earlyRenewalHours must be a whole number from 0 to validityHours - 1, got ${args.earlyRenewalHours}`,
+      args.allowedUses.length === 0 && "allowedUses must not be empty",
+    ].filter((p): p is string => typeof p === "string");
+    if (problems.length > 0) throw new Error(`Certificate ${name}: ${problems.join("; ")}`);
+
+    const key = new tls.PrivateKey(`${name}-key`, privateKeyInputs(args.keyAlgorithm),
+      { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
+    const privateKeyPem = pulumi.secret(key.privateKeyPem);
+    const csr = new tls.CertRequest(`${name}-csr`, {
+      privateKeyPem,
+      subject: args.organization === undefined
+        ? { commonName: args.commonName }
+        : { commonName: args.commonName, organization: args.organization },
+      dnsNames: args.dnsNames && args.dnsNames.length > 0 ? [...args.dnsNames] : undefined,
+      ipAddresses: args.ipAddresses && args.ipAddresses.length > 0 ? [...args.ipAddresses] : undefined,
+    }, { parent: this });
+    const cert = new tls.LocallySignedCert(`${name}-cert`, {
+      certRequestPem: csr.certRequestPem,
+      caCertPem: args.signer.certPem,
+      caPrivateKeyPem: pulumi.secret(args.signer.privateKeyPem),
+      allowedUses: [...args.allowedUses],
+      validityPeriodHours: args.validityHours,
+      earlyRenewalHours: args.earlyRenewalHours,
+    }, { parent: this });
+    this.certPem = cert.certPem;
+    this.privateKeyPem = privateKeyPem;
+    this.validityEndTime = cert.validityEndTime;
+    this.serial = cert.id;
+    this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, validityEndTime: this.validityEndTime });
+  }
+}

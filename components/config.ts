@@ -1,0 +1,376 @@
+// Stack configuration: the shape of `kube-pki:clusters` and its validation. Pure code, no Pulumi: every problem is
+// collected with its config path and reported together, before the program registers any resource.
+import {
+  Cidr, canonicalIp, cidrHostBits, isDns1123Label, isDns1123Subdomain, isIpAddress,
+  isWildcardDns1123Subdomain, parseCidr, splitHostPort,
+} from "./net";
+
+/** Key algorithms, named as kubeadm's v1beta4 `encryptionAlgorithm`. */
+export const KEY_ALGORITHMS = ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+export const NODE_ROLES = ["control-plane", "worker"] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+/** Where the three CA private keys go (kubeadm-pki.md §8): nowhere (external-CA mode) or every control-plane node. */
+export const CA_KEY_PLACEMENTS = ["none", "control-plane"] as const;
+export type CaKeyPlacement = (typeof CA_KEY_PLACEMENTS)[number];
+
+/** kubeadm defaults (kubeadm-pki.md §3). */
+export const DEFAULTS = {
+  clusterName: "kubernetes",
+  dnsDomain: "cluster.local",
+  bindPort: 6443,
+  keyAlgorithm: "ECDSA-P256" as KeyAlgorithm,
+  caHours: 87600,
+  leafHours: 8760,
+  /** Thirty days: a scheduled `pulumi up` inside this window re-issues the leaf (tls-provider.md §8). */
+  earlyRenewalHours: 720,
+  caKeys: "none" as CaKeyPlacement,
+};
+
+export interface NodeSpec {
+  /** Node name as the kubelet registers it (RFC 1123 subdomain); CN of its etcd and kubelet certificates. */
+  readonly name: string;
+  readonly role: NodeRole;
+  /** Advertise address (IPv4 or IPv6): kubeadm's `localAPIEndpoint.advertiseAddress`. */
+  readonly address: string;
+}
+
+export interface UserSpec {
+  /** Certificate CN and kubeconfig user name. */
+  readonly name: string;
+  /** Certificate O values (Kubernetes groups). At most one: see `validateUser`. */
+  readonly groups: readonly string[];
+}
+
+export interface ControlPlaneEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ValidityHours {
+  /** CA certificates (default 87600 = 10 years). */
+  readonly caHours: number;
+  /** Every leaf certificate (default 8760 = 1 year). */
+  readonly leafHours: number;
+  /** A leaf is re-issued by the first `pulumi up` this many hours before it expires (default 720). */
+  readonly earlyRenewalHours: number;
+}
+
+export interface ClusterSpec {
+  /** Name of this cluster in the stack: resource names, output keys, render directories. RFC 1123 label. */
+  readonly name: string;
+  /** kubeadm `clusterName`: the cluster name inside kubeconfigs. */
+  readonly clusterName: string;
+  /** Stable address of the API servers; absent ⇒ each node's own address (kubeadm's CPE rule). */
+  readonly controlPlaneEndpoint?: ControlPlaneEndpoint;
+  /** Service CIDRs in order; the first one's offset-1 address is the `kubernetes` service VIP. */
+  readonly serviceSubnets: readonly Cidr[];
+  readonly dnsDomain: string;
+  readonly apiServer: { readonly certSANs: readonly string[]; readonly bindPort: number };
+  readonly etcd: { readonly serverCertSANs: readonly string[]; readonly peerCertSANs: readonly string[] };
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly validity: ValidityHours;
+  /** `protect` the CA resources so no deployment can delete or replace them. */
+  readonly protectCAs: boolean;
+  readonly caKeys: CaKeyPlacement;
+  readonly nodes: readonly NodeSpec[];
+  readonly users: readonly UserSpec[];
+}
+
+/** Thrown with every problem found; `problems` are `path: message` lines. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[], source = "kube-pki:clusters") {
+    super(`${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+      problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+// ---- a small walker that records problems by path ----------------------------------------------------------------
+
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+}
+
+const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Checks `value` is an object and has only `keys`; unknown keys (typos) are problems with a suggestion. */
+function object(p: Problems, path: string, value: unknown, keys: readonly string[]): Record<string, unknown> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    p.add(path, `must be an object, got ${show(value)}`);
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (keys.includes(key)) continue;
+    const best = keys.map((k) => [k, editDistance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
+    const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best[0]}"?)` : "";
+    p.add(`${path}.${key}`, `unknown key${hint}; known keys: ${keys.join(", ")}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function optionalString(p: Problems, path: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value.trim() === "") {
+    p.add(path, `must be a non-empty string, got ${show(value)}`);
+    return undefined;
+  }
+  return value;
+}
+
+function requiredString(p: Problems, path: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) {
+    p.add(path, "is required");
+    return undefined;
+  }
+  return optionalString(p, path, value);
+}
+
+function oneOf<T extends string>(p: Problems, path: string, value: unknown, allowed: readonly T[], dflt?: T): T | undefined {
+  if ((value === undefined || value === null) && dflt !== undefined) return dflt;
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  p.add(path, `${value === undefined ? "is required" : `${show(value)} is not one of`} ${allowed.join(", ")}`.replace(
+    "is required ", "is required: one of "));
+  return undefined;
+}
+
+function hours(p: Problems, path: string, value: unknown, dflt: number, min: number): number | undefined {
+  if (value === undefined || value === null) return dflt;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    p.add(path, `must be a whole number of hours ≥ ${min}, got ${show(value)}`);
+    return undefined;
+  }
+  return value;
+}
+
+function boolean(p: Problems, path: string, value: unknown, dflt: boolean): boolean {
+  if (value === undefined || value === null) return dflt;
+  if (typeof value !== "boolean") {
+    p.add(path, `must be true or false, got ${show(value)}`);
+    return dflt;
+  }
+  return value;
+}
+
+function list(p: Problems, path: string, value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    p.add(path, `must be a list, got ${show(value)}`);
+    return [];
+  }
+  return value;
+}
+
+/** Extra SANs: an IP, an RFC 1123 subdomain or a wildcard one (kubeadm-pki.md §2 rule 5). kubeadm skips other
+ * entries with a warning; we refuse them, since a SAN silently missing is the outage this tool exists to prevent. */
+function sanList(p: Problems, path: string, value: unknown): string[] {
+  const out: string[] = [];
+  list(p, path, value).forEach((san, i) => {
+    if (typeof san !== "string" ||
+      !(isIpAddress(san) || isDns1123Subdomain(san) || isWildcardDns1123Subdomain(san))) {
+      p.add(`${path}[${i}]`, `${show(san)} is neither an IP address nor a DNS name (RFC 1123, lower case, optional leading "*.")`);
+    } else {
+      out.push(isIpAddress(san) ? canonicalIp(san) : san);
+    }
+  });
+  return out;
+}
+
+function duplicates<T>(items: readonly T[], key: (t: T) => string): Map<string, number[]> {
+  const seen = new Map<string, number[]>();
+  items.forEach((item, i) => seen.set(key(item), [...(seen.get(key(item)) ?? []), i]));
+  return new Map([...seen].filter(([, idx]) => idx.length > 1));
+}
+
+// ---- the schema ---------------------------------------------------------------------------------------------------
+
+const CLUSTER_KEYS = ["name", "clusterName", "controlPlaneEndpoint", "serviceSubnet", "dnsDomain", "apiServer", "etcd",
+  "keyAlgorithm", "validity", "protectCAs", "caKeys", "nodes", "users"] as const;
+
+function validateEndpoint(p: Problems, path: string, value: unknown, bindPort: number): ControlPlaneEndpoint | undefined {
+  const text = optionalString(p, path, value);
+  if (text === undefined) return undefined;
+  const { host, port } = splitHostPort(text);
+  let ok = true;
+  if (!(isIpAddress(host) || isDns1123Subdomain(host))) {
+    p.add(path, `${show(text)}: host ${show(host)} is neither an IP address nor a DNS name`);
+    ok = false;
+  }
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    p.add(path, `${show(text)}: port ${show(port)} is not a number from 1 to 65535`);
+    ok = false;
+  }
+  return ok ? { host: isIpAddress(host) ? canonicalIp(host) : host, port: port === undefined ? bindPort : Number(port) } : undefined;
+}
+
+/** kubeadm's service-subnet rules: one CIDR, or two of different families (dual-stack), with room for the VIP. */
+function validateServiceSubnet(p: Problems, path: string, value: unknown): Cidr[] {
+  const text = requiredString(p, path, value);
+  if (text === undefined) return [];
+  const parts = text.split(",").map((s) => s.trim());
+  const cidrs: Cidr[] = [];
+  parts.forEach((part) => {
+    const parsed = parseCidr(part);
+    if (typeof parsed === "string") p.add(path, `${show(part)} ${parsed}`);
+    else if (cidrHostBits(parsed) < 2) p.add(path, `${show(part)} is too small: the service subnet needs room for the API server VIP`);
+    else if (parsed.family === 6 && cidrHostBits(parsed) > 20) {
+      p.add(path, `${show(part)} is too large: an IPv6 service subnet may have at most 20 host bits (a /108), as kube-apiserver requires`);
+    } else cidrs.push(parsed);
+  });
+  if (parts.length > 2) p.add(path, `${show(text)} has ${parts.length} CIDRs; at most two (one IPv4, one IPv6) are allowed`);
+  if (cidrs.length === 2 && cidrs[0]!.family === cidrs[1]!.family) {
+    p.add(path, `${show(text)}: a dual-stack service subnet needs one IPv4 and one IPv6 CIDR`);
+  }
+  return cidrs;
+}
+
+function validateNode(p: Problems, path: string, value: unknown): NodeSpec | undefined {
+  const o = object(p, path, value, ["name", "role", "address"]);
+  if (!o) return undefined;
+  const name = requiredString(p, `${path}.name`, o.name);
+  if (name !== undefined && !isDns1123Subdomain(name)) {
+    p.add(`${path}.name`, `${show(name)} is not a valid node name (RFC 1123 subdomain: lower-case letters, digits, "-" and ".")`);
+  }
+  const role = oneOf(p, `${path}.role`, o.role, NODE_ROLES);
+  const address = requiredString(p, `${path}.address`, o.address);
+  if (address !== undefined && !isIpAddress(address)) p.add(`${path}.address`, `${show(address)} is not an IP address`);
+  if (name === undefined || role === undefined || address === undefined) return undefined;
+  return { name, role, address: isIpAddress(address) ? canonicalIp(address) : address };
+}
+
+/**
+ * A user with more than one group would need several O values, which `tls.CertRequest` cannot express (one
+ * `organization` string, tls-provider.md §11.3). Rather than drop a group, or forge a CSR outside the provider,
+ * such a user is refused with a clear error; bind the extra groups to the user name with RBAC instead.
+ */
+function validateUser(p: Problems, path: string, value: unknown): UserSpec | undefined {
+  const o = object(p, path, value, ["name", "groups"]);
+  if (!o) return undefined;
+  const name = requiredString(p, `${path}.name`, o.name);
+  if (name !== undefined && !isDns1123Subdomain(name)) {
+    p.add(`${path}.name`, `${show(name)} is not a valid user name here (RFC 1123 subdomain: it names resources and files)`);
+  }
+  if (name !== undefined && (name.startsWith("system:") || name.startsWith("kubernetes-"))) {
+    p.add(`${path}.name`, `${show(name)} is reserved for the identities kube-pki issues itself`);
+  }
+  const groups: string[] = [];
+  list(p, `${path}.groups`, o.groups).forEach((g, i) => {
+    if (typeof g !== "string" || g.trim() === "") p.add(`${path}.groups[${i}]`, `must be a non-empty string, got ${show(g)}`);
+    else groups.push(g);
+  });
+  if (groups.length > 1) {
+    p.add(`${path}.groups`, `${show(groups)}: a certificate issued through tls.CertRequest carries one organization, so ` +
+      `at most one group is supported; give the user one group and bind the others to the user name with RBAC`);
+  }
+  if (groups.includes("system:masters")) {
+    p.add(`${path}.groups`, `"system:masters" bypasses RBAC and cannot be revoked; use "kubeadm:cluster-admins" (what admin.conf has)`);
+  }
+  return name === undefined ? undefined : { name, groups };
+}
+
+function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec | undefined {
+  const o = object(p, path, value, CLUSTER_KEYS);
+  if (!o) return undefined;
+  const errorsBefore = p.list.length;
+
+  const name = requiredString(p, `${path}.name`, o.name);
+  if (name !== undefined && !isDns1123Label(name)) {
+    p.add(`${path}.name`, `${show(name)} is not an RFC 1123 label (lower-case letters, digits and "-", at most 63)`);
+  }
+  const clusterName = optionalString(p, `${path}.clusterName`, o.clusterName) ?? DEFAULTS.clusterName;
+  if (!isDns1123Subdomain(clusterName)) p.add(`${path}.clusterName`, `${show(clusterName)} is not an RFC 1123 subdomain`);
+  const dnsDomain = optionalString(p, `${path}.dnsDomain`, o.dnsDomain) ?? DEFAULTS.dnsDomain;
+  if (!isDns1123Subdomain(dnsDomain)) p.add(`${path}.dnsDomain`, `${show(dnsDomain)} is not a DNS domain (RFC 1123 subdomain)`);
+  const serviceSubnets = validateServiceSubnet(p, `${path}.serviceSubnet`, o.serviceSubnet);
+
+  const apiServerRaw = o.apiServer === undefined ? {} : object(p, `${path}.apiServer`, o.apiServer, ["certSANs", "bindPort"]) ?? {};
+  const bindPort = hours(p, `${path}.apiServer.bindPort`, apiServerRaw.bindPort, DEFAULTS.bindPort, 1) ?? DEFAULTS.bindPort;
+  if (bindPort > 65535) p.add(`${path}.apiServer.bindPort`, `${bindPort} is not a port (1 to 65535)`);
+  const certSANs = sanList(p, `${path}.apiServer.certSANs`, apiServerRaw.certSANs);
+  const etcdRaw = o.etcd === undefined ? {} : object(p, `${path}.etcd`, o.etcd, ["serverCertSANs", "peerCertSANs"]) ?? {};
+  const serverCertSANs = sanList(p, `${path}.etcd.serverCertSANs`, etcdRaw.serverCertSANs);
+  const peerCertSANs = sanList(p, `${path}.etcd.peerCertSANs`, etcdRaw.peerCertSANs);
+  const controlPlaneEndpoint = validateEndpoint(p, `${path}.controlPlaneEndpoint`, o.controlPlaneEndpoint, bindPort);
+
+  const keyAlgorithm = oneOf(p, `${path}.keyAlgorithm`, o.keyAlgorithm, KEY_ALGORITHMS, DEFAULTS.keyAlgorithm);
+  const validityRaw = o.validity === undefined ? {} :
+    object(p, `${path}.validity`, o.validity, ["caHours", "leafHours", "earlyRenewalHours"]) ?? {};
+  const caHours = hours(p, `${path}.validity.caHours`, validityRaw.caHours, DEFAULTS.caHours, 1);
+  const leafHours = hours(p, `${path}.validity.leafHours`, validityRaw.leafHours, DEFAULTS.leafHours, 1);
+  const earlyRenewalHours = hours(p, `${path}.validity.earlyRenewalHours`, validityRaw.earlyRenewalHours,
+    Math.min(DEFAULTS.earlyRenewalHours, Math.floor((leafHours ?? DEFAULTS.leafHours) / 2)), 0);
+  if (caHours !== undefined && leafHours !== undefined && leafHours > caHours) {
+    p.add(`${path}.validity.leafHours`, `${leafHours} h is longer than the CA validity (${caHours} h): a leaf must not outlive its CA`);
+  }
+  if (leafHours !== undefined && earlyRenewalHours !== undefined && earlyRenewalHours >= leafHours) {
+    p.add(`${path}.validity.earlyRenewalHours`, `${earlyRenewalHours} h is not shorter than leafHours (${leafHours} h): ` +
+      `every leaf would be re-issued on every pulumi up (tls provider rule)`);
+  }
+  const protectCAs = boolean(p, `${path}.protectCAs`, o.protectCAs, false);
+  const caKeys = oneOf(p, `${path}.caKeys`, o.caKeys, CA_KEY_PLACEMENTS, DEFAULTS.caKeys);
+
+  const nodesRaw = list(p, `${path}.nodes`, o.nodes);
+  const nodes = nodesRaw.map((n, i) => validateNode(p, `${path}.nodes[${i}]`, n));
+  const validNodes = nodes.filter((n): n is NodeSpec => n !== undefined);
+  if (nodesRaw.length === 0) p.add(`${path}.nodes`, "is empty: a cluster needs at least one control-plane node");
+  else if (validNodes.length === nodes.length && !validNodes.some((n) => n.role === "control-plane")) {
+    p.add(`${path}.nodes`, "has no node with role control-plane");
+  }
+  for (const [dup, idx] of duplicates(validNodes, (n) => n.name)) {
+    p.add(`${path}.nodes[${nodes.indexOf(validNodes[idx[1]!])}].name`, `${show(dup)} is used by more than one node`);
+  }
+  for (const [dup, idx] of duplicates(validNodes, (n) => n.address)) {
+    p.add(`${path}.nodes[${nodes.indexOf(validNodes[idx[1]!])}].address`, `${show(dup)} is used by more than one node`);
+  }
+  const users = list(p, `${path}.users`, o.users).map((u, i) => validateUser(p, `${path}.users[${i}]`, u));
+  const validUsers = users.filter((u): u is UserSpec => u !== undefined);
+  for (const [dup, idx] of duplicates(validUsers, (u) => u.name)) {
+    p.add(`${path}.users[${users.indexOf(validUsers[idx[1]!])}].name`, `${show(dup)} is used by more than one user`);
+  }
+
+  if (p.list.length > errorsBefore || name === undefined || keyAlgorithm === undefined || caKeys === undefined ||
+    caHours === undefined || leafHours === undefined || earlyRenewalHours === undefined) return undefined;
+  return {
+    name, clusterName, controlPlaneEndpoint, serviceSubnets, dnsDomain,
+    apiServer: { certSANs, bindPort }, etcd: { serverCertSANs, peerCertSANs },
+    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys,
+    nodes: validNodes, users: validUsers,
+  };
+}
+
+/**
+ * Validates the raw value of `kube-pki:clusters` (a JSON list of clusters). Returns the clusters with defaults
+ * filled in, or throws one ConfigError listing every problem with its path (`clusters[0].nodes[2].address: ...`).
+ */
+export function validateClusters(raw: unknown): ClusterSpec[] {
+  const p = new Problems();
+  if (raw === undefined || raw === null) {
+    throw new ConfigError(["clusters: is not set (pulumi config set --path 'clusters[0].name' dev, or see the README)"]);
+  }
+  if (!Array.isArray(raw)) throw new ConfigError([`clusters: must be a list of clusters, got ${show(raw)}`]);
+  if (raw.length === 0) throw new ConfigError(["clusters: is empty: configure at least one cluster"]);
+  const clusters = raw.map((c, i) => validateCluster(p, `clusters[${i}]`, c));
+  const valid = clusters.filter((c): c is ClusterSpec => c !== undefined);
+  for (const [dup, idx] of duplicates(valid, (c) => c.name)) {
+    p.add(`clusters[${clusters.indexOf(valid[idx[1]!])}].name`, `${show(dup)} is used by more than one cluster`);
+  }
+  if (p.list.length > 0) throw new ConfigError(p.list);
+  return valid;
+}

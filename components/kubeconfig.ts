@@ -1,0 +1,33 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Certificate, CertificateArgs } from "./certificate";
+import { renderKubeconfig } from "./kubeconfigYaml";
+
+export interface KubeconfigArgs extends CertificateArgs {
+  /** kubeadm clusterName: the cluster entry's name (required). */
+  readonly clusterName: string;
+  /** API server URL, `https://host:port` (required). */
+  readonly server: string;
+}
+
+/**
+ * A kubeconfig with an embedded client certificate, as kubeadm writes one: a Certificate (its own key, CSR and
+ * certificate, CN = user) and the rendered file, which is a secret because it holds the client key.
+ */
+export class Kubeconfig extends pulumi.ComponentResource {
+  /** The kubeconfig YAML. Secret. */
+  public readonly content: pulumi.Output<string>;
+  public readonly certificate: Certificate;
+
+  constructor(name: string, args: KubeconfigArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kube-pki:pki:Kubeconfig", name, { clusterName: args.clusterName, server: args.server, user: args.commonName }, opts);
+    if (!/^https:\/\/[^/]+:\d+$/.test(args.server)) {
+      throw new Error(`Kubeconfig ${name}: server must look like https://host:port, got ${JSON.stringify(args.server)}`);
+    }
+    this.certificate = new Certificate(`${name}-client`, args, { parent: this });
+    this.content = pulumi.secret(pulumi.all([args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
+      .apply(([caCertPem, clientCertPem, clientKeyPem]) => renderKubeconfig({
+        clusterName: args.clusterName, server: args.server, user: args.commonName, caCertPem, clientCertPem, clientKeyPem,
+      })));
+    this.registerOutputs({ content: this.content });
+  }
+}

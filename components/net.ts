@@ -1,0 +1,124 @@
+// Pure address helpers: IP and CIDR parsing, DNS-name rules. No Pulumi here.
+import { isIP } from "node:net";
+
+/** RFC 1123 label: what Kubernetes calls a DNS label (cluster names, used in resource names and paths). */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** RFC 1123 subdomain: dot-separated labels, at most 253 characters (Kubernetes node names). */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function isDns1123Label(s: string): boolean {
+  return s.length <= 63 && DNS1123_LABEL.test(s);
+}
+
+export function isDns1123Subdomain(s: string): boolean {
+  return s.length <= 253 && DNS1123_SUBDOMAIN.test(s) && s.split(".").every((l) => l.length <= 63);
+}
+
+/** `*.example.com`: what kubeadm accepts as a wildcard certSAN (k8s IsWildcardDNS1123Subdomain). */
+export function isWildcardDns1123Subdomain(s: string): boolean {
+  return s.startsWith("*.") && isDns1123Subdomain(s.slice(2));
+}
+
+export function isIpAddress(s: string): boolean {
+  return isIP(s) !== 0;
+}
+
+/**
+ * Canonical text of an IP address, so that `::0:1` and `::1` count as one SAN (kubeadm compares parsed net.IPs).
+ * IPv4 is already canonical once `isIP` accepts it (Node rejects leading zeros).
+ */
+export function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}
+
+export interface Cidr {
+  readonly family: 4 | 6;
+  /** The network address as a bigint. */
+  readonly network: bigint;
+  readonly prefix: number;
+  /** The CIDR as written by the user (already checked to be the network address). */
+  readonly text: string;
+}
+
+function ipToBigInt(ip: string): bigint {
+  if (isIP(ip) === 4) {
+    return ip.split(".").reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
+  }
+  const canonical = canonicalIp(ip);
+  // Expand "::" and embedded IPv4 into eight 16-bit groups.
+  const [head = "", tail] = canonical.split("::");
+  const toGroups = (part: string): number[] =>
+    part === "" ? [] : part.split(":").flatMap((g) => {
+      if (g.includes(".")) {
+        const v = Number(ipToBigInt(g));
+        return [v >>> 16, v & 0xffff];
+      }
+      return [parseInt(g, 16)];
+    });
+  const h = toGroups(head);
+  const t = tail === undefined ? [] : toGroups(tail);
+  const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
+}
+
+function bigIntToIp(value: bigint, family: 4 | 6): string {
+  if (family === 4) {
+    return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join(".");
+  }
+  const groups: string[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
+  return canonicalIp(groups.join(":"));
+}
+
+/**
+ * Parses `a.b.c.d/n` or `v6/n`. Returns an error text instead of throwing so that validation can collect
+ * every problem at once. Host bits must be zero: `10.96.0.1/12` is almost always a typo for `10.96.0.0/12`.
+ */
+export function parseCidr(text: string): Cidr | string {
+  const slash = text.indexOf("/");
+  if (slash < 0) return "is not a CIDR (expected address/prefix, e.g. 10.96.0.0/12)";
+  const addr = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  const family = isIP(addr);
+  if (family === 0) return "is not a CIDR: the address part is not an IP address";
+  if (!/^\d{1,3}$/.test(prefixText)) return "is not a CIDR: the prefix is not a number";
+  const prefix = Number(prefixText);
+  const bits = family === 4 ? 32 : 128;
+  if (prefix > bits) return `is not a CIDR: the prefix must be at most ${bits}`;
+  const value = ipToBigInt(addr);
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  if ((value & hostMask) !== 0n) {
+    const network = bigIntToIp(value & ~hostMask, family as 4 | 6);
+    return `has host bits set (did you mean "${network}/${prefix}"?)`;
+  }
+  return { family: family as 4 | 6, network: value, prefix, text };
+}
+
+/** The address at `offset` inside a CIDR (kubeadm's service VIP is offset 1, K3 GetAPIServerVirtualIP). */
+export function cidrAddress(cidr: Cidr, offset: number): string {
+  return bigIntToIp(cidr.network + BigInt(offset), cidr.family);
+}
+
+/** Number of host bits of a CIDR. */
+export function cidrHostBits(cidr: Cidr): number {
+  return (cidr.family === 4 ? 32 : 128) - cidr.prefix;
+}
+
+/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
+export function splitHostPort(text: string): { host: string; port?: string } {
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0) return { host: text };
+    const rest = text.slice(close + 1);
+    return rest.startsWith(":") ? { host: text.slice(1, close), port: rest.slice(1) } : { host: text.slice(1, close) };
+  }
+  if (isIP(text) === 6) return { host: text };
+  const colon = text.lastIndexOf(":");
+  return colon < 0 ? { host: text } : { host: text.slice(0, colon), port: text.slice(colon + 1) };
+}
+
+/** `https://host:port` with IPv6 hosts bracketed. */
+export function httpsUrl(host: string, port: number): string {
+  return `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}

@@ -1,0 +1,186 @@
+// Evaluates a Pulumi program offline, under Pulumi's mock runtime, with stand-ins for the providers that make real
+// keys and certificates. Every registration is recorded with its inputs, outputs, dependencies and options (read off
+// the resource monitor, since mocks do not receive them), and, given the evaluation of a previous configuration as
+// "state", each resource gets the operation `pulumi preview` would plan for it: a resource whose inputs are
+// unchanged keeps its previous outputs, as in the real engine, so changes propagate to exactly the resources fed by
+// a replaced one. Used by the tests, the offline render, the cert diff and the benchmarks.
+import "reflect-metadata";
+import * as pulumi from "@pulumi/pulumi";
+import { waitForRPCs } from "@pulumi/pulumi/runtime/settings";
+import { isDeepStrictEqual } from "node:util";
+import { TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
+
+export type Operation = "create" | "same" | "update" | "replace";
+
+export interface RegisteredResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  /** Parent URN, "" for top-level resources. */
+  readonly parent: string;
+  /** Inputs as the provider receives them: secret values stay wrapped (see isRpcSecret). */
+  readonly inputs: Record<string, unknown>;
+  /** Outputs (the stand-in's state, or the previous state when unchanged). */
+  state: Record<string, unknown>;
+  readonly id: string;
+  readonly dependencies: readonly string[];
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+  readonly protect: boolean;
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace: boolean;
+  readonly replaceOnChanges: readonly string[];
+  /** What `pulumi preview` would do to it, against the prior evaluation (create when there is none). */
+  readonly op: Operation;
+  /** Input keys that differ from the prior evaluation; replaceKeys: those that force replacement. */
+  readonly changedKeys: readonly string[];
+  readonly replaceKeys: readonly string[];
+}
+
+export interface Evaluation<T> {
+  readonly result: T;
+  readonly resources: readonly RegisteredResource[];
+  /** Resources of the prior evaluation that this one no longer registers (`pulumi preview` deletes them). */
+  readonly deleted: readonly RegisteredResource[];
+}
+
+/** Handles resource types other than tls:* (e.g. the command stand-in); returns undefined to decline. */
+export interface ExtraMocks {
+  newResource?(args: pulumi.runtime.MockResourceArgs, prior?: RegisteredResource):
+    Promise<{ id: string; state: Record<string, unknown> } | undefined> | undefined;
+  /** Operation rule for the types it handles (default: any input change is an update). */
+  diff?(type: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>):
+    { op: "same" | "update" | "replace"; changedKeys: string[]; replaceKeys: string[] } | undefined;
+}
+
+export interface EvaluateOptions {
+  readonly project?: string;
+  readonly stack?: string;
+  /** The evaluation that stands for the current state (a previous `pulumi up`). */
+  readonly prior?: Evaluation<unknown>;
+  readonly tls?: TlsStandInOptions;
+  readonly extra?: ExtraMocks;
+  /** Pulumi config values (`<project>:<key>` → string), set before the program runs. */
+  readonly config?: Record<string, string>;
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Removes the mock runtime's secret wrappers at any depth. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** True when the mock runtime delivered this value as a secret. */
+export function isWrappedSecret(value: unknown): boolean {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+}
+
+function genericDiff(oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, replaceOnChanges: readonly string[]) {
+  const keys = [...new Set([...Object.keys(oldInputs), ...Object.keys(newInputs)])].sort();
+  const changedKeys = keys.filter((k) => !isDeepStrictEqual(oldInputs[k], newInputs[k]));
+  // replaceOnChanges paths like "triggers[*]" name their top-level key first.
+  const replaceKeys = changedKeys.filter((k) => replaceOnChanges.some((p) => p === "*" || p.split(/[.[]/)[0] === k));
+  const op: "same" | "update" | "replace" = replaceKeys.length > 0 ? "replace" : changedKeys.length > 0 ? "update" : "same";
+  return { op, changedKeys, replaceKeys };
+}
+
+/** Resolves an Output to its value (mock runtime: never unknown outside preview). */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+  return new Promise<T>((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+}
+
+/** Runs `program` under mocks and returns what it registered, once every registration has completed. */
+export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}): Promise<Evaluation<T>> {
+  const standIn = new TlsStandIn(opts.tls);
+  const prior = new Map((opts.prior?.resources ?? []).map((r) => [r.urn, r]));
+  const resources: RegisteredResource[] = [];
+  let current: { urn: string; req: any } | undefined;
+  const pending = new Map<string, Omit<RegisteredResource, "id" | "state">>();
+
+  const mocks: pulumi.runtime.Mocks = {
+    newResource: async (args) => {
+      const meta = current!;
+      current = undefined;
+      const req = meta.req;
+      const propertyDependencies: Record<string, string[]> = {};
+      req.getPropertydependenciesMap().forEach((v: any, k: string) => { propertyDependencies[k] = v.getUrnsList(); });
+      const base = {
+        urn: meta.urn, type: args.type, name: args.name, custom: args.custom ?? false, parent: req.getParent() as string,
+        inputs: args.inputs as Record<string, unknown>, dependencies: req.getDependenciesList() as string[],
+        propertyDependencies, protect: !!req.getProtect(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        deleteBeforeReplace: !!req.getDeletebeforereplace(), replaceOnChanges: req.getReplaceonchangesList() as string[],
+      };
+      const before = prior.get(meta.urn);
+      let diff = { op: "create" as Operation, changedKeys: [] as string[], replaceKeys: [] as string[] };
+      if (before) {
+        const oldIn = unwrapSecrets(before.inputs) as Record<string, unknown>;
+        const newIn = unwrapSecrets(args.inputs) as Record<string, unknown>;
+        diff = !args.custom ? { op: "same", changedKeys: [], replaceKeys: [] }
+          : standIn.handles(args.type) ? tlsDiff(args.type, oldIn, newIn)
+          : opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges);
+      }
+      pending.set(meta.urn, { ...base, ...diff });
+      // Unchanged resources keep their state, as the engine keeps it; an update (tls: a copy of the inputs, no new
+      // certificate) keeps the computed outputs and echoes the new inputs.
+      if (before && diff.op === "same") return { id: before.id, state: before.state };
+      if (before && diff.op === "update" && standIn.handles(args.type)) {
+        return { id: before.id, state: { ...before.state, ...args.inputs } };
+      }
+      if (standIn.handles(args.type)) return standIn.newResource(args);
+      const extra = await opts.extra?.newResource?.(args, before);
+      if (extra) return extra;
+      // Components and resources nobody stands in for echo their inputs.
+      return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
+    },
+    call: async (args) => {
+      if (standIn.call) return standIn.call(args);
+      throw new Error(`no mock for function ${args.token}`);
+    },
+  };
+
+  await pulumi.runtime.setMocks(mocks, opts.project ?? "kube-pki", opts.stack ?? "offline", false);
+  if (opts.config) pulumi.runtime.setAllConfig(opts.config);
+  const monitor: any = pulumi.runtime.getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+    // MockMonitor calls mocks.newResource synchronously from here, so `current` reaches exactly this registration.
+    current = { urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()), req };
+    return register(req, (err: unknown, resp: any) => {
+      if (!err) {
+        const urn = resp.getUrn();
+        const recorded = pending.get(urn);
+        const stored = monitor.resources.get(urn);
+        if (recorded && stored) {
+          resources.push({ ...recorded, id: stored.id ?? "", state: unwrapState(stored.state) });
+        }
+      }
+      callback(err, resp);
+    });
+  };
+
+  const result = program();
+  await waitForRPCs();
+  const seen = new Set(resources.map((r) => r.urn));
+  return { result, resources, deleted: [...prior.values()].filter((r) => !seen.has(r.urn)) };
+}
+
+/** The monitor stores serialized state; keep it as the mock received it (secrets stay wrapped). */
+function unwrapState(state: unknown): Record<string, unknown> {
+  return (state ?? {}) as Record<string, unknown>;
+}
+
+/** Changes an evaluation implies, for tests and reports: every resource whose op is not `same`, plus deletions. */
+export function changes(evaluation: Evaluation<unknown>): { op: Operation | "delete"; type: string; name: string; keys: readonly string[] }[] {
+  return [
+    ...evaluation.resources.filter((r) => r.op !== "same")
+      .map((r) => ({ op: r.op, type: r.type, name: r.name, keys: r.op === "replace" ? r.replaceKeys : r.changedKeys })),
+    ...evaluation.deleted.map((r) => ({ op: "delete" as const, type: r.type, name: r.name, keys: [] })),
+  ];
+}
