@@ -207,6 +207,10 @@ const CLUSTER_KEYS = ["name", "clusterName", "controlPlaneEndpoint", "serviceSub
 function validateEndpoint(p: Problems, path: string, value: unknown, bindPort: number): ControlPlaneEndpoint | undefined {
   const text = optionalString(p, path, value);
   if (text === undefined) return undefined;
+  if (text.includes("/")) {
+    p.add(path, `${show(text)} must be host or host:port, without a scheme or path`);
+    return undefined;
+  }
   const { host, port } = splitHostPort(text);
   let ok = true;
   if (!(isIpAddress(host) || isDns1123Subdomain(host))) {

@@ -66,7 +66,7 @@ const BAD: [string, (c: any) => unknown, string[]][] = [
   ["clusters not a list", () => ({ name: "dev" }), ["clusters: must be a list of clusters"]],
   ["clusters not set", () => undefined, ["clusters: is not set"]],
   ["control-plane endpoint with bad port", (c) => { c.controlPlaneEndpoint = "api.example.com:70000"; }, ['clusters[0].controlPlaneEndpoint: "api.example.com:70000": port "70000" is not a number from 1 to 65535']],
-  ["control-plane endpoint not a host", (c) => { c.controlPlaneEndpoint = "https://api"; }, ["clusters[0].controlPlaneEndpoint", "is neither an IP address nor a DNS name"]],
+  ["control-plane endpoint not a host", (c) => { c.controlPlaneEndpoint = "https://api"; }, ['clusters[0].controlPlaneEndpoint: "https://api" must be host or host:port, without a scheme']],
   ["user with two groups", (c) => { c.users[0].groups = ["developers", "ops"]; }, ['clusters[0].users[0].groups: ["developers","ops"]: a certificate issued through tls.CertRequest carries one organization']],
   ["user in system:masters", (c) => { c.users[0].groups = ["system:masters"]; }, ['clusters[0].users[0].groups: "system:masters" bypasses RBAC']],
   ["user with a reserved name", (c) => { c.users[0].name = "kubernetes-admin"; }, ['clusters[0].users[0].name: "kubernetes-admin" is reserved']],

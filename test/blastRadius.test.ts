@@ -1,0 +1,99 @@
+// Blast radius: evaluate the program with config A, then with config B on top of A's state, and compute what
+// `pulumi preview` would change (the tls provider's replace rules, propagated through the dependency graph by the
+// evaluator: unchanged resources keep their outputs, replaced ones get new ones). Prints each changed set.
+import assert from "node:assert/strict";
+import { changes, Evaluation } from "../offline/evaluate";
+import { StackProgram } from "../components";
+import { clusterConfig, runStack, T } from "./support";
+
+function printChanges(title: string, ev: Evaluation<unknown>): ReturnType<typeof changes> {
+  const list = changes(ev);
+  console.log(`      ${title}: ${list.length} change(s)`);
+  if (list.length <= 12) {
+    for (const c of list) console.log(`        ${c.op.padEnd(7)} ${c.type.padEnd(45)} ${c.name}${c.keys.length ? `  [${c.keys.join(", ")}]` : ""}`);
+  } else {
+    const groups = new Map<string, number>();
+    for (const c of list) groups.set(`${c.op.padEnd(7)} ${c.type.padEnd(45)} [${c.keys.join(", ")}]`, (groups.get(`${c.op.padEnd(7)} ${c.type.padEnd(45)} [${c.keys.join(", ")}]`) ?? 0) + 1);
+    for (const [k, n] of groups) console.log(`        ${String(n).padStart(3)} × ${k}`);
+  }
+  return list;
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+describe("blast radius of config changes (what pulumi preview would change)", function () {
+  let base: Evaluation<StackProgram>;
+  const A = () => clusterConfig("t", 3, 2, { etcd: { peerCertSANs: [] } });
+
+  before(async () => {
+    base = await runStack([A()]);
+  });
+
+  it("evaluating the same config again changes nothing", async () => {
+    const again = await runStack([A()], { prior: base });
+    assert.deepEqual(printChanges("same config", again), []);
+  });
+
+  it("one SAN added to apiServer.certSANs: exactly the apiserver CertRequest and LocallySignedCert of each control-plane node", async () => {
+    const b = A();
+    b.apiServer.certSANs.push("new.example.com");
+    const list = printChanges("certSAN added", await runStack([b], { prior: base }));
+    assert.deepEqual(sorted(list.map((c) => `${c.op} ${c.name}`)),
+      sorted([1, 2, 3].flatMap((i) => [`replace t-apiserver-cp-${i}-csr`, `replace t-apiserver-cp-${i}-cert`])));
+    for (const c of list) {
+      if (c.name.endsWith("-csr")) assert.deepEqual(c.keys, ["dnsNames"]);
+      if (c.name.endsWith("-cert")) assert.deepEqual(c.keys, ["certRequestPem"]);
+    }
+  });
+
+  it("a worker added: only that worker's resources are created, nothing else changes", async () => {
+    const b = A();
+    b.nodes.push({ name: "w-3", role: "worker", address: "10.1.0.3" });
+    const list = printChanges("worker added", await runStack([b], { prior: base }));
+    assert.ok(list.length > 0);
+    for (const c of list) {
+      assert.equal(c.op, "create", `${c.name} ${c.op}`);
+      assert.match(c.name, /-w-3(-|$)/, `${c.name} belongs to w-3`);
+    }
+    // Its kubelet client (kubeconfig) and serving certificates, each a key, CSR and certificate.
+    assert.equal(list.filter((c) => c.type === T.signed).length, 2);
+  });
+
+  it("an etcd peer SAN added: only the etcd peer certificates", async () => {
+    const b = A();
+    b.etcd.peerCertSANs = ["etcd-peer.example.com"];
+    const list = printChanges("etcd peer SAN added", await runStack([b], { prior: base }));
+    assert.deepEqual(sorted(list.map((c) => `${c.op} ${c.name}`)),
+      sorted([1, 2, 3].flatMap((i) => [`replace t-etcd-peer-cp-${i}-csr`, `replace t-etcd-peer-cp-${i}-cert`])));
+  });
+
+  it("leaf validity changed: every leaf certificate is re-issued, keys, CSRs and CAs are untouched", async () => {
+    const b = A();
+    b.validity = { leafHours: 4380 };
+    const ev = await runStack([b], { prior: base });
+    const list = printChanges("leaf validity changed", ev);
+    const leaves = ev.resources.filter((r) => r.type === T.signed).map((r) => r.name);
+    assert.equal(leaves.length, 40);
+    assert.deepEqual(sorted(list.map((c) => c.name)), sorted(leaves));
+    for (const c of list) {
+      assert.equal(c.op, "replace");
+      // earlyRenewalHours follows the default (min(720, leafHours / 2)) and is an update-only key; the replace is
+      // caused by the validity itself.
+      assert.ok(c.keys.includes("validityPeriodHours"), c.name);
+    }
+  });
+
+  it("only earlyRenewalHours changed: an in-place update of the certificates, nothing re-issued", async () => {
+    const b = A();
+    b.validity = { earlyRenewalHours: 1000 };
+    const list = printChanges("earlyRenewalHours changed", await runStack([b], { prior: base }));
+    assert.equal(list.length, 40);
+    for (const c of list) assert.deepEqual([c.op, c.type, c.keys], ["update", T.signed, ["earlyRenewalHours"]]);
+  });
+
+  it("key algorithm changed: every key, CSR and certificate is replaced", async () => {
+    const list = printChanges("algorithm changed", await runStack([{ ...A(), keyAlgorithm: "RSA-2048" }], { prior: base }));
+    assert.ok(list.every((c) => c.op === "replace"));
+    assert.equal(list.filter((c) => c.type === T.key).length, base.resources.filter((r) => r.type === T.key).length);
+  });
+});

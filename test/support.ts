@@ -1,0 +1,40 @@
+// Shared helpers for tests that evaluate the real stack program under Pulumi's mock runtime.
+import assert from "node:assert/strict";
+import { defineStack, StackProgram } from "../components";
+import { evaluate, EvaluateOptions, Evaluation, RegisteredResource, unwrapSecrets } from "../offline/evaluate";
+
+export const T = {
+  key: "tls:index/privateKey:PrivateKey",
+  csr: "tls:index/certRequest:CertRequest",
+  selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
+  signed: "tls:index/locallySignedCert:LocallySignedCert",
+} as const;
+
+export function runStack(raw: unknown, opts: EvaluateOptions = {}): Promise<Evaluation<StackProgram>> {
+  return evaluate(() => defineStack(raw), opts);
+}
+
+export function find(ev: Evaluation<unknown>, type: string, name: string): RegisteredResource {
+  const r = ev.resources.find((x) => x.type === type && x.name === name);
+  assert.ok(r, `no ${type} named ${name}; have ${ev.resources.filter((x) => x.type === type).map((x) => x.name).join(", ")}`);
+  return r;
+}
+
+export const plain = (r: RegisteredResource): Record<string, any> => unwrapSecrets(r.inputs) as Record<string, any>;
+export const plainState = (r: RegisteredResource): Record<string, any> => unwrapSecrets(r.state) as Record<string, any>;
+
+/** A cluster of `cp` control-plane and `workers` worker nodes at 10.0.0.1x / 10.0.0.2x (or 10.x.y.z beyond 9). */
+export function clusterConfig(name: string, cp: number, workers: number, extra: Record<string, unknown> = {}): any {
+  const ip = (base: number, i: number) => `10.${base}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+  return {
+    name,
+    serviceSubnet: "10.96.0.0/12",
+    controlPlaneEndpoint: `api.${name}.example:6443`,
+    apiServer: { certSANs: ["k8s.example.com", "192.0.2.10"] },
+    nodes: [
+      ...Array.from({ length: cp }, (_, i) => ({ name: `cp-${i + 1}`, role: "control-plane", address: ip(0, 10 + i) })),
+      ...Array.from({ length: workers }, (_, i) => ({ name: `w-${i + 1}`, role: "worker", address: ip(1, i) })),
+    ],
+    ...extra,
+  };
+}
