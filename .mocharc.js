@@ -1,8 +1,10 @@
 // Tests run transpile-only for speed; `npm run typecheck` (tsc --noEmit) is the type gate.
 process.env.TS_NODE_TRANSPILE_ONLY = "true";
+// `npx mocha test/x.test.ts` runs just that file; a bare `mocha` (npm test) runs the whole suite.
+const namedFiles = process.argv.slice(2).some((a) => /\.test\.ts$/.test(a));
 module.exports = {
   require: ["ts-node/register"],
-  spec: ["test/**/*.test.ts"],
+  spec: namedFiles ? [] : ["test/**/*.test.ts"],
   timeout: 120000,
   reporter: "spec",
 };

@@ -2,7 +2,7 @@
 // certlist.go), and the small pure functions that expand it for a validated cluster: which certificates exist, with
 // which subject, usages, SANs and validity, which files they become, and which node receives which files.
 // Sources are the sections of ../shared/reference/kubeadm-pki.md. No Pulumi here.
-import { ClusterSpec, ConfigError, KeyAlgorithm, NodeSpec } from "./config";
+import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
 
@@ -20,8 +20,6 @@ export const USES = {
   serverAndClient: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
 } as const;
 
-/** The processes that read a file, so delivery knows what to restart after it changes (issue: pick-up). */
-export type Reader = "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "etcd" | "kubelet" | "kube-proxy";
 
 /** How many of a certificate there are: one per cluster, one per control-plane node, or one per node. */
 export type Scope = "cluster" | "control-plane" | "node";
@@ -302,26 +300,6 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
     cluster, initNode, certificates, bundles,
     serviceAccount: { id: "sa", resourceName: `${cluster.name}-sa`, keyAlgorithm },
   };
-}
-
-/**
- * Catalogs for every cluster of a stack. Resource names must be unique across the stack; they are by construction
- * unless a node name happens to complete another certificate's name, which is reported as a config error.
- */
-export function buildCatalogs(clusters: readonly ClusterSpec[]): ClusterCatalog[] {
-  const catalogs = clusters.map(buildCatalog);
-  const owners = new Map<string, string>();
-  const problems: string[] = [];
-  catalogs.forEach((catalog, ci) => {
-    for (const name of [...catalog.certificates.map((c) => c.resourceName), catalog.serviceAccount.resourceName]) {
-      const where = `clusters[${ci}]`;
-      const previous = owners.get(name);
-      if (previous) problems.push(`${where}: resource name "${name}" is also made by ${previous}; rename a node or cluster`);
-      owners.set(name, where);
-    }
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return catalogs;
 }
 
 /** Bundles of one node, in catalog order. */

@@ -16,6 +16,27 @@ export type NodeRole = (typeof NODE_ROLES)[number];
 export const CA_KEY_PLACEMENTS = ["none", "control-plane"] as const;
 export type CaKeyPlacement = (typeof CA_KEY_PLACEMENTS)[number];
 
+/** Processes on a node that read kube-pki's files and must reload them after a change. */
+export const READERS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"] as const;
+export type Reader = (typeof READERS)[number];
+
+/** How files reach the nodes: not at all, into a local directory (labs, laptops), or over SSH. */
+export const DELIVERY_MODES = ["none", "local", "ssh"] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+/**
+ * How kubeadm operators make each component load new certificates (kubeadm-pki.md §10): control-plane static pods
+ * are stopped with crictl and restarted by the kubelet; the kubelet itself is restarted by systemd.
+ */
+export const DEFAULT_RESTART_COMMANDS: Readonly<Record<Reader, string>> = {
+  "kube-apiserver": "crictl ps -q --name kube-apiserver | xargs -r crictl stop",
+  "kube-controller-manager": "crictl ps -q --name kube-controller-manager | xargs -r crictl stop",
+  "kube-scheduler": "crictl ps -q --name kube-scheduler | xargs -r crictl stop",
+  etcd: "crictl ps -q --name etcd | xargs -r crictl stop",
+  kubelet: "systemctl restart kubelet",
+  "kube-proxy": "crictl ps -q --name kube-proxy | xargs -r crictl stop",
+};
+
 /** kubeadm defaults (kubeadm-pki.md §3). */
 export const DEFAULTS = {
   clusterName: "kubernetes",
@@ -29,12 +50,43 @@ export const DEFAULTS = {
   caKeys: "none" as CaKeyPlacement,
 };
 
+export interface SshTarget {
+  /** Host to connect to (default: the node's address). */
+  readonly host: string;
+  /** Default 22. */
+  readonly port: number;
+  /** Default root: files are owned by root and restarts need it. */
+  readonly user: string;
+  /** The node's SSH host key, authorized_keys format (`ssh-ed25519 AAAA…`): pinned, never trusted on first use. */
+  readonly hostKey: string;
+  /** Where the node's filesystem is, for that user (default `/`; e.g. `/host` from a toolbox container). */
+  readonly root: string;
+}
+
 export interface NodeSpec {
   /** Node name as the kubelet registers it (RFC 1123 subdomain); CN of its etcd and kubelet certificates. */
   readonly name: string;
   readonly role: NodeRole;
   /** Advertise address (IPv4 or IPv6): kubeadm's `localAPIEndpoint.advertiseAddress`. */
   readonly address: string;
+  /** Set (with defaults filled) when the cluster delivers over SSH. */
+  readonly ssh?: SshTarget;
+}
+
+export interface DeliverySpec {
+  readonly mode: DeliveryMode;
+  /** Local mode: files go to `<localDirectory>/<cluster>/<node>/…` (default `out/<stack>`, relative to the project). */
+  readonly localDirectory?: string;
+  /** Delete a bundle's files from the node when the bundle leaves the config (default false: files are kept). */
+  readonly removeFiles: boolean;
+  /** After a restart, check that the node serves the new certificate (SSH mode; default true; needs openssl on nodes). */
+  readonly healthCheck: boolean;
+  /** How long the health check waits for the new certificate, in seconds (default 120). */
+  readonly healthCheckTimeoutSeconds: number;
+  /** Command per reader, run on the node after a file it reads changed; "" disables that restart. */
+  readonly restart: Readonly<Record<Reader, string>>;
+  /** Name of the secret stack config key holding the SSH private key (default `sshPrivateKey`). */
+  readonly sshPrivateKeyConfig: string;
 }
 
 export interface UserSpec {
@@ -75,6 +127,7 @@ export interface ClusterSpec {
   /** `protect` the CA resources so no deployment can delete or replace them. */
   readonly protectCAs: boolean;
   readonly caKeys: CaKeyPlacement;
+  readonly delivery: DeliverySpec;
   readonly nodes: readonly NodeSpec[];
   readonly users: readonly UserSpec[];
 }
@@ -151,10 +204,10 @@ function oneOf<T extends string>(p: Problems, path: string, value: unknown, allo
   return undefined;
 }
 
-function hours(p: Problems, path: string, value: unknown, dflt: number, min: number): number | undefined {
+function wholeNumber(p: Problems, path: string, value: unknown, dflt: number, min: number, unit = ""): number | undefined {
   if (value === undefined || value === null) return dflt;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    p.add(path, `must be a whole number of hours ≥ ${min}, got ${show(value)}`);
+    p.add(path, `must be a whole number${unit ? ` of ${unit}` : ""} ≥ ${min}, got ${show(value)}`);
     return undefined;
   }
   return value;
@@ -202,7 +255,59 @@ function duplicates<T>(items: readonly T[], key: (t: T) => string): Map<string, 
 // ---- the schema ---------------------------------------------------------------------------------------------------
 
 const CLUSTER_KEYS = ["name", "clusterName", "controlPlaneEndpoint", "serviceSubnet", "dnsDomain", "apiServer", "etcd",
-  "keyAlgorithm", "validity", "protectCAs", "caKeys", "nodes", "users"] as const;
+  "keyAlgorithm", "validity", "protectCAs", "caKeys", "delivery", "nodes", "users"] as const;
+
+const SSH_HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( \S.*)?$/;
+
+function validateDelivery(p: Problems, path: string, value: unknown): DeliverySpec | undefined {
+  const o = value === undefined ? {} : object(p, path, value, ["mode", "localDirectory", "removeFiles", "healthCheck",
+    "healthCheckTimeoutSeconds", "restart", "sshPrivateKeyConfig"]);
+  if (!o) return undefined;
+  const mode = oneOf(p, `${path}.mode`, o.mode, DELIVERY_MODES, "none");
+  const localDirectory = optionalString(p, `${path}.localDirectory`, o.localDirectory);
+  if (localDirectory !== undefined && /[\s'"\\$`]/.test(localDirectory)) {
+    p.add(`${path}.localDirectory`, `${show(localDirectory)} must not contain spaces, quotes, backslashes, $ or backticks`);
+  }
+  const restartRaw = o.restart === undefined ? {} : object(p, `${path}.restart`, o.restart, READERS) ?? {};
+  const restart = { ...DEFAULT_RESTART_COMMANDS };
+  for (const reader of READERS) {
+    const v = restartRaw[reader];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string") p.add(`${path}.restart.${reader}`, `must be a command string ("" disables it), got ${show(v)}`);
+    else restart[reader] = v;
+  }
+  const sshPrivateKeyConfig = optionalString(p, `${path}.sshPrivateKeyConfig`, o.sshPrivateKeyConfig) ?? "sshPrivateKey";
+  const timeout = wholeNumber(p, `${path}.healthCheckTimeoutSeconds`, o.healthCheckTimeoutSeconds, 120, 1, "seconds");
+  if (mode === undefined || timeout === undefined) return undefined;
+  return {
+    mode, localDirectory, restart, sshPrivateKeyConfig, healthCheckTimeoutSeconds: timeout,
+    removeFiles: boolean(p, `${path}.removeFiles`, o.removeFiles, false),
+    healthCheck: boolean(p, `${path}.healthCheck`, o.healthCheck, true),
+  };
+}
+
+function validateSsh(p: Problems, path: string, value: unknown, address: string | undefined): SshTarget | undefined {
+  if (value === undefined) {
+    p.add(path, "is required when the cluster delivers over SSH (at least { hostKey: \"ssh-ed25519 AAAA…\" })");
+    return undefined;
+  }
+  const o = object(p, path, value, ["host", "port", "user", "hostKey", "root"]);
+  if (!o) return undefined;
+  const host = optionalString(p, `${path}.host`, o.host) ?? address;
+  if (host !== undefined && !(isIpAddress(host) || isDns1123Subdomain(host))) p.add(`${path}.host`, `${show(host)} is neither an IP address nor a DNS name`);
+  const port = wholeNumber(p, `${path}.port`, o.port, 22, 1);
+  if (port !== undefined && port > 65535) p.add(`${path}.port`, `${port} is not a port (1 to 65535)`);
+  const user = optionalString(p, `${path}.user`, o.user) ?? "root";
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) p.add(`${path}.user`, `${show(user)} is not a user name`);
+  const hostKey = requiredString(p, `${path}.hostKey`, o.hostKey);
+  if (hostKey !== undefined && !SSH_HOST_KEY.test(hostKey.trim())) {
+    p.add(`${path}.hostKey`, "is not an SSH public key in authorized_keys format (e.g. the output of ssh-keyscan without the host name)");
+  }
+  const root = optionalString(p, `${path}.root`, o.root) ?? "/";
+  if (!root.startsWith("/") || /[\s'"\\$`]/.test(root)) p.add(`${path}.root`, `${show(root)} must be an absolute path without spaces, quotes, backslashes, $ or backticks`);
+  if (host === undefined || port === undefined || hostKey === undefined) return undefined;
+  return { host, port, user, hostKey: hostKey.trim().split(" ").slice(0, 2).join(" "), root };
+}
 
 function validateEndpoint(p: Problems, path: string, value: unknown, bindPort: number): ControlPlaneEndpoint | undefined {
   const text = optionalString(p, path, value);
@@ -245,8 +350,8 @@ function validateServiceSubnet(p: Problems, path: string, value: unknown): Cidr[
   return cidrs;
 }
 
-function validateNode(p: Problems, path: string, value: unknown): NodeSpec | undefined {
-  const o = object(p, path, value, ["name", "role", "address"]);
+function validateNode(p: Problems, path: string, value: unknown, sshMode: boolean): NodeSpec | undefined {
+  const o = object(p, path, value, ["name", "role", "address", "ssh"]);
   if (!o) return undefined;
   const name = requiredString(p, `${path}.name`, o.name);
   if (name !== undefined && !isDns1123Subdomain(name)) {
@@ -255,8 +360,10 @@ function validateNode(p: Problems, path: string, value: unknown): NodeSpec | und
   const role = oneOf(p, `${path}.role`, o.role, NODE_ROLES);
   const address = requiredString(p, `${path}.address`, o.address);
   if (address !== undefined && !isIpAddress(address)) p.add(`${path}.address`, `${show(address)} is not an IP address`);
+  const ssh = sshMode ? validateSsh(p, `${path}.ssh`, o.ssh, address) : undefined;
+  if (!sshMode && o.ssh !== undefined) p.add(`${path}.ssh`, `is only used when delivery.mode is "ssh"`);
   if (name === undefined || role === undefined || address === undefined) return undefined;
-  return { name, role, address: isIpAddress(address) ? canonicalIp(address) : address };
+  return { name, role, address: isIpAddress(address) ? canonicalIp(address) : address, ...(ssh ? { ssh } : {}) };
 }
 
 /**
@@ -305,7 +412,7 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const serviceSubnets = validateServiceSubnet(p, `${path}.serviceSubnet`, o.serviceSubnet);
 
   const apiServerRaw = o.apiServer === undefined ? {} : object(p, `${path}.apiServer`, o.apiServer, ["certSANs", "bindPort"]) ?? {};
-  const bindPort = hours(p, `${path}.apiServer.bindPort`, apiServerRaw.bindPort, DEFAULTS.bindPort, 1) ?? DEFAULTS.bindPort;
+  const bindPort = wholeNumber(p, `${path}.apiServer.bindPort`, apiServerRaw.bindPort, DEFAULTS.bindPort, 1) ?? DEFAULTS.bindPort;
   if (bindPort > 65535) p.add(`${path}.apiServer.bindPort`, `${bindPort} is not a port (1 to 65535)`);
   const certSANs = sanList(p, `${path}.apiServer.certSANs`, apiServerRaw.certSANs);
   const etcdRaw = o.etcd === undefined ? {} : object(p, `${path}.etcd`, o.etcd, ["serverCertSANs", "peerCertSANs"]) ?? {};
@@ -316,10 +423,10 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const keyAlgorithm = oneOf(p, `${path}.keyAlgorithm`, o.keyAlgorithm, KEY_ALGORITHMS, DEFAULTS.keyAlgorithm);
   const validityRaw = o.validity === undefined ? {} :
     object(p, `${path}.validity`, o.validity, ["caHours", "leafHours", "earlyRenewalHours"]) ?? {};
-  const caHours = hours(p, `${path}.validity.caHours`, validityRaw.caHours, DEFAULTS.caHours, 1);
-  const leafHours = hours(p, `${path}.validity.leafHours`, validityRaw.leafHours, DEFAULTS.leafHours, 1);
-  const earlyRenewalHours = hours(p, `${path}.validity.earlyRenewalHours`, validityRaw.earlyRenewalHours,
-    Math.min(DEFAULTS.earlyRenewalHours, Math.floor((leafHours ?? DEFAULTS.leafHours) / 2)), 0);
+  const caHours = wholeNumber(p, `${path}.validity.caHours`, validityRaw.caHours, DEFAULTS.caHours, 1, "hours");
+  const leafHours = wholeNumber(p, `${path}.validity.leafHours`, validityRaw.leafHours, DEFAULTS.leafHours, 1, "hours");
+  const earlyRenewalHours = wholeNumber(p, `${path}.validity.earlyRenewalHours`, validityRaw.earlyRenewalHours,
+    Math.min(DEFAULTS.earlyRenewalHours, Math.floor((leafHours ?? DEFAULTS.leafHours) / 2)), 0, "hours");
   if (caHours !== undefined && leafHours !== undefined && leafHours > caHours) {
     p.add(`${path}.validity.leafHours`, `${leafHours} h is longer than the CA validity (${caHours} h): a leaf must not outlive its CA`);
   }
@@ -330,8 +437,9 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const protectCAs = boolean(p, `${path}.protectCAs`, o.protectCAs, false);
   const caKeys = oneOf(p, `${path}.caKeys`, o.caKeys, CA_KEY_PLACEMENTS, DEFAULTS.caKeys);
 
+  const delivery = validateDelivery(p, `${path}.delivery`, o.delivery);
   const nodesRaw = list(p, `${path}.nodes`, o.nodes);
-  const nodes = nodesRaw.map((n, i) => validateNode(p, `${path}.nodes[${i}]`, n));
+  const nodes = nodesRaw.map((n, i) => validateNode(p, `${path}.nodes[${i}]`, n, delivery?.mode === "ssh"));
   const validNodes = nodes.filter((n): n is NodeSpec => n !== undefined);
   if (nodesRaw.length === 0) p.add(`${path}.nodes`, "is empty: a cluster needs at least one control-plane node");
   else if (validNodes.length === nodes.length && !validNodes.some((n) => n.role === "control-plane")) {
@@ -350,11 +458,11 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   }
 
   if (p.list.length > errorsBefore || name === undefined || keyAlgorithm === undefined || caKeys === undefined ||
-    caHours === undefined || leafHours === undefined || earlyRenewalHours === undefined) return undefined;
+    delivery === undefined || caHours === undefined || leafHours === undefined || earlyRenewalHours === undefined) return undefined;
   return {
     name, clusterName, controlPlaneEndpoint, serviceSubnets, dnsDomain,
     apiServer: { certSANs, bindPort }, etcd: { serverCertSANs, peerCertSANs },
-    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys,
+    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys, delivery,
     nodes: validNodes, users: validUsers,
   };
 }

@@ -8,4 +8,8 @@ export * from "./certificate";
 export * from "./kubeconfig";
 export * from "./serviceAccountKey";
 export * from "./clusterPki";
+export * from "./nodeScripts";
+export * from "./delivery";
+export * from "./plan";
+export * from "./clusterDelivery";
 export * from "./stack";

@@ -1,9 +1,11 @@
 // The stack program as a function of the raw `kube-pki:clusters` value, shared by index.ts (pulumi up), the
 // offline render, the benchmarks and the tests. Everything is validated before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { validateClusters } from "./config";
-import { buildCatalogs, CaName } from "./catalog";
+import { CaName } from "./catalog";
 import { ClusterPki, IssuedInventoryEntry } from "./clusterPki";
+import { ClusterDelivery } from "./clusterDelivery";
+import { ConfigError } from "./config";
+import { planClusters } from "./plan";
 
 export interface StackOutputs {
   /** Per cluster: the three CA certificates (public). */
@@ -18,17 +20,42 @@ export interface StackOutputs {
 
 export interface StackProgram {
   readonly clusters: readonly ClusterPki[];
+  readonly deliveries: readonly (ClusterDelivery | undefined)[];
   readonly outputs: StackOutputs;
+}
+
+/** What the program needs from its stack besides `kube-pki:clusters`. */
+export interface StackEnvironment {
+  /** Stack name: local delivery writes under `out/<stack>` by default. */
+  readonly stack: string;
+  /** Reads a secret stack config key (`kube-pki:<key>`); undefined when unset. */
+  readonly secret?: (key: string) => pulumi.Output<string> | undefined;
+  /** Register the delivery resources (default true). The offline render writes files itself and sets false. */
+  readonly deliver?: boolean;
 }
 
 const byCluster = <T>(pkis: readonly ClusterPki[], f: (p: ClusterPki) => pulumi.Output<T>) =>
   pulumi.all(Object.fromEntries(pkis.map((p) => [p.catalog.cluster.name, f(p)]))) as pulumi.Output<Record<string, T>>;
 
-export function defineStack(rawClusters: unknown): StackProgram {
-  const catalogs = buildCatalogs(validateClusters(rawClusters));
-  const clusters = catalogs.map((catalog) => new ClusterPki(catalog.cluster.name, { catalog }));
+export function defineStack(rawClusters: unknown, env: StackEnvironment = { stack: "dev" }): StackProgram {
+  const plans = planClusters(rawClusters);
+  // Secrets the delivery needs are checked with the rest of the config, before anything is registered.
+  const deliver = env.deliver ?? true;
+  const sshKeys = plans.map(({ catalog: { cluster } }) =>
+    deliver && cluster.delivery.mode === "ssh" ? env.secret?.(cluster.delivery.sshPrivateKeyConfig) : undefined);
+  const missing = plans.flatMap(({ catalog: { cluster } }, i) => deliver && cluster.delivery.mode === "ssh" && !sshKeys[i]
+    ? [`clusters[${i}].delivery.sshPrivateKeyConfig: the secret stack config "kube-pki:${cluster.delivery.sshPrivateKeyConfig}" ` +
+      `is not set (pulumi config set --secret ${cluster.delivery.sshPrivateKeyConfig} < ~/.ssh/<deploy key>)`] : []);
+  if (missing.length > 0) throw new ConfigError(missing);
+
+  const clusters = plans.map(({ catalog }) => new ClusterPki(catalog.cluster.name, { catalog }));
+  const deliveries = plans.map(({ catalog, delivery }, i) => !deliver || catalog.cluster.delivery.mode === "none" ? undefined
+    : new ClusterDelivery(`${catalog.cluster.name}-delivery`, {
+      pki: clusters[i]!, plan: delivery, sshPrivateKey: sshKeys[i],
+      localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
+    }));
   return {
-    clusters,
+    clusters, deliveries,
     outputs: {
       caCertificates: byCluster(clusters, (p) => p.caCertificates),
       adminKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.adminKubeconfig)),

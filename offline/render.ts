@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { buildCatalogs, ClusterPki, defineStack, FileSpec, validateClusters } from "../components";
+import { ClusterPki, defineStack, FileSpec, planClusters } from "../components";
 import { evaluate, valueOf } from "./evaluate";
 import { TlsStandInOptions } from "./tlsStandIn";
 
@@ -80,14 +80,13 @@ async function writeCluster(pki: ClusterPki, root: string): Promise<Record<strin
  * when complete, replacing the previous render of that cluster.
  */
 export async function renderClusters(rawClusters: unknown, outDir: string, opts: RenderOptions = {}): Promise<RenderedCluster[]> {
-  const clusters = validateClusters(rawClusters);
-  buildCatalogs(clusters); // resource-name collisions across clusters are config errors too
+  const clusters = planClusters(rawClusters).map((p) => p.catalog.cluster);
   const rendered: RenderedCluster[] = [];
   for (const [i, cluster] of clusters.entries()) {
     const start = Date.now();
     // The same stack program, one cluster at a time: bounded memory and progress per cluster on big renders.
     const raw = (rawClusters as unknown[])[i];
-    const ev = await evaluate(() => defineStack([raw]), { tls: opts.tls });
+    const ev = await evaluate(() => defineStack([raw], { stack: "render", deliver: false }), { tls: opts.tls });
     const pki = ev.result.clusters[0]!;
     const final = join(outDir, cluster.name);
     const temp = join(outDir, `.${cluster.name}.rendering-${process.pid}`);

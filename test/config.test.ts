@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, validateClusters } from "../components/config";
-import { buildCatalogs } from "../components/catalog";
+import { planClusters } from "../components/plan";
 
 /** A valid cluster; each bad case below changes one thing. */
 function good(): any {
@@ -136,10 +136,10 @@ describe("config validation", () => {
     const c = good();
     // "apiserver" of node "etcd-client-cp-1" and "apiserver-etcd-client" of node "cp-1" are both "dev-apiserver-etcd-client-cp-1".
     c.nodes.push({ name: "etcd-client-cp-1", role: "control-plane", address: "10.0.0.13" });
-    assert.throws(() => buildCatalogs(validateClusters([c])), /clusters\[0\]: resource name "dev-apiserver-etcd-client-cp-1" is also made by clusters\[0\]/);
+    assert.throws(() => planClusters([c]), /clusters\[0\]: resource name "dev-apiserver-etcd-client-cp-1" is also made by clusters\[0\]/);
     // Cluster "dev-etcd"'s CA "ca" and cluster "dev"'s "etcd-ca" are both "dev-etcd-ca".
-    assert.throws(() => buildCatalogs(validateClusters([good(), { ...good(), name: "dev-etcd" }])),
+    assert.throws(() => planClusters([good(), { ...good(), name: "dev-etcd" }]),
       /clusters\[1\]: resource name "dev-etcd-ca" is also made by clusters\[0\]/);
-    assert.doesNotThrow(() => buildCatalogs(validateClusters([good(), { ...good(), name: "prod" }])));
+    assert.doesNotThrow(() => planClusters([good(), { ...good(), name: "prod" }]));
   });
 });

@@ -1,0 +1,96 @@
+import * as pulumi from "@pulumi/pulumi";
+import { local, remote } from "@pulumi/command";
+import { ClusterPki } from "./clusterPki";
+import { ClusterSpec } from "./config";
+import { DeliveryPlan, PushPlan } from "./delivery";
+import {
+  bundleDigest, bundlePayload, certificateFingerprint, installCommand, removeCommand, restartCommand, restartInput,
+} from "./nodeScripts";
+
+export interface ClusterDeliveryArgs {
+  /** The cluster's PKI: where file contents come from (required). */
+  readonly pki: ClusterPki;
+  /** What to push where and what to restart (deliveryPlan(catalog)) (required). */
+  readonly plan: DeliveryPlan;
+  /** SSH private key (OpenSSH or PEM) for SSH delivery; kept secret. Required in SSH mode. */
+  readonly sshPrivateKey?: pulumi.Input<string>;
+  /** Local delivery: files go to `<localDirectory>/<cluster>/<node>/…`. Required in local mode. */
+  readonly localDirectory?: string;
+}
+
+/** Command options shared by every push and restart: their output could echo file content, so it stays secret. */
+const COMMAND_OPTIONS = { additionalSecretOutputs: ["stdout", "stderr"] };
+
+/**
+ * Pushes every bundle of the plan to its node, each as one command with a fixed, secret-free command string and the
+ * bundle on stdin (re-sent only when the bundle's content changes), then restarts what reads the changed bundles and
+ * checks the node serves the new certificate. Control-plane restarts run one node at a time.
+ */
+export class ClusterDelivery extends pulumi.ComponentResource {
+  /** Digest of every pushed bundle by push resource name (a change means that push re-sends). */
+  public readonly bundleDigests: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: ClusterDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kube-pki:delivery:ClusterDelivery", name, {}, opts);
+    const { pki, plan } = args;
+    const cluster = pki.catalog.cluster;
+    const delivery = cluster.delivery;
+    if (delivery.mode === "ssh" && args.sshPrivateKey === undefined) throw new Error(`ClusterDelivery ${name}: sshPrivateKey is required for SSH delivery`);
+    if (delivery.mode === "local" && !args.localDirectory) throw new Error(`ClusterDelivery ${name}: localDirectory is required for local delivery`);
+    const sshKey = args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey);
+
+    const payloads = new Map<string, pulumi.Output<string>>();
+    const pushes = new Map<string, pulumi.Resource>();
+    for (const push of plan.pushes) {
+      const payload = pulumi.all(push.bundle.files.map((f) => pki.contentOf(f))).apply((contents) =>
+        bundlePayload(push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! }))));
+      const stdin = push.secret ? pulumi.secret(payload) : payload;
+      payloads.set(push.resourceName, payload);
+      pushes.set(push.resourceName, this.push(cluster, push, stdin, sshKey, args.localDirectory));
+    }
+
+    const restarts = new Map<string, pulumi.Resource>();
+    for (const restart of plan.restarts) {
+      const ssh = restart.node.ssh!;
+      const fingerprints = restart.checks.map((c) => {
+        const certFile = pki.catalog.bundles.find((b) => b.id === c.certificate && b.node === restart.node.name)!
+          .files.find((f) => f.content === "certificate")!;
+        return pki.contentOf(certFile).apply(certificateFingerprint);
+      });
+      const digests = pulumi.all(restart.after.map((p) => payloads.get(p)!.apply(bundleDigest)));
+      const stdin = pulumi.all([pulumi.all(fingerprints), digests]).apply(([fps, ds]) => restartInput(
+        restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
+        Object.fromEntries(restart.bundles.map((id, i) => [id, ds[i]!]))));
+      const command = restartCommand(restart.command, ssh.root, delivery.healthCheckTimeoutSeconds, restart.checks.length > 0);
+      restarts.set(restart.resourceName, new remote.Command(restart.resourceName, {
+        connection: { host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey: sshKey },
+        create: command, update: command, stdin, logging: "none", addPreviousOutputInEnv: false,
+      }, {
+        ...COMMAND_OPTIONS, parent: this,
+        dependsOn: [...restart.after.map((p) => pushes.get(p)!), ...(restart.previousNode ? [restarts.get(restart.previousNode)!] : [])],
+      }));
+    }
+    this.bundleDigests = pulumi.all(Object.fromEntries([...payloads].map(([k, v]) => [k, v.apply(bundleDigest)])));
+    this.registerOutputs({ bundleDigests: this.bundleDigests });
+  }
+
+  private push(cluster: ClusterSpec, push: PushPlan, stdin: pulumi.Output<string>, sshKey: pulumi.Output<string> | undefined,
+    localDirectory?: string): pulumi.Resource {
+    const paths = push.bundle.files.map((f) => f.path);
+    if (cluster.delivery.mode === "local") {
+      const root = `${localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${push.node.name}`;
+      const install = installCommand(root);
+      return new local.Command(push.resourceName, {
+        create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
+        ...(cluster.delivery.removeFiles ? { delete: removeCommand(root, paths) } : {}),
+      }, { ...COMMAND_OPTIONS, parent: this });
+    }
+    const ssh = push.node.ssh!;
+    const install = installCommand(ssh.root);
+    return new remote.Command(push.resourceName, {
+      connection: { host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey: sshKey },
+      create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
+      ...(cluster.delivery.removeFiles ? { delete: removeCommand(ssh.root, paths) } : {}),
+    }, { ...COMMAND_OPTIONS, parent: this });
+  }
+}

@@ -1,0 +1,94 @@
+// The delivery plan of one cluster: which bundle is pushed to which node by which resource, and which component is
+// restarted (and health-checked) on which node after which bundles changed. Pure: derived from the catalog alone.
+import { Bundle, ClusterCatalog } from "./catalog";
+import { NodeSpec, Reader } from "./config";
+
+export interface PushPlan {
+  /** Stable: `<cluster>-<node>-push-<bundle>`. */
+  readonly resourceName: string;
+  readonly node: NodeSpec;
+  readonly bundle: Bundle;
+  /** True when the bundle holds a private key or a kubeconfig. */
+  readonly secret: boolean;
+}
+
+export interface HealthCheckPlan {
+  readonly host: string;
+  readonly port: number;
+  /** Catalog id of the certificate that must be served there. */
+  readonly certificate: string;
+  /** Client certificate paths for servers that require one (etcd's client and peer ports). */
+  readonly clientCert?: { readonly cert: string; readonly key: string };
+}
+
+export interface RestartPlan {
+  /** Stable: `<cluster>-<node>-restart-<reader>`. */
+  readonly resourceName: string;
+  readonly node: NodeSpec;
+  readonly reader: Reader;
+  readonly command: string;
+  /** Ids of the node's bundles this reader reads: a change to any of them re-runs the restart. */
+  readonly bundles: readonly string[];
+  /** Push resources it waits for. */
+  readonly after: readonly string[];
+  /** The same reader's restart on the previous control-plane node: one node at a time keeps the API up. */
+  readonly previousNode?: string;
+  readonly checks: readonly HealthCheckPlan[];
+}
+
+export interface DeliveryPlan {
+  readonly pushes: readonly PushPlan[];
+  readonly restarts: readonly RestartPlan[];
+}
+
+/** Readers that run on control-plane nodes only and so are restarted one node at a time. */
+const CONTROL_PLANE_READERS: readonly Reader[] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
+
+/** etcd requires a client certificate on both ports; the healthcheck client is the identity kubeadm made for that. */
+const ETCD_HEALTH_CLIENT = { cert: "/etc/kubernetes/pki/etcd/healthcheck-client.crt", key: "/etc/kubernetes/pki/etcd/healthcheck-client.key" };
+
+const slug = (bundleId: string) => bundleId.replace(/@.*$/, "").replace(/[^a-z0-9-]+/gi, "-");
+
+export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
+  const { cluster } = catalog;
+  if (cluster.delivery.mode === "none") return { pushes: [], restarts: [] };
+  const pushes: PushPlan[] = catalog.bundles.map((bundle) => ({
+    resourceName: `${cluster.name}-${bundle.node}-push-${slug(bundle.id)}`,
+    node: cluster.nodes.find((n) => n.name === bundle.node)!,
+    bundle,
+    secret: bundle.files.some((f) => f.content === "private-key" || f.content === "kubeconfig"),
+  }));
+  // Local delivery writes files for inspection and labs: nothing runs there to restart.
+  if (cluster.delivery.mode === "local") return { pushes, restarts: [] };
+
+  const restarts: RestartPlan[] = [];
+  const previousOnControlPlane = new Map<Reader, string>();
+  for (const node of cluster.nodes) {
+    const nodePushes = pushes.filter((p) => p.node.name === node.name);
+    const readers = [...new Set(nodePushes.flatMap((p) => p.bundle.readers))];
+    for (const reader of readers) {
+      const command = cluster.delivery.restart[reader];
+      if (!command) continue;
+      const reads = nodePushes.filter((p) => p.bundle.readers.includes(reader));
+      const checks: HealthCheckPlan[] = !cluster.delivery.healthCheck ? [] : reads
+        .filter((p) => p.bundle.servedAt)
+        .map((p) => ({
+          host: p.bundle.servedAt!.host, port: p.bundle.servedAt!.port, certificate: p.bundle.id,
+          ...(reader === "etcd" ? { clientCert: ETCD_HEALTH_CLIENT } : {}),
+        }));
+      const resourceName = `${cluster.name}-${node.name}-restart-${reader}`;
+      const sequential = node.role === "control-plane" && CONTROL_PLANE_READERS.includes(reader);
+      restarts.push({
+        resourceName, node, reader, command, checks,
+        bundles: reads.map((p) => p.bundle.id), after: reads.map((p) => p.resourceName),
+        ...(sequential && previousOnControlPlane.has(reader) ? { previousNode: previousOnControlPlane.get(reader)! } : {}),
+      });
+      if (sequential) previousOnControlPlane.set(reader, resourceName);
+    }
+  }
+  return { pushes, restarts };
+}
+
+/** Resource names the plan adds, for the stack-wide uniqueness check. */
+export const deliveryResourceNames = (plan: DeliveryPlan) =>
+  [...plan.pushes.map((p) => p.resourceName), ...plan.restarts.map((r) => r.resourceName)];

@@ -1,0 +1,166 @@
+// The shell programs that run on a node (or locally) to install a bundle, remove one, and check that a restarted
+// component serves its new certificate. Each command string is fixed and holds no secret: the bundle travels on
+// stdin. POSIX sh plus coreutils (base64, sha256sum, sync) and, for health checks, openssl. Pure code.
+import { createHash, X509Certificate } from "node:crypto";
+
+export interface PayloadFile {
+  /** Absolute path on the node (no whitespace). */
+  readonly path: string;
+  readonly mode: number;
+  readonly owner: string;
+  readonly content: string;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+
+/**
+ * The stdin of an install: one line per file (`file <mode> <owner> <sha256> <path> <base64>`), then `commit <n>`.
+ * The script installs nothing unless it has read the commit line and every checksum matched, so a connection cut
+ * during the transfer leaves the node as it was.
+ */
+export function bundlePayload(files: readonly PayloadFile[]): string {
+  const lines = files.map((f) => {
+    if (/\s/.test(f.path) || !f.path.startsWith("/")) throw new Error(`bundle path ${JSON.stringify(f.path)} must be absolute, without whitespace`);
+    return `file 0${f.mode.toString(8)} ${f.owner} ${sha256(f.content)} ${f.path} ${Buffer.from(f.content, "utf8").toString("base64")}`;
+  });
+  return `${lines.join("\n")}\ncommit ${files.length}\n`;
+}
+
+/** Content hash of a bundle, as recorded in restart inputs so that a restart follows every change it depends on. */
+export const bundleDigest = (payload: string) => sha256(payload);
+
+/** SHA-256 fingerprint of a PEM certificate in openssl's format (`AB:CD:…`), what the health check compares. */
+export const certificateFingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+
+// The install program. Steps: (1) if an earlier run committed this bundle but was cut off during the swap, finish
+// that swap (roll forward); (2) stage every file next to its target as `.<name>.kube-pki-new`, mode and owner set,
+// checksum verified, fsynced; (3) only after the commit line: write a commit marker, ignore hang-ups (a lost SSH
+// connection must not stop a half-done swap), keep each changed file's previous version as `.<name>.kube-pki-prev`,
+// rename all staged files into place, fsync the directory, drop the marker. A key and its certificate are one bundle,
+// so they are swapped together, and a cut at any point leaves either the old pair or the new pair (after roll-forward).
+const INSTALL = `
+set -eu
+umask 077
+root=\${1%/}
+sibling() { printf "%s/.%s.%s" "\${1%/*}" "\${1##*/}" "$2"; }
+rollforward() {
+  while read -r t; do
+    if [ -f "$(sibling "$t" kube-pki-new)" ]; then mv -f "$(sibling "$t" kube-pki-new)" "$t"; fi
+  done < "$1"
+  rm -f "$1"
+}
+staged=""; backups=""; marker=""; count=0; committed=no; dir=""
+while read -r kind mode owner sum path data; do
+  case $kind in
+  file)
+    t=$root$path; dir=\${t%/*}
+    mkdir -p "$dir"
+    if [ -z "$marker" ]; then
+      marker=$(sibling "$t" kube-pki-commit)
+      if [ -f "$marker" ]; then rollforward "$marker"; fi
+    fi
+    n=$(sibling "$t" kube-pki-new)
+    printf "%s" "$data" | base64 -d > "$n"
+    got=$(sha256sum < "$n"); got=\${got%% *}
+    if [ "$got" != "$sum" ]; then rm -f "$n"; echo "kube-pki: checksum mismatch for $path" >&2; exit 1; fi
+    chmod "$mode" "$n"
+    if [ "$(id -u)" = 0 ]; then chown "$owner:$owner" "$n"; fi
+    sync "$n" 2>/dev/null || sync
+    if [ -f "$t" ]; then
+      old=$(sha256sum < "$t"); old=\${old%% *}
+      if [ "$old" != "$sum" ]; then backups="$backups $t"; fi
+    fi
+    staged="$staged $t"; count=$((count + 1)) ;;
+  commit)
+    if [ "$mode" = "$count" ]; then committed=yes; fi ;;
+  esac
+done
+if [ "$committed" != yes ] || [ -z "$marker" ]; then
+  for t in $staged; do rm -f "$(sibling "$t" kube-pki-new)"; done
+  echo "kube-pki: incomplete bundle ($count files read, no commit): nothing installed" >&2
+  exit 1
+fi
+trap "" HUP INT TERM PIPE
+for t in $staged; do echo "$t"; done > "$marker.tmp"
+sync "$marker.tmp" 2>/dev/null || sync
+mv -f "$marker.tmp" "$marker"
+for t in $backups; do cp -p "$t" "$(sibling "$t" kube-pki-prev)"; done
+for t in $staged; do mv -f "$(sibling "$t" kube-pki-new)" "$t"; done
+sync "$dir" 2>/dev/null || sync
+rm -f "$marker"
+echo "kube-pki: installed $count file(s); changed:\${backups:- none (new)}"
+`;
+
+// Removal (only when the config asks for it): the files of one bundle, and their backups.
+const REMOVE = `
+set -eu
+root=\${1%/}; shift
+for p in "$@"; do t=$root$p; rm -f "$t" "\${t%/*}/.\${t##*/}.kube-pki-prev"; done
+echo "kube-pki: removed $# file(s)"
+`;
+
+// Health check after a restart: each stdin line `check <host> <port> <sha256 fingerprint> [<client cert> <client key>]`
+// must, within the timeout, be served that certificate (the client certificate is for servers that require one).
+const HEALTH = `
+set -u
+root=\${1%/}; timeout=$2; status=0
+while read -r kind host port want cert key; do
+  [ "$kind" = check ] || continue
+  case $host in *:*) hp="[$host]:$port" ;; *) hp="$host:$port" ;; esac
+  set --
+  if [ -n "$cert" ]; then set -- -cert "$root$cert" -key "$root$key"; fi
+  deadline=$(( $(date +%s) + timeout ))
+  while :; do
+    got=$(openssl s_client -connect "$hp" "$@" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+    got=\${got#*=}
+    if [ "$got" = "$want" ]; then echo "kube-pki: $hp serves the new certificate"; break; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "kube-pki: after \${timeout}s $hp still serves \${got:-no certificate}, not $want" >&2; status=1; break
+    fi
+    sleep 1
+  done
+done
+exit $status
+`;
+
+for (const [name, script] of Object.entries({ INSTALL, REMOVE, HEALTH })) {
+  if (script.includes("'")) throw new Error(`${name} script must not contain single quotes (it is wrapped in sh -c '…')`);
+}
+
+const shWord = (s: string) => {
+  if (!/^[A-Za-z0-9_./:@%+=,-]+$/.test(s)) throw new Error(`${JSON.stringify(s)} is not a plain shell word`);
+  return s;
+};
+
+/** The fixed install command; `root` is where the node's filesystem is (`/` on a real node). */
+export function installCommand(root: string): string {
+  return `sh -c '${INSTALL}' kube-pki-install ${shWord(root)}`;
+}
+
+/** The fixed removal command of one bundle's files. */
+export function removeCommand(root: string, paths: readonly string[]): string {
+  return `sh -c '${REMOVE}' kube-pki-remove ${[root, ...paths].map(shWord).join(" ")}`;
+}
+
+export interface HealthCheck {
+  readonly host: string;
+  readonly port: number;
+  readonly fingerprint: string;
+  /** Paths (on the node) of a client certificate and key, for servers that require one (etcd). */
+  readonly clientCert?: { readonly cert: string; readonly key: string };
+}
+
+/** Restart command: the configured command, then (if any checks) the health check, which reads its checks on stdin. */
+export function restartCommand(command: string, root: string, timeoutSeconds: number, withHealthCheck: boolean): string {
+  // The configured command must not eat the health checks waiting on stdin.
+  const restart = `{ ${command.trim()}\n} </dev/null`;
+  return withHealthCheck ? `${restart} && sh -c '${HEALTH}' kube-pki-health ${shWord(root)} ${timeoutSeconds}` : restart;
+}
+
+/** Restart stdin: the checks, and the digest of every bundle the component reads, so any change re-runs it. */
+export function restartInput(checks: readonly HealthCheck[], bundleDigests: Readonly<Record<string, string>>): string {
+  return [
+    ...Object.entries(bundleDigests).sort().map(([id, digest]) => `# ${id} ${digest}`),
+    ...checks.map((c) => ["check", c.host, String(c.port), c.fingerprint, ...(c.clientCert ? [c.clientCert.cert, c.clientCert.key] : [])].join(" ")),
+  ].join("\n") + "\n";
+}

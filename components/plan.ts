@@ -1,0 +1,35 @@
+// The whole stack, planned before anything is registered: validated clusters, their certificate catalogs and
+// delivery plans, and a check that every resource name is unique across the stack. Pure code.
+import { buildCatalog, ClusterCatalog } from "./catalog";
+import { ConfigError, validateClusters } from "./config";
+import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./delivery";
+
+export interface ClusterPlan {
+  readonly catalog: ClusterCatalog;
+  readonly delivery: DeliveryPlan;
+}
+
+/**
+ * Validates the raw `kube-pki:clusters` value and plans every cluster. Resource names are unique by construction
+ * unless a node or cluster name happens to complete another resource's name, which is reported as a config error.
+ */
+export function planClusters(rawClusters: unknown): ClusterPlan[] {
+  const plans = validateClusters(rawClusters).map((cluster) => {
+    const catalog = buildCatalog(cluster);
+    return { catalog, delivery: deliveryPlan(catalog) };
+  });
+  const owners = new Map<string, string>();
+  const problems: string[] = [];
+  plans.forEach(({ catalog, delivery }, ci) => {
+    const names = [...catalog.certificates.map((c) => c.resourceName), catalog.serviceAccount.resourceName,
+      `${catalog.cluster.name}-delivery`, ...deliveryResourceNames(delivery)];
+    for (const name of names) {
+      const where = `clusters[${ci}]`;
+      const previous = owners.get(name);
+      if (previous) problems.push(`${where}: resource name "${name}" is also made by ${previous}; rename a node or cluster`);
+      owners.set(name, where);
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return plans;
+}
