@@ -38,6 +38,8 @@ export interface RegisteredResource {
 
 export interface Evaluation<T> {
   readonly result: T;
+  /** Resources whose create/update failed (the provider returned an error), with the error. */
+  readonly failures: readonly { readonly name: string; readonly type: string; readonly error: string }[];
   readonly resources: readonly RegisteredResource[];
   /** Resources of the prior evaluation that this one no longer registers (`pulumi preview` deletes them). */
   readonly deleted: readonly RegisteredResource[];
@@ -45,8 +47,11 @@ export interface Evaluation<T> {
 
 /** Handles resource types other than tls:* (e.g. the command stand-in); returns undefined to decline. */
 export interface ExtraMocks {
-  newResource?(args: pulumi.runtime.MockResourceArgs, prior?: RegisteredResource):
+  /** Called for create, update and replace (never for unchanged resources, which keep their state). */
+  newResource?(args: pulumi.runtime.MockResourceArgs, op: Operation, prior?: RegisteredResource):
     Promise<{ id: string; state: Record<string, unknown> } | undefined> | undefined;
+  /** Called, after the program, for every resource of the prior evaluation that is gone (last registered first). */
+  delete?(resource: RegisteredResource): Promise<void>;
   /** Operation rule for the types it handles (default: any input change is an update). */
   diff?(type: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>):
     { op: "same" | "update" | "replace"; changedKeys: string[]; replaceKeys: string[] } | undefined;
@@ -109,6 +114,8 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
   const resources: RegisteredResource[] = [];
   let current: { urn: string; req: any } | undefined;
   const pending = new Map<string, Omit<RegisteredResource, "id" | "state">>();
+  const failures: { name: string; type: string; error: string }[] = [];
+  const carriedOver: RegisteredResource[] = [];
 
   const mocks: pulumi.runtime.Mocks = {
     newResource: async (args) => {
@@ -141,8 +148,16 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
       }
       if (opts.echoOnly) return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
       if (standIn.handles(args.type)) return standIn.newResource(args);
-      const extra = await opts.extra?.newResource?.(args, before);
-      if (extra) return extra;
+      try {
+        const extra = await opts.extra?.newResource?.(args, diff.op, before);
+        if (extra) return extra;
+      } catch (e) {
+        // As the engine does: a failed create leaves nothing in state, a failed update keeps the old state, so the
+        // next evaluation (given this one as prior) plans the same operation again.
+        failures.push({ name: args.name, type: args.type, error: e instanceof Error ? e.message : String(e) });
+        if (before) carriedOver.push(before);
+        throw e;
+      }
       // Components and resources nobody stands in for echo their inputs.
       return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
     },
@@ -174,8 +189,12 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
 
   const result = program();
   await waitForRPCs();
-  const seen = new Set(resources.map((r) => r.urn));
-  return { result, resources, deleted: [...prior.values()].filter((r) => !seen.has(r.urn)) };
+  const seen = new Set([...resources, ...carriedOver].map((r) => r.urn));
+  const deleted = [...prior.values()].filter((r) => !seen.has(r.urn));
+  if (opts.extra?.delete) {
+    for (const r of [...deleted].reverse()) await opts.extra.delete(r);
+  }
+  return { result, failures, resources: [...resources, ...carriedOver], deleted };
 }
 
 /** The monitor stores serialized state; keep it as the mock received it (secrets stay wrapped). */

@@ -50,7 +50,7 @@ function writeFile(root: string, file: Pick<FileSpec, "path" | "mode">, content:
   chmodSync(target, file.mode); // the umask must not loosen or tighten what the node will have
 }
 
-async function writeCluster(pki: ClusterPki, root: string): Promise<Record<string, ManifestEntry[]>> {
+export async function writeCluster(pki: ClusterPki, root: string): Promise<Record<string, ManifestEntry[]>> {
   const { catalog } = pki;
   const inventory = await valueOf(pki.inventory);
   const notAfter = new Map(inventory.map((e) => [e.id, e.notAfter]));
