@@ -2,8 +2,9 @@
 // `pulumi preview` would change (the tls provider's replace rules, propagated through the dependency graph by the
 // evaluator: unchanged resources keep their outputs, replaced ones get new ones). Prints each changed set.
 import assert from "node:assert/strict";
-import { changes, Evaluation } from "../offline/evaluate";
-import { StackProgram } from "../components";
+import * as pulumi from "@pulumi/pulumi";
+import { changes, evaluate, Evaluation, isWrappedSecret, unwrapSecrets } from "../offline/evaluate";
+import { defineStack, deliveryPlan, StackProgram } from "../components";
 import { clusterConfig, runStack, T } from "./support";
 
 function printChanges(title: string, ev: Evaluation<unknown>): ReturnType<typeof changes> {
@@ -95,5 +96,70 @@ describe("blast radius of config changes (what pulumi preview would change)", fu
     const list = printChanges("algorithm changed", await runStack([{ ...A(), keyAlgorithm: "RSA-2048" }], { prior: base }));
     assert.ok(list.every((c) => c.op === "replace"));
     assert.equal(list.filter((c) => c.type === T.key).length, base.resources.filter((r) => r.type === T.key).length);
+  });
+});
+
+describe("blast radius including delivery to the nodes (SSH mode)", function () {
+  const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0d2kaJ1rjbG5dNl5I6vvKyGFDDp0Q4z0FOh1lPdQ7";
+  const sshConfig = () => {
+    const c = clusterConfig("t", 3, 2, { delivery: { mode: "ssh" } });
+    c.nodes = c.nodes.map((n: any) => ({ ...n, ssh: { hostKey } }));
+    return c;
+  };
+  const env = { stack: "t", secret: (k: string) => (k === "sshPrivateKey" ? pulumi.secret("test-key") : undefined) };
+  let base: Evaluation<StackProgram>;
+  before(async () => {
+    base = await evaluate(() => defineStack([sshConfig()], env));
+  });
+
+  function table(ev: Evaluation<unknown>): string[] {
+    const rows = changes(ev).map((c) => `${c.op} ${c.name}`).sort();
+    console.log(`        ${rows.join("\n        ")}`);
+    return rows;
+  }
+
+  it("one apiserver SAN: the CSR and certificate, one apiserver push and one kube-apiserver restart per control-plane node; nothing on workers", async () => {
+    const b = sshConfig();
+    b.apiServer.certSANs.push("new.example.com");
+    const rows = table(await evaluate(() => defineStack([b], env), { prior: base }));
+    assert.deepEqual(rows, [1, 2, 3].flatMap((i) => [
+      `replace t-apiserver-cp-${i}-cert`, `replace t-apiserver-cp-${i}-csr`,
+      `update t-cp-${i}-push-apiserver`, `update t-cp-${i}-restart-kube-apiserver`]).sort());
+  });
+
+  it("a worker added: only that worker's certificates and pushes (and its kubelet restart)", async () => {
+    const b = sshConfig();
+    b.nodes.push({ name: "w-3", role: "worker", address: "10.1.0.3", ssh: { hostKey } });
+    const rows = table(await evaluate(() => defineStack([b], env), { prior: base }));
+    assert.ok(rows.every((r) => r.startsWith("create ") && /w-3/.test(r)), rows.join("\n"));
+    assert.deepEqual(rows.filter((r) => /push|restart/.test(r)), [
+      "create t-w-3-push-ca", "create t-w-3-push-kube-proxy-conf", "create t-w-3-push-kubelet-conf",
+      "create t-w-3-push-kubelet-serving", "create t-w-3-restart-kube-proxy", "create t-w-3-restart-kubelet"]);
+  });
+
+  it("push commands carry no secret in the command string, the bundle on stdin as a secret, logging off", () => {
+    const commands = base.resources.filter((r) => r.type === "command:remote:Command");
+    const plan = deliveryPlan(base.result.clusters[0]!.catalog);
+    let secretPushes = 0;
+    assert.equal(commands.length, base.result.clusters[0]!.catalog.bundles.length + 3 * 6 + 2 * 2);
+    for (const r of commands) {
+      const inputs = r.inputs as Record<string, any>;
+      assert.equal(inputs.logging, "none");
+      assert.equal(inputs.addPreviousOutputInEnv, false);
+      assert.ok(!/PRIVATE KEY|client-key-data|test-key/.test(`${inputs.create}${inputs.update}`), r.name);
+      assert.ok(isWrappedSecret(inputs.connection.privateKey) || isWrappedSecret(inputs.connection), `${r.name} connection key`);
+      assert.equal(unwrapSecrets(inputs.connection).hostKey, hostKey);
+      // The command SDK adds "connection" itself; stdout and stderr are ours.
+      assert.ok(["stdout", "stderr"].every((k) => r.additionalSecretOutputs.includes(k)), r.name);
+      const push = plan.pushes.find((p) => p.resourceName === r.name);
+      if (push) {
+        const text = String(unwrapSecrets(inputs.stdin));
+        const decoded = text.split("\n").filter((l) => l.startsWith("file ")).map((l) => Buffer.from(l.split(" ")[5]!, "base64").toString()).join("");
+        assert.equal(/PRIVATE KEY|client-key-data/.test(decoded), push.secret, `${r.name}: the plan knows whether it holds a key`);
+        assert.equal(isWrappedSecret(inputs.stdin), push.secret, `${r.name}: stdin is secret exactly when it holds a key`);
+        secretPushes += push.secret ? 1 : 0;
+      }
+    }
+    assert.ok(secretPushes > 30);
   });
 });
