@@ -4,7 +4,6 @@
 // "state", each resource gets the operation `pulumi preview` would plan for it: a resource whose inputs are
 // unchanged keeps its previous outputs, as in the real engine, so changes propagate to exactly the resources fed by
 // a replaced one. Used by the tests, the offline render, the cert diff and the benchmarks.
-import "reflect-metadata";
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";

@@ -148,7 +148,7 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
       assert.equal(inputs.addPreviousOutputInEnv, false);
       assert.ok(!/PRIVATE KEY|client-key-data|test-key/.test(`${inputs.create}${inputs.update}`), r.name);
       assert.ok(isWrappedSecret(inputs.connection.privateKey) || isWrappedSecret(inputs.connection), `${r.name} connection key`);
-      assert.equal(unwrapSecrets(inputs.connection).hostKey, hostKey);
+      assert.equal((unwrapSecrets(inputs.connection) as { hostKey: string }).hostKey, hostKey);
       // The command SDK adds "connection" itself; stdout and stderr are ours.
       assert.ok(["stdout", "stderr"].every((k) => r.additionalSecretOutputs.includes(k)), r.name);
       const push = plan.pushes.find((p) => p.resourceName === r.name);
