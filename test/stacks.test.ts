@@ -1,0 +1,64 @@
+// Every stack in stacks/ evaluates under the mock runtime; the multi-cluster stack yields independent PKIs.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { defineStack } from "../components";
+import { evaluate, unwrapSecrets } from "../offline/evaluate";
+import { readStackConfig, stackNames } from "../offline/stackFile";
+import { T } from "./support";
+
+const env = (stack: string) => ({ stack, secret: (k: string) => (k === "sshPrivateKey" ? pulumi.secret("deploy-key") : undefined) });
+
+describe("stacks/", () => {
+  it("has dev, staging, prod and the multi-cluster prod-eu", () => {
+    assert.deepEqual(stackNames(), ["dev", "prod", "prod-eu", "staging"]);
+  });
+
+  for (const stack of ["dev", "staging", "prod", "prod-eu"]) {
+    it(`${stack} evaluates under mocks, CAs protected outside dev, delivery as documented`, async () => {
+      const config = readStackConfig(stack);
+      const ev = await evaluate(() => defineStack(config.clusters, env(stack)));
+      assert.deepEqual(ev.failures, []);
+      const caKeys = ev.resources.filter((r) => r.type === T.key && /-(ca|etcd-ca|front-proxy-ca)-key$/.test(r.name));
+      assert.equal(caKeys.length, 3 * (config.clusters as unknown[]).length);
+      assert.ok(caKeys.every((r) => r.protect === (stack !== "dev")), "protectCAs");
+      const commands = ev.resources.filter((r) => r.type.startsWith("command:"));
+      const expected = stack === "dev" ? "command:local:Command" : "command:remote:Command";
+      assert.ok(commands.length > 0 && commands.every((r) => r.type === expected), `${stack} delivers with ${expected}`);
+    });
+  }
+
+  it("prod-eu: two clusters, two independent PKIs (no shared key, no shared resource name)", async () => {
+    const ev = await evaluate(() => defineStack(readStackConfig("prod-eu").clusters, env("prod-eu")));
+    const byCluster = (c: string) => ev.resources.filter((r) => r.name === c || r.name.startsWith(`${c}-`));
+    const [a, b] = [byCluster("eu-1"), byCluster("eu-2")];
+    assert.equal(a.length + b.length, ev.resources.length, "every resource belongs to one cluster");
+    assert.equal(a.length, b.length);
+    assert.equal(new Set(ev.resources.map((r) => r.urn)).size, ev.resources.length, "no shared URN");
+    const keys = (rs: typeof a) => new Set(rs.filter((r) => r.type === T.key).map((r) => (unwrapSecrets(r.state) as any).privateKeyPem));
+    const [ka, kb] = [keys(a), keys(b)];
+    assert.equal(ka.size, a.filter((r) => r.type === T.key).length, "keys are distinct within eu-1");
+    assert.equal([...ka].filter((k) => kb.has(k)).length, 0, "no key shared between the clusters");
+    const signedBy = (rs: typeof a) => new Set(rs.filter((r) => r.type === T.signed).map((r) => (unwrapSecrets(r.inputs) as any).caCertPem));
+    assert.equal([...signedBy(a)].filter((ca) => signedBy(b).has(ca)).length, 0, "no CA signs certificates of both");
+  });
+
+  it("an unknown stack is a clear error naming the stacks that exist, and render writes nothing", () => {
+    assert.throws(() => readStackConfig("nope"), /unknown stack "nope": no .*Pulumi\.nope\.yaml; stacks: dev, prod, prod-eu, staging/);
+    const out = mkdtempSync(join(tmpdir(), "kube-pki-render-"));
+    rmSync(out, { recursive: true });
+    const r = (() => {
+      try {
+        execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", "--stack", "nope", "--out", out], { encoding: "utf8", stdio: "pipe" });
+        return { status: 0, stderr: "" };
+      } catch (e: any) { return { status: e.status as number, stderr: String(e.stderr) }; }
+    })();
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /unknown stack "nope"/);
+    assert.match(r.stderr, /Nothing was written/);
+    assert.equal(existsSync(out), false);
+  });
+});
