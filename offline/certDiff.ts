@@ -1,0 +1,300 @@
+// The certificate diff for pull requests: from the steps of `pulumi preview --json`, or from an offline evaluation of
+// two versions of a stack's config, one report: per certificate the operation and its cause (spec change, renewal
+// window, signer re-issued, new key), SANs added and removed, subject, usage, validity and key changes, computed from
+// the old and new inputs; and the node files that will be pushed and the components restarted. It reads only spec
+// inputs (never PEMs, never secrets), so no key material can reach the report.
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterPlan, defineStack, planClusters } from "../components";
+import { evaluate, Evaluation, unwrapSecrets } from "./evaluate";
+
+export type StepOp = "create" | "update" | "replace" | "delete" | "same";
+
+/** One resource step, from either source. */
+export interface ResourceStep {
+  readonly op: StepOp;
+  readonly type: string;
+  readonly name: string;
+  readonly oldInputs?: Record<string, unknown>;
+  readonly newInputs?: Record<string, unknown>;
+  /** Keys forcing replacement (preview `replaceReasons`; offline the tls replace rules). */
+  readonly replaceReasons: readonly string[];
+}
+
+const TLS = {
+  key: "tls:index/privateKey:PrivateKey",
+  csr: "tls:index/certRequest:CertRequest",
+  selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
+  signed: "tls:index/locallySignedCert:LocallySignedCert",
+};
+const COMMAND_TYPES = ["command:remote:Command", "command:local:Command"];
+
+/** Steps of `pulumi preview --json` (display JSON: `steps[]` with `op`, `urn`, `oldState`, `newState`, `replaceReasons`). */
+export function stepsFromPreview(preview: unknown): ResourceStep[] {
+  const steps = (preview as { steps?: unknown[] } | null)?.steps;
+  if (!Array.isArray(steps)) throw new Error("not the output of `pulumi preview --json`: no steps[]");
+  const out: ResourceStep[] = [];
+  for (const raw of steps as Record<string, any>[]) {
+    // With --show-replacement-steps a replace is split; keep the create-replacement half as the replace.
+    const op = raw.op === "create-replacement" ? "replace" : raw.op;
+    if (!["create", "update", "replace", "delete", "same"].includes(op)) continue;
+    const urn = String(raw.urn ?? "");
+    const parts = urn.split("::");
+    const type = raw.newState?.type ?? raw.oldState?.type ?? parts[2]?.split("$").pop() ?? "";
+    out.push({
+      op, type, name: parts[3] ?? urn,
+      oldInputs: raw.oldState?.inputs, newInputs: raw.newState?.inputs, replaceReasons: raw.replaceReasons ?? [],
+    });
+  }
+  return out;
+}
+
+/** Steps of an offline evaluation made with the previous configuration's evaluation as prior state. */
+export function stepsFromEvaluation(ev: Evaluation<unknown>, prior: Evaluation<unknown>): ResourceStep[] {
+  const before = new Map(prior.resources.map((r) => [r.urn, r]));
+  return [
+    ...ev.resources.map((r) => ({
+      op: r.op as StepOp, type: r.type, name: r.name, replaceReasons: r.replaceKeys,
+      oldInputs: before.has(r.urn) ? unwrapSecrets(before.get(r.urn)!.inputs) as Record<string, unknown> : undefined,
+      newInputs: unwrapSecrets(r.inputs) as Record<string, unknown>,
+    })),
+    ...ev.deleted.map((r) => ({ op: "delete" as const, type: r.type, name: r.name, replaceReasons: [], oldInputs: unwrapSecrets(r.inputs) as Record<string, unknown> })),
+  ];
+}
+
+export interface FieldChange<T> { readonly before: T; readonly after: T }
+
+export interface CertificateChange {
+  /** Catalog id (`apiserver@cp-1`) when the stack's plan is known, else the resource name stem. */
+  readonly certificate: string;
+  readonly cluster?: string;
+  readonly node?: string;
+  readonly operation: "new" | "re-issue" | "remove" | "update in place";
+  readonly causes: readonly string[];
+  readonly sansAdded: readonly string[];
+  readonly sansRemoved: readonly string[];
+  readonly subject?: FieldChange<string>;
+  readonly usages?: { readonly added: readonly string[]; readonly removed: readonly string[] };
+  readonly validityHours?: FieldChange<number | undefined>;
+  readonly earlyRenewalHours?: FieldChange<number | undefined>;
+  readonly key?: FieldChange<string>;
+  readonly isCa?: FieldChange<boolean>;
+}
+
+export interface PushChange {
+  readonly cluster?: string;
+  readonly node: string;
+  readonly bundle: string;
+  readonly operation: "push" | "first push" | "stop managing" | "remove files";
+  readonly files: readonly string[];
+}
+
+export interface RestartChange {
+  readonly cluster?: string;
+  readonly node: string;
+  readonly component: string;
+  readonly healthCheck: boolean;
+}
+
+export interface CertDiffReport {
+  readonly title: string;
+  readonly certificates: readonly CertificateChange[];
+  readonly pushes: readonly PushChange[];
+  readonly restarts: readonly RestartChange[];
+  /** tls resources the plan does not know (foreign or renamed), reported by resource name. */
+  readonly unmatched: number;
+}
+
+const subjectOf = (s: unknown): string => {
+  const o = (s ?? {}) as Record<string, string>;
+  return [o.organization && `O=${o.organization}`, o.commonName && `CN=${o.commonName}`].filter(Boolean).join(", ") || "(empty)";
+};
+const sansOf = (inputs?: Record<string, unknown>): string[] => [
+  ...((inputs?.dnsNames as string[] | undefined) ?? []).map((d) => `DNS:${d}`),
+  ...((inputs?.ipAddresses as string[] | undefined) ?? []).map((i) => `IP:${i}`),
+];
+const keyOf = (inputs?: Record<string, unknown>): string => {
+  if (!inputs) return "";
+  const alg = String(inputs.algorithm ?? "");
+  return alg === "RSA" ? `RSA-${inputs.rsaBits ?? 2048}` : alg === "ECDSA" ? `ECDSA-${inputs.ecdsaCurve ?? "P224"}` : alg;
+};
+const changed = <T>(before: T, after: T): FieldChange<T> | undefined =>
+  JSON.stringify(before) === JSON.stringify(after) ? undefined : { before, after };
+
+/** What a certificate resource-name stem is, according to the stack's plan. */
+interface Known { id: string; cluster: string; node?: string }
+
+function knownStems(plans: readonly ClusterPlan[]): Map<string, Known> {
+  const stems = new Map<string, Known>();
+  for (const { catalog } of plans) {
+    for (const c of catalog.certificates) {
+      // Kubeconfig client certificates live one level down, in `<kubeconfig>-client`.
+      const stem = c.kind === "kubeconfig" ? `${c.resourceName}-client` : c.resourceName;
+      stems.set(stem, { id: c.id.replace(/@.*$/, ""), cluster: catalog.cluster.name, node: c.node });
+    }
+    stems.set(catalog.serviceAccount.resourceName, { id: "sa (service-account key)", cluster: catalog.cluster.name });
+  }
+  return stems;
+}
+
+/** Builds the report from steps; `plans` (the head config's) name certificates and map pushes to nodes and files. */
+export function buildReport(title: string, steps: readonly ResourceStep[], plans: readonly ClusterPlan[] = []): CertDiffReport {
+  const stems = knownStems(plans);
+  const groups = new Map<string, { key?: ResourceStep; csr?: ResourceStep; cert?: ResourceStep }>();
+  for (const s of steps) {
+    const role = s.type === TLS.key ? "key" : s.type === TLS.csr ? "csr" : s.type === TLS.signed || s.type === TLS.selfSigned ? "cert" : undefined;
+    if (!role) continue;
+    const stem = s.name.replace(/-(key|csr|cert)$/, "");
+    const g = groups.get(stem) ?? {};
+    g[role] = s;
+    groups.set(stem, g);
+  }
+
+  let unmatched = 0;
+  const certificates: CertificateChange[] = [];
+  for (const [stem, g] of groups) {
+    const all = [g.key, g.csr, g.cert].filter((s): s is ResourceStep => !!s);
+    if (all.every((s) => s.op === "same")) continue;
+    const known = stems.get(stem);
+    if (!known) unmatched++;
+    const main = g.cert ?? g.key!;
+    const operation = main.op === "create" ? "new" : main.op === "delete" ? "remove" : main.op === "replace" ? "re-issue" : "update in place";
+    const causes: string[] = [];
+    if (operation === "re-issue" || operation === "update in place") {
+      const certReasons = g.cert?.replaceReasons ?? [];
+      if (g.key?.op === "replace") causes.push("new key");
+      const csrSpec = (g.csr?.replaceReasons ?? []).filter((r) => r !== "privateKeyPem");
+      const certSpec = certReasons.filter((r) => !["certRequestPem", "caCertPem", "caPrivateKeyPem", "privateKeyPem", "readyForRenewal"].includes(r));
+      if (csrSpec.length + certSpec.length > 0) causes.push(`spec change (${[...new Set([...csrSpec, ...certSpec])].join(", ")})`);
+      if (certReasons.includes("readyForRenewal")) causes.push("renewal window reached");
+      if (certReasons.some((r) => r === "caCertPem" || r === "caPrivateKeyPem") && !causes.includes("new key")) causes.push("signer re-issued");
+      if (operation === "update in place") causes.push(`in-place update (${diffKeys(main).join(", ")}): no new certificate`);
+    }
+    const csrOld = g.csr?.oldInputs ?? g.cert?.oldInputs;
+    const csrNew = g.csr?.newInputs ?? g.cert?.newInputs;
+    const [sOld, sNew] = [sansOf(csrOld), sansOf(csrNew)];
+    const usesOld = (g.cert?.oldInputs?.allowedUses as string[] | undefined) ?? [];
+    const usesNew = (g.cert?.newInputs?.allowedUses as string[] | undefined) ?? [];
+    const bothSides = operation === "re-issue" || operation === "update in place";
+    certificates.push({
+      certificate: known?.id ?? stem, cluster: known?.cluster, node: known?.node, operation, causes,
+      sansAdded: operation === "remove" ? [] : operation === "new" ? sNew : sNew.filter((x) => !sOld.includes(x)),
+      sansRemoved: operation === "new" ? [] : operation === "remove" ? sOld : sOld.filter((x) => !sNew.includes(x)),
+      subject: bothSides ? changed(subjectOf(csrOld?.subject), subjectOf(csrNew?.subject)) : undefined,
+      usages: bothSides && JSON.stringify(usesOld) !== JSON.stringify(usesNew)
+        ? { added: usesNew.filter((u) => !usesOld.includes(u)), removed: usesOld.filter((u) => !usesNew.includes(u)) } : undefined,
+      validityHours: bothSides ? changed(g.cert?.oldInputs?.validityPeriodHours as number | undefined, g.cert?.newInputs?.validityPeriodHours as number | undefined) : undefined,
+      earlyRenewalHours: bothSides ? changed(g.cert?.oldInputs?.earlyRenewalHours as number | undefined, g.cert?.newInputs?.earlyRenewalHours as number | undefined) : undefined,
+      key: bothSides && g.key ? changed(keyOf(g.key.oldInputs), keyOf(g.key.newInputs)) : undefined,
+      isCa: bothSides ? changed(!!g.cert?.oldInputs?.isCaCertificate, !!g.cert?.newInputs?.isCaCertificate) : undefined,
+    });
+  }
+
+  const pushPlans = new Map(plans.flatMap((p) => p.delivery.pushes.map((push) => [push.resourceName, { push, cluster: p.catalog.cluster.name }] as const)));
+  const restartPlans = new Map(plans.flatMap((p) => p.delivery.restarts.map((r) => [r.resourceName, { r, cluster: p.catalog.cluster.name }] as const)));
+  const pushes: PushChange[] = [];
+  const restarts: RestartChange[] = [];
+  for (const s of steps) {
+    if (!COMMAND_TYPES.includes(s.type) || s.op === "same") continue;
+    const push = pushPlans.get(s.name);
+    if (push) {
+      pushes.push({
+        cluster: push.cluster, node: push.push.node.name, bundle: push.push.bundle.id.replace(/@.*$/, ""),
+        operation: s.op === "create" ? "first push" : "push", files: push.push.bundle.files.map((f) => f.path),
+      });
+      continue;
+    }
+    const restart = restartPlans.get(s.name);
+    if (restart) {
+      restarts.push({ cluster: restart.cluster, node: restart.r.node.name, component: restart.r.reader, healthCheck: restart.r.checks.length > 0 });
+      continue;
+    }
+    if (s.op === "delete" && /-push-/.test(s.name)) {
+      // A push that left the plan: its files stay unless its delete command removes them.
+      const removes = typeof s.oldInputs?.delete === "string" && s.oldInputs.delete.length > 0;
+      pushes.push({ node: s.name, bundle: s.name.replace(/^.*-push-/, ""), operation: removes ? "remove files" : "stop managing", files: [] });
+    }
+  }
+  return { title, certificates, pushes, restarts, unmatched };
+}
+
+function diffKeys(s: ResourceStep): string[] {
+  const keys = new Set([...Object.keys(s.oldInputs ?? {}), ...Object.keys(s.newInputs ?? {})]);
+  return [...keys].filter((k) => JSON.stringify(s.oldInputs?.[k]) !== JSON.stringify(s.newInputs?.[k]) && !/Pem$/.test(k)).sort();
+}
+
+// ---- rendering ----------------------------------------------------------------------------------------------------
+
+const where = (c: { cluster?: string; node?: string }) => [c.cluster, c.node].filter(Boolean).join("/") || "—";
+
+function details(c: CertificateChange): string[] {
+  const lines: string[] = [];
+  if (c.sansAdded.length) lines.push(`SANs added: ${c.sansAdded.join(", ")}`);
+  if (c.sansRemoved.length) lines.push(`SANs removed: ${c.sansRemoved.join(", ")}`);
+  if (c.subject) lines.push(`subject: ${c.subject.before} → ${c.subject.after}`);
+  if (c.usages) lines.push(`usages: ${[...c.usages.added.map((u) => `+${u}`), ...c.usages.removed.map((u) => `-${u}`)].join(" ")}`);
+  if (c.validityHours) lines.push(`validity: ${c.validityHours.before ?? "?"} h → ${c.validityHours.after ?? "?"} h`);
+  if (c.earlyRenewalHours) lines.push(`early renewal: ${c.earlyRenewalHours.before ?? 0} h → ${c.earlyRenewalHours.after ?? 0} h`);
+  if (c.key) lines.push(`key: ${c.key.before} → ${c.key.after}`);
+  if (c.isCa) lines.push(`CA: ${c.isCa.before} → ${c.isCa.after}`);
+  return lines;
+}
+
+function summary(r: CertDiffReport): string {
+  const count = (op: CertificateChange["operation"]) => r.certificates.filter((c) => c.operation === op).length;
+  const nodes = new Set(r.pushes.map((p) => `${p.cluster}/${p.node}`)).size;
+  return `${count("re-issue")} re-issued, ${count("new")} new, ${count("remove")} removed, ${count("update in place")} updated in place; ` +
+    `${r.pushes.length} bundle push(es) to ${nodes} node(s); ${r.restarts.length} restart(s)`;
+}
+
+export function renderMarkdown(r: CertDiffReport): string {
+  const out = [`### ${r.title}`, "", summary(r), ""];
+  if (r.certificates.length === 0 && r.pushes.length === 0) return [...out, "No certificate changes."].join("\n") + "\n";
+  if (r.certificates.length) {
+    out.push("| certificate | cluster/node | change | cause | details |", "|---|---|---|---|---|");
+    for (const c of r.certificates) {
+      out.push(`| \`${c.certificate}\` | ${where(c)} | **${c.operation}** | ${c.causes.join("; ") || "—"} | ${details(c).join("<br>") || "—"} |`);
+    }
+    out.push("");
+  }
+  if (r.pushes.length) {
+    out.push("<details><summary>Files pushed to nodes</summary>", "", "| cluster/node | bundle | files | |", "|---|---|---|---|");
+    for (const p of r.pushes) out.push(`| ${where(p)} | \`${p.bundle}\` | ${p.files.map((f) => `\`${f}\``).join("<br>") || "—"} | ${p.operation} |`);
+    out.push("", "</details>", "");
+  }
+  if (r.restarts.length) {
+    out.push(`Restarts (control-plane nodes one at a time): ${r.restarts.map((x) => `${x.component} on ${where(x)}${x.healthCheck ? " ✓health-checked" : ""}`).join(", ")}`, "");
+  }
+  if (r.unmatched) out.push(`_${r.unmatched} certificate resource(s) not in this stack's catalog are listed by resource name._`, "");
+  return out.join("\n");
+}
+
+export function renderText(r: CertDiffReport): string {
+  const out = [r.title, summary(r)];
+  for (const c of r.certificates) {
+    out.push(`  ${c.operation.padEnd(15)} ${c.certificate} (${where(c)})${c.causes.length ? `: ${c.causes.join("; ")}` : ""}`);
+    for (const d of details(c)) out.push(`      ${d}`);
+  }
+  for (const p of r.pushes) out.push(`  ${p.operation.padEnd(15)} ${where(p)} ${p.bundle}: ${p.files.join(" ")}`);
+  for (const x of r.restarts) out.push(`  restart         ${where(x)} ${x.component}${x.healthCheck ? " (health-checked)" : ""}`);
+  return `${out.join("\n")}\n`;
+}
+
+// ---- offline mode: two versions of a stack's config through the same catalog ---------------------------------------
+
+/** Delivery is planned but never executed offline; SSH stacks only need the key to exist. */
+const offlineEnvironment = (stack: string) => ({ stack, secret: () => pulumi.secret("offline: not used") });
+
+/**
+ * The report `pulumi preview` would give for moving a stack from `baseClusters` (undefined: the stack is new) to
+ * `headClusters`: the program is evaluated with each, the second with the first as its state.
+ */
+export async function offlineReport(stack: string, baseClusters: unknown, headClusters: unknown): Promise<CertDiffReport> {
+  const headPlans = planClusters(headClusters);
+  const basePlans = baseClusters === undefined ? [] : planClusters(baseClusters);
+  const base = baseClusters === undefined
+    ? await evaluate(() => undefined, { stack })
+    : await evaluate(() => defineStack(baseClusters, offlineEnvironment(stack)), { stack });
+  const head = await evaluate(() => defineStack(headClusters, offlineEnvironment(stack)), { stack, prior: base });
+  // Base plans name what the head removed; head plans win for everything that still exists.
+  return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), [...basePlans, ...headPlans]);
+}
