@@ -89,6 +89,22 @@ export class ClusterPki extends pulumi.ComponentResource {
     return issued;
   }
 
+  /** A CA's certificate and (secret) private key. */
+  public caMaterial(id: CaName): { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> } {
+    const ca = this.get(id);
+    return { certPem: ca.certPem, privateKeyPem: pulumi.secret(ca.privateKeyPem) };
+  }
+
+  /** sa.pub (PKIX PEM). */
+  public get serviceAccountPublicKey(): pulumi.Output<string> {
+    return this.serviceAccountKey.publicKeyPem;
+  }
+
+  /** sa.key. Secret. */
+  public get serviceAccountPrivateKey(): pulumi.Output<string> {
+    return this.serviceAccountKey.privateKeyPem;
+  }
+
   /** The content of a file the catalog places on a node. Secret for private keys and kubeconfigs. */
   public contentOf(file: FileSpec): pulumi.Output<string> {
     if (file.source === "sa") {

@@ -110,6 +110,23 @@ export interface ValidityHours {
   readonly earlyRenewalHours: number;
 }
 
+/** Publishing into Kubernetes (@pulumi/kubernetes), off by default. */
+export interface PublicationSpec {
+  /** Keep kube-system/kubeadm-config's certSANs equal to this config, through the cluster's own admin.conf. */
+  readonly kubeadmConfig: boolean;
+  /** Export the CAs and admin.conf to a management cluster as Cluster API secrets. */
+  readonly managementCluster?: {
+    /** Secret stack config key holding the management cluster's kubeconfig (default `managementKubeconfig`). */
+    readonly kubeconfigConfig: string;
+    /** Namespace of the Cluster API Cluster object (default `default`). */
+    readonly namespace: string;
+    /** Name of the Cluster API Cluster (default: this cluster's `name`). */
+    readonly clusterName: string;
+    /** Include the CA private keys (`tls.key`): Cluster API then signs itself; without, it treats the CAs as external. */
+    readonly includeCaKeys: boolean;
+  };
+}
+
 export interface ClusterSpec {
   /** Name of this cluster in the stack: resource names, output keys, render directories. RFC 1123 label. */
   readonly name: string;
@@ -128,6 +145,7 @@ export interface ClusterSpec {
   readonly protectCAs: boolean;
   readonly caKeys: CaKeyPlacement;
   readonly delivery: DeliverySpec;
+  readonly publication: PublicationSpec;
   readonly nodes: readonly NodeSpec[];
   readonly users: readonly UserSpec[];
 }
@@ -255,7 +273,26 @@ function duplicates<T>(items: readonly T[], key: (t: T) => string): Map<string, 
 // ---- the schema ---------------------------------------------------------------------------------------------------
 
 const CLUSTER_KEYS = ["name", "clusterName", "controlPlaneEndpoint", "serviceSubnet", "dnsDomain", "apiServer", "etcd",
-  "keyAlgorithm", "validity", "protectCAs", "caKeys", "delivery", "nodes", "users"] as const;
+  "keyAlgorithm", "validity", "protectCAs", "caKeys", "delivery", "publication", "nodes", "users"] as const;
+
+function validatePublication(p: Problems, path: string, value: unknown, clusterName: string | undefined): PublicationSpec {
+  const o = value === undefined ? {} : object(p, path, value, ["kubeadmConfig", "managementCluster"]) ?? {};
+  const kubeadmConfig = boolean(p, `${path}.kubeadmConfig`, o.kubeadmConfig, false);
+  if (o.managementCluster === undefined || o.managementCluster === null) return { kubeadmConfig };
+  const m = object(p, `${path}.managementCluster`, o.managementCluster, ["kubeconfigConfig", "namespace", "clusterName", "includeCaKeys"]) ?? {};
+  const namespace = optionalString(p, `${path}.managementCluster.namespace`, m.namespace) ?? "default";
+  if (!isDns1123Label(namespace)) p.add(`${path}.managementCluster.namespace`, `${show(namespace)} is not a namespace name (RFC 1123 label)`);
+  const capiName = optionalString(p, `${path}.managementCluster.clusterName`, m.clusterName) ?? clusterName ?? "";
+  if (capiName && !isDns1123Subdomain(capiName)) p.add(`${path}.managementCluster.clusterName`, `${show(capiName)} is not an RFC 1123 subdomain`);
+  return {
+    kubeadmConfig,
+    managementCluster: {
+      kubeconfigConfig: optionalString(p, `${path}.managementCluster.kubeconfigConfig`, m.kubeconfigConfig) ?? "managementKubeconfig",
+      namespace, clusterName: capiName,
+      includeCaKeys: boolean(p, `${path}.managementCluster.includeCaKeys`, m.includeCaKeys, false),
+    },
+  };
+}
 
 const SSH_HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( \S.*)?$/;
 
@@ -438,6 +475,7 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const caKeys = oneOf(p, `${path}.caKeys`, o.caKeys, CA_KEY_PLACEMENTS, DEFAULTS.caKeys);
 
   const delivery = validateDelivery(p, `${path}.delivery`, o.delivery);
+  const publication = validatePublication(p, `${path}.publication`, o.publication, name);
   const nodesRaw = list(p, `${path}.nodes`, o.nodes);
   const nodes = nodesRaw.map((n, i) => validateNode(p, `${path}.nodes[${i}]`, n, delivery?.mode === "ssh"));
   const validNodes = nodes.filter((n): n is NodeSpec => n !== undefined);
@@ -462,7 +500,7 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   return {
     name, clusterName, controlPlaneEndpoint, serviceSubnets, dnsDomain,
     apiServer: { certSANs, bindPort }, etcd: { serverCertSANs, peerCertSANs },
-    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys, delivery,
+    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys, delivery, publication,
     nodes: validNodes, users: validUsers,
   };
 }

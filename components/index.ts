@@ -12,4 +12,6 @@ export * from "./nodeScripts";
 export * from "./delivery";
 export * from "./plan";
 export * from "./clusterDelivery";
+export * from "./kubeadmConfig";
+export * from "./clusterPublication";
 export * from "./stack";

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CaName } from "./catalog";
 import { ClusterPki, IssuedInventoryEntry } from "./clusterPki";
 import { ClusterDelivery } from "./clusterDelivery";
+import { ClusterPublication } from "./clusterPublication";
 import { ConfigError } from "./config";
 import { planClusters } from "./plan";
 
@@ -43,9 +44,19 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   const deliver = env.deliver ?? true;
   const sshKeys = plans.map(({ catalog: { cluster } }) =>
     deliver && cluster.delivery.mode === "ssh" ? env.secret?.(cluster.delivery.sshPrivateKeyConfig) : undefined);
-  const missing = plans.flatMap(({ catalog: { cluster } }, i) => deliver && cluster.delivery.mode === "ssh" && !sshKeys[i]
-    ? [`clusters[${i}].delivery.sshPrivateKeyConfig: the secret stack config "kube-pki:${cluster.delivery.sshPrivateKeyConfig}" ` +
-      `is not set (pulumi config set --secret ${cluster.delivery.sshPrivateKeyConfig} < ~/.ssh/<deploy key>)`] : []);
+  const managementKubeconfigs = plans.map(({ catalog: { cluster } }) => {
+    const m = cluster.publication.managementCluster;
+    return deliver && m ? env.secret?.(m.kubeconfigConfig) : undefined;
+  });
+  const missing = plans.flatMap(({ catalog: { cluster } }, i) => [
+    ...(deliver && cluster.delivery.mode === "ssh" && !sshKeys[i]
+      ? [`clusters[${i}].delivery.sshPrivateKeyConfig: the secret stack config "kube-pki:${cluster.delivery.sshPrivateKeyConfig}" ` +
+        `is not set (pulumi config set --secret ${cluster.delivery.sshPrivateKeyConfig} < ~/.ssh/<deploy key>)`] : []),
+    ...(deliver && cluster.publication.managementCluster && !managementKubeconfigs[i]
+      ? [`clusters[${i}].publication.managementCluster.kubeconfigConfig: the secret stack config ` +
+        `"kube-pki:${cluster.publication.managementCluster.kubeconfigConfig}" is not set ` +
+        `(pulumi config set --secret ${cluster.publication.managementCluster.kubeconfigConfig} < management.kubeconfig)`] : []),
+  ]);
   if (missing.length > 0) throw new ConfigError(missing);
 
   const clusters = plans.map(({ catalog }) => new ClusterPki(catalog.cluster.name, { catalog }));
@@ -54,6 +65,13 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
       pki: clusters[i]!, plan: delivery, sshPrivateKey: sshKeys[i],
       localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
     }));
+  // Publication talks to live clusters, so it is part of "deliver" too (the offline render skips it).
+  plans.forEach(({ catalog: { cluster } }, i) => {
+    const p = cluster.publication;
+    if (deliver && (p.kubeadmConfig || p.managementCluster)) {
+      new ClusterPublication(`${cluster.name}-publication`, { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i] });
+    }
+  });
   return {
     clusters, deliveries,
     outputs: {

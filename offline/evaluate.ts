@@ -51,6 +51,8 @@ export interface ExtraMocks {
     Promise<{ id: string; state: Record<string, unknown> } | undefined> | undefined;
   /** Called, after the program, for every resource of the prior evaluation that is gone (last registered first). */
   delete?(resource: RegisteredResource): Promise<void>;
+  /** `Resource.get(...)` reads of existing resources (e.g. a ConfigMap the cluster already has). Default: echo. */
+  read?(args: pulumi.runtime.MockResourceArgs): Promise<Record<string, unknown> | undefined> | undefined;
   /** Operation rule for the types it handles (default: any input change is an update). */
   diff?(type: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>):
     { op: "same" | "update" | "replace"; changedKeys: string[]; replaceKeys: string[] } | undefined;
@@ -118,7 +120,12 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
 
   const mocks: pulumi.runtime.Mocks = {
     newResource: async (args) => {
-      const meta = current!;
+      if (!current) {
+        // A read (`.get`): the mock monitor's readResource, not our registerResource. Reads are recorded nowhere.
+        const state = (await opts.extra?.read?.(args)) ?? args.inputs;
+        return { id: args.id ?? `${args.name}-id`, state };
+      }
+      const meta = current;
       current = undefined;
       const req = meta.req;
       const propertyDependencies: Record<string, string[]> = {};
