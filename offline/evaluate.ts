@@ -69,6 +69,8 @@ export interface EvaluateOptions {
   readonly echoOnly?: boolean;
   /** Pulumi config values (`<project>:<key>` → string), set before the program runs. */
   readonly config?: Record<string, string>;
+  /** Which of `config`'s keys are secrets. */
+  readonly secretKeys?: readonly string[];
 }
 
 // @internal in the SDK (stripped from its typings), stable across 3.x and pinned with the SDK: resolves once every
@@ -174,7 +176,7 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
   };
 
   await pulumi.runtime.setMocks(mocks, opts.project ?? "kube-pki", opts.stack ?? "offline", false);
-  if (opts.config) pulumi.runtime.setAllConfig(opts.config);
+  if (opts.config) pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ? [...opts.secretKeys] : undefined);
   const monitor: any = pulumi.runtime.getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
