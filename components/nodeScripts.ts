@@ -34,9 +34,10 @@ export const certificateFingerprint = (pem: string) => new X509Certificate(pem).
 
 // The install program. Steps: (1) if an earlier run committed this bundle but was cut off during the swap, finish
 // that swap (roll forward); (2) stage every file next to its target as `.<name>.kube-pki-new`, mode and owner set,
-// checksum verified, fsynced; (3) only after the commit line: write a commit marker, ignore hang-ups (a lost SSH
-// connection must not stop a half-done swap), keep each changed file's previous version as `.<name>.kube-pki-prev`,
-// rename all staged files into place, fsync the directory, drop the marker. A key and its certificate are one bundle,
+// checksum verified, fsynced; (3) only after the commit line: ignore hang-ups (a lost SSH connection must not stop a
+// half-done swap), keep the bundle's previous version as `.<name>.kube-pki-prev` (all its files, so a kept key and
+// certificate still match), write a commit marker, rename all staged files into place, fsync the directory, drop the
+// marker. Directories it creates get 0755 (umask 022), files their own mode. A key and its certificate are one bundle,
 // so they are swapped together, and a cut at any point leaves either the old pair or the new pair (after roll-forward).
 const INSTALL = `
 set -eu
@@ -49,12 +50,12 @@ rollforward() {
   done < "$1"
   rm -f "$1"
 }
-staged=""; backups=""; marker=""; count=0; committed=no; dir=""
+staged=""; changed=no; marker=""; count=0; committed=no; dir=""
 while read -r kind mode owner sum path data; do
   case $kind in
   file)
     t=$root$path; dir=\${t%/*}
-    mkdir -p "$dir"
+    (umask 022; mkdir -p "$dir")
     if [ -z "$marker" ]; then
       marker=$(sibling "$t" kube-pki-commit)
       if [ -f "$marker" ]; then rollforward "$marker"; fi
@@ -68,7 +69,7 @@ while read -r kind mode owner sum path data; do
     sync "$n" 2>/dev/null || sync
     if [ -f "$t" ]; then
       old=$(sha256sum < "$t"); old=\${old%% *}
-      if [ "$old" != "$sum" ]; then backups="$backups $t"; fi
+      if [ "$old" != "$sum" ]; then changed=yes; fi
     fi
     staged="$staged $t"; count=$((count + 1)) ;;
   commit)
@@ -81,14 +82,17 @@ if [ "$committed" != yes ] || [ -z "$marker" ]; then
   exit 1
 fi
 trap "" HUP INT TERM PIPE
+if [ "$changed" = yes ]; then
+  for t in $staged; do if [ -f "$t" ]; then cp -p "$t" "$(sibling "$t" kube-pki-prev-new)"; fi; done
+  for t in $staged; do if [ -f "$(sibling "$t" kube-pki-prev-new)" ]; then mv -f "$(sibling "$t" kube-pki-prev-new)" "$(sibling "$t" kube-pki-prev)"; fi; done
+fi
 for t in $staged; do echo "$t"; done > "$marker.tmp"
 sync "$marker.tmp" 2>/dev/null || sync
 mv -f "$marker.tmp" "$marker"
-for t in $backups; do cp -p "$t" "$(sibling "$t" kube-pki-prev)"; done
 for t in $staged; do mv -f "$(sibling "$t" kube-pki-new)" "$t"; done
 sync "$dir" 2>/dev/null || sync
 rm -f "$marker"
-echo "kube-pki: installed $count file(s); changed:\${backups:- none (new)}"
+echo "kube-pki: installed $count file(s); previous version kept: $changed"
 `;
 
 // Removal (only when the config asks for it): the files of one bundle, and their backups.

@@ -4,6 +4,7 @@
 // on any input change, create-then-delete-old on replace, `delete` on removal. It counts SSH sessions and bytes per
 // host, and can cut a connection after a given number of stdin bytes (fault injection for the delivery tests).
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,6 +59,7 @@ export class CommandStandIn implements ExtraMocks {
   readonly runs: CommandRun[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), "kube-pki-ssh-"));
   private readonly gates = new Map<string, Semaphore>();
+  private readonly knownHostsWritten = new Set<string>();
 
   constructor(private readonly opts: CommandStandInOptions = {}) {}
 
@@ -104,8 +106,13 @@ export class CommandStandIn implements ExtraMocks {
       const sshArgs = ["-p", String(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
         "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5"];
       if (c.hostKey) {
-        const knownHosts = join(this.dir, `known_hosts-${c.host}-${port}`);
-        writeFileSync(knownHosts, `${port === 22 ? c.host : `[${c.host}]:${port}`} ${c.hostKey}\n`);
+        // One file per host and key, written once: rewriting it under concurrent sessions to the same host lets a
+        // starting ssh read it half-written ("No ED25519 host key is known").
+        const knownHosts = join(this.dir, `known_hosts-${c.host}-${port}-${createHash("sha256").update(c.hostKey).digest("hex").slice(0, 12)}`);
+        if (!this.knownHostsWritten.has(knownHosts)) {
+          writeFileSync(knownHosts, `${port === 22 ? c.host : `[${c.host}]:${port}`} ${c.hostKey}\n`);
+          this.knownHostsWritten.add(knownHosts);
+        }
         sshArgs.push("-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes");
       } else {
         // What the provider does without hostKey (InsecureIgnoreHostKey); kube-pki always pins one.

@@ -39,6 +39,8 @@ export interface Evaluation<T> {
   readonly result: T;
   /** Resources whose create/update failed (the provider returned an error), with the error. */
   readonly failures: readonly { readonly name: string; readonly type: string; readonly error: string }[];
+  /** Resources not touched because something they depend on failed (they keep their previous state). */
+  readonly skipped: readonly { readonly name: string; readonly type: string }[];
   readonly resources: readonly RegisteredResource[];
   /** Resources of the prior evaluation that this one no longer registers (`pulumi preview` deletes them). */
   readonly deleted: readonly RegisteredResource[];
@@ -118,6 +120,9 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
   let current: { urn: string; req: any } | undefined;
   const pending = new Map<string, Omit<RegisteredResource, "id" | "state">>();
   const failures: { name: string; type: string; error: string }[] = [];
+  const skipped: { name: string; type: string }[] = [];
+  /** URNs that failed or were skipped: what depends on them is skipped too. */
+  const blocked = new Set<string>();
   const carriedOver: RegisteredResource[] = [];
 
   const mocks: pulumi.runtime.Mocks = {
@@ -148,6 +153,15 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
           : opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges);
       }
       pending.set(meta.urn, { ...base, ...diff });
+      // As the engine does: a resource that depends on a failed (or skipped) one is not touched this time; it keeps
+      // its state, and the next evaluation (given this one as prior) plans it again.
+      const dependsOn = [...base.dependencies, ...Object.values(propertyDependencies).flat()];
+      if (dependsOn.some((u) => blocked.has(u))) {
+        blocked.add(meta.urn);
+        skipped.push({ name: args.name, type: args.type });
+        if (before) carriedOver.push(before);
+        return before ? { id: before.id, state: before.state } : { id: "", state: args.inputs };
+      }
       // Unchanged resources keep their state, as the engine keeps it; an update (tls: a copy of the inputs, no new
       // certificate) keeps the computed outputs and echoes the new inputs.
       if (before && diff.op === "same") return { id: before.id, state: before.state };
@@ -155,16 +169,18 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
         return { id: before.id, state: { ...before.state, ...args.inputs } };
       }
       if (opts.echoOnly) return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
-      if (standIn.handles(args.type)) return standIn.newResource(args);
       try {
+        if (standIn.handles(args.type)) return await standIn.newResource(args);
         const extra = await opts.extra?.newResource?.(args, diff.op, before);
         if (extra) return extra;
       } catch (e) {
-        // As the engine does: a failed create leaves nothing in state, a failed update keeps the old state, so the
-        // next evaluation (given this one as prior) plans the same operation again.
+        // A failed create leaves nothing in state, a failed update keeps the old state. The registration itself
+        // succeeds (with the old state, or the inputs), so that dependents are skipped above instead of waiting
+        // forever on a URN that never resolves.
         failures.push({ name: args.name, type: args.type, error: e instanceof Error ? e.message : String(e) });
+        blocked.add(meta.urn);
         if (before) carriedOver.push(before);
-        throw e;
+        return before ? { id: before.id, state: before.state } : { id: "", state: args.inputs };
       }
       // Components and resources nobody stands in for echo their inputs.
       return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
@@ -187,7 +203,7 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
         const urn = resp.getUrn();
         const recorded = pending.get(urn);
         const stored = monitor.resources.get(urn);
-        if (recorded && stored) {
+        if (recorded && stored && !blocked.has(urn)) {
           resources.push({ ...recorded, id: stored.id ?? "", state: unwrapState(stored.state) });
         }
       }
@@ -195,14 +211,24 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
     });
   };
 
-  const result = program();
-  await waitForRPCs();
+  // The SDK records `new Error().stack` for every promise and resource it makes, and ts-node source-maps each one:
+  // about 70 % of an evaluation's time and most of its memory at a thousand nodes (docs/benchmarks-render.md). No
+  // stacks while the program registers; errors keep their messages.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let result: T;
+  try {
+    result = program();
+    await waitForRPCs();
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   const seen = new Set([...resources, ...carriedOver].map((r) => r.urn));
   const deleted = [...prior.values()].filter((r) => !seen.has(r.urn));
   if (opts.extra?.delete) {
     for (const r of [...deleted].reverse()) await opts.extra.delete(r);
   }
-  return { result, failures, resources: [...resources, ...carriedOver], deleted };
+  return { result, failures, skipped, resources: [...resources, ...carriedOver], deleted };
 }
 
 /** The monitor stores serialized state; keep it as the mock received it (secrets stay wrapped). */

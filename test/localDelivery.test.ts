@@ -3,7 +3,7 @@
 // nothing; a SAN change re-sends only the apiserver bundles and keeps the previous version; a cut transfer leaves
 // the node untouched.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate, createPrivateKey } from "node:crypto";
@@ -68,7 +68,14 @@ describe("local delivery (the install script run for real)", function () {
       const key = createPrivateKey(readFileSync(join(dir, "out", "lab", n, "etc/kubernetes/pki/apiserver.key")));
       assert.ok(cert.checkPrivateKey(key), `${n}: key matches certificate`);
     }
-    assert.equal(readFileSync(join(dir, "out", "lab", "cp-2", "etc/kubernetes/pki/.apiserver.crt.kube-pki-prev"), "utf8"), oldPem);
+    const pki = join(dir, "out", "lab", "cp-2", "etc/kubernetes/pki");
+    assert.equal(readFileSync(join(pki, ".apiserver.crt.kube-pki-prev"), "utf8"), oldPem);
+    // The whole bundle is kept, so the kept key and certificate still match each other.
+    assert.ok(new X509Certificate(readFileSync(join(pki, ".apiserver.crt.kube-pki-prev")))
+      .checkPrivateKey(createPrivateKey(readFileSync(join(pki, ".apiserver.key.kube-pki-prev")))));
+    assert.equal(statSync(join(pki, ".apiserver.key.kube-pki-prev")).mode & 0o777, 0o600);
+    // Directories the install script created are 0755, whatever its umask for files.
+    assert.equal(statSync(join(dir, "out", "lab", "cp-2", "etc/kubernetes")).mode & 0o777, 0o755);
     first = next;
   });
 
