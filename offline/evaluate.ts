@@ -67,8 +67,6 @@ export interface EvaluateOptions {
   readonly prior?: Evaluation<unknown>;
   readonly tls?: TlsStandInOptions;
   readonly extra?: ExtraMocks;
-  /** Skip the stand-ins: every resource echoes its inputs (measures the program and the SDK without crypto). */
-  readonly echoOnly?: boolean;
   /** Pulumi config values (`<project>:<key>` → string), set before the program runs. */
   readonly config?: Record<string, string>;
   /** Which of `config`'s keys are secrets. */
@@ -168,7 +166,6 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
       if (before && diff.op === "update" && standIn.handles(args.type)) {
         return { id: before.id, state: { ...before.state, ...args.inputs } };
       }
-      if (opts.echoOnly) return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
       try {
         if (standIn.handles(args.type)) return await standIn.newResource(args);
         const extra = await opts.extra?.newResource?.(args, diff.op, before);

@@ -38,7 +38,7 @@ async function child(scenario: string, variant: string, count: number, cp: numbe
     });
     resources = ev.resources.length;
   } else {
-    const ev = await evaluate(() => defineStack(raw), { echoOnly: variant === "pki-echo" });
+    const ev = await evaluate(() => defineStack(raw));
     resources = ev.resources.length;
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -68,17 +68,15 @@ async function main(): Promise<void> {
     return r;
   };
   console.log(`node ${process.version}, ${require("node:os").cpus().length} cores; variants: pki = the stack program with the ` +
-    `tls stand-in (real keys and certificates), pki-echo = the program with echo mocks (no crypto), bare = the same ` +
-    `number of plain resources`);
+    `tls stand-in (real keys and certificates), bare = the same number of plain resources with echo mocks`);
   for (const s of SCENARIOS) {
     const pki = run(s.scenario, "pki");
-    run(s.scenario, "pki-echo");
     run(s.scenario, "bare", { BENCH_BARE_COUNT: String(pki.resources) });
   }
   for (const s of SCENARIOS) {
-    const [pki, echo, bare] = ["pki", "pki-echo", "bare"].map((v) => rows.find((r) => r.scenario === s.scenario && r.variant === v)!);
-    console.log(`${s.scenario}: pki/bare time ${(pki!.seconds / bare!.seconds).toFixed(2)}x, pki-echo/bare time ` +
-      `${(echo!.seconds / bare!.seconds).toFixed(2)}x, pki/bare memory ${(pki!.peakRssMiB / bare!.peakRssMiB).toFixed(2)}x`);
+    const [pki, bare] = ["pki", "bare"].map((v) => rows.find((r) => r.scenario === s.scenario && r.variant === v)!);
+    console.log(`${s.scenario}: pki/bare time ${(pki!.seconds / bare!.seconds).toFixed(2)}x, ` +
+      `pki/bare memory ${(pki!.peakRssMiB / bare!.peakRssMiB).toFixed(2)}x`);
   }
 }
 
