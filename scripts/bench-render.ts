@@ -22,22 +22,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CertificateSpec } from "../components";
 
 type Variant = "render" | "stand-in" | "openssl" | "openssl-2way" | "raw";
 const VARIANTS: readonly Variant[] = ["render", "stand-in", "openssl", "openssl-2way", "raw"];
 
 /** One catalog entry, as every variant needs it. */
-interface CertJob {
-  readonly id: string;
-  readonly kind: "ca" | "leaf" | "kubeconfig";
-  readonly signer?: string;
-  readonly commonName: string;
-  readonly organization?: string;
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
-  readonly allowedUses: readonly string[];
-  readonly validityHours: number;
-}
+type CertJob = Pick<CertificateSpec, "id" | "kind" | "signer" | "commonName" | "organization" | "dnsNames" | "ipAddresses" |
+  "allowedUses" | "validityHours">;
 
 interface Spec {
   readonly scenario: string;

@@ -12,7 +12,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from "node:fs";
-import { connect } from "node:net";
+import { tryConnect } from "./e2e/proc";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -140,16 +140,6 @@ echo "$(date +%s.%N) end $reader $([ $act = yes ] && echo restarted || echo unch
 
 function runQuiet(file: string, args: string[]): string {
   return execFileSync(file, args, { encoding: "utf8", timeout: 20_000, stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

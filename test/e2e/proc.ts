@@ -178,7 +178,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 // ---- ports -----------------------------------------------------------------------------------------------------------
 
-function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** Whether a TCP connection to host:port succeeds within timeoutMs. */
+export function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
