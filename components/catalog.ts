@@ -302,11 +302,6 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   };
 }
 
-/** Bundles of one node, in catalog order. */
-export function bundlesOf(catalog: ClusterCatalog, node: string): Bundle[] {
-  return catalog.bundles.filter((b) => b.node === node);
-}
-
 /** Readable one-line summary of a certificate's subject, for inventories and diffs. */
 export function subjectText(cert: Pick<CertificateSpec, "commonName" | "organization">): string {
   return cert.organization ? `CN=${cert.commonName}, O=${cert.organization}` : `CN=${cert.commonName}`;

@@ -6,7 +6,9 @@
 // a replaced one. Used by the tests, the offline render, the cert diff and the benchmarks.
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
-import { TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
+import { dueForRenewal, TLS_TYPES, TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
+
+const CERT_TYPES: readonly string[] = [TLS_TYPES.selfSignedCert, TLS_TYPES.locallySignedCert];
 
 export type Operation = "create" | "same" | "update" | "replace";
 
@@ -113,6 +115,7 @@ export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
 /** Runs `program` under mocks and returns what it registered, once every registration has completed. */
 export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}): Promise<Evaluation<T>> {
   const standIn = new TlsStandIn(opts.tls);
+  const renewalClock = opts.tls?.now ?? (() => new Date());
   const prior = new Map((opts.prior?.resources ?? []).map((r) => [r.urn, r]));
   const resources: RegisteredResource[] = [];
   let current: { urn: string; req: any } | undefined;
@@ -149,6 +152,13 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
         diff = !args.custom ? { op: "same", changedKeys: [], replaceKeys: [] }
           : standIn.handles(args.type) ? tlsDiff(args.type, oldIn, newIn)
           : opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges);
+        // The provider's time-based renewal (tls-provider.md §8): a certificate inside its renewal window (with the
+        // new earlyRenewalHours) is replaced, keyed on readyForRenewal.
+        const end = (unwrapSecrets(before.state) as Record<string, unknown>).validityEndTime;
+        if (CERT_TYPES.includes(args.type) && typeof end === "string" &&
+          dueForRenewal(end, Number(newIn.earlyRenewalHours ?? 0), renewalClock()) && !diff.replaceKeys.includes("readyForRenewal")) {
+          diff = { op: "replace", changedKeys: [...diff.changedKeys, "readyForRenewal"], replaceKeys: [...diff.replaceKeys, "readyForRenewal"] };
+        }
       }
       pending.set(meta.urn, { ...base, ...diff });
       // As the engine does: a resource that depends on a failed (or skipped) one is not touched this time; it keeps

@@ -158,3 +158,21 @@ describe("cert diff", function () {
     assert.throws(() => run(["--stack", "nope", "--base", "HEAD"]), /unknown stack "nope"/);
   });
 });
+
+describe("cert diff: the renewal window", () => {
+  it("certificates inside their renewal window are reported as re-issued for that reason, and nothing else is", async () => {
+    // The state was made 8,100 h ago: every leaf (8,760 h, renewed 720 h before expiry) expires in 660 h and so is
+    // inside its window; the CAs (10 years, no early renewal) are not.
+    const raw = [clusterConfig("t", 1, 1)];
+    const longAgo = new Date(Date.now() - 8100 * 3_600_000);
+    const base = await evaluate(() => defineStack(raw), { tls: { now: () => longAgo } });
+    const head = await evaluate(() => defineStack(raw), { prior: base });
+    const r = buildReport("t", stepsFromEvaluation(head, base), planClusters(raw));
+    assert.equal(r.certificates.length, 16, "every leaf of a 1+1 cluster: its 19 certificates but the 3 CAs");
+    assert.ok(r.certificates.every((c) => c.operation === "re-issue" && c.causes.join() === "renewal window reached"), renderText(r));
+    assert.ok(!r.certificates.some((c) => ["ca", "etcd-ca", "front-proxy-ca"].includes(c.certificate)));
+    // Outside the window nothing is due.
+    const fresh = await evaluate(() => defineStack(raw), { prior: head });
+    assert.deepEqual(buildReport("t", stepsFromEvaluation(fresh, head), planClusters(raw)).certificates, []);
+  });
+});
