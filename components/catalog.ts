@@ -167,6 +167,8 @@ export interface Bundle {
   /** Processes on the node that must reload after the bundle changes. */
   readonly readers: readonly Reader[];
   readonly servedAt?: { readonly host: string; readonly port: number };
+  /** Paths that must not exist on the node (signing keys it is not entitled to), removed with the bundle's swap. */
+  readonly absent?: readonly string[];
 }
 
 export interface ClusterCatalog {
@@ -217,6 +219,13 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   const bundles: Bundle[] = [];
   const controlPlane = cluster.nodes.filter((n) => n.role === "control-plane");
 
+  // Least privilege, also after a change (caKeys back to none, a control-plane node turned worker): every node's `ca`
+  // bundle names the signing keys the node must not hold, and installing it removes them.
+  const caKeyPaths = CERTIFICATE_AUTHORITIES.map((ca) => `${PKI_DIR}/${ca.base}.key`);
+  const forbidden = (node: NodeSpec) => [
+    ...(cluster.caKeys === "control-plane" && node.role === "control-plane" ? [] : caKeyPaths),
+    ...(node.role === "worker" ? [`${PKI_DIR}/sa.key`] : []),
+  ];
   for (const ca of CERTIFICATE_AUTHORITIES) {
     certificates.push({
       id: ca.name, name: ca.name, kind: "ca", resourceName: resourceName(cluster, ca.name),
@@ -231,7 +240,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       const files = [certificateFile(ca.name, `${PKI_DIR}/${ca.base}.crt`)];
       if (withKey && node.role === "control-plane") files.push(privateKeyFile(ca.name, `${PKI_DIR}/${ca.base}.key`));
       const readers = node.role === "control-plane" ? ca.readers : ca.readers.filter((r) => r === "kubelet");
-      bundles.push({ id: ca.name, node: node.name, files, readers });
+      bundles.push({ id: ca.name, node: node.name, files, readers, ...(ca.name === "ca" ? { absent: forbidden(node) } : {}) });
     }
   }
 

@@ -43,7 +43,8 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     const pushes = new Map<string, pulumi.Resource>();
     for (const push of plan.pushes) {
       const payload = pulumi.all(push.bundle.files.map((f) => pki.contentOf(f))).apply((contents) =>
-        bundlePayload(push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! }))));
+        bundlePayload(push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! })),
+          push.bundle.absent));
       const stdin = push.secret ? pulumi.secret(payload) : payload;
       payloads.set(push.resourceName, payload);
       pushes.set(push.resourceName, this.push(cluster, push, stdin, sshKey, args.localDirectory));
@@ -57,14 +58,15 @@ export class ClusterDelivery extends pulumi.ComponentResource {
           .files.find((f) => f.content === "certificate")!;
         return pki.contentOf(certFile).apply(certificateFingerprint);
       });
-      const digests = pulumi.all(restart.after.map((p) => payloads.get(p)!.apply(bundleDigest)));
+      const digests = pulumi.all(restart.reads.map((r) => payloads.get(r.push)!.apply(bundleDigest)));
       const stdin = pulumi.all([pulumi.all(fingerprints), digests]).apply(([fps, ds]) => restartInput(
         restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
-        Object.fromEntries(restart.bundles.map((id, i) => [id, ds[i]!]))));
-      const command = restartCommand(restart.command, ssh.root, delivery.healthCheckTimeoutSeconds, restart.checks.length > 0);
+        Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!]))));
+      const command = (mode: "create" | "update") =>
+        restartCommand(restart.command, ssh.root, restart.reader, delivery.healthCheckTimeoutSeconds, mode);
       restarts.set(restart.resourceName, new remote.Command(restart.resourceName, {
         connection: { host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey: sshKey },
-        create: command, update: command, stdin, logging: "none", addPreviousOutputInEnv: false,
+        create: command("create"), update: command("update"), stdin, logging: "none", addPreviousOutputInEnv: false,
       }, {
         ...COMMAND_OPTIONS, parent: this,
         dependsOn: [...restart.after.map((p) => pushes.get(p)!), ...(restart.previousNode ? [restarts.get(restart.previousNode)!] : [])],
@@ -76,13 +78,12 @@ export class ClusterDelivery extends pulumi.ComponentResource {
 
   private push(cluster: ClusterSpec, push: PushPlan, stdin: pulumi.Output<string>, sshKey: pulumi.Output<string> | undefined,
     localDirectory?: string): pulumi.Resource {
-    const paths = push.bundle.files.map((f) => f.path);
     if (cluster.delivery.mode === "local") {
       const root = `${localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${push.node.name}`;
       const install = installCommand(root);
       return new local.Command(push.resourceName, {
         create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
-        ...(cluster.delivery.removeFiles ? { delete: removeCommand(root, paths) } : {}),
+        ...(cluster.delivery.removeFiles ? { delete: removeCommand(root) } : {}),
       }, { ...COMMAND_OPTIONS, parent: this });
     }
     const ssh = push.node.ssh!;
@@ -90,7 +91,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     return new remote.Command(push.resourceName, {
       connection: { host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey: sshKey },
       create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
-      ...(cluster.delivery.removeFiles ? { delete: removeCommand(ssh.root, paths) } : {}),
+      ...(cluster.delivery.removeFiles ? { delete: removeCommand(ssh.root) } : {}),
     }, { ...COMMAND_OPTIONS, parent: this });
   }
 }

@@ -65,8 +65,9 @@ export class ClusterPki extends pulumi.ComponentResource {
         this.issued.set(spec.id, { ...pick(kc.certificate), kubeconfig: kc.content });
       }
     }
+    // Shared by every control-plane node and behind every service-account token: protected like the CAs.
     this.serviceAccountKey = new ServiceAccountKey(catalog.serviceAccount.resourceName,
-      { keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, { parent: this });
+      { keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, { parent: this, protect: cluster.protectCAs });
 
     this.caCertificates = pulumi.all({
       ca: this.get("ca").certPem, "front-proxy-ca": this.get("front-proxy-ca").certPem, "etcd-ca": this.get("etcd-ca").certPem,

@@ -16,6 +16,9 @@ export type NodeRole = (typeof NODE_ROLES)[number];
 export const CA_KEY_PLACEMENTS = ["none", "control-plane"] as const;
 export type CaKeyPlacement = (typeof CA_KEY_PLACEMENTS)[number];
 
+/** What may appear unquoted in the fixed command strings run on nodes (paths: node root, local directory). */
+export const SHELL_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
+
 /** Processes on a node that read kube-pki's files and must reload them after a change. */
 export const READERS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"] as const;
 export type Reader = (typeof READERS)[number];
@@ -28,13 +31,17 @@ export type DeliveryMode = (typeof DELIVERY_MODES)[number];
  * How kubeadm operators make each component load new certificates (kubeadm-pki.md §10): control-plane static pods
  * are stopped with crictl and restarted by the kubelet; the kubelet itself is restarted by systemd.
  */
+const crictlRestart = (container: string) =>
+  // The name filter is a regex: anchored, and limited to kube-system, so `etcd` does not also stop `etcd-backup`.
+  // A failing crictl fails the restart instead of passing an empty list to xargs.
+  `ids=$(crictl ps -q --name '^${container}$' --label io.kubernetes.pod.namespace=kube-system) && { [ -z "$ids" ] || crictl stop $ids; }`;
 export const DEFAULT_RESTART_COMMANDS: Readonly<Record<Reader, string>> = {
-  "kube-apiserver": "crictl ps -q --name kube-apiserver | xargs -r crictl stop",
-  "kube-controller-manager": "crictl ps -q --name kube-controller-manager | xargs -r crictl stop",
-  "kube-scheduler": "crictl ps -q --name kube-scheduler | xargs -r crictl stop",
-  etcd: "crictl ps -q --name etcd | xargs -r crictl stop",
+  "kube-apiserver": crictlRestart("kube-apiserver"),
+  "kube-controller-manager": crictlRestart("kube-controller-manager"),
+  "kube-scheduler": crictlRestart("kube-scheduler"),
+  etcd: crictlRestart("etcd"),
   kubelet: "systemctl restart kubelet",
-  "kube-proxy": "crictl ps -q --name kube-proxy | xargs -r crictl stop",
+  "kube-proxy": crictlRestart("kube-proxy"),
 };
 
 /** kubeadm defaults (kubeadm-pki.md §3). */
@@ -302,8 +309,8 @@ function validateDelivery(p: Problems, path: string, value: unknown): DeliverySp
   if (!o) return undefined;
   const mode = oneOf(p, `${path}.mode`, o.mode, DELIVERY_MODES, "none");
   const localDirectory = optionalString(p, `${path}.localDirectory`, o.localDirectory);
-  if (localDirectory !== undefined && /[\s'"\\$`]/.test(localDirectory)) {
-    p.add(`${path}.localDirectory`, `${show(localDirectory)} must not contain spaces, quotes, backslashes, $ or backticks`);
+  if (localDirectory !== undefined && !SHELL_WORD.test(localDirectory)) {
+    p.add(`${path}.localDirectory`, `${show(localDirectory)} may only contain letters, digits and _ . / : @ % + = , - (no ~, spaces or quotes)`);
   }
   const restartRaw = o.restart === undefined ? {} : object(p, `${path}.restart`, o.restart, READERS) ?? {};
   const restart = { ...DEFAULT_RESTART_COMMANDS };
@@ -341,7 +348,7 @@ function validateSsh(p: Problems, path: string, value: unknown, address: string 
     p.add(`${path}.hostKey`, "is not an SSH public key in authorized_keys format (e.g. the output of ssh-keyscan without the host name)");
   }
   const root = optionalString(p, `${path}.root`, o.root) ?? "/";
-  if (!root.startsWith("/") || /[\s'"\\$`]/.test(root)) p.add(`${path}.root`, `${show(root)} must be an absolute path without spaces, quotes, backslashes, $ or backticks`);
+  if (!root.startsWith("/") || !SHELL_WORD.test(root)) p.add(`${path}.root`, `${show(root)} must be an absolute path of letters, digits and _ . / : @ % + = , -`);
   if (host === undefined || port === undefined || hostKey === undefined) return undefined;
   return { host, port, user, hostKey: hostKey.trim().split(" ").slice(0, 2).join(" "), root };
 }

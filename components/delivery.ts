@@ -27,9 +27,9 @@ export interface RestartPlan {
   readonly node: NodeSpec;
   readonly reader: Reader;
   readonly command: string;
-  /** Ids of the node's bundles this reader reads: a change to any of them re-runs the restart. */
-  readonly bundles: readonly string[];
-  /** Push resources it waits for. */
+  /** The node's bundles this reader reads, with their push: a change to any of them re-runs the restart. */
+  readonly reads: readonly { readonly bundle: string; readonly push: string }[];
+  /** Push resources it waits for: what it reads, and the client certificate its health check uses. */
   readonly after: readonly string[];
   /** The same reader's restart on the previous control-plane node: one node at a time keeps the API up. */
   readonly previousNode?: string;
@@ -78,9 +78,12 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
         }));
       const resourceName = `${cluster.name}-${node.name}-restart-${reader}`;
       const sequential = node.role === "control-plane" && CONTROL_PLANE_READERS.includes(reader);
+      const checkClient = checks.some((c) => c.clientCert)
+        ? nodePushes.filter((p) => p.bundle.files.some((f) => f.path === ETCD_HEALTH_CLIENT.cert)).map((p) => p.resourceName) : [];
       restarts.push({
         resourceName, node, reader, command, checks,
-        bundles: reads.map((p) => p.bundle.id), after: reads.map((p) => p.resourceName),
+        reads: reads.map((p) => ({ bundle: p.bundle.id, push: p.resourceName })),
+        after: [...new Set([...reads.map((p) => p.resourceName), ...checkClient])],
         ...(sequential && previousOnControlPlane.has(reader) ? { previousNode: previousOnControlPlane.get(reader)! } : {}),
       });
       if (sequential) previousOnControlPlane.set(reader, resourceName);

@@ -2,6 +2,7 @@
 // component serves its new certificate. Each command string is fixed and holds no secret: the bundle travels on
 // stdin. POSIX sh plus coreutils (base64, sha256sum, sync) and, for health checks, openssl. Pure code.
 import { createHash, X509Certificate } from "node:crypto";
+import { SHELL_WORD } from "./config";
 
 export interface PayloadFile {
   /** Absolute path on the node (no whitespace). */
@@ -18,12 +19,17 @@ const sha256 = (text: string) => createHash("sha256").update(text, "utf8").diges
  * The script installs nothing unless it has read the commit line and every checksum matched, so a connection cut
  * during the transfer leaves the node as it was.
  */
-export function bundlePayload(files: readonly PayloadFile[]): string {
-  const lines = files.map((f) => {
-    if (/\s/.test(f.path) || !f.path.startsWith("/")) throw new Error(`bundle path ${JSON.stringify(f.path)} must be absolute, without whitespace`);
-    return `file 0${f.mode.toString(8)} ${f.owner} ${sha256(f.content)} ${f.path} ${Buffer.from(f.content, "utf8").toString("base64")}`;
-  });
-  return `${lines.join("\n")}\ncommit ${files.length}\n`;
+export function bundlePayload(files: readonly PayloadFile[], absent: readonly string[] = []): string {
+  const checkPath = (path: string) => {
+    if (/\s/.test(path) || !path.startsWith("/")) throw new Error(`bundle path ${JSON.stringify(path)} must be absolute, without whitespace`);
+    return path;
+  };
+  const lines = [
+    ...files.map((f) => `file 0${f.mode.toString(8)} ${f.owner} ${sha256(f.content)} ${checkPath(f.path)} ${Buffer.from(f.content, "utf8").toString("base64")}`),
+    // Paths the node must not have (a CA key it is no longer entitled to): removed with the swap.
+    ...absent.map((path) => `absent - - - ${checkPath(path)}`),
+  ];
+  return `${lines.join("\n")}\ncommit ${lines.length}\n`;
 }
 
 /** Content hash of a bundle, as recorded in restart inputs so that a restart follows every change it depends on. */
@@ -50,7 +56,7 @@ rollforward() {
   done < "$1"
   rm -f "$1"
 }
-staged=""; changed=no; marker=""; count=0; committed=no; dir=""
+staged=""; absent=""; changed=no; marker=""; count=0; committed=no; dir=""
 while read -r kind mode owner sum path data; do
   case $kind in
   file)
@@ -72,6 +78,8 @@ while read -r kind mode owner sum path data; do
       if [ "$old" != "$sum" ]; then changed=yes; fi
     fi
     staged="$staged $t"; count=$((count + 1)) ;;
+  absent)
+    absent="$absent $root$path"; count=$((count + 1)) ;;
   commit)
     if [ "$mode" = "$count" ]; then committed=yes; fi ;;
   esac
@@ -90,49 +98,75 @@ for t in $staged; do echo "$t"; done > "$marker.tmp"
 sync "$marker.tmp" 2>/dev/null || sync
 mv -f "$marker.tmp" "$marker"
 for t in $staged; do mv -f "$(sibling "$t" kube-pki-new)" "$t"; done
+for t in $absent; do rm -f "$t" "$(sibling "$t" kube-pki-prev)" "$(sibling "$t" kube-pki-prev-new)"; done
 sync "$dir" 2>/dev/null || sync
 rm -f "$marker"
 echo "kube-pki: installed $count file(s); previous version kept: $changed"
 `;
 
-// Removal (only when the config asks for it): the files of one bundle, and their backups.
+// Removal (only when the config asks for it), run by the delete of a push, which gets the bundle it last installed
+// on stdin: each file is removed (with its backup) only if it still holds exactly that content, so a newer owner of
+// the same path (a renamed node or cluster pushing there first) keeps its files.
 const REMOVE = `
 set -eu
-root=\${1%/}; shift
-for p in "$@"; do t=$root$p; rm -f "$t" "\${t%/*}/.\${t##*/}.kube-pki-prev"; done
-echo "kube-pki: removed $# file(s)"
-`;
-
-// Health check after a restart: each stdin line `check <host> <port> <sha256 fingerprint> [<client cert> <client key>]`
-// must, within the timeout, be served that certificate (the client certificate is for servers that require one).
-const HEALTH = `
-set -u
-root=\${1%/}; timeout=$2; status=0
-while read -r kind host port want cert key; do
-  [ "$kind" = check ] || continue
-  case $host in *:*) hp="[$host]:$port" ;; *) hp="$host:$port" ;; esac
-  set --
-  if [ -n "$cert" ]; then set -- -cert "$root$cert" -key "$root$key"; fi
-  deadline=$(( $(date +%s) + timeout ))
-  while :; do
-    got=$(openssl s_client -connect "$hp" "$@" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
-    got=\${got#*=}
-    if [ "$got" = "$want" ]; then echo "kube-pki: $hp serves the new certificate"; break; fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "kube-pki: after \${timeout}s $hp still serves \${got:-no certificate}, not $want" >&2; status=1; break
-    fi
-    sleep 1
-  done
+root=\${1%/}; removed=0; kept=0
+while read -r kind mode owner sum path data; do
+  [ "$kind" = file ] || continue
+  t=$root$path
+  [ -f "$t" ] || continue
+  got=$(sha256sum < "$t"); got=\${got%% *}
+  if [ "$got" = "$sum" ]; then rm -f "$t" "\${t%/*}/.\${t##*/}.kube-pki-prev"; removed=$((removed + 1)); else kept=$((kept + 1)); fi
 done
-exit $status
+echo "kube-pki: removed $removed file(s), kept $kept changed since"
 `;
 
-for (const [name, script] of Object.entries({ INSTALL, REMOVE, HEALTH })) {
+// Restart of one component on a node: stdin holds the digest of every bundle it reads (`# <bundle> <digest>`) and
+// the health checks (`check <host> <port> <sha256 fingerprint> [<client cert> <client key>]`). On update it restarts
+// only if the digests differ from those recorded after its last successful restart on this node, so inputs that
+// change nothing it reads (a rotated deploy key, a new timeout) restart nothing. After the restart every check must,
+// within the timeout, see its certificate served; on create (a new node, nothing running yet) "nothing serves" is
+// accepted. The digests are recorded only after success, so a failed restart is retried by the next apply.
+const RESTART = `
+set -u
+root=\${1%/}; reader=$2; timeout=$3; mode=$4; command=$5
+input=$(cat)
+statedir=$root/var/lib/kube-pki; state=$statedir/restart-$reader.digests
+digests=$(printf "%s\\n" "$input" | grep "^# " || true)
+if [ "$mode" = update ] && [ -f "$state" ] && [ "$(cat "$state")" = "$digests" ]; then
+  echo "kube-pki: $reader reads nothing new here: not restarted"; exit 0
+fi
+if ! sh -c "$command" </dev/null; then echo "kube-pki: restarting $reader failed" >&2; exit 1; fi
+printf "%s\\n" "$input" | {
+  status=0
+  while read -r kind host port want cert key; do
+    [ "$kind" = check ] || continue
+    case $host in *:*) hp="[$host]:$port" ;; *) hp="$host:$port" ;; esac
+    set --
+    if [ -n "$cert" ]; then set -- -cert "$root$cert" -key "$root$key"; fi
+    deadline=$(( $(date +%s) + timeout ))
+    while :; do
+      got=$(openssl s_client -connect "$hp" "$@" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+      got=\${got#*=}
+      if [ "$got" = "$want" ]; then echo "kube-pki: $hp serves the new certificate"; break; fi
+      if [ -z "$got" ] && [ "$mode" = create ]; then echo "kube-pki: nothing serves on $hp yet (first install)"; break; fi
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "kube-pki: after \${timeout}s $hp still serves \${got:-no certificate}, not $want" >&2; status=1; break
+      fi
+      sleep 1
+    done
+  done
+  exit $status
+} || exit 1
+(umask 022; mkdir -p "$statedir")
+printf "%s\\n" "$digests" > "$state.tmp" && mv -f "$state.tmp" "$state"
+`;
+
+for (const [name, script] of Object.entries({ INSTALL, REMOVE, RESTART })) {
   if (script.includes("'")) throw new Error(`${name} script must not contain single quotes (it is wrapped in sh -c '…')`);
 }
 
 const shWord = (s: string) => {
-  if (!/^[A-Za-z0-9_./:@%+=,-]+$/.test(s)) throw new Error(`${JSON.stringify(s)} is not a plain shell word`);
+  if (!SHELL_WORD.test(s)) throw new Error(`${JSON.stringify(s)} is not a plain shell word`);
   return s;
 };
 
@@ -141,10 +175,13 @@ export function installCommand(root: string): string {
   return `sh -c '${INSTALL}' kube-pki-install ${shWord(root)}`;
 }
 
-/** The fixed removal command of one bundle's files. */
-export function removeCommand(root: string, paths: readonly string[]): string {
-  return `sh -c '${REMOVE}' kube-pki-remove ${[root, ...paths].map(shWord).join(" ")}`;
+/** The fixed removal command of a bundle: it reads the bundle it removes on stdin. */
+export function removeCommand(root: string): string {
+  return `sh -c '${REMOVE}' kube-pki-remove ${shWord(root)}`;
 }
+
+/** `'…'` quoting for one shell argument (the configured restart command may hold quotes). */
+const shQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 export interface HealthCheck {
   readonly host: string;
@@ -154,14 +191,12 @@ export interface HealthCheck {
   readonly clientCert?: { readonly cert: string; readonly key: string };
 }
 
-/** Restart command: the configured command, then (if any checks) the health check, which reads its checks on stdin. */
-export function restartCommand(command: string, root: string, timeoutSeconds: number, withHealthCheck: boolean): string {
-  // The configured command must not eat the health checks waiting on stdin.
-  const restart = `{ ${command.trim()}\n} </dev/null`;
-  return withHealthCheck ? `${restart} && sh -c '${HEALTH}' kube-pki-health ${shWord(root)} ${timeoutSeconds}` : restart;
+/** The fixed restart command of one component (`create` and `update` differ only in how a silent server is judged). */
+export function restartCommand(command: string, root: string, reader: string, timeoutSeconds: number, mode: "create" | "update"): string {
+  return `sh -c '${RESTART}' kube-pki-restart ${shWord(root)} ${shWord(reader)} ${timeoutSeconds} ${mode} ${shQuote(command.trim())}`;
 }
 
-/** Restart stdin: the checks, and the digest of every bundle the component reads, so any change re-runs it. */
+/** Restart stdin: the digest of every bundle the component reads (a change re-runs it), then the health checks. */
 export function restartInput(checks: readonly HealthCheck[], bundleDigests: Readonly<Record<string, string>>): string {
   return [
     ...Object.entries(bundleDigests).sort().map(([id, digest]) => `# ${id} ${digest}`),

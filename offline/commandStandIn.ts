@@ -89,7 +89,8 @@ export class CommandStandIn implements ExtraMocks {
   async delete(resource: RegisteredResource): Promise<void> {
     if (!this.handles(resource.type)) return;
     const inputs = unwrapSecrets(resource.inputs) as Record<string, any>;
-    if (inputs.delete) await this.execute(resource.type, resource.name, "delete", { ...inputs, stdin: undefined }, inputs.delete);
+    // As the provider does, the delete command gets the stdin recorded in state (the last bundle installed).
+    if (inputs.delete) await this.execute(resource.type, resource.name, "delete", inputs, inputs.delete);
   }
 
   private async execute(type: string, resource: string, phase: CommandRun["phase"], inputs: Record<string, any>, command: string) {

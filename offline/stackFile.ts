@@ -18,10 +18,12 @@ export function parseStackConfig(text: string, source: string): Record<string, u
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
     if (!key.startsWith(`${PROJECT}:`)) continue;
-    if (value && typeof value === "object" && "secure" in (value as object)) {
-      throw new Error(`${source}: ${key} is encrypted; the offline tools read plain config only`);
+    const encrypted = !!value && typeof value === "object" && "secure" in (value as object);
+    // Secrets such as the SSH key are encrypted by `pulumi config set --secret`; the offline tools never need them.
+    if (encrypted && key === `${PROJECT}:clusters`) {
+      throw new Error(`${source}: ${key} is encrypted; the offline tools need it in plain text (it holds no secret)`);
     }
-    out[key.slice(PROJECT.length + 1)] = value;
+    if (!encrypted) out[key.slice(PROJECT.length + 1)] = value;
   }
   return out;
 }

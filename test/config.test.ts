@@ -75,6 +75,7 @@ const BAD: [string, (c: any) => unknown, string[]][] = [
   ["protectCAs not a boolean", (c) => { c.protectCAs = "yes"; }, ['clusters[0].protectCAs: must be true or false, got "yes"']],
   ["dnsDomain invalid", (c) => { c.dnsDomain = "Cluster.Local"; }, ['clusters[0].dnsDomain: "Cluster.Local" is not a DNS domain']],
   ["bindPort out of range", (c) => { c.apiServer.bindPort = 70000; }, ["clusters[0].apiServer.bindPort: 70000 is not a port"]],
+  ["local directory with ~", (c) => { c.delivery = { mode: "local", localDirectory: "~/pki" }; }, ['clusters[0].delivery.localDirectory: "~/pki" may only contain']],
   ["cluster entry not an object", () => ["dev"], ['clusters[0]: must be an object, got "dev"']],
 ];
 

@@ -102,4 +102,17 @@ describe("local delivery (the install script run for real)", function () {
     cutting.dispose();
     clean.dispose();
   });
+
+  it("CA keys placed with caKeys: control-plane are removed from the nodes when caKeys goes back to none", async () => {
+    const keys = (node: string) => ["ca.key", "front-proxy-ca.key", "etcd/ca.key"].map((f) => join(dir, "out", "lab", node, "etc/kubernetes/pki", f));
+    const withKeys = await evaluate(() => defineStack(config({ caKeys: "control-plane" }), { stack: "lab" }), { extra: commands, prior: first });
+    assert.deepEqual(withKeys.failures, []);
+    assert.ok(keys("cp-1").every(existsSync), "placed on control-plane nodes");
+    assert.ok(!keys("w-1").some(existsSync), "never on workers");
+    const without = await evaluate(() => defineStack(config({ caKeys: "none" }), { stack: "lab" }), { extra: commands, prior: withKeys });
+    assert.deepEqual(without.failures, []);
+    for (const n of ["cp-1", "cp-2", "cp-3"]) assert.ok(!keys(n).some(existsSync), `${n}: CA keys removed`);
+    first = without;
+  });
 });
+

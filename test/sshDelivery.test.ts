@@ -44,8 +44,8 @@ const CONTROL_PLANE = ["cp-1", "cp-2", "cp-3"];
 const WORKERS = ["w-1", "w-2"];
 const PKI = "/etc/kubernetes/pki";
 const KUBELET_SERVING = "/var/lib/kubelet/pki/kubelet-serving.crt";
-/** What a node root holds besides delivered files: the emulation's logs and pids, and the install's backups. */
-const NOT_DELIVERED = /^\/emu\/|\.kube-pki-prev$/;
+/** What a node root holds besides delivered files: the emulation's logs and pids, the restart state, the install's backups. */
+const NOT_DELIVERED = /^\/emu\/|^\/var\/lib\/kube-pki\/|\.kube-pki-prev$/;
 const RENDER_ONLY = /\/manifest\.json$|^\/admin\.conf$/;
 
 // Random fault injection: KUBE_PKI_CUT_SEED=<n> replays a run's choices (the moments of kills depend on timing too);
@@ -89,6 +89,7 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
 
   interface ConfigOptions {
     readonly restart?: Record<string, string>;
+    readonly healthCheckTimeoutSeconds?: number;
     readonly removeFiles?: boolean;
     readonly without?: readonly string[];
   }
@@ -98,7 +99,7 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     serviceSubnet: "10.96.0.0/12",
     apiServer: { certSANs: ["k8s.example.com", ...sans], bindPort: API_PORT },
     delivery: {
-      mode: "ssh", restart: o.restart ?? nodes.restartCommands(), healthCheckTimeoutSeconds: HEALTH_TIMEOUT_SECONDS,
+      mode: "ssh", restart: o.restart ?? nodes.restartCommands(), healthCheckTimeoutSeconds: o.healthCheckTimeoutSeconds ?? HEALTH_TIMEOUT_SECONDS,
       ...(o.removeFiles ? { removeFiles: true } : {}),
     },
     nodes: nodes.nodes.filter((n) => !o.without?.includes(n.name))
@@ -329,6 +330,19 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     assert.deepEqual(Object.values(again.sessions), [0, 0, 0, 0, 0]);
     assert.ok(again.ev.resources.every((r) => r.op === "same"));
     state = again.ev;
+  });
+
+  it("a change that touches no file (the health-check timeout) re-runs the restart commands but restarts nothing", async () => {
+    const logBefore = nodes.restartLog().length;
+    const changed = await apply(config({ healthCheckTimeoutSeconds: HEALTH_TIMEOUT_SECONDS + 1 }));
+    assert.deepEqual(changed.ev.failures, []);
+    assert.ok(changed.runs.length > 0 && changed.runs.every((r) => r.resource.includes("-restart-")), "only restart commands ran");
+    assert.equal(nodes.restartLog().length, logBefore, "no component was restarted");
+    for (const r of changed.ev.resources.filter((x) => x.name.includes("-restart-") && x.op === "update")) {
+      assert.match(String((unwrapSecrets(r.state) as any).stdout), /reads nothing new here: not restarted/, r.name);
+    }
+    // Back to the usual timeout for the tests that follow (again nothing restarted).
+    state = (await apply(config())).ev;
   });
 
   it("a SAN change pushes one apiserver bundle and restarts kube-apiserver on each control-plane node, one node at a time", async () => {
@@ -620,7 +634,8 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     assert.deepEqual(removed.runs.map((r) => `${r.phase} ${r.resource}`).sort(), w2Pushes.map((r) => `delete ${r.name}`).sort(),
       "one delete per bundle of w-2 (its restarts have nothing to delete)");
     assert.ok(removed.runs.every((r) => r.exitCode === 0 && r.host?.startsWith("127.0.0.22:")), "deletes run on w-2 only");
-    assert.deepEqual(filesOf("w-2"), [], "no file left on w-2 (backups included)");
+    // Only the restart state (what each component last loaded) stays: kube-pki's bookkeeping, no certificate or key.
+    assert.deepEqual(filesOf("w-2").filter((f) => !/\/var\/lib\/kube-pki\//.test(f)), [], "no file left on w-2 (backups included)");
     for (const n of allNodes().filter((x) => x !== "w-2")) assert.equal(removed.sessions[n], 0, `${n} untouched`);
     await assertNodesMatchRender(removed.ev, allNodes().filter((x) => x !== "w-2"));
     state = removed.ev;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack } from "../components";
 import { evaluate, unwrapSecrets } from "../offline/evaluate";
-import { readStackConfig, stackNames } from "../offline/stackFile";
+import { parseStackConfig, readStackConfig, stackNames } from "../offline/stackFile";
 import { T } from "./support";
 
 const env = (stack: string) => ({ stack, secret: (k: string) => (k === "sshPrivateKey" ? pulumi.secret("deploy-key") : undefined) });
@@ -61,4 +61,11 @@ describe("stacks/", () => {
     assert.match(r.stderr, /Nothing was written/);
     assert.equal(existsSync(out), false);
   });
+
+  it("stack files may hold encrypted secrets (the SSH key): the offline tools skip them, but clusters must be plain", () => {
+    const text = `config:\n  kube-pki:clusters: [{ name: a }]\n  kube-pki:sshPrivateKey:\n    secure: v1:abc\n`;
+    assert.deepEqual(parseStackConfig(text, "f"), { clusters: [{ name: "a" }] });
+    assert.throws(() => parseStackConfig(`config:\n  kube-pki:clusters:\n    secure: v1:abc\n`, "f"), /kube-pki:clusters is encrypted/);
+  });
 });
+
