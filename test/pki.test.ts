@@ -176,10 +176,10 @@ describe("the cluster PKI under the mock runtime", () => {
     assert.deepEqual(plain(find(ev, T.csr, "t-user-alice-client-csr")).subject, { commonName: "alice", organization: "developers" });
   });
 
-  it("protects the CA resources when protectCAs is set, and nothing else", async () => {
+  it("protects the CA resources and the service-account key when protectCAs is set, and nothing else", async () => {
     const ev = await runStack([clusterConfig("p", 1, 1, { protectCAs: true }), clusterConfig("q", 1, 0)]);
     const protectedNames = ev.resources.filter((r) => r.custom && r.protect).map((r) => r.name).sort();
-    assert.deepEqual(protectedNames, ["p-ca-cert", "p-ca-key", "p-etcd-ca-cert", "p-etcd-ca-key", "p-front-proxy-ca-cert", "p-front-proxy-ca-key"]);
+    assert.deepEqual(protectedNames, ["p-ca-cert", "p-ca-key", "p-etcd-ca-cert", "p-etcd-ca-key", "p-front-proxy-ca-cert", "p-front-proxy-ca-key", "p-sa-key"]);
   });
 
   it("uses stable resource names: a cluster's names do not depend on other clusters, nodes or SANs", async () => {
