@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local, remote } from "@pulumi/command";
 import { ClusterPki } from "./clusterPki";
-import { ClusterSpec } from "./config";
+import { ClusterSpec, SshTarget } from "./config";
 import { DeliveryPlan, PushPlan } from "./delivery";
 import {
   bundleDigest, bundlePayload, certificateFingerprint, installCommand, removeCommand, restartCommand, restartInput,
@@ -17,6 +17,10 @@ export interface ClusterDeliveryArgs {
   /** Local delivery: files go to `<localDirectory>/<cluster>/<node>/…`. Required in local mode. */
   readonly localDirectory?: string;
 }
+
+/** The SSH connection to a node: its host key pinned, the deploy key secret. */
+const connectionOf = (ssh: SshTarget, privateKey: pulumi.Output<string> | undefined) =>
+  ({ host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey });
 
 /** Command options shared by every push and restart: their output could echo file content, so it stays secret. */
 const COMMAND_OPTIONS = { additionalSecretOutputs: ["stdout", "stderr"] };
@@ -65,7 +69,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
       const command = (mode: "create" | "update") =>
         restartCommand(restart.command, ssh.root, restart.reader, delivery.healthCheckTimeoutSeconds, mode);
       restarts.set(restart.resourceName, new remote.Command(restart.resourceName, {
-        connection: { host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey: sshKey },
+        connection: connectionOf(ssh, sshKey),
         create: command("create"), update: command("update"), stdin, logging: "none", addPreviousOutputInEnv: false,
       }, {
         ...COMMAND_OPTIONS, parent: this,
@@ -89,7 +93,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     const ssh = push.node.ssh!;
     const install = installCommand(ssh.root);
     return new remote.Command(push.resourceName, {
-      connection: { host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey: sshKey },
+      connection: connectionOf(ssh, sshKey),
       create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
       ...(cluster.delivery.removeFiles ? { delete: removeCommand(ssh.root) } : {}),
     }, { ...COMMAND_OPTIONS, parent: this });

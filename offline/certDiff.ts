@@ -5,7 +5,9 @@
 // inputs (never PEMs, never secrets), so no key material can reach the report.
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan, defineStack, planClusters } from "../components";
+import { COMMAND_TYPES } from "./commandStandIn";
 import { evaluate, Evaluation, unwrapSecrets } from "./evaluate";
+import { TLS_TYPES } from "./tlsStandIn";
 
 export type StepOp = "create" | "update" | "replace" | "delete" | "same";
 
@@ -20,13 +22,8 @@ export interface ResourceStep {
   readonly replaceReasons: readonly string[];
 }
 
-const TLS = {
-  key: "tls:index/privateKey:PrivateKey",
-  csr: "tls:index/certRequest:CertRequest",
-  selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
-  signed: "tls:index/locallySignedCert:LocallySignedCert",
-};
-const COMMAND_TYPES = ["command:remote:Command", "command:local:Command"];
+const TLS = { key: TLS_TYPES.privateKey, csr: TLS_TYPES.certRequest, selfSigned: TLS_TYPES.selfSignedCert, signed: TLS_TYPES.locallySignedCert };
+const COMMANDS: readonly string[] = Object.values(COMMAND_TYPES);
 
 /** Steps of `pulumi preview --json` (display JSON: `steps[]` with `op`, `urn`, `oldState`, `newState`, `replaceReasons`). */
 export function stepsFromPreview(preview: unknown): ResourceStep[] {
@@ -194,7 +191,7 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const pushes: PushChange[] = [];
   const restarts: RestartChange[] = [];
   for (const s of steps) {
-    if (!COMMAND_TYPES.includes(s.type) || s.op === "same") continue;
+    if (!COMMANDS.includes(s.type) || s.op === "same") continue;
     const push = pushPlans.get(s.name);
     if (push) {
       pushes.push({

@@ -6,11 +6,7 @@ import { relative, resolve } from "node:path";
 import { planClusters } from "../components";
 import { buildReport, offlineReport, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
 import { parseStackConfig, readStackConfig, STACKS_DIR } from "../offline/stackFile";
-
-function usage(message: string): never {
-  console.error(`${message}\nusage: npm run cert-diff -- --stack <stack> (--preview <file|-> | --base <git-ref> [--head <git-ref>]) [--format markdown|text]`);
-  process.exit(2);
-}
+import { parseFlags } from "./cli";
 
 /** The stack's `kube-pki:clusters` at a git revision, or undefined if the stack file did not exist there. */
 function clustersAt(ref: string, stack: string): unknown {
@@ -26,21 +22,20 @@ function clustersAt(ref: string, stack: string): unknown {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const value = (flag: string) => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
-  const stack = value("--stack") ?? usage("--stack is required");
-  const format = value("--format") ?? "markdown";
-  if (!["markdown", "text"].includes(format)) usage(`--format ${format}: markdown or text`);
+  const flags = parseFlags("npm run cert-diff -- --stack <stack> (--preview <file|-> | --base <git-ref> [--head <git-ref>]) [--format markdown|text]");
+  const stack = flags.one("--stack") ?? flags.fail("--stack is required");
+  const format = flags.one("--format") ?? "markdown";
+  if (!["markdown", "text"].includes(format)) flags.fail(`--format ${format}: markdown or text`);
   let report;
-  const preview = value("--preview");
+  const preview = flags.one("--preview");
   if (preview) {
     const json = JSON.parse(preview === "-" ? readFileSync(0, "utf8") : readFileSync(resolve(preview), "utf8"));
     report = buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromPreview(json), planClusters(readStackConfig(stack).clusters));
   } else {
-    const base = value("--base") ?? usage("--preview or --base is required");
-    const head = value("--head");
+    const base = flags.one("--base") ?? flags.fail("--preview or --base is required");
+    const head = flags.one("--head");
     const headClusters = head ? clustersAt(head, stack) : readStackConfig(stack).clusters;
-    if (headClusters === undefined) usage(`stack ${stack} does not exist at ${head}`);
+    if (headClusters === undefined) flags.fail(`stack ${stack} does not exist at ${head}`);
     report = await offlineReport(stack, clustersAt(base, stack), headClusters);
   }
   process.stdout.write(format === "markdown" ? renderMarkdown(report) : renderText(report));

@@ -6,17 +6,11 @@ import { readFileSync } from "node:fs";
 import {
   ExpiryRow, renderExpiryJson, renderExpiryText, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf,
 } from "../offline/expiry";
-
-function usage(message: string): never {
-  console.error(`${message}\nusage: npm run expiry -- [--dir <path>]... [--endpoint host:port]... [--client-cert <pem> --client-key <pem>] ` +
-    "[--stack-output <file|->] [--warn-days N] [-o text|json]");
-  process.exit(2);
-}
+import { parseFlags } from "./cli";
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const all = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1] ?? usage(`${flag} needs a value`)] : []));
-  const one = (flag: string) => all(flag)[0];
+  const { all, one, fail: usage } = parseFlags("npm run expiry -- [--dir <path>]... [--endpoint host:port]... " +
+    "[--client-cert <pem> --client-key <pem>] [--stack-output <file|->] [--warn-days N] [-o text|json]");
   const output = one("-o") ?? one("--output") ?? "text";
   if (!["text", "json"].includes(output)) usage(`-o ${output}: text or json`);
   const warnDays = Number(one("--warn-days") ?? 30);

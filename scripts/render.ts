@@ -4,20 +4,12 @@ import { resolve } from "node:path";
 import { ConfigError } from "../components";
 import { RENDER_NOTICE, renderClusters } from "../offline/render";
 import { readStackConfig } from "../offline/stackFile";
-
-function usage(message: string): never {
-  console.error(`${message}\nusage: npm run render -- --stack <stack> --out <dir>`);
-  process.exit(2);
-}
+import { parseFlags } from "./cli";
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const stack = value("--stack") ?? usage("--stack is required");
-  const out = resolve(value("--out") ?? usage("--out is required"));
+  const flags = parseFlags("npm run render -- --stack <stack> --out <dir>");
+  const stack = flags.one("--stack") ?? flags.fail("--stack is required");
+  const out = resolve(flags.one("--out") ?? flags.fail("--out is required"));
   console.log(`kube-pki render: stack ${stack} -> ${out}\n${RENDER_NOTICE}`);
   const config = readStackConfig(stack);
   const rendered = await renderClusters(config.clusters, out, { log: (line) => console.log(line) });

@@ -2,12 +2,10 @@
 import assert from "node:assert/strict";
 import { defineStack, StackProgram } from "../components";
 import { evaluate, EvaluateOptions, Evaluation, RegisteredResource, unwrapSecrets } from "../offline/evaluate";
+import { TLS_TYPES } from "../offline/tlsStandIn";
 
 export const T = {
-  key: "tls:index/privateKey:PrivateKey",
-  csr: "tls:index/certRequest:CertRequest",
-  selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
-  signed: "tls:index/locallySignedCert:LocallySignedCert",
+  key: TLS_TYPES.privateKey, csr: TLS_TYPES.certRequest, selfSigned: TLS_TYPES.selfSignedCert, signed: TLS_TYPES.locallySignedCert,
 } as const;
 
 export function runStack(raw: unknown, opts: EvaluateOptions = {}): Promise<Evaluation<StackProgram>> {
