@@ -5,6 +5,7 @@
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
+import type { AbsentPath } from "./nodeScripts";
 
 export const PKI_DIR = "/etc/kubernetes/pki";
 export const KUBERNETES_DIR = "/etc/kubernetes";
@@ -167,8 +168,11 @@ export interface Bundle {
   /** Processes on the node that must reload after the bundle changes. */
   readonly readers: readonly Reader[];
   readonly servedAt?: { readonly host: string; readonly port: number };
-  /** Paths that must not exist on the node (signing keys it is not entitled to), removed with the bundle's swap. */
-  readonly absent?: readonly string[];
+  /**
+   * Paths kube-pki manages that this node is not (or no longer) entitled to, removed with the bundle's swap: signing
+   * keys always, other files if they still hold what kube-pki installed. Carried by each node's `ca` bundle.
+   */
+  readonly absent?: readonly AbsentPath[];
 }
 
 export interface ClusterCatalog {
@@ -219,13 +223,6 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   const bundles: Bundle[] = [];
   const controlPlane = cluster.nodes.filter((n) => n.role === "control-plane");
 
-  // Least privilege, also after a change (caKeys back to none, a control-plane node turned worker): every node's `ca`
-  // bundle names the signing keys the node must not hold, and installing it removes them.
-  const caKeyPaths = CERTIFICATE_AUTHORITIES.map((ca) => `${PKI_DIR}/${ca.base}.key`);
-  const forbidden = (node: NodeSpec) => [
-    ...(cluster.caKeys === "control-plane" && node.role === "control-plane" ? [] : caKeyPaths),
-    ...(node.role === "worker" ? [`${PKI_DIR}/sa.key`] : []),
-  ];
   for (const ca of CERTIFICATE_AUTHORITIES) {
     certificates.push({
       id: ca.name, name: ca.name, kind: "ca", resourceName: resourceName(cluster, ca.name),
@@ -240,7 +237,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       const files = [certificateFile(ca.name, `${PKI_DIR}/${ca.base}.crt`)];
       if (withKey && node.role === "control-plane") files.push(privateKeyFile(ca.name, `${PKI_DIR}/${ca.base}.key`));
       const readers = node.role === "control-plane" ? ca.readers : ca.readers.filter((r) => r === "kubelet");
-      bundles.push({ id: ca.name, node: node.name, files, readers, ...(ca.name === "ca" ? { absent: forbidden(node) } : {}) });
+      bundles.push({ id: ca.name, node: node.name, files, readers });
     }
   }
 
@@ -306,9 +303,45 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   }
 
   return {
-    cluster, initNode, certificates, bundles,
+    cluster, initNode, certificates, bundles: withEntitlements(cluster, bundles),
     serviceAccount: { id: "sa", resourceName: `${cluster.name}-sa`, keyAlgorithm },
   };
+}
+
+/**
+ * Every kind of bundle by its id (without the node), with the paths its files can have on a node: what a push that
+ * left a node held, for reports (a cert diff names the files a node loses).
+ */
+export function bundlePathsById(): ReadonlyMap<string, readonly string[]> {
+  return new Map<string, readonly string[]>([
+    ...CERTIFICATE_AUTHORITIES.map((ca) => [ca.name, [`${PKI_DIR}/${ca.base}.crt`, `${PKI_DIR}/${ca.base}.key`]] as const),
+    ...LEAF_CERTIFICATES.map((l) => [l.name, [`${l.dir}/${l.base}.crt`, `${l.dir}/${l.base}.key`]] as const),
+    ...KUBECONFIGS.map((k) => [k.name, [k.path]] as const),
+    ["sa", [`${PKI_DIR}/sa.key`, `${PKI_DIR}/sa.pub`]] as const,
+  ]);
+}
+
+/** Signing keys: wherever the config does not place them, they must not exist (kubeadm-pki.md §6, §8). */
+export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.map((ca) => `${PKI_DIR}/${ca.base}.key`), `${PKI_DIR}/sa.key`];
+
+/**
+ * Least privilege, also after a change (caKeys back to none, a control-plane node turned worker, another init node):
+ * every node's `ca` bundle lists every path kube-pki manages in this cluster that the node does not receive, and
+ * installing it removes them (the signing keys always; other files only while they hold what kube-pki put there).
+ */
+function withEntitlements(cluster: ClusterSpec, bundles: readonly Bundle[]): Bundle[] {
+  const managed = new Set([...bundles.flatMap((b) => b.files.map((f) => f.path)), ...SIGNING_KEY_PATHS]);
+  const received = new Map<string, Set<string>>();
+  for (const b of bundles) {
+    const paths = received.get(b.node) ?? new Set<string>();
+    b.files.forEach((f) => paths.add(f.path));
+    received.set(b.node, paths);
+  }
+  return bundles.map((b) => b.id !== "ca" ? b : {
+    ...b,
+    absent: [...managed].filter((path) => !received.get(b.node)!.has(path)).sort()
+      .map((path) => ({ path, signingKey: SIGNING_KEY_PATHS.includes(path) })),
+  });
 }
 
 /** Readable one-line summary of a certificate's subject, for inventories and diffs. */

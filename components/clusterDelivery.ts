@@ -12,15 +12,18 @@ export interface ClusterDeliveryArgs {
   readonly pki: ClusterPki;
   /** What to push where and what to restart (deliveryPlan(catalog)) (required). */
   readonly plan: DeliveryPlan;
-  /** SSH private key (OpenSSH or PEM) for SSH delivery; kept secret. Required in SSH mode. */
+  /** SSH private key (OpenSSH or PEM) for SSH delivery; kept secret. Required in SSH mode with `sshAuth: key`. */
   readonly sshPrivateKey?: pulumi.Input<string>;
   /** Local delivery: files go to `<localDirectory>/<cluster>/<node>/…`. Required in local mode. */
   readonly localDirectory?: string;
 }
 
-/** The SSH connection to a node: its host key pinned, the deploy key secret. */
+/**
+ * The SSH connection to a node: its host key pinned, the deploy key secret. Without a key (`sshAuth: agent`) the
+ * provider authenticates with the agent at SSH_AUTH_SOCK when the command runs; nothing about it is in the inputs.
+ */
 const connectionOf = (ssh: SshTarget, privateKey: pulumi.Output<string> | undefined) =>
-  ({ host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, privateKey });
+  ({ host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, ...(privateKey ? { privateKey } : {}) });
 
 /** Command options shared by every push and restart: their output could echo file content, so it stays secret. */
 const COMMAND_OPTIONS = { additionalSecretOutputs: ["stdout", "stderr"] };
@@ -39,7 +42,9 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     const { pki, plan } = args;
     const cluster = pki.catalog.cluster;
     const delivery = cluster.delivery;
-    if (delivery.mode === "ssh" && args.sshPrivateKey === undefined) throw new Error(`ClusterDelivery ${name}: sshPrivateKey is required for SSH delivery`);
+    if (delivery.mode === "ssh" && delivery.sshAuth === "key" && args.sshPrivateKey === undefined) {
+      throw new Error(`ClusterDelivery ${name}: sshPrivateKey is required for SSH delivery with sshAuth "key"`);
+    }
     if (delivery.mode === "local" && !args.localDirectory) throw new Error(`ClusterDelivery ${name}: localDirectory is required for local delivery`);
     const sshKey = args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey);
 
@@ -48,12 +53,13 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     for (const push of plan.pushes) {
       const payload = pulumi.all(push.bundle.files.map((f) => pki.contentOf(f))).apply((contents) =>
         bundlePayload(push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! })),
-          push.bundle.absent));
+          push.bundle.absent, { keepPrevious: push.keepPrevious }));
       const stdin = push.secret ? pulumi.secret(payload) : payload;
       payloads.set(push.resourceName, payload);
       pushes.set(push.resourceName, this.push(cluster, push, stdin, sshKey, args.localDirectory));
     }
 
+    const pushPlans = new Map(plan.pushes.map((p) => [p.resourceName, p]));
     const restarts = new Map<string, pulumi.Resource>();
     for (const restart of plan.restarts) {
       const ssh = restart.node.ssh!;
@@ -63,9 +69,10 @@ export class ClusterDelivery extends pulumi.ComponentResource {
         return pki.contentOf(certFile).apply(certificateFingerprint);
       });
       const digests = pulumi.all(restart.reads.map((r) => payloads.get(r.push)!.apply(bundleDigest)));
+      const files = restart.reads.flatMap((r) => pushPlans.get(r.push)!.bundle.files.map((f) => f.path));
       const stdin = pulumi.all([pulumi.all(fingerprints), digests]).apply(([fps, ds]) => restartInput(
         restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
-        Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!]))));
+        Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!])), files));
       const command = (mode: "create" | "update") =>
         restartCommand(restart.command, ssh.root, restart.reader, delivery.healthCheckTimeoutSeconds, mode);
       restarts.set(restart.resourceName, new remote.Command(restart.resourceName, {

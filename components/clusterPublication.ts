@@ -8,6 +8,11 @@ export interface ClusterPublicationArgs {
   readonly pki: ClusterPki;
   /** Kubeconfig of the management cluster (secret), required when the config exports to one. */
   readonly managementKubeconfig?: pulumi.Input<string>;
+  /**
+   * The cluster's delivery (its pushes and restarts), if any: publication waits for all of it, so it reads and
+   * writes through API servers that already serve the new certificates.
+   */
+  readonly rollout?: pulumi.Resource;
 }
 
 /** Cluster API's secret type and label (kubernetes-sigs/cluster-api util/secret). */
@@ -23,6 +28,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterPublicationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:publication:ClusterPublication", name, {}, opts);
     const { pki } = args;
+    const after = { dependsOn: args.rollout ? [args.rollout] : [] };
     const cluster = pki.catalog.cluster;
     const spec = cluster.publication;
     if (spec.managementCluster && args.managementKubeconfig === undefined) {
@@ -30,7 +36,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
     }
 
     if (spec.kubeadmConfig) {
-      const workload = new k8s.Provider(`${name}-workload`, { kubeconfig: pki.adminKubeconfig }, { parent: this });
+      const workload = new k8s.Provider(`${name}-workload`, { kubeconfig: pki.adminKubeconfig }, { parent: this, ...after });
       const current = k8s.core.v1.ConfigMap.get(`${name}-kubeadm-config-current`, "kube-system/kubeadm-config", { parent: this, provider: workload });
       new k8s.core.v1.ConfigMapPatch(`${name}-kubeadm-config`, {
         metadata: {
@@ -44,18 +50,26 @@ export class ClusterPublication extends pulumi.ComponentResource {
             etcdServerCertSANs: cluster.etcd.serverCertSANs, etcdPeerCertSANs: cluster.etcd.peerCertSANs,
           })),
         },
-      }, { parent: this, provider: workload });
+      }, {
+        parent: this, provider: workload, ...after,
+        // Deleting a patch relinquishes its fields, here the whole ClusterConfiguration: turning publication off,
+        // removing the cluster or `pulumi destroy` must leave kubeadm's ConfigMap as it is.
+        retainOnDelete: true,
+      });
     }
 
     const management = spec.managementCluster;
     if (management) {
-      const provider = new k8s.Provider(`${name}-management`, { kubeconfig: pulumi.secret(args.managementKubeconfig!) }, { parent: this });
+      // enableSecretMutable: a changed Secret is updated in place instead of deleted and re-created, so Cluster API
+      // never sees `<cluster>-kubeconfig` or `-ca` missing.
+      const provider = new k8s.Provider(`${name}-management`,
+        { kubeconfig: pulumi.secret(args.managementKubeconfig!), enableSecretMutable: true }, { parent: this, ...after });
       const secret = (suffix: string, stringData: Record<string, pulumi.Input<string>>) =>
         new k8s.core.v1.Secret(`${name}-capi-${suffix}`, {
           metadata: { name: `${management.clusterName}-${suffix}`, namespace: management.namespace, labels: { [CAPI_CLUSTER_LABEL]: management.clusterName } },
           type: CAPI_SECRET_TYPE,
           stringData: pulumi.secret(pulumi.all(stringData)),
-        }, { parent: this, provider });
+        }, { parent: this, provider, ...after });
       const ca = (id: "ca" | "etcd-ca" | "front-proxy-ca"): Record<string, pulumi.Input<string>> => {
         const m = pki.caMaterial(id);
         return management.includeCaKeys ? { "tls.crt": m.certPem, "tls.key": m.privateKeyPem } : { "tls.crt": m.certPem };

@@ -1,7 +1,7 @@
 // Stack configuration: the shape of `kube-pki:clusters` and its validation. Pure code, no Pulumi: every problem is
 // collected with its config path and reported together, before the program registers any resource.
 import {
-  Cidr, canonicalIp, cidrHostBits, isDns1123Label, isDns1123Subdomain, isIpAddress,
+  Cidr, canonicalIp, cidrHostBits, hasIpv6Zone, isDns1123Label, isDns1123Subdomain, isIpAddress,
   isWildcardDns1123Subdomain, parseCidr, splitHostPort,
 } from "./net";
 
@@ -22,6 +22,9 @@ export const SHELL_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
 /** Processes on a node that read kube-pki's files and must reload them after a change. */
 export const READERS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"] as const;
 export type Reader = (typeof READERS)[number];
+
+export const SSH_AUTH = ["key", "agent"] as const;
+export type SshAuth = (typeof SSH_AUTH)[number];
 
 /** How files reach the nodes: not at all, into a local directory (labs, laptops), or over SSH. */
 export const DELIVERY_MODES = ["none", "local", "ssh"] as const;
@@ -92,7 +95,13 @@ export interface DeliverySpec {
   readonly healthCheckTimeoutSeconds: number;
   /** Command per reader, run on the node after a file it reads changed; "" disables that restart. */
   readonly restart: Readonly<Record<Reader, string>>;
-  /** Name of the secret stack config key holding the SSH private key (default `sshPrivateKey`). */
+  /**
+   * How SSH delivery authenticates: `key` (default), the private key in the secret stack config key
+   * `sshPrivateKeyConfig`; or `agent`, the ssh-agent at `SSH_AUTH_SOCK` when `pulumi up` runs, so the key never enters
+   * the stack's config or state and a preview (which never connects) needs no key at all.
+   */
+  readonly sshAuth: SshAuth;
+  /** Name of the secret stack config key holding the SSH private key (default `sshPrivateKey`; `sshAuth: key`). */
   readonly sshPrivateKeyConfig: string;
 }
 
@@ -156,6 +165,9 @@ export interface ClusterSpec {
   readonly nodes: readonly NodeSpec[];
   readonly users: readonly UserSpec[];
 }
+
+/** Where the render writes the extra users' kubeconfigs, beside the node directories of a cluster. */
+export const RENDER_USERS_DIR = "users";
 
 /** Thrown with every problem found; `problems` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -261,7 +273,9 @@ function list(p: Problems, path: string, value: unknown): unknown[] {
 function sanList(p: Problems, path: string, value: unknown): string[] {
   const out: string[] = [];
   list(p, path, value).forEach((san, i) => {
-    if (typeof san !== "string" ||
+    if (typeof san === "string" && hasIpv6Zone(san)) {
+      p.add(`${path}[${i}]`, zoneMessage(san));
+    } else if (typeof san !== "string" ||
       !(isIpAddress(san) || isDns1123Subdomain(san) || isWildcardDns1123Subdomain(san))) {
       p.add(`${path}[${i}]`, `${show(san)} is neither an IP address nor a DNS name (RFC 1123, lower case, optional leading "*.")`);
     } else {
@@ -270,6 +284,9 @@ function sanList(p: Problems, path: string, value: unknown): string[] {
   });
   return out;
 }
+
+const zoneMessage = (ip: string) =>
+  `${show(ip)} is an IPv6 address with a zone (${show(ip.slice(ip.indexOf("%")))}); a certificate cannot carry a zone: give the address without it`;
 
 function duplicates<T>(items: readonly T[], key: (t: T) => string): Map<string, number[]> {
   const seen = new Map<string, number[]>();
@@ -305,7 +322,7 @@ const SSH_HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za
 
 function validateDelivery(p: Problems, path: string, value: unknown): DeliverySpec | undefined {
   const o = value === undefined ? {} : object(p, path, value, ["mode", "localDirectory", "removeFiles", "healthCheck",
-    "healthCheckTimeoutSeconds", "restart", "sshPrivateKeyConfig"]);
+    "healthCheckTimeoutSeconds", "restart", "sshAuth", "sshPrivateKeyConfig"]);
   if (!o) return undefined;
   const mode = oneOf(p, `${path}.mode`, o.mode, DELIVERY_MODES, "none");
   const localDirectory = optionalString(p, `${path}.localDirectory`, o.localDirectory);
@@ -320,11 +337,15 @@ function validateDelivery(p: Problems, path: string, value: unknown): DeliverySp
     if (typeof v !== "string") p.add(`${path}.restart.${reader}`, `must be a command string ("" disables it), got ${show(v)}`);
     else restart[reader] = v;
   }
+  const sshAuth = oneOf(p, `${path}.sshAuth`, o.sshAuth, SSH_AUTH, "key");
   const sshPrivateKeyConfig = optionalString(p, `${path}.sshPrivateKeyConfig`, o.sshPrivateKeyConfig) ?? "sshPrivateKey";
+  if (sshAuth === "agent" && o.sshPrivateKeyConfig !== undefined) {
+    p.add(`${path}.sshPrivateKeyConfig`, `is not used with sshAuth "agent" (the key comes from the ssh-agent): remove one of them`);
+  }
   const timeout = wholeNumber(p, `${path}.healthCheckTimeoutSeconds`, o.healthCheckTimeoutSeconds, 120, 1, "seconds");
-  if (mode === undefined || timeout === undefined) return undefined;
+  if (mode === undefined || timeout === undefined || sshAuth === undefined) return undefined;
   return {
-    mode, localDirectory, restart, sshPrivateKeyConfig, healthCheckTimeoutSeconds: timeout,
+    mode, localDirectory, restart, sshAuth, sshPrivateKeyConfig, healthCheckTimeoutSeconds: timeout,
     removeFiles: boolean(p, `${path}.removeFiles`, o.removeFiles, false),
     healthCheck: boolean(p, `${path}.healthCheck`, o.healthCheck, true),
   };
@@ -394,7 +415,8 @@ function validateServiceSubnet(p: Problems, path: string, value: unknown): Cidr[
   return cidrs;
 }
 
-function validateNode(p: Problems, path: string, value: unknown, sshMode: boolean): NodeSpec | undefined {
+/** `sshMode` undefined: the delivery setting is itself invalid (reported there), so node SSH settings are not judged. */
+function validateNode(p: Problems, path: string, value: unknown, sshMode: boolean | undefined): NodeSpec | undefined {
   const o = object(p, path, value, ["name", "role", "address", "ssh"]);
   if (!o) return undefined;
   const name = requiredString(p, `${path}.name`, o.name);
@@ -403,9 +425,10 @@ function validateNode(p: Problems, path: string, value: unknown, sshMode: boolea
   }
   const role = oneOf(p, `${path}.role`, o.role, NODE_ROLES);
   const address = requiredString(p, `${path}.address`, o.address);
-  if (address !== undefined && !isIpAddress(address)) p.add(`${path}.address`, `${show(address)} is not an IP address`);
+  if (address !== undefined && hasIpv6Zone(address)) p.add(`${path}.address`, zoneMessage(address));
+  else if (address !== undefined && !isIpAddress(address)) p.add(`${path}.address`, `${show(address)} is not an IP address`);
   const ssh = sshMode ? validateSsh(p, `${path}.ssh`, o.ssh, address) : undefined;
-  if (!sshMode && o.ssh !== undefined) p.add(`${path}.ssh`, `is only used when delivery.mode is "ssh"`);
+  if (sshMode === false && o.ssh !== undefined) p.add(`${path}.ssh`, `is only used when delivery.mode is "ssh"`);
   if (name === undefined || role === undefined || address === undefined) return undefined;
   return { name, role, address: isIpAddress(address) ? canonicalIp(address) : address, ...(ssh ? { ssh } : {}) };
 }
@@ -428,6 +451,7 @@ function validateUser(p: Problems, path: string, value: unknown): UserSpec | und
   const groups: string[] = [];
   list(p, `${path}.groups`, o.groups).forEach((g, i) => {
     if (typeof g !== "string" || g.trim() === "") p.add(`${path}.groups[${i}]`, `must be a non-empty string, got ${show(g)}`);
+    else if (/[\u0000-\u001f\u007f]/.test(g)) p.add(`${path}.groups[${i}]`, `${show(g)} holds a control character (a newline?)`);
     else groups.push(g);
   });
   if (groups.length > 1) {
@@ -484,10 +508,13 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const delivery = validateDelivery(p, `${path}.delivery`, o.delivery);
   const publication = validatePublication(p, `${path}.publication`, o.publication, name);
   const nodesRaw = list(p, `${path}.nodes`, o.nodes);
-  const nodes = nodesRaw.map((n, i) => validateNode(p, `${path}.nodes[${i}]`, n, delivery?.mode === "ssh"));
+  const nodes = nodesRaw.map((n, i) => validateNode(p, `${path}.nodes[${i}]`, n, delivery && delivery.mode === "ssh"));
   const validNodes = nodes.filter((n): n is NodeSpec => n !== undefined);
-  if (nodesRaw.length === 0) p.add(`${path}.nodes`, "is empty: a cluster needs at least one control-plane node");
-  else if (validNodes.length === nodes.length && !validNodes.some((n) => n.role === "control-plane")) {
+  // A non-list was reported as such by list(); only a real empty list is "empty".
+  if (nodesRaw.length === 0 && (o.nodes === undefined || o.nodes === null || Array.isArray(o.nodes))) {
+    p.add(`${path}.nodes`, "is empty: a cluster needs at least one control-plane node");
+  }
+  else if (nodesRaw.length > 0 && validNodes.length === nodes.length && !validNodes.some((n) => n.role === "control-plane")) {
     p.add(`${path}.nodes`, "has no node with role control-plane");
   }
   for (const [dup, idx] of duplicates(validNodes, (n) => n.name)) {
@@ -496,6 +523,12 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   for (const [dup, idx] of duplicates(validNodes, (n) => n.address)) {
     p.add(`${path}.nodes[${nodes.indexOf(validNodes[idx[1]!])}].address`, `${show(dup)} is used by more than one node`);
   }
+  validNodes.forEach((n) => {
+    if (n.name === RENDER_USERS_DIR || n.name.endsWith(".conf")) {
+      p.add(`${path}.nodes[${nodes.indexOf(n)}].name`, `${show(n.name)} collides with what the render writes beside the node ` +
+        `directories (admin.conf, ${RENDER_USERS_DIR}/<user>.conf): choose another node name`);
+    }
+  });
   const users = list(p, `${path}.users`, o.users).map((u, i) => validateUser(p, `${path}.users[${i}]`, u));
   const validUsers = users.filter((u): u is UserSpec => u !== undefined);
   for (const [dup, idx] of duplicates(validUsers, (u) => u.name)) {
@@ -528,6 +561,18 @@ export function validateClusters(raw: unknown): ClusterSpec[] {
   for (const [dup, idx] of duplicates(valid, (c) => c.name)) {
     p.add(`clusters[${clusters.indexOf(valid[idx[1]!])}].name`, `${show(dup)} is used by more than one cluster`);
   }
+  // Two nodes installing into one filesystem would fight over the same files (and each one's entitlements would
+  // remove the other's): one node per (host, port, root) in the whole stack.
+  const targets = new Map<string, string>();
+  valid.forEach((c) => c.nodes.forEach((n, ni) => {
+    if (!n.ssh) return;
+    const host = isIpAddress(n.ssh.host) ? canonicalIp(n.ssh.host) : n.ssh.host.toLowerCase();
+    const target = `${host.includes(":") ? `[${host}]` : host}:${n.ssh.port} ${n.ssh.root.replace(/(.)\/+$/, "$1")}`;
+    const where = `clusters[${clusters.indexOf(c)}].nodes[${ni}]`;
+    const first = targets.get(target);
+    if (first) p.add(`${where}.ssh`, `${target} is also the SSH target of ${first} (two nodes would install into one filesystem)`);
+    else targets.set(target, where);
+  }));
   if (p.list.length > 0) throw new ConfigError(p.list);
   return valid;
 }

@@ -10,6 +10,8 @@ export interface PushPlan {
   readonly bundle: Bundle;
   /** True when the bundle holds a private key or a kubeconfig. */
   readonly secret: boolean;
+  /** A restart reads it: its previous version stays on the node until that restart passed its health check. */
+  readonly keepPrevious: boolean;
 }
 
 export interface HealthCheckPlan {
@@ -47,16 +49,19 @@ const CONTROL_PLANE_READERS: readonly Reader[] = ["kube-apiserver", "kube-contro
 /** etcd requires a client certificate on both ports; the healthcheck client is the identity kubeadm made for that. */
 const ETCD_HEALTH_CLIENT = { cert: "/etc/kubernetes/pki/etcd/healthcheck-client.crt", key: "/etc/kubernetes/pki/etcd/healthcheck-client.key" };
 
-const slug = (bundleId: string) => bundleId.replace(/@.*$/, "").replace(/[^a-z0-9-]+/gi, "-");
+/** The bundle part of a push's resource name: `apiserver@cp-1` → `apiserver`, `admin.conf` → `admin-conf`. */
+export const bundleSlug = (bundleId: string) => bundleId.replace(/@.*$/, "").replace(/[^a-z0-9-]+/gi, "-");
 
 export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const { cluster } = catalog;
   if (cluster.delivery.mode === "none") return { pushes: [], restarts: [] };
+  const restarted = (bundle: Bundle) => cluster.delivery.mode === "ssh" && bundle.readers.some((r) => !!cluster.delivery.restart[r]);
   const pushes: PushPlan[] = catalog.bundles.map((bundle) => ({
-    resourceName: `${cluster.name}-${bundle.node}-push-${slug(bundle.id)}`,
+    resourceName: `${cluster.name}-${bundle.node}-push-${bundleSlug(bundle.id)}`,
     node: cluster.nodes.find((n) => n.name === bundle.node)!,
     bundle,
     secret: bundle.files.some((f) => f.content === "private-key" || f.content === "kubeconfig"),
+    keepPrevious: restarted(bundle),
   }));
   // Local delivery writes files for inspection and labs: nothing runs there to restart.
   if (cluster.delivery.mode === "local") return { pushes, restarts: [] };

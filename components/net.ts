@@ -19,8 +19,14 @@ export function isWildcardDns1123Subdomain(s: string): boolean {
   return s.startsWith("*.") && isDns1123Subdomain(s.slice(2));
 }
 
+/** An IP address as a certificate SAN or kubeadm takes it: no IPv6 zone (`fe80::1%eth0` is not one). */
 export function isIpAddress(s: string): boolean {
-  return isIP(s) !== 0;
+  return !s.includes("%") && isIP(s) !== 0;
+}
+
+/** `fe80::1%eth0`: an IPv6 address with a zone, which Node's isIP accepts but no certificate can carry. */
+export function hasIpv6Zone(s: string): boolean {
+  return s.includes("%") && isIP(s) === 6;
 }
 
 /**

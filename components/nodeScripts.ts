@@ -14,20 +14,40 @@ export interface PayloadFile {
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
+/** A path the node must not have: `signingKey` ones (CA keys, sa.key) always go; others only if kube-pki put them there. */
+export interface AbsentPath {
+  readonly path: string;
+  readonly signingKey: boolean;
+}
+
+export interface PayloadOptions {
+  /**
+   * Keep the bundle's previous version beside it (`.<name>.kube-pki-prev`) for a rollback until the restart that
+   * reads it has passed its health check (which then drops it). False when nothing restarts after this bundle:
+   * a replaced key must not stay on the node.
+   */
+  readonly keepPrevious?: boolean;
+}
+
+const checkPath = (path: string) => {
+  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(path) || /\/\.\.?(\/|$)/.test(path)) {
+    throw new Error(`bundle path ${JSON.stringify(path)} must be absolute, of letters, digits, "_", "." and "-", without . or .. components`);
+  }
+  return path;
+};
+
 /**
- * The stdin of an install: one line per file (`file <mode> <owner> <sha256> <path> <base64>`), then `commit <n>`.
- * The script installs nothing unless it has read the commit line and every checksum matched, so a connection cut
- * during the transfer leaves the node as it was.
+ * The stdin of an install: `option previous keep|drop`, one line per file (`file <mode> <owner> <sha256> <path>
+ * <base64>`), one per path the node must not have (`absent always|ours - - <path>`), then `commit <n>`. The script
+ * installs nothing unless it has read the commit line and every checksum matched, so a connection cut during the
+ * transfer leaves the node as it was.
  */
-export function bundlePayload(files: readonly PayloadFile[], absent: readonly string[] = []): string {
-  const checkPath = (path: string) => {
-    if (/\s/.test(path) || !path.startsWith("/")) throw new Error(`bundle path ${JSON.stringify(path)} must be absolute, without whitespace`);
-    return path;
-  };
+export function bundlePayload(files: readonly PayloadFile[], absent: readonly AbsentPath[] = [], opts: PayloadOptions = {}): string {
   const lines = [
+    `option previous ${opts.keepPrevious ? "keep" : "drop"}`,
     ...files.map((f) => `file 0${f.mode.toString(8)} ${f.owner} ${sha256(f.content)} ${checkPath(f.path)} ${Buffer.from(f.content, "utf8").toString("base64")}`),
-    // Paths the node must not have (a CA key it is no longer entitled to): removed with the swap.
-    ...absent.map((path) => `absent - - - ${checkPath(path)}`),
+    // Paths the node is not (or no longer) entitled to: removed with the swap.
+    ...absent.map((a) => `absent ${a.signingKey ? "always" : "ours"} - - ${checkPath(a.path)}`),
   ];
   return `${lines.join("\n")}\ncommit ${lines.length}\n`;
 }
@@ -38,101 +58,166 @@ export const bundleDigest = (payload: string) => sha256(payload);
 /** SHA-256 fingerprint of a PEM certificate in openssl's format (`AB:CD:…`), what the health check compares. */
 export const certificateFingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
-// The install program. Steps: (1) if an earlier run committed this bundle but was cut off during the swap, finish
-// that swap (roll forward); (2) stage every file next to its target as `.<name>.kube-pki-new`, mode and owner set,
-// checksum verified, fsynced; (3) only after the commit line: ignore hang-ups (a lost SSH connection must not stop a
-// half-done swap), keep the bundle's previous version as `.<name>.kube-pki-prev` (all its files, so a kept key and
-// certificate still match), write a commit marker, rename all staged files into place, fsync the directory, drop the
-// marker. Directories it creates get 0755 (umask 022), files their own mode. A key and its certificate are one bundle,
-// so they are swapped together, and a cut at any point leaves either the old pair or the new pair (after roll-forward).
-const INSTALL = `
+// What the node-side programs share. Safety rules: every path is absolute under the root, of plain characters,
+// without . or .. components; every directory from the root down is neither a symlink nor writable by anyone but
+// this user (or root), so nobody else can swap a file between a check and its use; a symlink at a target is refused
+// and never followed; scratch files are created exclusively (mktemp) in the target's own directory. One install or
+// removal at a time per root (flock on <root>/var/lib/kube-pki/lock). The journal (<root>/var/lib/kube-pki/journal)
+// lists every step of a committed swap, so whichever install runs next on that root finishes an interrupted one.
+// The ledger (<root>/var/lib/kube-pki/installed: `<sha256> <path>`) remembers what kube-pki installed, so a file a node
+// is no longer entitled to is removed only if it still holds what kube-pki put there.
+const COMMON = `
 set -eu
 umask 077
-root=\${1%/}
-sibling() { printf "%s/.%s.%s" "\${1%/*}" "\${1##*/}" "$2"; }
-rollforward() {
-  while read -r t; do
-    if [ -f "$(sibling "$t" kube-pki-new)" ]; then mv -f "$(sibling "$t" kube-pki-new)" "$t"; fi
+root=\${1%/}; me=$(id -u); state=$root/var/lib/kube-pki; ledger=$state/installed; journal=$state/journal
+fail() { echo "kube-pki: $*" >&2; exit 1; }
+checkpath() {
+  case $1 in /*) ;; *) fail "path $1 is not absolute" ;; esac
+  case $1 in *[!A-Za-z0-9_./-]*) fail "path $1 has characters other than letters, digits, _ . / -" ;; esac
+  case $1/ in */../*|*/./*|*//*) fail "path $1 leaves the root (. or .. component)" ;; esac
+}
+safedir() {
+  rest=\${1#"$root"}; d=$root
+  while :; do
+    case $rest in /*/*) ;; *) break ;; esac
+    rest=\${rest#/}; d=$d/\${rest%%/*}; rest=/\${rest#*/}
+    if [ -L "$d" ]; then fail "refusing $d: it is a symlink"; fi
+    if [ ! -e "$d" ]; then
+      if [ "$2" = create ]; then (umask 022; mkdir "$d" 2>/dev/null) || [ -d "$d" ] || fail "cannot create $d"; else return 1; fi
+    fi
+    [ -d "$d" ] || fail "refusing $d: not a directory"
+    o=$(stat -c %u "$d"); m=$(stat -c %a "$d")
+    if [ "$o" != 0 ] && [ "$o" != "$me" ]; then fail "refusing $d: owned by uid $o, not by root or uid $me"; fi
+    if [ $(( 0$m & 022 )) -ne 0 ]; then fail "refusing $d: writable by others (mode $m)"; fi
+  done
+}
+safefile() {
+  checkpath "$1"; t=$root$1
+  safedir "$t" "$2" || return 1
+  if [ -L "$t" ]; then fail "refusing $t: it is a symlink"; fi
+  if [ -e "$t" ] && [ ! -f "$t" ]; then fail "refusing $t: not a regular file"; fi
+  d=\${t%/*}; b=\${t##*/}
+}
+sumof() { s=$(sha256sum < "$1"); s=\${s%% *}; }
+replay() {
+  while read -r jop ja jb; do
+    case $jop in
+    mv) if [ -f "$ja" ]; then mv -f "$ja" "$jb"; fi ;;
+    rm) rm -f "$ja" ;;
+    ledger)
+      { if [ -f "$ledger" ]; then awk -v p="$ja" "\\$2 != p" "$ledger"; fi; if [ "$jb" != - ]; then echo "$jb $ja"; fi; } > "$ledger.tmp"
+      mv -f "$ledger.tmp" "$ledger" ;;
+    esac
   done < "$1"
+  sync
   rm -f "$1"
 }
-staged=""; absent=""; changed=no; marker=""; count=0; committed=no; dir=""
+lock() {
+  command -v flock >/dev/null || fail "flock (util-linux) is needed on the node"
+  if [ -n "$root" ]; then (umask 022; mkdir -p "$root"); fi
+  safedir "$state/lock" create
+  if [ -L "$state/lock" ]; then fail "refusing $state/lock: it is a symlink"; fi
+  exec 9>>"$state/lock"
+  flock -w 900 9 || fail "another kube-pki install on this node did not finish within 900 s"
+  if [ -f "$journal" ]; then replay "$journal"; fi
+}
+`;
+
+// The install program: under the root's lock, (1) finish an interrupted swap from the journal; (2) stage every file
+// next to its target (mktemp), mode and owner set, checksum verified, fsynced; (3) only after the commit line, with
+// hang-ups ignored: back up the bundle's current files when a restart may need a fallback, then write the journal
+// (renames, removals, ledger updates), replay it and drop it. A key and its certificate are one bundle, so they are
+// swapped together, and a cut at any point leaves either the old pair or the new pair (after roll-forward). Staged
+// files of a failed install are removed on exit; nothing prints file content.
+const INSTALL = `${COMMON}
+lock
+staged=""; jlines=""; count=0; files=0; committed=no; done=no; changed=no; previous=drop; removed=0; kept=""
+cleanup() { if [ "$done" = no ]; then for e in $staged; do rm -f "\${e%%|*}"; done; rm -f "$journal.tmp"; fi; }
+trap cleanup EXIT
+trap "exit 1" HUP INT TERM PIPE
 while read -r kind mode owner sum path data; do
   case $kind in
+  option) if [ "$mode" = previous ] && [ "$owner" = keep ]; then previous=keep; fi; count=$((count + 1)) ;;
   file)
-    t=$root$path; dir=\${t%/*}
-    (umask 022; mkdir -p "$dir")
-    if [ -z "$marker" ]; then
-      marker=$(sibling "$t" kube-pki-commit)
-      if [ -f "$marker" ]; then rollforward "$marker"; fi
-    fi
-    n=$(sibling "$t" kube-pki-new)
-    printf "%s" "$data" | base64 -d > "$n"
-    got=$(sha256sum < "$n"); got=\${got%% *}
-    if [ "$got" != "$sum" ]; then rm -f "$n"; echo "kube-pki: checksum mismatch for $path" >&2; exit 1; fi
+    safefile "$path" create
+    case $mode in 0[0-7][0-7][0-7]) ;; *) fail "bad mode $mode for $path" ;; esac
+    case $owner in ""|*[!a-z0-9_-]*) fail "bad owner $owner for $path" ;; esac
+    # Scratch files of an install that crashed before its commit (mktemp names: nothing else reuses them).
+    for old in "$d/.$b.kube-pki-new".* "$d/.$b.kube-pki-prev-new".*; do rm -f "$old"; done
+    n=$(mktemp "$d/.$b.kube-pki-new.XXXXXX")
+    staged="$staged $n|$t"
+    printf "%s" "$data" | base64 -d > "$n" 2>/dev/null || fail "$path: content is not valid base64"
+    sumof "$n"; [ "$s" = "$sum" ] || fail "checksum mismatch for $path"
     chmod "$mode" "$n"
-    if [ "$(id -u)" = 0 ]; then chown "$owner:$owner" "$n"; fi
+    if [ "$me" = 0 ]; then chown "$owner:$owner" "$n"; fi
     sync "$n" 2>/dev/null || sync
-    if [ -f "$t" ]; then
-      old=$(sha256sum < "$t"); old=\${old%% *}
-      if [ "$old" != "$sum" ]; then changed=yes; fi
-    fi
-    staged="$staged $t"; count=$((count + 1)) ;;
+    if [ -f "$t" ]; then sumof "$t"; if [ "$s" != "$sum" ]; then changed=yes; fi; fi
+    jlines="$jlines|ledger $path $sum"; files=$((files + 1)); count=$((count + 1)) ;;
   absent)
-    absent="$absent $root$path"; count=$((count + 1)) ;;
-  commit)
-    if [ "$mode" = "$count" ]; then committed=yes; fi ;;
+    count=$((count + 1))
+    if ! safefile "$path" check; then continue; fi
+    if [ ! -e "$t" ]; then jlines="$jlines|rm $d/.$b.kube-pki-prev"; continue; fi
+    sumof "$t"
+    ours=$(awk -v p="$path" -v s="$s" "\\$1 == s && \\$2 == p { print \\"yes\\" }" "$ledger" 2>/dev/null || true)
+    if [ "$mode" = always ] || [ "$ours" = yes ]; then
+      jlines="$jlines|rm $t|rm $d/.$b.kube-pki-prev|ledger $path -"; removed=$((removed + 1))
+    else kept="$kept $path"; fi ;;
+  commit) if [ "$mode" = "$count" ]; then committed=yes; fi ;;
+  *) fail "unexpected line in the bundle" ;;
   esac
 done
-if [ "$committed" != yes ] || [ -z "$marker" ]; then
-  for t in $staged; do rm -f "$(sibling "$t" kube-pki-new)"; done
-  echo "kube-pki: incomplete bundle ($count files read, no commit): nothing installed" >&2
-  exit 1
-fi
+[ "$committed" = yes ] || fail "incomplete bundle ($count lines read, no commit): nothing installed"
 trap "" HUP INT TERM PIPE
-if [ "$changed" = yes ]; then
-  for t in $staged; do if [ -f "$t" ]; then cp -p "$t" "$(sibling "$t" kube-pki-prev-new)"; fi; done
-  for t in $staged; do if [ -f "$(sibling "$t" kube-pki-prev-new)" ]; then mv -f "$(sibling "$t" kube-pki-prev-new)" "$(sibling "$t" kube-pki-prev)"; fi; done
-fi
-for t in $staged; do echo "$t"; done > "$marker.tmp"
-sync "$marker.tmp" 2>/dev/null || sync
-mv -f "$marker.tmp" "$marker"
-for t in $staged; do mv -f "$(sibling "$t" kube-pki-new)" "$t"; done
-for t in $absent; do rm -f "$t" "$(sibling "$t" kube-pki-prev)" "$(sibling "$t" kube-pki-prev-new)"; done
-sync "$dir" 2>/dev/null || sync
-rm -f "$marker"
-echo "kube-pki: installed $count file(s); previous version kept: $changed"
+for e in $staged; do
+  n=\${e%%|*}; t=\${e#*|}; d=\${t%/*}; b=\${t##*/}
+  if [ "$previous" = keep ] && [ "$changed" = yes ] && [ -f "$t" ]; then
+    p=$(mktemp "$d/.$b.kube-pki-prev-new.XXXXXX"); cp -p "$t" "$p"; staged="$staged $p|-"
+    jlines="$jlines|mv $p $d/.$b.kube-pki-prev"
+  elif [ "$previous" = drop ]; then jlines="$jlines|rm $d/.$b.kube-pki-prev"; fi
+  jlines="$jlines|mv $n $t"
+done
+printf "%s\\n" "$jlines" | tr "|" "\\n" | sed "/^$/d" > "$journal.tmp"
+sync "$journal.tmp" 2>/dev/null || sync
+mv -f "$journal.tmp" "$journal"
+done=yes
+replay "$journal"
+echo "kube-pki: installed $files file(s), removed $removed no longer entitled; previous version kept: $([ "$previous" = keep ] && echo "$changed" || echo no)"
+if [ -n "$kept" ]; then echo "kube-pki: kept (not installed by kube-pki, or changed since):$kept"; fi
 `;
 
 // Removal (only when the config asks for it), run by the delete of a push, which gets the bundle it last installed
 // on stdin: each file is removed (with its backup) only if it still holds exactly that content, so a newer owner of
 // the same path (a renamed node or cluster pushing there first) keeps its files.
-const REMOVE = `
-set -eu
-root=\${1%/}; removed=0; kept=0
+const REMOVE = `${COMMON}
+lock
+removed=0; kept=0
 while read -r kind mode owner sum path data; do
   [ "$kind" = file ] || continue
-  t=$root$path
+  safefile "$path" check || continue
   [ -f "$t" ] || continue
-  got=$(sha256sum < "$t"); got=\${got%% *}
-  if [ "$got" = "$sum" ]; then rm -f "$t" "\${t%/*}/.\${t##*/}.kube-pki-prev"; removed=$((removed + 1)); else kept=$((kept + 1)); fi
+  sumof "$t"
+  if [ "$s" = "$sum" ]; then
+    printf "rm %s\\nrm %s\\nledger %s -\\n" "$t" "$d/.$b.kube-pki-prev" "$path" > "$journal.tmp"; mv -f "$journal.tmp" "$journal"; replay "$journal"
+    removed=$((removed + 1))
+  else kept=$((kept + 1)); fi
 done
 echo "kube-pki: removed $removed file(s), kept $kept changed since"
 `;
-
-// Restart of one component on a node: stdin holds the digest of every bundle it reads (`# <bundle> <digest>`) and
-// the health checks (`check <host> <port> <sha256 fingerprint> [<client cert> <client key>]`). On update it restarts
-// only if the digests differ from those recorded after its last successful restart on this node, so inputs that
-// change nothing it reads (a rotated deploy key, a new timeout) restart nothing. After the restart every check must,
-// within the timeout, see its certificate served; on create (a new node, nothing running yet) "nothing serves" is
-// accepted. The digests are recorded only after success, so a failed restart is retried by the next apply.
-const RESTART = `
-set -u
-root=\${1%/}; reader=$2; timeout=$3; mode=$4; command=$5
+// Restart of one component on a node: stdin holds the digest of every bundle it reads (`# <bundle> <digest>`), the
+// health checks (`check <host> <port> <sha256 fingerprint> [<client cert> <client key>]`) and the files it reads
+// (`prev <path>`). On update it restarts only if the digests differ from those recorded after its last successful
+// restart on this node, so inputs that change nothing it reads (a rotated deploy key, a new timeout) restart nothing.
+// After the restart every check must, within the timeout, see its certificate served; on create (a new node, nothing
+// running yet) "nothing serves" is accepted. Only after success are the digests recorded and the previous versions
+// of the files it reads dropped (a replaced key must not stay on the node); a failed restart keeps them for a
+// rollback and is retried by the next apply.
+const RESTART = `${COMMON}
+set +e
+reader=$2; timeout=$3; mode=$4; command=$5
 input=$(cat)
-statedir=$root/var/lib/kube-pki; state=$statedir/restart-$reader.digests
+statefile=$state/restart-$reader.digests
 digests=$(printf "%s\\n" "$input" | grep "^# " || true)
-if [ "$mode" = update ] && [ -f "$state" ] && [ "$(cat "$state")" = "$digests" ]; then
+if [ "$mode" = update ] && [ -f "$statefile" ] && [ "$(cat "$statefile")" = "$digests" ]; then
   echo "kube-pki: $reader reads nothing new here: not restarted"; exit 0
 fi
 if ! sh -c "$command" </dev/null; then echo "kube-pki: restarting $reader failed" >&2; exit 1; fi
@@ -157,8 +242,13 @@ printf "%s\\n" "$input" | {
   done
   exit $status
 } || exit 1
-(umask 022; mkdir -p "$statedir")
-printf "%s\\n" "$digests" > "$state.tmp" && mv -f "$state.tmp" "$state"
+set -e
+lock
+printf "%s\\n" "$digests" > "$statefile.tmp" && mv -f "$statefile.tmp" "$statefile"
+printf "%s\\n" "$input" | while read -r kind path rest; do
+  [ "$kind" = prev ] || continue
+  if safefile "$path" check; then rm -f "$d/.$b.kube-pki-prev"; fi
+done
 `;
 
 for (const [name, script] of Object.entries({ INSTALL, REMOVE, RESTART })) {
@@ -196,10 +286,15 @@ export function restartCommand(command: string, root: string, reader: string, ti
   return `sh -c '${RESTART}' kube-pki-restart ${shWord(root)} ${shWord(reader)} ${timeoutSeconds} ${mode} ${shQuote(command.trim())}`;
 }
 
-/** Restart stdin: the digest of every bundle the component reads (a change re-runs it), then the health checks. */
-export function restartInput(checks: readonly HealthCheck[], bundleDigests: Readonly<Record<string, string>>): string {
+/**
+ * Restart stdin: the digest of every bundle the component reads (a change re-runs it), the health checks, and the
+ * paths of the files it reads, whose previous versions are dropped once the restart succeeded.
+ */
+export function restartInput(checks: readonly HealthCheck[], bundleDigests: Readonly<Record<string, string>>,
+  files: readonly string[] = []): string {
   return [
     ...Object.entries(bundleDigests).sort().map(([id, digest]) => `# ${id} ${digest}`),
     ...checks.map((c) => ["check", c.host, String(c.port), c.fingerprint, ...(c.clientCert ? [c.clientCert.cert, c.clientCert.key] : [])].join(" ")),
+    ...[...new Set(files)].sort().map((f) => `prev ${checkPath(f)}`),
   ].join("\n") + "\n";
 }

@@ -5,7 +5,7 @@ import { CaName } from "./catalog";
 import { ClusterPki, IssuedInventoryEntry } from "./clusterPki";
 import { ClusterDelivery } from "./clusterDelivery";
 import { ClusterPublication } from "./clusterPublication";
-import { ConfigError } from "./config";
+import { ClusterSpec, ConfigError } from "./config";
 import { planClusters } from "./plan";
 
 export interface StackOutputs {
@@ -38,18 +38,21 @@ export interface StackEnvironment {
 const byCluster = <T>(pkis: readonly ClusterPki[], f: (p: ClusterPki) => pulumi.Output<T>) =>
   pulumi.all(Object.fromEntries(pkis.map((p) => [p.catalog.cluster.name, f(p)]))) as pulumi.Output<Record<string, T>>;
 
+/** SSH delivery with the deploy key in the stack's secret config (not `sshAuth: agent`). */
+const usesKey = (cluster: ClusterSpec) => cluster.delivery.mode === "ssh" && cluster.delivery.sshAuth === "key";
+
 export function defineStack(rawClusters: unknown, env: StackEnvironment = { stack: "dev" }): StackProgram {
   const plans = planClusters(rawClusters);
   // Secrets the delivery needs are checked with the rest of the config, before anything is registered.
   const deliver = env.deliver ?? true;
   const sshKeys = plans.map(({ catalog: { cluster } }) =>
-    deliver && cluster.delivery.mode === "ssh" ? env.secret?.(cluster.delivery.sshPrivateKeyConfig) : undefined);
+    deliver && usesKey(cluster) ? env.secret?.(cluster.delivery.sshPrivateKeyConfig) : undefined);
   const managementKubeconfigs = plans.map(({ catalog: { cluster } }) => {
     const m = cluster.publication.managementCluster;
     return deliver && m ? env.secret?.(m.kubeconfigConfig) : undefined;
   });
   const missing = plans.flatMap(({ catalog: { cluster } }, i) => [
-    ...(deliver && cluster.delivery.mode === "ssh" && !sshKeys[i]
+    ...(deliver && usesKey(cluster) && !sshKeys[i]
       ? [`clusters[${i}].delivery.sshPrivateKeyConfig: the secret stack config "kube-pki:${cluster.delivery.sshPrivateKeyConfig}" ` +
         `is not set (pulumi config set --secret ${cluster.delivery.sshPrivateKeyConfig} < ~/.ssh/<deploy key>)`] : []),
     ...(deliver && cluster.publication.managementCluster && !managementKubeconfigs[i]
@@ -69,7 +72,8 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   plans.forEach(({ catalog: { cluster } }, i) => {
     const p = cluster.publication;
     if (deliver && (p.kubeadmConfig || p.managementCluster)) {
-      new ClusterPublication(`${cluster.name}-publication`, { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i] });
+      new ClusterPublication(`${cluster.name}-publication`,
+        { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i] });
     }
   });
   return {

@@ -4,7 +4,7 @@
 // the old and new inputs; and the node files that will be pushed and the components restarted. It reads only spec
 // inputs (never PEMs, never secrets), so no key material can reach the report.
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPlan, defineStack, planClusters } from "../components";
+import { bundlePathsById, bundleSlug, ClusterPlan, defineStack, planClusters } from "../components";
 import { COMMAND_TYPES } from "./commandStandIn";
 import { evaluate, Evaluation, unwrapSecrets } from "./evaluate";
 import { TLS_TYPES } from "./tlsStandIn";
@@ -81,7 +81,8 @@ export interface PushChange {
   readonly cluster?: string;
   readonly node: string;
   readonly bundle: string;
-  readonly operation: "push" | "first push" | "stop managing" | "remove files";
+  /** `removed from node`: the node is no longer entitled to these files; its `ca` bundle removes them. */
+  readonly operation: "push" | "first push" | "stop managing" | "remove files" | "removed from node";
   readonly files: readonly string[];
 }
 
@@ -133,8 +134,14 @@ function knownStems(plans: readonly ClusterPlan[]): Map<string, Known> {
   return stems;
 }
 
-/** Builds the report from steps; `plans` (the head config's) name certificates and map pushes to nodes and files. */
-export function buildReport(title: string, steps: readonly ResourceStep[], plans: readonly ClusterPlan[] = []): CertDiffReport {
+/**
+ * Builds the report from steps. `plans` (the head config's) name certificates, map pushes to nodes and files, and
+ * tell which files a node is no longer entitled to; `basePlans` (the previous config's, when known) name what left.
+ */
+export function buildReport(title: string, steps: readonly ResourceStep[], plans: readonly ClusterPlan[] = [],
+  basePlans: readonly ClusterPlan[] = []): CertDiffReport {
+  const headPlans = plans;
+  plans = [...basePlans, ...headPlans];
   const stems = knownStems(plans);
   const groups = new Map<string, { key?: ResourceStep; csr?: ResourceStep; cert?: ResourceStep }>();
   for (const s of steps) {
@@ -190,10 +197,16 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const restartPlans = new Map(plans.flatMap((p) => p.delivery.restarts.map((r) => [r.resourceName, { r, cluster: p.catalog.cluster.name }] as const)));
   const pushes: PushChange[] = [];
   const restarts: RestartChange[] = [];
+  const lost = lostBundles(headPlans);
   for (const s of steps) {
     if (!COMMANDS.includes(s.type) || s.op === "same") continue;
+    const gone = s.op === "delete" ? lost(s.name) : undefined;
+    if (gone) {
+      pushes.push({ ...gone, operation: "removed from node" });
+      continue;
+    }
     const push = pushPlans.get(s.name);
-    if (push) {
+    if (push && s.op !== "delete") {
       pushes.push({
         cluster: push.cluster, node: push.push.node.name, bundle: push.push.bundle.id.replace(/@.*$/, ""),
         operation: s.op === "create" ? "first push" : "push", files: push.push.bundle.files.map((f) => f.path),
@@ -206,12 +219,33 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
       continue;
     }
     if (s.op === "delete" && /-push-/.test(s.name)) {
-      // A push that left the plan: its files stay unless its delete command removes them.
+      // A push that left the plan with its node: its files stay unless its delete command removes them.
       const removes = typeof s.oldInputs?.delete === "string" && s.oldInputs.delete.length > 0;
-      pushes.push({ node: s.name, bundle: s.name.replace(/^.*-push-/, ""), operation: removes ? "remove files" : "stop managing", files: [] });
+      pushes.push({
+        cluster: push?.cluster, node: push?.push.node.name ?? s.name, bundle: push ? push.push.bundle.id.replace(/@.*$/, "") : s.name.replace(/^.*-push-/, ""),
+        operation: removes ? "remove files" : "stop managing", files: push ? push.push.bundle.files.map((f) => f.path) : [],
+      });
     }
   }
   return { title, certificates, pushes, restarts, unmatched };
+}
+
+/**
+ * For a deleted push (`<cluster>-<node>-push-<bundle>`) of a node that is still in the head config: the files of that
+ * bundle the node is no longer entitled to (its `ca` bundle's absent list removes them), else undefined.
+ */
+function lostBundles(headPlans: readonly ClusterPlan[]): (pushName: string) => Omit<PushChange, "operation"> | undefined {
+  const bySlug = new Map([...bundlePathsById()].map(([id, paths]) => [bundleSlug(id), { id, paths }]));
+  const nodes = headPlans.flatMap(({ catalog }) => catalog.cluster.nodes.map((n) => ({
+    cluster: catalog.cluster.name, node: n.name, prefix: `${catalog.cluster.name}-${n.name}-push-`,
+    absent: new Set((catalog.bundles.find((b) => b.id === "ca" && b.node === n.name)?.absent ?? []).map((a) => a.path)),
+  }))).sort((a, b) => b.prefix.length - a.prefix.length);
+  return (pushName) => {
+    const node = nodes.find((n) => pushName.startsWith(n.prefix));
+    const bundle = node && bySlug.get(pushName.slice(node.prefix.length));
+    const files = bundle ? bundle.paths.filter((p) => node.absent.has(p)) : [];
+    return node && bundle && files.length > 0 ? { cluster: node.cluster, node: node.node, bundle: bundle.id, files } : undefined;
+  };
 }
 
 function diffKeys(s: ResourceStep): string[] {
@@ -222,6 +256,15 @@ function diffKeys(s: ResourceStep): string[] {
 // ---- rendering ----------------------------------------------------------------------------------------------------
 
 const where = (c: { cluster?: string; node?: string }) => [c.cluster, c.node].filter(Boolean).join("/") || "—";
+
+/**
+ * Text for a Markdown table cell: nothing in it can end the cell or row, open HTML (a comment hiding the rest), or
+ * add emphasis, links or code. Values come from configs and preview JSON a pull request controls.
+ */
+export const mdText = (s: string) => s.replace(/\r?\n|\r/g, " ").replace(/[\\`*_[\]<>|&~#!]/g, (c) => MD_ESCAPES[c] ?? `\\${c}`);
+const MD_ESCAPES: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;", "|": "\\|" };
+/** A code span for plain identifiers and paths; anything else is shown as escaped text. */
+export const mdCode = (s: string) => (/^[A-Za-z0-9_.:@/+=,-]+$/.test(s) ? `\`${s}\`` : mdText(s));
 
 function details(c: CertificateChange): string[] {
   const lines: string[] = [];
@@ -249,17 +292,20 @@ export function renderMarkdown(r: CertDiffReport): string {
   if (r.certificates.length) {
     out.push("| certificate | cluster/node | change | cause | details |", "|---|---|---|---|---|");
     for (const c of r.certificates) {
-      out.push(`| \`${c.certificate}\` | ${where(c)} | **${c.operation}** | ${c.causes.join("; ") || "—"} | ${details(c).join("<br>") || "—"} |`);
+      out.push(`| ${mdCode(c.certificate)} | ${mdText(where(c))} | **${c.operation}** | ${mdText(c.causes.join("; ")) || "—"} | ` +
+        `${details(c).map(mdText).join("<br>") || "—"} |`);
     }
     out.push("");
   }
   if (r.pushes.length) {
     out.push("<details><summary>Files pushed to nodes</summary>", "", "| cluster/node | bundle | files | |", "|---|---|---|---|");
-    for (const p of r.pushes) out.push(`| ${where(p)} | \`${p.bundle}\` | ${p.files.map((f) => `\`${f}\``).join("<br>") || "—"} | ${p.operation} |`);
+    for (const p of r.pushes) {
+      out.push(`| ${mdText(where(p))} | ${mdCode(p.bundle)} | ${p.files.map(mdCode).join("<br>") || "—"} | ${p.operation} |`);
+    }
     out.push("", "</details>", "");
   }
   if (r.restarts.length) {
-    out.push(`Restarts (control-plane nodes one at a time): ${r.restarts.map((x) => `${x.component} on ${where(x)}${x.healthCheck ? " ✓health-checked" : ""}`).join(", ")}`, "");
+    out.push(`Restarts (control-plane nodes one at a time): ${r.restarts.map((x) => `${mdText(x.component)} on ${mdText(where(x))}${x.healthCheck ? " ✓health-checked" : ""}`).join(", ")}`, "");
   }
   if (r.unmatched) out.push(`_${r.unmatched} certificate resource(s) not in this stack's catalog are listed by resource name._`, "");
   return out.join("\n");
@@ -293,5 +339,5 @@ export async function offlineReport(stack: string, baseClusters: unknown, headCl
     : await evaluate(() => defineStack(baseClusters, offlineEnvironment(stack)), { stack });
   const head = await evaluate(() => defineStack(headClusters, offlineEnvironment(stack)), { stack, prior: base });
   // Base plans name what the head removed; head plans win for everything that still exists.
-  return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), [...basePlans, ...headPlans]);
+  return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), headPlans, basePlans);
 }

@@ -104,7 +104,7 @@ export class CommandStandIn implements ExtraMocks {
     const gate = this.gates.get(host) ?? new Semaphore(this.opts.perHostConcurrency ?? 4);
     this.gates.set(host, gate);
     return gate.run(() => {
-      const sshArgs = ["-p", String(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+      const sshArgs = ["-p", String(port), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
         "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5"];
       if (c.hostKey) {
         // One file per host and key, written once: rewriting it under concurrent sessions to the same host lets a
@@ -122,8 +122,9 @@ export class CommandStandIn implements ExtraMocks {
       if (c.privateKey) {
         const keyFile = join(this.dir, `key-${resource}`);
         writeFileSync(keyFile, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
-        sshArgs.push("-i", keyFile);
+        sshArgs.push("-i", keyFile, "-o", "IdentitiesOnly=yes");
       }
+      // Without a key the provider uses the agent at SSH_AUTH_SOCK (sshAuth: agent); so does OpenSSH.
       sshArgs.push(`${c.user ?? "root"}@${c.host}`, "--", command);
       return this.spawnAndPipe({ resource, phase, kind: "remote", host }, "ssh", sshArgs, stdin, command.length);
     });

@@ -27,6 +27,7 @@ export interface RegisteredResource {
   readonly dependencies: readonly string[];
   readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
   readonly protect: boolean;
+  readonly retainOnDelete: boolean;
   readonly additionalSecretOutputs: readonly string[];
   readonly deleteBeforeReplace: boolean;
   readonly replaceOnChanges: readonly string[];
@@ -141,7 +142,7 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
       const base = {
         urn: meta.urn, type: args.type, name: args.name, custom: args.custom ?? false, parent: req.getParent() as string,
         inputs: args.inputs as Record<string, unknown>, dependencies: req.getDependenciesList() as string[],
-        propertyDependencies, protect: !!req.getProtect(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        propertyDependencies, protect: !!req.getProtect(), retainOnDelete: !!req.getRetainondelete(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         deleteBeforeReplace: !!req.getDeletebeforereplace(), replaceOnChanges: req.getReplaceonchangesList() as string[],
       };
       const before = prior.get(meta.urn);

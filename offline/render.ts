@@ -3,9 +3,9 @@
 // operator's admin.conf and a manifest per node. Keys are fresh on every render and tracked nowhere: this is for
 // inspection, labs and CI; `pulumi up` manages the real PKI.
 import { createHash } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ClusterPki, defineStack, FileSpec, planClusters } from "../components";
+import { ClusterPki, defineStack, FileSpec, planClusters, RENDER_USERS_DIR } from "../components";
 import { evaluate, valueOf } from "./evaluate";
 import { TlsStandInOptions } from "./tlsStandIn";
 
@@ -34,7 +34,12 @@ export interface RenderOptions {
   /** Progress lines (one per cluster). Default: none. */
   readonly log?: (line: string) => void;
   readonly tls?: TlsStandInOptions;
+  /** Replace a cluster directory an earlier render made (never one it did not make). Default false. */
+  readonly force?: boolean;
 }
+
+/** The file by which a render marks a cluster directory as its own (and so as safe to replace with --force). */
+export const RENDER_MARKER = ".kube-pki-render";
 
 export const RENDER_NOTICE =
   "Keys are generated afresh on every render and are not tracked anywhere: the render is for inspection, labs and CI. " +
@@ -71,16 +76,37 @@ export async function writeCluster(pki: ClusterPki, root: string): Promise<Recor
     writeFile(join(root, node), { path: "/manifest.json", mode: 0o644 }, `${JSON.stringify(entries, null, 2)}\n`);
   }
   writeFile(root, { path: "/admin.conf", mode: 0o600 }, await valueOf(pki.adminKubeconfig));
+  for (const [user, kubeconfig] of Object.entries(await valueOf(pki.userKubeconfigs))) {
+    writeFile(root, { path: `/${RENDER_USERS_DIR}/${user}.conf`, mode: 0o600 }, kubeconfig);
+  }
   return nodes;
 }
 
 /**
- * Renders every cluster of a stack's raw `clusters` value into `outDir`. The whole config is validated first: on a
- * bad config this throws and writes nothing. Each cluster is written to a temporary directory and moved into place
- * when complete, replacing the previous render of that cluster.
+ * Why a render must not write `<outDir>/<cluster>`, or undefined when it may: only a missing or empty directory, or
+ * (with force) one that an earlier render marked as its own. Anything else may be someone's files (`--out /etc`
+ * with a cluster named `kubernetes` is `/etc/kubernetes`).
+ */
+function refusal(dir: string, force: boolean): string | undefined {
+  if (!existsSync(dir) && !isLink(dir)) return undefined;
+  if (isLink(dir) || !lstatSync(dir).isDirectory()) return `${dir} exists and is not a directory: nothing was written`;
+  if (readdirSync(dir).length === 0) return undefined;
+  if (!existsSync(join(dir, RENDER_MARKER))) return `${dir} is not empty and was not made by kube-pki's render: nothing was written (choose another --out)`;
+  return force ? undefined : `${dir} holds an earlier render: nothing was written (--force replaces it)`;
+}
+
+const isLink = (path: string) => { try { return lstatSync(path).isSymbolicLink(); } catch { return false; } };
+
+/**
+ * Renders every cluster of a stack's raw `clusters` value into `outDir`. The whole config is validated, and every
+ * cluster's target directory checked, first: on a bad config or a directory it may not write this throws and writes
+ * nothing. Each cluster is written to a temporary directory (removed if anything fails, so no key is left behind)
+ * and moved into place when complete.
  */
 export async function renderClusters(rawClusters: unknown, outDir: string, opts: RenderOptions = {}): Promise<RenderedCluster[]> {
   const clusters = planClusters(rawClusters).map((p) => p.catalog.cluster);
+  const refusals = clusters.map((c) => refusal(join(outDir, c.name), opts.force ?? false)).filter((r): r is string => !!r);
+  if (refusals.length > 0) throw new Error(refusals.join("\n"));
   const rendered: RenderedCluster[] = [];
   for (const [i, cluster] of clusters.entries()) {
     const start = Date.now();
@@ -90,10 +116,23 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     const pki = ev.result.clusters[0]!;
     const final = join(outDir, cluster.name);
     const temp = join(outDir, `.${cluster.name}.rendering-${process.pid}`);
-    rmSync(temp, { recursive: true, force: true });
-    const nodes = await writeCluster(pki, temp);
-    rmSync(final, { recursive: true, force: true });
-    renameSync(temp, final);
+    const replaced = join(outDir, `.${cluster.name}.replaced-${process.pid}`);
+    let nodes: Record<string, ManifestEntry[]>;
+    try {
+      rmSync(temp, { recursive: true, force: true });
+      nodes = await writeCluster(pki, temp);
+      writeFile(temp, { path: `/${RENDER_MARKER}`, mode: 0o644 },
+        `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`);
+      // Checked again just before the swap: nothing else may have appeared there meanwhile.
+      const late = refusal(final, opts.force ?? false);
+      if (late) throw new Error(late);
+      if (existsSync(final)) renameSync(final, replaced);
+      renameSync(temp, final);
+    } catch (e) {
+      rmSync(temp, { recursive: true, force: true });
+      throw e;
+    }
+    rmSync(replaced, { recursive: true, force: true });
     const seconds = (Date.now() - start) / 1000;
     const result = { cluster: cluster.name, nodes, certificates: pki.catalog.certificates.length, seconds };
     rendered.push(result);

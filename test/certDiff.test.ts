@@ -176,3 +176,41 @@ describe("cert diff: the renewal window", () => {
     assert.deepEqual(buildReport("t", stepsFromEvaluation(fresh, head), planClusters(raw)).certificates, []);
   });
 });
+
+describe("cert diff: defects found by the audit (issue 12)", () => {
+  it("a control-plane node turned worker: its control-plane files are shown as removed from the node, not pushed", async () => {
+    const a = [clusterConfig("t", 3, 1, { delivery: { mode: "local", localDirectory: "/nonexistent" } })];
+    const b = structuredClone(a);
+    b[0].nodes[2].role = "worker";
+    const r = await offlineReport("t", a, b);
+    const cp3 = r.pushes.filter((p) => p.node === "cp-3");
+    const removed = cp3.filter((p) => p.operation === "removed from node");
+    assert.deepEqual(removed.map((p) => p.bundle).sort(), ["admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client",
+      "controller-manager.conf", "etcd-ca", "etcd-healthcheck-client", "etcd-peer", "etcd-server", "front-proxy-ca", "front-proxy-client",
+      "sa", "scheduler.conf"]);
+    assert.deepEqual(removed.find((p) => p.bundle === "apiserver")!.files, ["/etc/kubernetes/pki/apiserver.crt", "/etc/kubernetes/pki/apiserver.key"]);
+    assert.deepEqual(cp3.filter((p) => p.operation !== "removed from node").map((p) => `${p.bundle} ${p.operation}`), ["ca push"],
+      "the ca bundle carries the removals; nothing else is pushed");
+    assert.match(renderMarkdown(r), /\| t\/cp-3 \| `apiserver` \| `\/etc\/kubernetes\/pki\/apiserver\.crt`<br>`\/etc\/kubernetes\/pki\/apiserver\.key` \| removed from node \|/);
+  });
+
+  it("no value can break out of the Markdown: table cells and code spans are escaped", () => {
+    const evil = "developers |\n\n**No certificate changes.**<!--";
+    const steps = [
+      { op: "replace" as const, type: "tls:index/certRequest:CertRequest", name: "t-user-alice-client-csr", replaceReasons: ["subject"],
+        oldInputs: { subject: { commonName: "alice", organization: "developers" } }, newInputs: { subject: { commonName: "alice", organization: evil } } },
+      { op: "replace" as const, type: "tls:index/locallySignedCert:LocallySignedCert", name: "t-user-alice-client-cert", replaceReasons: ["certRequestPem"],
+        oldInputs: { allowedUses: ["client_auth"] }, newInputs: { allowedUses: ["client_auth"] } },
+      { op: "replace" as const, type: "tls:index/certRequest:CertRequest", name: "t-`x`|y-csr", replaceReasons: ["dnsNames"],
+        oldInputs: { dnsNames: ["a"] }, newInputs: { dnsNames: ["a", "b`|<!--c\n| x |"] } },
+      { op: "replace" as const, type: "tls:index/locallySignedCert:LocallySignedCert", name: "t-`x`|y-cert", replaceReasons: ["certRequestPem"],
+        oldInputs: { allowedUses: ["server_auth"] }, newInputs: { allowedUses: ["server_auth"] } },
+    ];
+    const md = renderMarkdown(buildReport("t", steps));
+    assert.ok(!md.includes("<!--"), "no HTML comment can be opened");
+    assert.ok(!/^\*\*No certificate changes\.\*\*/m.test(md), "no line of the attacker's own");
+    const rows = md.split("\n").filter((l) => l.startsWith("| "));
+    const cells = (l: string) => l.replace(/\\\|/g, "").split("|").length;
+    assert.ok(rows.length >= 3 && rows.every((l) => cells(l) === cells(rows[0]!)), `every row keeps the header's cells:\n${md}`);
+  });
+});

@@ -144,3 +144,52 @@ describe("config validation", () => {
     assert.doesNotThrow(() => planClusters([good(), { ...good(), name: "prod" }]));
   });
 });
+
+describe("config validation: defects found by the audit (issue 12)", () => {
+  const sshCluster = (name: string, nodes: any[]) => ({ ...good(), name, delivery: { mode: "ssh" }, nodes });
+  const sshNode = (name: string, address: string, ssh: Record<string, unknown> = {}) =>
+    ({ name, role: "control-plane", address, ssh: { hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFwu3NorCnke+4W3tWap/t5afXAhZDpmCfHUfqO8PhAV", ...ssh } });
+
+  it("an IPv6 address with a zone is a config error with its path, not a crash", () => {
+    const c = good();
+    c.nodes[0].address = "fe80::1%eth0";
+    c.apiServer.certSANs = ["fe80::2%eth1"];
+    const problems = problemsOf([c]);
+    assert.deepEqual(problems.map((p) => p.split(": ")[0]).sort(), ["clusters[0].apiServer.certSANs[0]", "clusters[0].nodes[0].address"]);
+    assert.ok(problems.every((p) => /zone/.test(p)), problems.join("\n"));
+  });
+
+  it("an invalid delivery setting is reported once, at its root cause, not as a problem of every node", () => {
+    const c = sshCluster("dev", [sshNode("cp-1", "10.0.0.11"), sshNode("cp-2", "10.0.0.12")]);
+    c.delivery = { mode: "sftp" };
+    assert.deepEqual(problemsOf([c]), ['clusters[0].delivery.mode: "sftp" is not one of none, local, ssh']);
+    c.delivery = "ssh";
+    assert.deepEqual(problemsOf([c]), ['clusters[0].delivery: must be an object, got "ssh"']);
+  });
+
+  it("nodes given as a map is reported as such, not also as empty", () => {
+    const c = good();
+    c.nodes = { "cp-1": { role: "control-plane", address: "10.0.0.11" } };
+    assert.deepEqual(problemsOf([c]), ['clusters[0].nodes: must be a list, got {"cp-1":{"role":"control-plane","address":"10.0.0.11"}}']);
+  });
+
+  it("two nodes of the stack may not share one SSH target (host, port, root), across clusters too", () => {
+    const a = sshCluster("a", [sshNode("cp-1", "10.0.0.11"), sshNode("cp-2", "10.0.0.12", { host: "10.0.0.11" })]);
+    assert.deepEqual(problemsOf([a]), ['clusters[0].nodes[1].ssh: 10.0.0.11:22 / is also the SSH target of clusters[0].nodes[0] (two nodes would install into one filesystem)']);
+    const b = sshCluster("b", [sshNode("cp-1", "10.9.0.11", { host: "10.0.0.11", port: 22, root: "/" })]);
+    const ok = sshCluster("a", [sshNode("cp-1", "10.0.0.11"), sshNode("cp-2", "10.0.0.12")]);
+    assert.deepEqual(problemsOf([ok, b]), ['clusters[1].nodes[0].ssh: 10.0.0.11:22 / is also the SSH target of clusters[0].nodes[0] (two nodes would install into one filesystem)']);
+    // Same host, other port or other root: distinct targets (containers, toolboxes).
+    const c = sshCluster("c", [sshNode("cp-1", "10.0.0.11"), sshNode("cp-2", "10.0.0.12", { host: "10.0.0.11", port: 2222 }),
+      sshNode("cp-3", "10.0.0.13", { host: "10.0.0.11", root: "/host" })]);
+    assert.deepEqual(problemsOf([c]), []);
+  });
+
+  it("node names that collide with the render's own files in a cluster directory are config errors", () => {
+    for (const name of ["admin.conf", "alice.conf", "users"]) {
+      const c = good();
+      c.nodes[2].name = name;
+      assert.ok(problemsOf([c]).some((p) => p.startsWith("clusters[0].nodes[2].name:") && /collides/.test(p)), name);
+    }
+  });
+});

@@ -1,9 +1,9 @@
 // Local delivery: the real program, with the command stand-in really running the install script locally, writes
 // every node's bundles under <dir>/<cluster>/<node>/ exactly as the render writes them; an unchanged apply runs
-// nothing; a SAN change re-sends only the apiserver bundles and keeps the previous version; a cut transfer leaves
-// the node untouched.
+// nothing; a SAN change re-sends only the apiserver bundles (no previous key kept: nothing restarts locally); a cut
+// transfer leaves the node untouched; a node that loses a role loses its credentials.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, existsSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate, createPrivateKey } from "node:crypto";
@@ -15,6 +15,8 @@ import { clusterConfig } from "./support";
 import { readTree } from "./support-tree";
 
 const skipManifests = /\/manifest\.json$|^\/admin\.conf$/;
+/** kube-pki's own bookkeeping on a node (lock, ledger of installed files), which the render does not write. */
+const skipState = /^\/var\/lib\/kube-pki\//;
 
 describe("local delivery (the install script run for real)", function () {
   const dir = mkdtempSync(join(tmpdir(), "kube-pki-local-"));
@@ -36,11 +38,11 @@ describe("local delivery (the install script run for real)", function () {
     const pushes = first.result.clusters[0]!.catalog.bundles.length;
     assert.equal(commands.runs.length, pushes, "one command per bundle");
     for (const node of ["cp-1", "cp-2", "cp-3", "w-1", "w-2"]) {
-      const delivered = readTree(join(dir, "out", "lab", node));
+      const delivered = readTree(join(dir, "out", "lab", node), { skip: skipState });
       const expected = readTree(join(rendered, node), { skip: skipManifests });
       assert.deepEqual(delivered, expected, node);
     }
-    assert.deepEqual(Object.keys(readTree(join(dir, "out", "lab", "w-1"))).sort(), [
+    assert.deepEqual(Object.keys(readTree(join(dir, "out", "lab", "w-1"), { skip: skipState })).sort(), [
       "/etc/kubernetes/kube-proxy.conf", "/etc/kubernetes/kubelet.conf", "/etc/kubernetes/pki/ca.crt",
       "/var/lib/kubelet/pki/kubelet-serving.crt", "/var/lib/kubelet/pki/kubelet-serving.key"]);
   });
@@ -52,7 +54,7 @@ describe("local delivery (the install script run for real)", function () {
     assert.ok(again.resources.every((r) => r.op === "same"));
   });
 
-  it("a SAN change re-sends only the apiserver bundles, and keeps each previous version", async () => {
+  it("a SAN change re-sends only the apiserver bundles, and keeps no previous key (nothing restarts locally)", async () => {
     const san = config()[0];
     san.apiServer.certSANs.push("new.example.com");
     const before = commands.runs.length;
@@ -69,11 +71,9 @@ describe("local delivery (the install script run for real)", function () {
       assert.ok(cert.checkPrivateKey(key), `${n}: key matches certificate`);
     }
     const pki = join(dir, "out", "lab", "cp-2", "etc/kubernetes/pki");
-    assert.equal(readFileSync(join(pki, ".apiserver.crt.kube-pki-prev"), "utf8"), oldPem);
-    // The whole bundle is kept, so the kept key and certificate still match each other.
-    assert.ok(new X509Certificate(readFileSync(join(pki, ".apiserver.crt.kube-pki-prev")))
-      .checkPrivateKey(createPrivateKey(readFileSync(join(pki, ".apiserver.key.kube-pki-prev")))));
-    assert.equal(statSync(join(pki, ".apiserver.key.kube-pki-prev")).mode & 0o777, 0o600);
+    assert.notEqual(readFileSync(crt("cp-2"), "utf8"), oldPem);
+    // Nothing restarts after a local delivery, so no previous version is kept: a replaced key leaves the node.
+    assert.deepEqual(readdirSync(pki).filter((f) => f.includes("kube-pki-prev")), []);
     // Directories the install script created are 0755, whatever its umask for files.
     assert.equal(statSync(join(dir, "out", "lab", "cp-2", "etc/kubernetes")).mode & 0o777, 0o755);
     first = next;
@@ -113,6 +113,31 @@ describe("local delivery (the install script run for real)", function () {
     assert.deepEqual(without.failures, []);
     for (const n of ["cp-1", "cp-2", "cp-3"]) assert.ok(!keys(n).some(existsSync), `${n}: CA keys removed`);
     first = without;
+  });
+  it("a control-plane node turned worker, and an old init node, lose every credential they are no longer entitled to", async () => {
+    // removeFiles stays off: losing entitlement removes files regardless. A file of the operator's beside ours stays.
+    const root = (node: string) => join(dir, "out", "lab", node);
+    const userFile = join(root("cp-3"), "etc/kubernetes/pki/operator-notes.txt");
+    writeFileSync(userFile, "mine\n");
+    const cpOnly = ["etc/kubernetes/admin.conf", "etc/kubernetes/controller-manager.conf", "etc/kubernetes/scheduler.conf",
+      "etc/kubernetes/pki/apiserver.key", "etc/kubernetes/pki/apiserver-etcd-client.key", "etc/kubernetes/pki/etcd/server.key",
+      "etc/kubernetes/pki/etcd/peer.key", "etc/kubernetes/pki/sa.key", "etc/kubernetes/pki/front-proxy-client.key"];
+    assert.ok(cpOnly.every((f) => existsSync(join(root("cp-3"), f))), "cp-3 holds control-plane credentials");
+    assert.ok(existsSync(join(root("cp-1"), "etc/kubernetes/super-admin.conf")), "cp-1 is the init node");
+    // cp-3 becomes a worker, and cp-2 is listed first: it becomes the init node (super-admin.conf moves there).
+    const cfg = config()[0];
+    cfg.nodes = [cfg.nodes[1], cfg.nodes[0], { ...cfg.nodes[2], role: "worker" }, ...cfg.nodes.slice(3)];
+    const next = await evaluate(() => defineStack([cfg], { stack: "lab" }), { extra: commands, prior: first });
+    assert.deepEqual(next.failures, []);
+    const left = cpOnly.filter((f) => existsSync(join(root("cp-3"), f)));
+    assert.deepEqual(left, [], "no control-plane credential left on the new worker");
+    assert.equal(readFileSync(userFile, "utf8"), "mine\n", "the operator's own file is kept");
+    assert.ok(existsSync(join(root("cp-3"), "etc/kubernetes/kubelet.conf")) && existsSync(join(root("cp-3"), "etc/kubernetes/pki/ca.crt")),
+      "what a worker needs stays");
+    assert.ok(existsSync(join(root("cp-2"), "etc/kubernetes/super-admin.conf")), "super-admin.conf on the new init node");
+    assert.equal(existsSync(join(root("cp-1"), "etc/kubernetes/super-admin.conf")), false, "and gone from the old one");
+    assert.ok(!readdirSync(join(root("cp-3"), "etc/kubernetes/pki")).some((f) => f.includes("kube-pki-prev")), "no backup of them either");
+    first = next;
   });
 });
 

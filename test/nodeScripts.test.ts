@@ -20,8 +20,8 @@ describe("node scripts (run with sh)", () => {
     const root = makeTempDir("scripts");
     mkdirSync(join(root, "pki"), { recursive: true });
     for (const f of ["pki/ca.key", "pki/.ca.key.kube-pki-prev"]) writeFileSync(join(root, f), "old key\n");
-    const payload = bundlePayload([{ path: "/pki/ca.crt", mode: 0o644, owner: "root", content: "cert\n" }], ["/pki/ca.key"]);
-    assert.match(payload, /^absent - - - \/pki\/ca\.key$/m);
+    const payload = bundlePayload([{ path: "/pki/ca.crt", mode: 0o644, owner: "root", content: "cert\n" }], [{ path: "/pki/ca.key", signingKey: true }]);
+    assert.match(payload, /^absent always - - \/pki\/ca\.key$/m);
     assert.ok(sh(installCommand(root), payload).ok);
     assert.equal(readFileSync(join(root, "pki/ca.crt"), "utf8"), "cert\n");
     assert.ok(!existsSync(join(root, "pki/ca.key")) && !existsSync(join(root, "pki/.ca.key.kube-pki-prev")));

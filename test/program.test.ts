@@ -19,7 +19,9 @@ function loadProgram(): Record<string, pulumi.Output<unknown>> {
 
 describe("the Pulumi program (index.ts)", () => {
   it("reads kube-pki:clusters, makes one ClusterPki per cluster and exports the outputs", async () => {
-    const clusters = readStackConfig("prod-eu").clusters;
+    // prod-eu authenticates with the ssh-agent; here one of its clusters uses a deploy key from the stack config.
+    const clusters = structuredClone(readStackConfig("prod-eu").clusters) as any[];
+    clusters[0].delivery.sshAuth = "key";
     const ev = await evaluate(loadProgram, {
       stack: "prod-eu",
       config: { "kube-pki:clusters": JSON.stringify(clusters), "kube-pki:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" },
@@ -29,11 +31,15 @@ describe("the Pulumi program (index.ts)", () => {
     assert.deepEqual(Object.keys(ev.result).sort(), ["adminKubeconfigs", "caCertificates", "inventory", "userKubeconfigs"]);
     assert.deepEqual(Object.keys(await valueOf(ev.result.caCertificates!) as object).sort(), ["eu-1", "eu-2"]);
     assert.equal(await pulumi.isSecret(ev.result.adminKubeconfigs!), true);
-    // The SSH key reached every connection as a secret.
+    // The SSH key reached every connection of eu-1 as a secret; eu-2's connections hold no key (the agent's).
     const remote = ev.resources.filter((r) => r.type === "command:remote:Command");
-    assert.ok(remote.length > 0);
+    assert.ok(remote.some((r) => r.name.startsWith("eu-1-")) && remote.some((r) => r.name.startsWith("eu-2-")));
     for (const r of remote) {
       const connection = (r.inputs as any).connection;
+      if (r.name.startsWith("eu-2-")) {
+        assert.equal((unwrapSecrets(connection) as any).privateKey, undefined, r.name);
+        continue;
+      }
       assert.ok(isWrappedSecret(connection) || isWrappedSecret(connection.privateKey), r.name);
       assert.match(String((unwrapSecrets(connection) as any).privateKey), /OPENSSH PRIVATE KEY/, r.name);
     }

@@ -104,4 +104,40 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
     assert.match(String(error), /clusters\[0\]\.publication\.managementCluster\.kubeconfigConfig: the secret stack config "kube-pki:managementKubeconfig" is not set/);
     assert.equal(ev.resources.length, 0);
   });
+  describe("defects found by the audit (issue 12)", () => {
+    const sshEnv = { stack: "t", secret: (k: string) => (k === "sshPrivateKey" || k === "managementKubeconfig" ? pulumi.secret("apiVersion: v1\nkind: Config\n") : undefined) };
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFwu3NorCnke+4W3tWap/t5afXAhZDpmCfHUfqO8PhAV";
+    const published = (publication: Record<string, unknown>) => {
+      const raw = clusterConfig("t", 3, 1, { publication, delivery: { mode: "ssh" } });
+      raw.nodes.forEach((n: any) => { n.ssh = { hostKey }; });
+      return evaluate(() => defineStack([raw], sshEnv), {
+        extra: { read: async () => ({ data: { ClusterConfiguration: LIVE_CLUSTER_CONFIGURATION } }) },
+      });
+    };
+
+    it("removing the kubeadm-config patch (publication off, cluster removed, destroy) leaves the ConfigMap as it was", async () => {
+      const ev = await published({ kubeadmConfig: true });
+      const patch = find(ev, "kubernetes:core/v1:ConfigMapPatch", "t-publication-kubeadm-config");
+      // Deleting a ConfigMapPatch relinquishes the fields it manages, i.e. the whole ClusterConfiguration key.
+      assert.equal((patch as any).retainOnDelete, true, "the patch is never deleted from the cluster");
+    });
+
+    it("Cluster API secrets are updated in place, not deleted and re-created", async () => {
+      const ev = await published({ managementCluster: {} });
+      const provider = find(ev, "pulumi:providers:kubernetes", "t-publication-management");
+      assert.equal(unwrapSecrets((provider.inputs as any).enableSecretMutable), "true", "enableSecretMutable on the management provider");
+    });
+
+    it("publication runs after the whole rollout: every push and restart of the cluster", async () => {
+      const ev = await published({ kubeadmConfig: true, managementCluster: {} });
+      const rollout = ev.resources.filter((r) => /^t-.*-(push|restart)-/.test(r.name)).map((r) => r.urn);
+      assert.ok(rollout.some((u) => u.includes("restart-kube-apiserver")), "the cluster has restarts");
+      const publication = ev.resources.filter((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes");
+      assert.equal(publication.length, 8);
+      for (const r of publication) {
+        const missing = rollout.filter((u) => !r.dependencies.includes(u));
+        assert.deepEqual(missing, [], `${r.name} does not wait for ${missing.length} rollout step(s)`);
+      }
+    });
+  });
 });

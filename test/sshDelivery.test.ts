@@ -368,8 +368,8 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
       assert.equal(served, fingerprintOf(n, `${PKI}/apiserver.crt`), `${n} serves the new certificate`);
       assert.notEqual(served, oldFp[n]);
       assert.match(new X509Certificate(readFileSync(join(rootOf(n), PKI, "apiserver.crt"))).subjectAltName!, /DNS:san-change\.example\.com/);
-      // The previous certificate is kept next to it.
-      assert.ok(existsSync(join(rootOf(n), PKI, ".apiserver.crt.kube-pki-prev")));
+      // The previous pair was kept only until kube-apiserver served the new certificate: the replaced key is gone.
+      assert.ok(!existsSync(join(rootOf(n), PKI, ".apiserver.key.kube-pki-prev")) && !existsSync(join(rootOf(n), PKI, ".apiserver.crt.kube-pki-prev")));
     }
     for (const w of WORKERS) {
       assert.deepEqual(perNode[w], [], `${w}: nothing`);
