@@ -1,9 +1,15 @@
 // The Pulumi program: one ClusterPki per cluster in `kube-pki:clusters` (see README, "Configuration").
 import * as pulumi from "@pulumi/pulumi";
-import { defineStack } from "./components";
+import { ConfigError, defineStack, suggestion } from "./components";
 
 const config = new pulumi.Config("kube-pki");
-const program = defineStack(config.getObject<unknown>("clusters"), {
+const clusters = config.getObject<unknown>("clusters");
+if (clusters === undefined) {
+  // A misspelt key (`kube-pki:cluster`, `kubepki:clusters`) reads as "not set": name the near miss.
+  const near = suggestion(Object.keys(pulumi.runtime.allConfig()), "kube-pki:clusters", (k) => k.replace(/[-_]/g, ""));
+  if (near) throw new ConfigError([`clusters: is not set; the stack has "${near}": did you mean "kube-pki:clusters"?`]);
+}
+const program = defineStack(clusters, {
   stack: pulumi.getStack(),
   secret: (key) => config.getSecret(key),
 });

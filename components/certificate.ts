@@ -39,9 +39,9 @@ export class Certificate extends pulumi.ComponentResource {
   public readonly serial: pulumi.Output<string>;
 
   constructor(name: string, args: CertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kube-pki:pki:Certificate", name, {
-      commonName: args.commonName, organization: args.organization, dnsNames: args.dnsNames, ipAddresses: args.ipAddresses,
-    }, opts);
+    // No inputs recorded: the spec lives in the children (and the inventory output); recorded inputs would make
+    // every spec change show the component itself as an extra "update" in `pulumi preview`.
+    super("kube-pki:pki:Certificate", name, {}, opts);
     const problems = [
       !args.commonName && "commonName is required",
       !(Number.isInteger(args.validityHours) && args.validityHours > 0) && `validityHours must be a positive whole number, got ${args.validityHours}`,

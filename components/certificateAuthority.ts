@@ -29,7 +29,8 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Si
   public readonly serial: pulumi.Output<string>;
 
   constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kube-pki:pki:CertificateAuthority", name, { commonName: args.commonName, validityHours: args.validityHours }, opts);
+    // No inputs recorded (see Certificate): a preview lists only the resources that change.
+    super("kube-pki:pki:CertificateAuthority", name, {}, opts);
     if (!args.commonName) throw new Error(`CertificateAuthority ${name}: commonName is required`);
     if (!Number.isInteger(args.validityHours) || args.validityHours <= 0) {
       throw new Error(`CertificateAuthority ${name}: validityHours must be a positive whole number, got ${args.validityHours}`);

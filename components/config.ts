@@ -201,6 +201,15 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/**
+ * The candidate closest to `word` if it is close enough to be a typo of it (an edit distance of at most 2, or a
+ * third of its length), else undefined. `normalize` maps both sides first (e.g. dropping separators).
+ */
+export function suggestion(candidates: readonly string[], word: string, normalize: (s: string) => string = (s) => s): string | undefined {
+  const best = candidates.map((k) => [k, editDistance(normalize(word), normalize(k))] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= Math.max(2, Math.floor(word.length / 3)) ? best[0] : undefined;
+}
+
 /** Checks `value` is an object and has only `keys`; unknown keys (typos) are problems with a suggestion. */
 function object(p: Problems, path: string, value: unknown, keys: readonly string[]): Record<string, unknown> | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -209,9 +218,8 @@ function object(p: Problems, path: string, value: unknown, keys: readonly string
   }
   for (const key of Object.keys(value)) {
     if (keys.includes(key)) continue;
-    const best = keys.map((k) => [k, editDistance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
-    const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best[0]}"?)` : "";
-    p.add(`${path}.${key}`, `unknown key${hint}; known keys: ${keys.join(", ")}`);
+    const best = suggestion(keys, key);
+    p.add(`${path}.${key}`, `unknown key${best ? ` (did you mean "${best}"?)` : ""}; known keys: ${keys.join(", ")}`);
   }
   return value as Record<string, unknown>;
 }

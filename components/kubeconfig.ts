@@ -19,7 +19,8 @@ export class Kubeconfig extends pulumi.ComponentResource {
   public readonly certificate: Certificate;
 
   constructor(name: string, args: KubeconfigArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kube-pki:pki:Kubeconfig", name, { clusterName: args.clusterName, server: args.server, user: args.commonName }, opts);
+    // No inputs recorded (see Certificate): a preview lists only the resources that change.
+    super("kube-pki:pki:Kubeconfig", name, {}, opts);
     if (!/^https:\/\/[^/]+:\d+$/.test(args.server)) {
       throw new Error(`Kubeconfig ${name}: server must look like https://host:port, got ${JSON.stringify(args.server)}`);
     }

@@ -193,6 +193,10 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
     });
   }
 
+  // Stable order, whatever order the steps came in (the engine's or an evaluation's): cluster, node, certificate.
+  const order = (c: CertificateChange) => `${c.cluster ?? ""}\u0000${c.node ?? ""}\u0000${c.certificate}`;
+  certificates.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+
   const pushPlans = new Map(plans.flatMap((p) => p.delivery.pushes.map((push) => [push.resourceName, { push, cluster: p.catalog.cluster.name }] as const)));
   const restartPlans = new Map(plans.flatMap((p) => p.delivery.restarts.map((r) => [r.resourceName, { r, cluster: p.catalog.cluster.name }] as const)));
   const pushes: PushChange[] = [];
@@ -227,6 +231,9 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
       });
     }
   }
+  const at = (x: { cluster?: string; node: string }, rest: string) => `${x.cluster ?? ""}\u0000${x.node}\u0000${rest}`;
+  pushes.sort((a, b) => at(a, a.bundle).localeCompare(at(b, b.bundle)));
+  restarts.sort((a, b) => at(a, a.component).localeCompare(at(b, b.component)));
   return { title, certificates, pushes, restarts, unmatched };
 }
 

@@ -93,10 +93,14 @@ export class CommandStandIn implements ExtraMocks {
     if (inputs.delete) await this.execute(resource.type, resource.name, "delete", inputs, inputs.delete);
   }
 
-  private async execute(type: string, resource: string, phase: CommandRun["phase"], inputs: Record<string, any>, command: string) {
+  /** Runs one command of a resource (plain inputs) as the provider would; rejects with its output on failure. */
+  async execute(type: string, resource: string, phase: CommandRun["phase"], inputs: Record<string, any>, command: string) {
     const stdin: string = inputs.stdin ?? "";
     if (type === COMMAND_TYPES.local) {
-      return this.spawnAndPipe({ resource, phase, kind: "local" }, "/bin/sh", ["-c", command], stdin, command.length);
+      // `environment` is honoured for local commands only: over SSH the provider sends it with Setenv, which sshd
+      // refuses unless AcceptEnv allows it (kube-pki passes everything on stdin instead).
+      return this.spawnAndPipe({ resource, phase, kind: "local" }, "/bin/sh", ["-c", command], stdin, command.length,
+        inputs.environment);
     }
     const c = inputs.connection as Connection;
     const port = c.port ?? 22;
@@ -107,6 +111,9 @@ export class CommandStandIn implements ExtraMocks {
       const sshArgs = ["-p", String(port), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
         "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5"];
       if (c.hostKey) {
+        // The provider's SSH client (golang.org/x/crypto/ssh with the pinned key) offers only the pinned key's own
+        // algorithm name: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8 no longer accepts.
+        sshArgs.push("-o", `HostKeyAlgorithms=${c.hostKey.split(" ")[0]}`);
         // One file per host and key, written once: rewriting it under concurrent sessions to the same host lets a
         // starting ssh read it half-written ("No ED25519 host key is known").
         const knownHosts = join(this.dir, `known_hosts-${c.host}-${port}-${createHash("sha256").update(c.hostKey).digest("hex").slice(0, 12)}`);
@@ -131,11 +138,11 @@ export class CommandStandIn implements ExtraMocks {
   }
 
   private spawnAndPipe(run: Omit<CommandRun, "bytesSent" | "exitCode" | "cut">, file: string, argv: string[], stdin: string,
-    commandBytes: number): Promise<{ stdout: string; stderr: string }> {
+    commandBytes: number, environment?: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
     const data = Buffer.from(stdin, "utf8");
     const cutAt = this.opts.cutAfter?.({ resource: run.resource, phase: run.phase, host: run.host, stdinBytes: data.length });
     return new Promise((resolve, reject) => {
-      const child = spawn(file, argv, { cwd: this.opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(file, argv, { cwd: this.opts.cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...environment } });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let sent = 0;
@@ -161,7 +168,10 @@ export class CommandStandIn implements ExtraMocks {
         const stdout = Buffer.concat(out).toString("utf8");
         const stderr = Buffer.concat(err).toString("utf8");
         if (code === 0) resolve({ stdout, stderr });
-        else reject(new Error(`${run.resource}: ${run.phase} ${cut ? "connection cut" : `exited with ${code}`}: ${stderr.trim().slice(0, 500)}`));
+        // As pulumi-command does, a failure carries the command's output (whatever `logging` says): the node
+        // scripts print nothing secret on any path (test/installScript.test.ts).
+        else reject(new Error(`${run.resource}: ${run.phase} ${cut ? "connection cut" : `exited with ${code}`}: ` +
+          `${[stderr.trim(), stdout.trim()].filter(Boolean).join("\n").slice(0, 2000)}`));
       });
     });
   }

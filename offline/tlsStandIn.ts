@@ -350,12 +350,16 @@ export function hashForState(bytes: Uint8Array): string {
   return nodeCrypto.createHash("sha1").update(goTrimSpace(Buffer.from(bytes))).digest("hex");
 }
 
-/** Go `time.Time.MarshalText` in the process's local zone (§2 "Times"): RFC 3339, fraction trimmed. */
-export function formatGoTime(date: Date): string {
+/**
+ * Go `time.Time.MarshalText` in the process's local zone (§2 "Times"): RFC 3339 with nanoseconds, fraction trimmed
+ * of trailing zeros. `subMillisecondNanos` (0–999999) supplies the digits a Date cannot hold.
+ */
+export function formatGoTime(date: Date, subMillisecondNanos = 0): string {
   const offsetMin = -date.getTimezoneOffset();
   const local = new Date(date.getTime() + offsetMin * 60_000);
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-  const frac = local.getUTCMilliseconds() ? "." + pad(local.getUTCMilliseconds(), 3).replace(/0+$/, "") : "";
+  const nanos = local.getUTCMilliseconds() * 1_000_000 + subMillisecondNanos;
+  const frac = nanos ? "." + pad(nanos, 9).replace(/0+$/, "") : "";
   const zone =
     offsetMin === 0
       ? "Z"
@@ -1521,6 +1525,7 @@ async function createCertificate(t: CertTemplate) {
   const { inputs } = t;
   // 1. NotBefore = now (no backdating); NotAfter = NotBefore + h. The DER keeps whole seconds (Time truncates).
   const notBefore = t.now;
+  const subMillisecondNanos = Number(process.hrtime.bigint() % 1_000_000n);
   const notAfter = new Date(notBefore.getTime() + inputs.validityPeriodHours * HOUR_MS);
   // 2. Serial: uniform in [0, 2^128).
   const serial = nodeCrypto.randomBytes(16);
@@ -1581,8 +1586,9 @@ async function createCertificate(t: CertTemplate) {
     id: BigInt("0x" + serial.toString("hex")).toString(10), // decimal serial (§2 ids)
     outputs: {
       certPem: pemEncode("CERTIFICATE", new Uint8Array(AsnConvert.serialize(certificate))),
-      validityStartTime: formatGoTime(notBefore),
-      validityEndTime: formatGoTime(notAfter),
+      // NotAfter = NotBefore + validity in Go, so both carry the same sub-millisecond digits of the clock.
+      validityStartTime: formatGoTime(notBefore, subMillisecondNanos),
+      validityEndTime: formatGoTime(notAfter, subMillisecondNanos),
     },
   };
 }

@@ -1,44 +1,55 @@
-// npm run cert-diff -- --stack <stack> (--preview <file|-> | --base <git-ref> [--head <git-ref>]) [--format markdown|text]
+// npm run cert-diff -- (--stack <stack> | --config <file>) (--preview <file|-> | --base <git-ref> [--head <git-ref>])
+//                      [--format markdown|text]
 // The certificate diff of a stack, from `pulumi preview --json` or offline between two versions of its config.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { planClusters } from "../components";
 import { buildReport, offlineReport, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
-import { parseStackConfig, readStackConfig, STACKS_DIR } from "../offline/stackFile";
-import { parseFlags } from "./cli";
+import { parseStackConfig, readConfigFile, readStackConfig, STACKS_DIR } from "../offline/stackFile";
+import { cli, runMain } from "./cli";
 
-/** The stack's `kube-pki:clusters` at a git revision, or undefined if the stack file did not exist there. */
-function clustersAt(ref: string, stack: string): unknown {
-  const path = `${relative(process.cwd(), STACKS_DIR) || "."}/Pulumi.${stack}.yaml`;
+const COMMAND = "npm run cert-diff --";
+const { values, usage, path } = cli(COMMAND, "The certificate diff of a stack for a pull request: per certificate what changes and why, which files go to which node.", {
+  stack: { type: "string", value: "stack", help: "a stack of stacks/ (stacks/Pulumi.<stack>.yaml)" },
+  config: { type: "string", value: "file", help: "any stack file instead of --stack (in git for --base/--head)" },
+  preview: { type: "string", value: "file|-", help: "the output of `pulumi preview --json` (- for stdin)" },
+  base: { type: "string", value: "git-ref", help: "offline: compare the stack file at this revision with the working tree (or --head)" },
+  head: { type: "string", value: "git-ref", help: "offline: the newer revision (default: the file as it is now)" },
+  format: { type: "string", value: "markdown|text", default: "markdown", help: "Markdown for a pull-request comment, or text for a terminal" },
+});
+
+/** The stack file's `kube-pki:clusters` at a git revision, or undefined if it did not exist there. */
+function clustersAt(ref: string, file: string): unknown {
+  const repoPath = relative(process.cwd(), file);
   let text: string;
   try {
-    text = execFileSync("git", ["show", `${ref}:./${path}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    text = execFileSync("git", ["show", `${ref}:./${repoPath}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (e: any) {
     if (/does not exist|exists on disk, but not in/.test(String(e.stderr))) return undefined;
-    throw new Error(`git show ${ref}:${path} failed: ${String(e.stderr).trim()}`);
+    throw new Error(`git show ${ref}:${repoPath} failed: ${String(e.stderr).trim()}`);
   }
-  return parseStackConfig(text, `${ref}:${path}`).clusters;
+  return parseStackConfig(text, `${ref}:${repoPath}`).clusters;
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags("npm run cert-diff -- --stack <stack> (--preview <file|-> | --base <git-ref> [--head <git-ref>]) [--format markdown|text]");
-  const stack = flags.one("--stack") ?? flags.fail("--stack is required");
-  const format = flags.one("--format") ?? "markdown";
-  if (!["markdown", "text"].includes(format)) flags.fail(`--format ${format}: markdown or text`);
+runMain("kube-pki cert-diff", async () => {
+  if (!!values.stack === !!values.config) usage("give exactly one of --stack and --config");
+  if (!!values.preview === !!values.base) usage("give exactly one of --preview and --base");
+  if (values.head && !values.base) usage("--head needs --base");
+  if (!["markdown", "text"].includes(values.format!)) usage(`--format ${values.format}: markdown or text`);
+  const name = values.stack ?? path(values.config!);
+  const file = values.stack ? `${STACKS_DIR}/Pulumi.${values.stack}.yaml` : path(values.config!);
+  const current = () => (values.stack ? readStackConfig(values.stack) : readConfigFile(file)).clusters;
   let report;
-  const preview = flags.one("--preview");
-  if (preview) {
-    const json = JSON.parse(preview === "-" ? readFileSync(0, "utf8") : readFileSync(resolve(preview), "utf8"));
-    report = buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromPreview(json), planClusters(readStackConfig(stack).clusters));
+  if (values.preview) {
+    const text = values.preview === "-" ? readFileSync(0, "utf8") : readFileSync(path(values.preview), "utf8");
+    let json: unknown;
+    try { json = JSON.parse(text); } catch { throw new Error(`${values.preview}: not JSON (the output of pulumi preview --json)`); }
+    report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()));
   } else {
-    const base = flags.one("--base") ?? flags.fail("--preview or --base is required");
-    const head = flags.one("--head");
-    const headClusters = head ? clustersAt(head, stack) : readStackConfig(stack).clusters;
-    if (headClusters === undefined) flags.fail(`stack ${stack} does not exist at ${head}`);
-    report = await offlineReport(stack, clustersAt(base, stack), headClusters);
+    const headClusters = values.head ? clustersAt(values.head, file) : current();
+    if (headClusters === undefined) throw new Error(`${relative(process.cwd(), file)} does not exist at ${values.head}`);
+    report = await offlineReport(String(name), clustersAt(values.base!, file), headClusters);
   }
-  process.stdout.write(format === "markdown" ? renderMarkdown(report) : renderText(report));
-}
-
-main().catch((e) => { console.error(`kube-pki cert-diff: ${e instanceof Error ? e.message : e}`); process.exit(1); });
+  process.stdout.write(values.format === "markdown" ? renderMarkdown(report) : renderText(report));
+});

@@ -1,19 +1,72 @@
-// Flag parsing shared by the command-line scripts: `--flag value` (repeatable), usage errors exit 2.
+// What the command-line tools share: flags parsed by Node's util.parseArgs in strict mode (an unknown flag or a stray
+// argument is an error, never ignored), `--help` generated from the same table that parses, one-line errors (exit 2
+// for usage, 1 for failures), and paths resolved against the directory the user ran `npm run` from.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
 
-export interface Flags {
-  /** Every value given for a repeatable flag. */
-  all(flag: string): string[];
-  /** The first value of a flag, or undefined. */
-  one(flag: string): string | undefined;
-  /** Prints the message and the usage line, exits 2. */
-  fail(message: string): never;
+export interface FlagSpec {
+  readonly type: "string" | "boolean";
+  /** One line for --help. */
+  readonly help: string;
+  /** Placeholder for the value in --help (string flags). */
+  readonly value?: string;
+  readonly multiple?: boolean;
+  readonly short?: string;
+  readonly default?: string | boolean;
 }
 
-export function parseFlags(usage: string, argv: readonly string[] = process.argv.slice(2)): Flags {
-  const fail = (message: string): never => {
-    console.error(`${message}\nusage: ${usage}`);
+export interface Cli<F extends Record<string, FlagSpec>> {
+  readonly values: { [K in keyof F]: F[K]["multiple"] extends true ? string[] : F[K]["type"] extends "boolean" ? boolean : string | undefined };
+  /** Prints `message` and a pointer to --help, exits 2. */
+  usage(message: string): never;
+  /** A path the user typed, resolved against the directory `npm run` was started from. */
+  path(p: string): string;
+}
+
+/**
+ * `npm run` starts scripts in the package directory and keeps the user's directory in INIT_CWD: relative paths the
+ * user gives are meant from there.
+ */
+export const userDirectory = () => process.env.INIT_CWD ?? process.cwd();
+
+export function cli<F extends Record<string, FlagSpec>>(command: string, summary: string, flags: F,
+  argv: readonly string[] = process.argv.slice(2)): Cli<F> {
+  const all = { ...flags, help: { type: "boolean", short: "h", help: "print this help and exit" } } as Record<string, FlagSpec>;
+  const usage = (message: string): never => {
+    console.error(`${command}: ${message} (${command} --help lists the flags)`);
     process.exit(2);
   };
-  const all = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1] ?? fail(`${flag} needs a value`)] : []));
-  return { all, one: (flag) => all(flag)[0], fail };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv], strict: true, allowPositionals: false,
+      options: Object.fromEntries(Object.entries(all).map(([name, f]) => [name, {
+        type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}),
+        ...(f.default !== undefined ? { default: f.default } : {}),
+      }])) as any,
+    });
+  } catch (e) {
+    // Node's messages name the flag: "Unknown option '--stak'", "Unexpected argument 'x'", "Option '--out <value>' argument missing".
+    return usage(String((e as Error).message).replace(/\. To specify .*$/s, "").replace(/\.$/, ""));
+  }
+  if (parsed.values.help) {
+    const rows = Object.entries(all).map(([name, f]) => [
+      `${f.short ? `-${f.short}, ` : "    "}--${name}${f.type === "string" ? ` <${f.value ?? "value"}>` : ""}`,
+      `${f.help}${f.multiple ? " (repeatable)" : ""}${f.default !== undefined && f.type === "string" ? ` (default ${f.default})` : ""}`,
+    ]);
+    const width = Math.max(...rows.map(([l]) => l!.length));
+    console.log(`usage: ${command} [flags]\n${summary}\n\nflags:\n${rows.map(([l, r]) => `  ${l!.padEnd(width)}  ${r}`).join("\n")}`);
+    process.exit(0);
+  }
+  const values = Object.fromEntries(Object.entries(flags).map(([name, f]) =>
+    [name, parsed.values[name] ?? (f.multiple ? [] : f.type === "boolean" ? false : undefined)])) as Cli<F>["values"];
+  return { values, usage, path: (p) => resolve(userDirectory(), p) };
+}
+
+/** Runs an async main: a thrown error is one line on stderr (its message) and exit 1. */
+export function runMain(command: string, main: () => Promise<void>, onError?: (e: unknown) => string | undefined): void {
+  main().catch((e) => {
+    console.error(onError?.(e) ?? `${command}: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
 }

@@ -5,31 +5,49 @@ import { mkdtempSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { defineStack } from "../components";
+import { defineStack, planClusters } from "../components";
 import { evaluate, unwrapSecrets } from "../offline/evaluate";
 import { parseStackConfig, readStackConfig, stackNames } from "../offline/stackFile";
 import { T } from "./support";
 
-const env = (stack: string) => ({ stack, secret: (k: string) => (k === "sshPrivateKey" ? pulumi.secret("deploy-key") : undefined) });
+/** Any secret a stack asks for (its deploy key, a management kubeconfig, under whatever key name) is a placeholder. */
+const env = (stack: string) => ({ stack, secret: (k: string) => pulumi.secret(`placeholder for kube-pki:${k}`) });
+/** What a `kubeadm init` cluster holds in kube-system/kubeadm-config, for stacks that publish into it. */
+const reads = { read: async () => ({ data: { ClusterConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n" } }) };
 
 describe("stacks/", () => {
-  it("has dev, staging, prod and the multi-cluster prod-eu", () => {
-    assert.deepEqual(stackNames(), ["dev", "prod", "prod-eu", "staging"]);
+  it("ships dev, staging, prod and the multi-cluster prod-eu (a user's own stacks may sit beside them)", () => {
+    for (const stack of ["dev", "prod", "prod-eu", "staging"]) assert.ok(stackNames().includes(stack), stack);
   });
 
-  for (const stack of ["dev", "staging", "prod", "prod-eu"]) {
-    it(`${stack} evaluates under mocks, CAs protected outside dev, delivery as documented`, async () => {
+  // Whatever stacks/ holds: every stack evaluates, protects its CAs exactly as its config says, and delivers with the
+  // command type its delivery mode implies.
+  for (const stack of stackNames()) {
+    it(`${stack} evaluates under mocks; CAs protected as configured; delivery as configured`, async () => {
       const config = readStackConfig(stack);
-      const ev = await evaluate(() => defineStack(config.clusters, env(stack)));
+      const clusters = planClusters(config.clusters).map((p) => p.catalog.cluster);
+      const ev = await evaluate(() => defineStack(config.clusters, env(stack)), { extra: reads });
       assert.deepEqual(ev.failures, []);
-      const caKeys = ev.resources.filter((r) => r.type === T.key && /-(ca|etcd-ca|front-proxy-ca)-key$/.test(r.name));
-      assert.equal(caKeys.length, 3 * (config.clusters as unknown[]).length);
-      assert.ok(caKeys.every((r) => r.protect === (stack !== "dev")), "protectCAs");
-      const commands = ev.resources.filter((r) => r.type.startsWith("command:"));
-      const expected = stack === "dev" ? "command:local:Command" : "command:remote:Command";
-      assert.ok(commands.length > 0 && commands.every((r) => r.type === expected), `${stack} delivers with ${expected}`);
+      for (const cluster of clusters) {
+        const caKeys = ev.resources.filter((r) => r.type === T.key && [`${cluster.name}-ca-key`, `${cluster.name}-etcd-ca-key`,
+          `${cluster.name}-front-proxy-ca-key`].includes(r.name));
+        assert.equal(caKeys.length, 3, `${cluster.name}: three CA keys`);
+        assert.ok(caKeys.every((r) => r.protect === cluster.protectCAs), `${cluster.name}: protectCAs ${cluster.protectCAs}`);
+        const commands = ev.resources.filter((r) => r.type.startsWith("command:") && r.name.startsWith(`${cluster.name}-`));
+        const expected = { none: undefined, local: "command:local:Command", ssh: "command:remote:Command" }[cluster.delivery.mode];
+        if (expected) assert.ok(commands.length > 0 && commands.every((r) => r.type === expected), `${cluster.name} delivers with ${expected}`);
+        else assert.equal(commands.length, 0, `${cluster.name}: no delivery`);
+      }
     });
   }
+
+  it("the shipped stacks: dev delivers locally with unprotected CAs; staging, prod and prod-eu over SSH, CAs protected", () => {
+    const of = (stack: string) => planClusters(readStackConfig(stack).clusters).map((p) => p.catalog.cluster);
+    assert.deepEqual(of("dev").map((c) => [c.delivery.mode, c.protectCAs]), [["local", false]]);
+    for (const stack of ["staging", "prod", "prod-eu"]) {
+      assert.ok(of(stack).every((c) => c.delivery.mode === "ssh" && c.delivery.sshAuth === "agent" && c.protectCAs), stack);
+    }
+  });
 
   it("prod-eu: two clusters, two independent PKIs (no shared key, no shared resource name)", async () => {
     const ev = await evaluate(() => defineStack(readStackConfig("prod-eu").clusters, env("prod-eu")));
@@ -47,12 +65,13 @@ describe("stacks/", () => {
   });
 
   it("an unknown stack is a clear error naming the stacks that exist, and render writes nothing", () => {
-    assert.throws(() => readStackConfig("nope"), /unknown stack "nope": no .*Pulumi\.nope\.yaml; stacks: dev, prod, prod-eu, staging/);
+    assert.throws(() => readStackConfig("nope"), new RegExp(`unknown stack "nope": no .*Pulumi\\.nope\\.yaml; stacks: ${stackNames().join(", ")}`));
     const out = mkdtempSync(join(tmpdir(), "kube-pki-render-"));
     rmSync(out, { recursive: true });
     const r = (() => {
       try {
-        execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", "--stack", "nope", "--out", out], { encoding: "utf8", stdio: "pipe" });
+        execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", "--stack", "nope", "--out", out],
+          { encoding: "utf8", stdio: "pipe" });
         return { status: 0, stderr: "" };
       } catch (e: any) { return { status: e.status as number, stderr: String(e.stderr) }; }
     })();

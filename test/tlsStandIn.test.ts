@@ -470,7 +470,9 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
     assert.match(ca.state.validityStartTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/);
     assert.equal(Date.parse(ca.state.validityStartTime), FIXED_NOW.getTime());
     assert.equal(Date.parse(ca.state.validityEndTime), FIXED_NOW.getTime() + 87600 * 3600_000);
-    assert.equal(ca.state.validityStartTime, formatGoTime(FIXED_NOW));
+    // Nanoseconds, as Go writes them: the milliseconds of the clock, then the sub-millisecond digits.
+    assert.ok(ca.state.validityStartTime.startsWith(formatGoTime(FIXED_NOW).replace(/Z$/, "")), ca.state.validityStartTime);
+    assert.equal(ca.state.validityEndTime.slice(19), ca.state.validityStartTime.slice(19), "the same fraction on both");
   });
 
   it("echoes defaults; maxPathLength absent when unset; readyForRenewal false (§5, §12.2)", () => {
@@ -645,6 +647,9 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
       assert.equal(formatGoTime(new Date("2026-01-16T18:32:32.000Z")), "2026-01-16T13:32:32-05:00");
       process.env.TZ = "UTC";
       assert.equal(formatGoTime(new Date("2026-03-16T18:32:32.577Z")), "2026-03-16T18:32:32.577Z");
+      // What the real provider writes (seen in its state): nine digits, trailing zeros trimmed.
+      assert.equal(formatGoTime(new Date("2026-12-31T08:34:07.174Z"), 162434), "2026-12-31T08:34:07.174162434Z");
+      assert.equal(formatGoTime(new Date("2027-12-01T08:34:07.067Z"), 630920), "2027-12-01T08:34:07.06763092Z");
     } finally {
       if (saved === undefined) delete process.env.TZ;
       else process.env.TZ = saved;

@@ -11,7 +11,7 @@ import { request } from "node:https";
 import { join } from "node:path";
 import { Daemon, describe as showRun, isListening, makeTempDir, removeTempDir, requireProgram, run, RunResult,
   startDaemon, stopDaemon, tail, waitForPort } from "./proc";
-import { CONTROL_PLANE, E2eNode, Rendered, rendered } from "./rendered";
+import { CONTROL_PLANE, E2eNode, Rendered, deployed } from "./rendered";
 
 const PKI = "/etc/kubernetes/pki";
 const ETCD_CA = `${PKI}/etcd/ca.crt`;
@@ -27,7 +27,7 @@ type ClientName = keyof typeof CLIENT;
 const clientUrl = (n: E2eNode) => `https://${n.address}:2379`;
 const peerUrl = (n: E2eNode) => `https://${n.address}:2380`;
 
-describe("e2e: a 3-member etcd cluster runs on the rendered etcd certificates", function () {
+describe("e2e: a 3-member etcd cluster runs on the etcd certificates pulumi up delivered", function () {
   this.timeout(180_000);
   let r: Rendered;
   let work: string;
@@ -48,7 +48,7 @@ describe("e2e: a 3-member etcd cluster runs on the rendered etcd certificates", 
   before(async function () {
     const etcdVersion = await requireProgram("etcd", ["--version"], "etcd-server");
     await requireProgram("etcdctl", ["version"], "etcd-client");
-    r = await rendered();
+    r = await deployed();
     work = makeTempDir("etcd");
     // A leftover etcd (or anything else) on these ports would answer in our members' place.
     for (const n of CONTROL_PLANE) {

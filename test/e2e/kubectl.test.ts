@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { CPE, ExpectedCert, expectedCertificates, operatorAdminConf } from "./expected";
 import { describe as showRun, makeTempDir, removeTempDir, requireProgram, run, RunResult } from "./proc";
-import { CONTROL_PLANE, decodeKubeconfig, Rendered, rendered } from "./rendered";
+import { CONTROL_PLANE, decodeKubeconfig, Rendered, deployed } from "./rendered";
 
 const PKI = "/etc/kubernetes/pki";
 const GIT_VERSION = "v1.31.0+kube-pki-e2e";
@@ -25,7 +25,7 @@ const GIT_VERSION = "v1.31.0+kube-pki-e2e";
 /** What the stand-in API server saw of one kubectl request (matched by the ?probe= query parameter). */
 interface Seen { readonly cn?: string; readonly o?: string | string[]; readonly server: string }
 
-describe("e2e: kubectl authenticates with every rendered kubeconfig to a server presenting the rendered apiserver certificate", function () {
+describe("e2e: kubectl authenticates with every delivered kubeconfig to a server presenting the rendered apiserver certificate", function () {
   this.timeout(180_000);
   let r: Rendered;
   let work: string;
@@ -45,7 +45,7 @@ describe("e2e: kubectl authenticates with every rendered kubeconfig to a server 
 
   before(async function () {
     const version = await requireProgram("kubectl", ["version", "--client"], "kubernetes-client");
-    r = await rendered();
+    r = await deployed();
     work = makeTempDir("kubectl");
     for (const n of CONTROL_PLANE) {
       const server = createServer({

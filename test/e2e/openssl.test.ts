@@ -1,4 +1,4 @@
-// End-to-end: openssl reads every certificate, key and kubeconfig of the rendered e2e cluster (test/e2e/rendered.ts)
+// End-to-end: openssl reads every certificate, key and kubeconfig of the e2e cluster the real engine delivered (test/e2e/rendered.ts)
 // and checks it against the reference (test/e2e/expected.ts, written from kubeadm-pki.md): chains and purposes
 // (`openssl verify -x509_strict -purpose`), names (`-verify_hostname`/`-verify_ip`, positive and negative), key
 // pairs, CA flags, and that nothing verifies against the wrong CA. Every check runs over the whole cluster and
@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CA_NAMES, CaName, CAS, ExpectedCert, expectedCertificates, expectedFiles, expectedMode, operatorAdminConf } from "./expected";
 import { describe as showRun, makeTempDir, mapLimit, removeTempDir, requireProgram, run, RunResult } from "./proc";
-import { decodeKubeconfig, NODES, OPERATOR, Rendered, rendered } from "./rendered";
+import { decodeKubeconfig, NODES, OPERATOR, Rendered, deployed } from "./rendered";
 
 /** One certificate as openssl sees it: files on the host. */
 interface Subject {
@@ -38,7 +38,7 @@ const CONCURRENCY = 8;
  */
 const STRICT = ["-x509_strict"];
 
-describe("e2e: openssl accepts the rendered PKI", function () {
+describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
   this.timeout(300_000);
   let r: Rendered;
   let work: string;
@@ -60,7 +60,7 @@ describe("e2e: openssl accepts the rendered PKI", function () {
 
   before(async function () {
     await requireProgram("openssl", ["version"], "openssl");
-    r = await rendered();
+    r = await deployed();
     work = makeTempDir("openssl");
     // Kubeconfigs embed their client certificate, key and CA as base64 data: write them out for openssl, and trust
     // the embedded CA (what kubectl trusts), which another test compares with the node's ca.crt.

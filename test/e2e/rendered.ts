@@ -1,11 +1,14 @@
-// The one cluster every end-to-end test uses, rendered once per mocha process (the three e2e files share the
-// memoized promise) into a fresh temp dir that is removed at exit. Node addresses are on loopback so that real
+// The one cluster every end-to-end test uses, made once per mocha process by the real engine (`deployed()`; the
+// three e2e files share the memoized promise), or by the offline render (`rendered()`), into a fresh temp dir that
+// is removed at exit. Node addresses are on loopback so that real
 // servers (etcd, the stand-in API server) can bind each node's own address.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ManifestEntry, renderClusters } from "../../offline/render";
 import { makeTempDir } from "./proc";
+import { describeRun, Workspace } from "../engine/workspace";
+import { readTree } from "../support-tree";
 
 export const E2E_CLUSTER = {
   name: "e2e", controlPlaneEndpoint: "127.0.0.10:6443", serviceSubnet: "10.96.0.0/12",
@@ -41,8 +44,9 @@ export interface Rendered {
 }
 
 let rendering: Promise<Rendered> | undefined;
+let deploying: Promise<Rendered> | undefined;
 
-/** Renders the e2e cluster the first time it is called; every later call gets the same result. */
+/** Renders the e2e cluster offline (the tls stand-in) the first time it is called; later calls get the same result. */
 export function rendered(): Promise<Rendered> {
   rendering ??= (async () => {
     const out = makeTempDir("render");
@@ -52,15 +56,40 @@ export function rendered(): Promise<Rendered> {
     const seconds = (Date.now() - start) / 1000;
     console.log(`      rendered cluster ${E2E_CLUSTER.name} (${NODES.length} nodes) in ${seconds.toFixed(1)} s into ${out}`);
     const clusterDir = join(out, E2E_CLUSTER.name);
-    // OPERATOR is not a node: its one file, admin.conf, sits in the cluster directory itself.
-    const file = (node: string, path: string) => (node === OPERATOR ? join(clusterDir, path) : join(clusterDir, node, path));
-    return {
-      clusterDir, seconds, file,
-      read: (node, path) => readFileSync(file(node, path), "utf8"),
-      manifest: (node) => JSON.parse(readFileSync(join(clusterDir, node, "manifest.json"), "utf8")) as ManifestEntry[],
-    };
+    return tree(clusterDir, seconds, (node) => JSON.parse(readFileSync(join(clusterDir, node, "manifest.json"), "utf8")) as ManifestEntry[]);
   })();
   return rendering;
+}
+
+/**
+ * The e2e cluster made by the real engine: `pulumi up` of a stack holding E2E_CLUSTER with local delivery (the real
+ * CLI, language host and tls provider; the command stand-in plugin runs the install script), the first time it is
+ * called. Each node's manifest is read off the delivered files themselves (path, mode on disk, sha256); the
+ * operator's admin.conf comes from the stack output.
+ */
+export function deployed(): Promise<Rendered> {
+  deploying ??= (async () => {
+    const start = Date.now();
+    const cluster = { ...JSON.parse(JSON.stringify(E2E_CLUSTER)), delivery: { mode: "local", localDirectory: "nodes" } };
+    const ws = await Workspace.create("e2e", { e2e: [cluster] });
+    await ws.init("e2e");
+    const up = await ws.up("e2e");
+    if (up.code !== 0) throw new Error(describeRun(up));
+    const clusterDir = join(ws.dir, "nodes", E2E_CLUSTER.name);
+    const outputs = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets", "--stack", "e2e"])).stdout);
+    writeFileSync(join(clusterDir, "admin.conf"), outputs.adminKubeconfigs[E2E_CLUSTER.name], { mode: 0o600 });
+    const seconds = (Date.now() - start) / 1000;
+    console.log(`      pulumi up of cluster ${E2E_CLUSTER.name} (${NODES.length} nodes, real engine) in ${seconds.toFixed(1)} s into ${clusterDir}`);
+    return tree(clusterDir, seconds, (node) => Object.entries(readTree(join(clusterDir, node), { skip: /^\/var\/lib\/kube-pki(\/|$)/ }))
+      .map(([path, e]) => ({ path, mode: e.mode, owner: "root", sha256: e.sha, notAfter: "", source: "", bundle: "" })));
+  })();
+  return deploying;
+}
+
+function tree(clusterDir: string, seconds: number, manifest: (node: string) => ManifestEntry[]): Rendered {
+  // OPERATOR is not a node: its one file, admin.conf, sits in the cluster directory itself.
+  const file = (node: string, path: string) => (node === OPERATOR ? join(clusterDir, path) : join(clusterDir, node, path));
+  return { clusterDir, seconds, file, read: (node, path) => readFileSync(file(node, path), "utf8"), manifest };
 }
 
 // ---- kubeconfigs -----------------------------------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# npm run toolchain [-- --dir | --help]
+#
+# Builds the real programs kube-pki's tests run, from Go modules only (a Go module proxy is all it needs), into a
+# cache outside the repo, and prints that directory as its last line of output:
+#
+#   export PATH="$(npm run -s toolchain | tail -1):$PATH"
+#
+# gives `pulumi` (with its Node.js language host) and the provider plugins. For air-gapped machines that have a Go
+# module proxy; everyone else installs the Pulumi CLI with Pulumi's installer. What it builds, and from what:
+#   pulumi, pulumi-language-nodejs  Pulumi CLI at the pinned @pulumi/pulumi version (toolchain/pulumi); the language
+#                                   host is our own small main (toolchain/language-nodejs): the upstream module is not
+#                                   served by the proxy
+#   pulumi-resource-tls             the Terraform TLS provider through the Pulumi bridge, with our own provider
+#                                   mapping (toolchain/tls): pulumi-tls's provider module is not served
+#   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (offline/commandPlugin.ts):
+#                                   pulumi-command's provider module is not served at any version
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl   k8s.io/kubernetes (toolchain/kubernetes)
+#   etcd, etcdctl                   go.etcd.io/etcd v3.6 (toolchain/etcd)
+# Each step is skipped when its output exists and was built from the same inputs (a stamp per binary), so a second
+# run takes seconds. One progress line per step on stderr, with its time. KUBE_PKI_CACHE moves the cache
+# (default ~/.cache/kube-pki). `--dir` prints the directory without building (exit 1 if anything is missing).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+PULUMI_VERSION=$(node -p 'require(process.argv[1]).dependencies["@pulumi/pulumi"]' "$repo/package.json")
+TLS_VERSION=$(node -p 'require(process.argv[1]).dependencies["@pulumi/tls"]' "$repo/package.json")
+COMMAND_VERSION=$(node -p 'require(process.argv[1]).dependencies["@pulumi/command"]' "$repo/package.json")
+K8S_VERSION=v1.36.3
+ETCD_VERSION=v3.6.16
+cache=${KUBE_PKI_CACHE:-$HOME/.cache/kube-pki}/toolchain/pulumi-$PULUMI_VERSION.tls-$TLS_VERSION.k8s-$K8S_VERSION.etcd-$ETCD_VERSION
+bin=$cache/bin
+BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-tls pulumi-resource-command kube-apiserver kube-controller-manager
+  kube-scheduler kubeadm kubectl etcd etcdctl)
+
+case "${1:-}" in
+  --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  --dir)
+    for b in "${BINARIES[@]}"; do
+      [ -x "$bin/$b" ] || { echo "kube-pki toolchain: $bin/$b is missing: run npm run toolchain" >&2; exit 1; }
+    done
+    echo "$bin"; exit 0 ;;
+  "") ;;
+  *) echo "kube-pki toolchain: unknown argument $1 (--dir, --help)" >&2; exit 2 ;;
+esac
+
+export PATH=/usr/local/go/bin:$PATH GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
+command -v go >/dev/null || { echo "kube-pki toolchain: go is not installed (Go 1.26 at /usr/local/go)" >&2; exit 1; }
+mkdir -p "$bin" "$cache/stamps" "$cache/src"
+
+# Content hash of a step's inputs (files, strings): a changed wrapper or version rebuilds just that step.
+digest() {
+  { for x in "$@"; do if [ -e "$x" ]; then find "$x" -type f -print0 | sort -z | xargs -0 sha256sum; else echo "$x"; fi; done
+    go version; } | sha256sum | cut -c1-16
+}
+
+# step <label> <stamp> <inputs digest> <command...>: runs the command unless the stamp matches, one line with its time.
+step() {
+  local label=$1 stamp=$cache/stamps/$2 want=$3; shift 3
+  local start=$SECONDS
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "toolchain: $label: cached" >&2; return 0
+  fi
+  local log=$cache/src/$(basename "$stamp").log
+  if ! "$@" >"$log" 2>&1; then
+    echo "toolchain: $label: FAILED after $((SECONDS - start)) s; last lines of $log:" >&2; tail -25 "$log" >&2; exit 1
+  fi
+  echo "$want" > "$stamp"
+  echo "toolchain: $label: built in $((SECONDS - start)) s" >&2
+}
+
+# A wrapper module is built from a copy in the cache, so generated files (the tls schema) never land in the repo.
+copy_src() { rm -rf "$cache/src/$1"; cp -r "$repo/toolchain/$1" "$cache/src/$1"; }
+
+build_pulumi() {
+  copy_src pulumi && cd "$cache/src/pulumi" &&
+  go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" -o "$bin/" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi && "$bin/pulumi" version
+}
+build_language_host() {
+  copy_src language-nodejs && cd "$cache/src/language-nodejs" && go build -trimpath -o "$bin/pulumi-language-nodejs" .
+}
+build_tls() {
+  local ldflags="-X kube-pki.local/pulumi-tls/provider/version.Version=$TLS_VERSION"
+  # The wrapper directory must be called "provider": the bridge's schema generator looks up the upstream docs with
+  # `go mod download` from there. PULUMI_CONVERT=0: doc examples converted in-process (no `pulumi convert` plugin).
+  rm -rf "$cache/src/tls" && mkdir -p "$cache/src/tls" && cp -r "$repo/toolchain/tls" "$cache/src/tls/provider" &&
+  cd "$cache/src/tls/provider" &&
+  go build -trimpath -ldflags "$ldflags" -o "$cache/src/tls/pulumi-tfgen-tls" ./cmd/pulumi-tfgen-tls &&
+  PULUMI_HOME="$cache/src/tls/home" PULUMI_CONVERT=0 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+    "$cache/src/tls/pulumi-tfgen-tls" schema --out cmd/pulumi-resource-tls &&
+  go build -trimpath -ldflags "$ldflags" -o "$bin/pulumi-resource-tls" ./cmd/pulumi-resource-tls &&
+  "$bin/pulumi-resource-tls" -version
+}
+write_command_plugin() {
+  # A plugin is an executable the engine starts with its address: here node running our command provider.
+  cat > "$bin/pulumi-resource-command.tmp" <<EOF
+#!/bin/sh
+# kube-pki's stand-in for pulumi-resource-command $COMMAND_VERSION (see scripts/toolchain.sh), run as a real plugin.
+export TS_NODE_PROJECT="$repo/tsconfig.json" TS_NODE_TRANSPILE_ONLY=true
+exec node -r "$repo/node_modules/ts-node/register" "$repo/offline/commandPlugin.ts" "\$@"
+EOF
+  chmod 755 "$bin/pulumi-resource-command.tmp" && mv -f "$bin/pulumi-resource-command.tmp" "$bin/pulumi-resource-command"
+}
+k8s_ldflags() {
+  local flags="-s -w" pkg
+  # kubeadm and kubectl parse their own version, so both version packages are stamped.
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
+    flags+=" -X $pkg.gitTreeState=clean"
+  done
+  echo "$flags"
+}
+build_kube() {
+  cd "$repo/toolchain/kubernetes" &&
+  go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$(k8s_ldflags)" -o "$bin/$1" "k8s.io/kubernetes/cmd/$1" &&
+  "$bin/$1" --version 2>/dev/null || "$bin/$1" version --client 2>/dev/null || "$bin/$1" version -o short
+}
+build_etcd() {
+  cd "$repo/toolchain/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/$1" "$2" && "$bin/$1" --version
+}
+
+step "pulumi $PULUMI_VERSION (Pulumi CLI)" pulumi "$(digest "$repo/toolchain/pulumi" "$PULUMI_VERSION")" build_pulumi
+step "pulumi-language-nodejs" language-nodejs "$(digest "$repo/toolchain/language-nodejs")" build_language_host
+step "pulumi-resource-tls $TLS_VERSION" tls "$(digest "$repo/toolchain/tls" "$TLS_VERSION")" build_tls
+step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "repo=$repo" "$COMMAND_VERSION")" write_command_plugin
+for b in kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl; do
+  step "$b $K8S_VERSION" "$b" "$(digest "$repo/toolchain/kubernetes" "$K8S_VERSION")" build_kube "$b"
+done
+step "etcd $ETCD_VERSION" etcd "$(digest "$repo/toolchain/etcd")" build_etcd etcd go.etcd.io/etcd/server/v3
+step "etcdctl $ETCD_VERSION" etcdctl "$(digest "$repo/toolchain/etcd")" build_etcd etcdctl go.etcd.io/etcd/etcdctl/v3
+echo "$bin"

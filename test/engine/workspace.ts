@@ -1,0 +1,190 @@
+// The real Pulumi engine for the engine tests: the CLI and plugins `npm run toolchain` built, a copy of the project
+// (index.ts, components/, Pulumi.yaml, package.json, the given stack files) in a temp directory, a fresh local file
+// backend and PULUMI_HOME, PULUMI_CONFIG_PASSPHRASE set, plugins installed from their files so the engine never
+// downloads. Every CLI run is bounded in time and runs in its own process group, killed as a group afterwards
+// (providers may outlive the CLI by seconds).
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { makeTempDir } from "../e2e/proc";
+
+export const REPO = join(__dirname, "..", "..");
+const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+export const VERSIONS = {
+  pulumi: pkg.dependencies["@pulumi/pulumi"] as string,
+  tls: pkg.dependencies["@pulumi/tls"] as string,
+  command: pkg.dependencies["@pulumi/command"] as string,
+};
+
+let toolchainDir: string | undefined;
+
+/** The toolchain's bin directory; a clear failure (never a skip) when `npm run toolchain` has not been run. */
+export function toolchain(): string {
+  if (toolchainDir) return toolchainDir;
+  const r = spawnSyncText("bash", [join(REPO, "scripts/toolchain.sh"), "--dir"]);
+  if (r.code !== 0) throw new Error(`the real Pulumi toolchain is not built: ${r.stderr.trim()}`);
+  toolchainDir = r.stdout.trim();
+  return toolchainDir;
+}
+
+function spawnSyncText(cmd: string, args: string[]): { code: number; stdout: string; stderr: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const r = require("node:child_process").spawnSync(cmd, args, { encoding: "utf8" });
+  return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly args: readonly string[];
+}
+
+let sharedHome: Promise<string> | undefined;
+
+/** One PULUMI_HOME per test process with the plugins installed from the toolchain's files (hundreds of MB). */
+function pulumiHome(): Promise<string> {
+  sharedHome ??= (async () => {
+    const home = makeTempDir("pulumi-home");
+    const bin = toolchain();
+    for (const [name, version] of [["tls", VERSIONS.tls], ["command", VERSIONS.command]] as const) {
+      const r = await cli(["plugin", "install", "resource", name, version, "--file", join(bin, `pulumi-resource-${name}`)],
+        { cwd: REPO, env: baseEnv(home, makeTempDir("backend")), timeoutMs: 120_000 });
+      if (r.code !== 0) throw new Error(`pulumi plugin install ${name} ${version} failed:\n${r.stderr}`);
+    }
+    return home;
+  })();
+  return sharedHome;
+}
+
+function baseEnv(home: string, backend: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${toolchain()}:${process.env.PATH}`,
+    PULUMI_HOME: home,
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: "kube-pki engine tests",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    // Plugins come from PULUMI_HOME, exactly the versions installed there; never whatever is on PATH.
+    PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+    // `npm run typecheck` is the type gate; the engine tests need the program's behaviour, fast.
+    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+    NO_COLOR: "1",
+  };
+}
+
+/** Runs the CLI in its own process group; the group is killed when the CLI exits or times out. */
+export function cli(args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(toolchain(), "pulumi"), args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    const killGroup = () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } };
+    const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutMs);
+    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    child.on("error", (e) => { clearTimeout(timer); reject(e); });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      killGroup();
+      resolve({ code, stdout, stderr, timedOut, args });
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+export const describeRun = (r: CliResult) =>
+  `pulumi ${r.args.join(" ")} -> ${r.timedOut ? "timed out" : `exit ${r.code}`}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
+
+/** A project copy with its own backend, on which the CLI runs. */
+export class Workspace {
+  private constructor(readonly dir: string, readonly backend: string, readonly env: NodeJS.ProcessEnv) {}
+
+  /** `stacks`: stack name → the value of `kube-pki:clusters` (written as stacks/Pulumi.<stack>.yaml), or a file's text. */
+  static async create(label: string, stacks: Record<string, unknown>): Promise<Workspace> {
+    const dir = makeTempDir(`ws-${label}`);
+    for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"]) cpSync(join(REPO, f), join(dir, f));
+    cpSync(join(REPO, "components"), join(dir, "components"), { recursive: true });
+    symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+    mkdirSync(join(dir, "stacks"));
+    const backend = join(dir, ".state");
+    mkdirSync(backend);
+    const ws = new Workspace(dir, backend, baseEnv(await pulumiHome(), backend));
+    for (const [stack, clusters] of Object.entries(stacks)) ws.writeStack(stack, clusters);
+    return ws;
+  }
+
+  /** Writes stacks/Pulumi.<stack>.yaml (keeping the encryption salt the CLI wrote there). */
+  writeStack(stack: string, clusters: unknown): void {
+    const file = join(this.dir, "stacks", `Pulumi.${stack}.yaml`);
+    const salt = existsSync(file) ? /^encryptionsalt: .*$/m.exec(readFileSync(file, "utf8"))?.[0] : undefined;
+    const text = typeof clusters === "string" ? clusters : stringify({ config: { "kube-pki:clusters": clusters } });
+    writeFileSync(file, salt && !/^encryptionsalt:/m.test(text) ? `${salt}\n${text}` : text);
+  }
+
+  run(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return cli(args, { cwd: this.dir, env: { ...this.env, ...opts.env }, input: opts.input, timeoutMs: opts.timeoutMs });
+  }
+
+  /** Runs the CLI and fails with its output unless it exits 0. */
+  async ok(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    const r = await this.run(args, opts);
+    if (r.code !== 0) throw new Error(describeRun(r));
+    return r;
+  }
+
+  async init(stack: string): Promise<void> {
+    await this.ok(["stack", "init", stack, "--non-interactive"]);
+  }
+
+  /** `pulumi preview --json` of a stack, parsed. */
+  async preview(stack: string, extra: readonly string[] = []): Promise<PreviewJson> {
+    const r = await this.run(["preview", "--stack", stack, "--json", "--non-interactive", ...extra]);
+    let json: PreviewJson;
+    try { json = JSON.parse(r.stdout); } catch { throw new Error(describeRun(r)); }
+    return { ...json, exitCode: r.code };
+  }
+
+  up(stack: string, extra: readonly string[] = []): Promise<CliResult> {
+    return this.run(["up", "--stack", stack, "--yes", "--non-interactive", "--skip-preview", ...extra]);
+  }
+
+  async exportState(stack: string): Promise<any> {
+    return JSON.parse((await this.ok(["stack", "export", "--stack", stack])).stdout);
+  }
+}
+
+export interface PreviewStep {
+  readonly op: string;
+  readonly urn: string;
+  readonly replaceReasons?: string[];
+  readonly diffReasons?: string[];
+  readonly newState?: { type: string; inputs?: Record<string, unknown> };
+  readonly oldState?: { type: string; inputs?: Record<string, unknown> };
+}
+
+export interface PreviewJson {
+  readonly steps: PreviewStep[];
+  readonly diagnostics?: { urn?: string; message: string; severity: string }[];
+  readonly changeSummary?: Record<string, number>;
+  readonly exitCode: number | null;
+}
+
+/** `<type>::<name>` of a URN: unique in kube-pki's program, and the same in the real engine and under mocks. */
+export const typeAndName = (urn: string) => {
+  const parts = urn.split("::");
+  return `${parts[2]?.split("$").pop()}::${parts[3]}`;
+};
+
+/** The steps that change something, as sorted `op type::name` lines (create-replacement/delete-replaced folded). */
+export function changedSteps(preview: PreviewJson): string[] {
+  return preview.steps.filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "delete-replaced")
+    .map((s) => `${s.op === "create-replacement" ? "replace" : s.op} ${typeAndName(s.urn)}`).sort();
+}

@@ -1,0 +1,6 @@
+//go:build tools
+package tools
+
+import (
+	_ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+)
