@@ -133,7 +133,8 @@ export interface CertificateSpec {
   /** Undefined for the (self-signed) CAs. */
   readonly signer?: CaName;
   readonly commonName: string;
-  readonly organization?: string;
+  /** Subject O values (Kubernetes groups): one for kubeadm's identities, any number for extra users. */
+  readonly organizations: readonly string[];
   readonly allowedUses: readonly string[];
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
@@ -209,6 +210,8 @@ function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audie
   }
 }
 
+const orgs = (o: string | undefined): readonly string[] => (o === undefined ? [] : [o]);
+
 /** Resource names: `<cluster>-<certificate>[-<node>]`. Adding a node or a SAN never changes an existing name. */
 const resourceName = (cluster: ClusterSpec, name: string, node?: NodeSpec) =>
   [cluster.name, name.replace(/\.conf$/, "-kubeconfig"), ...(node ? [node.name] : [])].join("-");
@@ -226,7 +229,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   for (const ca of CERTIFICATE_AUTHORITIES) {
     certificates.push({
       id: ca.name, name: ca.name, kind: "ca", resourceName: resourceName(cluster, ca.name),
-      commonName: ca.commonName, allowedUses: USES.ca, dnsNames: [ca.commonName], ipAddresses: [],
+      commonName: ca.commonName, organizations: [], allowedUses: USES.ca, dnsNames: [ca.commonName], ipAddresses: [],
       // CAs are never renewed behind the operator's back: replacing one re-issues everything under it (§11).
       validityHours: caHours, earlyRenewalHours: 0, keyAlgorithm,
     });
@@ -249,7 +252,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       const servedAt = leaf.servedOnPort ? { host: node.address, port: leaf.servedOnPort(cluster) } : undefined;
       certificates.push({
         id, name: leaf.name, kind: "leaf", resourceName: resourceName(cluster, leaf.name, node), node: node.name,
-        signer: leaf.signer, commonName: leaf.commonName(node), organization: leaf.organization, allowedUses: leaf.uses,
+        signer: leaf.signer, commonName: leaf.commonName(node), organizations: orgs(leaf.organization), allowedUses: leaf.uses,
         dnsNames: sans.dnsNames, ipAddresses: sans.ipAddresses, validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
         servedAt,
       });
@@ -268,7 +271,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       const server = kc.server === "LOCAL" && node ? httpsUrl(node.address, cluster.apiServer.bindPort) : endpoint;
       certificates.push({
         id, name: kc.name, kind: "kubeconfig", resourceName: resourceName(cluster, kc.name, node), node: node?.name,
-        signer: "ca", commonName, organization: kc.organization, allowedUses: USES.client, dnsNames: [], ipAddresses: [],
+        signer: "ca", commonName, organizations: orgs(kc.organization), allowedUses: USES.client, dnsNames: [], ipAddresses: [],
         validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
         kubeconfig: { clusterName: cluster.clusterName, server, user: commonName },
       });
@@ -285,7 +288,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   for (const user of cluster.users) {
     certificates.push({
       id: `user:${user.name}`, name: `user:${user.name}`, kind: "kubeconfig", resourceName: `${cluster.name}-user-${user.name}`,
-      signer: "ca", commonName: user.name, organization: user.groups[0], allowedUses: USES.client, dnsNames: [],
+      signer: "ca", commonName: user.name, organizations: user.groups, allowedUses: USES.client, dnsNames: [],
       ipAddresses: [], validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
       kubeconfig: { clusterName: cluster.clusterName, server: endpoint, user: user.name },
     });
@@ -345,8 +348,8 @@ function withEntitlements(cluster: ClusterSpec, bundles: readonly Bundle[]): Bun
 }
 
 /** Readable one-line summary of a certificate's subject, for inventories and diffs. */
-export function subjectText(cert: Pick<CertificateSpec, "commonName" | "organization">): string {
-  return cert.organization ? `CN=${cert.commonName}, O=${cert.organization}` : `CN=${cert.commonName}`;
+export function subjectText(cert: Pick<CertificateSpec, "commonName" | "organizations">): string {
+  return [`CN=${cert.commonName}`, ...cert.organizations.map((o) => `O=${o}`)].join(", ");
 }
 
 /** One row of the readable inventory (a stack output; the PR diff and expiry report read the same fields). */
@@ -357,7 +360,7 @@ export interface InventoryEntry {
   readonly node?: string;
   readonly subject: string;
   readonly commonName: string;
-  readonly organization?: string;
+  readonly organizations: readonly string[];
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
   /** `self` for CAs. */
@@ -373,7 +376,7 @@ export interface InventoryEntry {
 export function inventoryOf(catalog: ClusterCatalog): InventoryEntry[] {
   return catalog.certificates.map((c) => ({
     id: c.id, name: c.name, kind: c.kind, ...(c.node ? { node: c.node } : {}), subject: subjectText(c),
-    commonName: c.commonName, ...(c.organization ? { organization: c.organization } : {}),
+    commonName: c.commonName, organizations: c.organizations,
     dnsNames: c.dnsNames, ipAddresses: c.ipAddresses, signer: c.signer ?? "self", allowedUses: c.allowedUses,
     keyAlgorithm: c.keyAlgorithm, validityHours: c.validityHours, earlyRenewalHours: c.earlyRenewalHours,
     files: catalog.bundles.flatMap((b) => b.files.filter((f) => f.source === c.id).map((f) => `${b.node}:${f.path}`)),

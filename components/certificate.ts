@@ -3,12 +3,13 @@ import * as tls from "@pulumi/tls";
 import { KeyAlgorithm } from "./config";
 import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
 import { Signer } from "./certificateAuthority";
+import { GroupsCertRequest } from "./groupsCertRequest";
 
 export interface CertificateArgs {
   /** Subject CN (required). */
   readonly commonName: string;
-  /** Subject O: one value at most (tls.CertRequest has a single organization). */
-  readonly organization?: string;
+  /** Subject O values (Kubernetes groups); default none. Two or more need a GroupsCertRequest (see below). */
+  readonly organizations?: readonly string[];
   /** DNS SANs, in the order they should appear. */
   readonly dnsNames?: readonly string[];
   /** IP SANs. */
@@ -54,14 +55,22 @@ export class Certificate extends pulumi.ComponentResource {
     const key = new tls.PrivateKey(`${name}-key`, privateKeyInputs(args.keyAlgorithm),
       { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
     const privateKeyPem = pulumi.secret(key.privateKeyPem);
-    const csr = new tls.CertRequest(`${name}-csr`, {
-      privateKeyPem,
-      subject: args.organization === undefined
-        ? { commonName: args.commonName }
-        : { commonName: args.commonName, organization: args.organization },
-      dnsNames: args.dnsNames && args.dnsNames.length > 0 ? [...args.dnsNames] : undefined,
-      ipAddresses: args.ipAddresses && args.ipAddresses.length > 0 ? [...args.ipAddresses] : undefined,
-    }, { parent: this });
+    const organizations = args.organizations ?? [];
+    // tls.CertRequest carries one organization; a subject with several (a user in several groups) gets its CSR from
+    // GroupsCertRequest, made once and kept in state. Only client certificates have several groups (no SANs).
+    const csr = organizations.length > 1
+      ? new GroupsCertRequest(`${name}-csr`, { privateKeyPem, commonName: args.commonName, organizations }, { parent: this })
+      : new tls.CertRequest(`${name}-csr`, {
+        privateKeyPem,
+        subject: organizations.length === 0
+          ? { commonName: args.commonName }
+          : { commonName: args.commonName, organization: organizations[0] },
+        dnsNames: args.dnsNames && args.dnsNames.length > 0 ? [...args.dnsNames] : undefined,
+        ipAddresses: args.ipAddresses && args.ipAddresses.length > 0 ? [...args.ipAddresses] : undefined,
+      }, { parent: this });
+    if (organizations.length > 1 && ((args.dnsNames?.length ?? 0) > 0 || (args.ipAddresses?.length ?? 0) > 0)) {
+      throw new Error(`Certificate ${name}: a subject with several organizations cannot carry SANs here`);
+    }
     const cert = new tls.LocallySignedCert(`${name}-cert`, {
       certRequestPem: csr.certRequestPem,
       caCertPem: args.signer.certPem,

@@ -25,6 +25,13 @@ export interface ClusterDeliveryArgs {
 const connectionOf = (ssh: SshTarget, privateKey: pulumi.Output<string> | undefined) =>
   ({ host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, ...(privateKey ? { privateKey } : {}) });
 
+/**
+ * A push that removes its files on delete must be deleted before it is re-created when replaced (`pulumi up
+ * --replace`, a rename): the default create-then-delete would let the old push's removal delete the files the new one
+ * had just installed (same content, so the content check cannot tell them apart).
+ */
+const replaceOptions = (cluster: ClusterSpec) => (cluster.delivery.removeFiles ? { deleteBeforeReplace: true } : {});
+
 /** Command options shared by every push and restart: their output could echo file content, so it stays secret. */
 const COMMAND_OPTIONS = { additionalSecretOutputs: ["stdout", "stderr"] };
 
@@ -95,7 +102,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
       return new local.Command(push.resourceName, {
         create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
         ...(cluster.delivery.removeFiles ? { delete: removeCommand(root) } : {}),
-      }, { ...COMMAND_OPTIONS, parent: this });
+      }, { ...COMMAND_OPTIONS, parent: this, ...replaceOptions(cluster) });
     }
     const ssh = push.node.ssh!;
     const install = installCommand(ssh.root);
@@ -103,6 +110,6 @@ export class ClusterDelivery extends pulumi.ComponentResource {
       connection: connectionOf(ssh, sshKey),
       create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
       ...(cluster.delivery.removeFiles ? { delete: removeCommand(ssh.root) } : {}),
-    }, { ...COMMAND_OPTIONS, parent: this });
+    }, { ...COMMAND_OPTIONS, parent: this, ...replaceOptions(cluster) });
   }
 }

@@ -108,8 +108,10 @@ export interface DeliverySpec {
 export interface UserSpec {
   /** Certificate CN and kubeconfig user name. */
   readonly name: string;
-  /** Certificate O values (Kubernetes groups). At most one: see `validateUser`. */
+  /** Certificate O values (Kubernetes groups), any number. */
   readonly groups: readonly string[];
+  /** A deliberate emergency identity in `system:masters` (default false; refused without it). */
+  readonly breakGlass: boolean;
 }
 
 export interface ControlPlaneEndpoint {
@@ -442,12 +444,12 @@ function validateNode(p: Problems, path: string, value: unknown, sshMode: boolea
 }
 
 /**
- * A user with more than one group would need several O values, which `tls.CertRequest` cannot express (one
- * `organization` string, tls-provider.md §11.3). Rather than drop a group, or forge a CSR outside the provider,
- * such a user is refused with a clear error; bind the extra groups to the user name with RBAC instead.
+ * Extra client identities. Any number of groups (two or more go through GroupsCertRequest, as tls.CertRequest
+ * carries one organization). `system:masters` bypasses RBAC and cannot be revoked before the certificate expires:
+ * only as a declared break-glass identity.
  */
 function validateUser(p: Problems, path: string, value: unknown): UserSpec | undefined {
-  const o = object(p, path, value, ["name", "groups"]);
+  const o = object(p, path, value, ["name", "groups", "breakGlass"]);
   if (!o) return undefined;
   const name = requiredString(p, `${path}.name`, o.name);
   if (name !== undefined && !isDns1123Subdomain(name)) {
@@ -462,14 +464,16 @@ function validateUser(p: Problems, path: string, value: unknown): UserSpec | und
     else if (/[\u0000-\u001f\u007f]/.test(g)) p.add(`${path}.groups[${i}]`, `${show(g)} holds a control character (a newline?)`);
     else groups.push(g);
   });
-  if (groups.length > 1) {
-    p.add(`${path}.groups`, `${show(groups)}: a certificate issued through tls.CertRequest carries one organization, so ` +
-      `at most one group is supported; give the user one group and bind the others to the user name with RBAC`);
+  for (const [dup, idx] of duplicates(groups, (g) => g)) p.add(`${path}.groups[${idx[1]}]`, `${show(dup)} is listed twice`);
+  const breakGlass = boolean(p, `${path}.breakGlass`, o.breakGlass, false);
+  if (groups.includes("system:masters") && !breakGlass) {
+    p.add(`${path}.groups`, `"system:masters" bypasses RBAC and cannot be revoked before the certificate expires; use ` +
+      `"kubeadm:cluster-admins" (what admin.conf has), or declare an emergency identity with breakGlass: true`);
   }
-  if (groups.includes("system:masters")) {
-    p.add(`${path}.groups`, `"system:masters" bypasses RBAC and cannot be revoked; use "kubeadm:cluster-admins" (what admin.conf has)`);
+  if (breakGlass && !groups.includes("system:masters")) {
+    p.add(`${path}.breakGlass`, `is only for a user in "system:masters"`);
   }
-  return name === undefined ? undefined : { name, groups };
+  return name === undefined ? undefined : { name, groups, breakGlass };
 }
 
 function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec | undefined {

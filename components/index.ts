@@ -15,3 +15,4 @@ export * from "./clusterDelivery";
 export * from "./kubeadmConfig";
 export * from "./clusterPublication";
 export * from "./stack";
+export * from "./destroyGuard";

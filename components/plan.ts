@@ -22,7 +22,8 @@ export function planClusters(rawClusters: unknown): ClusterPlan[] {
   const problems: string[] = [];
   plans.forEach(({ catalog, delivery }, ci) => {
     const names = [...catalog.certificates.map((c) => c.resourceName), catalog.serviceAccount.resourceName,
-      `${catalog.cluster.name}-delivery`, `${catalog.cluster.name}-publication`, ...deliveryResourceNames(delivery)];
+      `${catalog.cluster.name}-delivery`, `${catalog.cluster.name}-publication`, `${catalog.cluster.name}-destroy-guard`,
+      ...deliveryResourceNames(delivery)];
     for (const name of names) {
       const where = `clusters[${ci}]`;
       const previous = owners.get(name);

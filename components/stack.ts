@@ -5,6 +5,7 @@ import { CaName } from "./catalog";
 import { ClusterPki, IssuedInventoryEntry } from "./clusterPki";
 import { ClusterDelivery } from "./clusterDelivery";
 import { ClusterPublication } from "./clusterPublication";
+import { DestroyGuard } from "./destroyGuard";
 import { ClusterSpec, ConfigError } from "./config";
 import { planClusters } from "./plan";
 
@@ -69,12 +70,17 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
       localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
     }));
   // Publication talks to live clusters, so it is part of "deliver" too (the offline render skips it).
-  plans.forEach(({ catalog: { cluster } }, i) => {
+  const publications = plans.map(({ catalog: { cluster } }, i) => {
     const p = cluster.publication;
-    if (deliver && (p.kubeadmConfig || p.managementCluster)) {
-      new ClusterPublication(`${cluster.name}-publication`,
-        { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i] });
-    }
+    return deliver && (p.kubeadmConfig || p.managementCluster)
+      ? new ClusterPublication(`${cluster.name}-publication`,
+        { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i] })
+      : undefined;
+  });
+  plans.forEach(({ catalog: { cluster } }, i) => {
+    if (!cluster.protectCAs) return;
+    const covers = [clusters[i]!, deliveries[i], publications[i]].filter((r): r is pulumi.ComponentResource => r !== undefined);
+    new DestroyGuard(`${cluster.name}-destroy-guard`, { covers });
   });
   return {
     clusters, deliveries,

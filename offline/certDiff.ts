@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { bundlePathsById, bundleSlug, ClusterPlan, defineStack, planClusters } from "../components";
 import { COMMAND_TYPES } from "./commandStandIn";
-import { evaluate, Evaluation, unwrapSecrets } from "./evaluate";
+import { evaluate, Evaluation, GROUPS_CSR_TYPE, unwrapSecrets } from "./evaluate";
 import { TLS_TYPES } from "./tlsStandIn";
 
 export type StepOp = "create" | "update" | "replace" | "delete" | "same";
@@ -65,7 +65,8 @@ export interface CertificateChange {
   readonly certificate: string;
   readonly cluster?: string;
   readonly node?: string;
-  readonly operation: "new" | "re-issue" | "remove" | "update in place";
+  /** `blocked`: it would be replaced or deleted, but it is protected (protectCAs): `pulumi up` fails instead. */
+  readonly operation: "new" | "re-issue" | "remove" | "update in place" | "blocked";
   readonly causes: readonly string[];
   readonly sansAdded: readonly string[];
   readonly sansRemoved: readonly string[];
@@ -100,12 +101,34 @@ export interface CertDiffReport {
   readonly restarts: readonly RestartChange[];
   /** tls resources the plan does not know (foreign or renamed), reported by resource name. */
   readonly unmatched: number;
+  /** Protected resources the change would replace or delete: `pulumi up` refuses it as a whole. */
+  readonly blocked: readonly string[];
+  /** What the report cannot know, said in the report (e.g. the offline mode sees no state). */
+  readonly notes: readonly string[];
 }
 
-const subjectOf = (s: unknown): string => {
-  const o = (s ?? {}) as Record<string, string>;
-  return [o.organization && `O=${o.organization}`, o.commonName && `CN=${o.commonName}`].filter(Boolean).join(", ") || "(empty)";
+export interface ReportContext {
+  /** The previous config's plans, when known: they name what the change removes. */
+  readonly basePlans?: readonly ClusterPlan[];
+  /** Names of protected resources the change would replace or delete (preview diagnostics, or an evaluation). */
+  readonly blocked?: ReadonlySet<string>;
+  readonly notes?: readonly string[];
+}
+
+/** The protected resources a `pulumi preview --json` refused to replace or delete (its error diagnostics). */
+export function blockedFromPreview(preview: unknown): Set<string> {
+  const diagnostics = (preview as { diagnostics?: { urn?: string; message?: string; severity?: string }[] } | null)?.diagnostics ?? [];
+  return new Set(diagnostics.filter((d) => d.severity === "error" && d.urn && /marked for protection|because it is protected/.test(d.message ?? ""))
+    .map((d) => d.urn!.split("::").pop()!));
+}
+
+/** The subject a CSR's inputs describe: tls.CertRequest's `subject`, or GroupsCertRequest's CN and O values. */
+const subjectOf = (inputs?: Record<string, unknown>): string => {
+  const o = (inputs?.subject ?? inputs ?? {}) as { organization?: string; organizations?: string[]; commonName?: string };
+  const orgs = o.organizations ?? (o.organization ? [o.organization] : []);
+  return [...orgs.map((x) => `O=${x}`), o.commonName && `CN=${o.commonName}`].filter(Boolean).join(", ") || "(empty)";
 };
+const BREAK_GLASS = "⚠ break-glass identity: system:masters bypasses RBAC and cannot be revoked before it expires";
 const sansOf = (inputs?: Record<string, unknown>): string[] => [
   ...((inputs?.dnsNames as string[] | undefined) ?? []).map((d) => `DNS:${d}`),
   ...((inputs?.ipAddresses as string[] | undefined) ?? []).map((i) => `IP:${i}`),
@@ -139,13 +162,15 @@ function knownStems(plans: readonly ClusterPlan[]): Map<string, Known> {
  * tell which files a node is no longer entitled to; `basePlans` (the previous config's, when known) name what left.
  */
 export function buildReport(title: string, steps: readonly ResourceStep[], plans: readonly ClusterPlan[] = [],
-  basePlans: readonly ClusterPlan[] = []): CertDiffReport {
+  context: ReportContext = {}): CertDiffReport {
   const headPlans = plans;
-  plans = [...basePlans, ...headPlans];
+  plans = [...(context.basePlans ?? []), ...headPlans];
+  const blocked = context.blocked ?? new Set<string>();
   const stems = knownStems(plans);
   const groups = new Map<string, { key?: ResourceStep; csr?: ResourceStep; cert?: ResourceStep }>();
   for (const s of steps) {
-    const role = s.type === TLS.key ? "key" : s.type === TLS.csr ? "csr" : s.type === TLS.signed || s.type === TLS.selfSigned ? "cert" : undefined;
+    const role = s.type === TLS.key ? "key" : s.type === TLS.csr || s.type === GROUPS_CSR_TYPE ? "csr"
+      : s.type === TLS.signed || s.type === TLS.selfSigned ? "cert" : undefined;
     if (!role) continue;
     const stem = s.name.replace(/-(key|csr|cert)$/, "");
     const g = groups.get(stem) ?? {};
@@ -161,9 +186,10 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
     const known = stems.get(stem);
     if (!known) unmatched++;
     const main = g.cert ?? g.key!;
-    const operation = main.op === "create" ? "new" : main.op === "delete" ? "remove" : main.op === "replace" ? "re-issue" : "update in place";
-    const causes: string[] = [];
-    if (operation === "re-issue" || operation === "update in place") {
+    const isBlocked = all.some((s) => blocked.has(s.name));
+    const operation = isBlocked ? "blocked" : main.op === "create" ? "new" : main.op === "delete" ? "remove" : main.op === "replace" ? "re-issue" : "update in place";
+    const causes: string[] = isBlocked ? [`blocked: ${/-ca$|-sa$/.test(stem) ? (stem.endsWith("-sa") ? "the service-account key" : "CA") : "it"} is protected (protectCAs)`] : [];
+    if (operation === "re-issue" || operation === "update in place" || operation === "blocked") {
       const certReasons = g.cert?.replaceReasons ?? [];
       if (g.key?.op === "replace") causes.push("new key");
       const csrSpec = (g.csr?.replaceReasons ?? []).filter((r) => r !== "privateKeyPem");
@@ -173,17 +199,18 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
       if (certReasons.some((r) => r === "caCertPem" || r === "caPrivateKeyPem") && !causes.includes("new key")) causes.push("signer re-issued");
       if (operation === "update in place") causes.push(`in-place update (${diffKeys(main).join(", ")}): no new certificate`);
     }
+    if (operation !== "remove" && /(^|, )O=system:masters(,|$)/.test(subjectOf(g.csr?.newInputs)) && stem.includes("-user-")) causes.push(BREAK_GLASS);
     const csrOld = g.csr?.oldInputs ?? g.cert?.oldInputs;
     const csrNew = g.csr?.newInputs ?? g.cert?.newInputs;
     const [sOld, sNew] = [sansOf(csrOld), sansOf(csrNew)];
     const usesOld = (g.cert?.oldInputs?.allowedUses as string[] | undefined) ?? [];
     const usesNew = (g.cert?.newInputs?.allowedUses as string[] | undefined) ?? [];
-    const bothSides = operation === "re-issue" || operation === "update in place";
+    const bothSides = operation === "re-issue" || operation === "update in place" || operation === "blocked";
     certificates.push({
       certificate: known?.id ?? stem, cluster: known?.cluster, node: known?.node, operation, causes,
       sansAdded: operation === "remove" ? [] : operation === "new" ? sNew : sNew.filter((x) => !sOld.includes(x)),
       sansRemoved: operation === "new" ? [] : operation === "remove" ? sOld : sOld.filter((x) => !sNew.includes(x)),
-      subject: bothSides ? changed(subjectOf(csrOld?.subject), subjectOf(csrNew?.subject)) : undefined,
+      subject: bothSides ? changed(subjectOf(csrOld), subjectOf(csrNew)) : undefined,
       usages: bothSides && JSON.stringify(usesOld) !== JSON.stringify(usesNew)
         ? { added: usesNew.filter((u) => !usesOld.includes(u)), removed: usesOld.filter((u) => !usesNew.includes(u)) } : undefined,
       validityHours: bothSides ? changed(g.cert?.oldInputs?.validityPeriodHours as number | undefined, g.cert?.newInputs?.validityPeriodHours as number | undefined) : undefined,
@@ -234,7 +261,7 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const at = (x: { cluster?: string; node: string }, rest: string) => `${x.cluster ?? ""}\u0000${x.node}\u0000${rest}`;
   pushes.sort((a, b) => at(a, a.bundle).localeCompare(at(b, b.bundle)));
   restarts.sort((a, b) => at(a, a.component).localeCompare(at(b, b.component)));
-  return { title, certificates, pushes, restarts, unmatched };
+  return { title, certificates, pushes, restarts, unmatched, blocked: [...blocked].sort(), notes: context.notes ?? [] };
 }
 
 /**
@@ -288,13 +315,18 @@ function details(c: CertificateChange): string[] {
 
 function summary(r: CertDiffReport): string {
   const count = (op: CertificateChange["operation"]) => r.certificates.filter((c) => c.operation === op).length;
+  if (r.blocked.length > 0) {
+    return `BLOCKED: this change would replace or delete ${r.blocked.length} protected resource(s) (protectCAs: CA keys and ` +
+      `certificates, the service-account key, the destroy guard): pulumi up refuses it and changes nothing. ` +
+      `Rotate a CA deliberately instead, or turn protectCAs off first.`;
+  }
   const nodes = new Set(r.pushes.map((p) => `${p.cluster}/${p.node}`)).size;
   return `${count("re-issue")} re-issued, ${count("new")} new, ${count("remove")} removed, ${count("update in place")} updated in place; ` +
     `${r.pushes.length} bundle push(es) to ${nodes} node(s); ${r.restarts.length} restart(s)`;
 }
 
 export function renderMarkdown(r: CertDiffReport): string {
-  const out = [`### ${r.title}`, "", summary(r), ""];
+  const out = [`### ${r.title}`, "", r.blocked.length > 0 ? `**${summary(r)}**` : summary(r), "", ...r.notes.map((n) => `_${mdText(n)}_`), ...(r.notes.length ? [""] : [])];
   if (r.certificates.length === 0 && r.pushes.length === 0) return [...out, "No certificate changes."].join("\n") + "\n";
   if (r.certificates.length) {
     out.push("| certificate | cluster/node | change | cause | details |", "|---|---|---|---|---|");
@@ -319,7 +351,7 @@ export function renderMarkdown(r: CertDiffReport): string {
 }
 
 export function renderText(r: CertDiffReport): string {
-  const out = [r.title, summary(r)];
+  const out = [r.title, summary(r), ...r.notes.map((n) => `note: ${n}`)];
   for (const c of r.certificates) {
     out.push(`  ${c.operation.padEnd(15)} ${c.certificate} (${where(c)})${c.causes.length ? `: ${c.causes.join("; ")}` : ""}`);
     for (const d of details(c)) out.push(`      ${d}`);
@@ -344,7 +376,11 @@ export async function offlineReport(stack: string, baseClusters: unknown, headCl
   const base = baseClusters === undefined
     ? await evaluate(() => undefined, { stack })
     : await evaluate(() => defineStack(baseClusters, offlineEnvironment(stack)), { stack });
-  const head = await evaluate(() => defineStack(headClusters, offlineEnvironment(stack)), { stack, prior: base });
+  const head = await evaluate(() => defineStack(headClusters, offlineEnvironment(stack)), { stack, prior: base, continueOnError: true });
   // Base plans name what the head removed; head plans win for everything that still exists.
-  return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), headPlans, basePlans);
+  return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), headPlans, {
+    basePlans, blocked: new Set(head.protectViolations.map((v) => v.name)),
+    notes: ["Offline mode: computed from two versions of the config, without the stack's state. It cannot see " +
+      "certificates reaching their renewal window or expiry; `pulumi preview` (and its cert diff) can."],
+  });
 }

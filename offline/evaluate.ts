@@ -6,7 +6,12 @@
 // a replaced one. Used by the tests, the offline render, the cert diff and the benchmarks.
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
+import { certificateRequestPem } from "../components/csr";
 import { dueForRenewal, TLS_TYPES, TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
+
+/** kube-pki's own dynamic resource (components/groupsCertRequest.ts): a CSR with several O values. */
+export const GROUPS_CSR_TYPE = "pulumi-nodejs:dynamic/kube-pki:GroupsCertRequest";
+const GROUPS_CSR_REPLACE = ["privateKeyPem", "commonName", "organizations"];
 
 const CERT_TYPES: readonly string[] = [TLS_TYPES.selfSignedCert, TLS_TYPES.locallySignedCert];
 
@@ -42,8 +47,13 @@ export interface Evaluation<T> {
   readonly result: T;
   /** Resources whose create/update failed (the provider returned an error), with the error. */
   readonly failures: readonly { readonly name: string; readonly type: string; readonly error: string }[];
-  /** Resources not touched because something they depend on failed (they keep their previous state). */
+  /**
+   * Resources not touched because something they depend on failed, or because an earlier step failed: the engine
+   * (without --continue-on-error) starts no new step after a failure. They keep their previous state.
+   */
   readonly skipped: readonly { readonly name: string; readonly type: string }[];
+  /** Protected resources the change would replace or delete: the engine refuses each (`pulumi preview` lists all). */
+  readonly protectViolations: readonly { readonly name: string; readonly type: string; readonly op: "replace" | "delete" }[];
   readonly resources: readonly RegisteredResource[];
   /** Resources of the prior evaluation that this one no longer registers (`pulumi preview` deletes them). */
   readonly deleted: readonly RegisteredResource[];
@@ -74,6 +84,8 @@ export interface EvaluateOptions {
   readonly config?: Record<string, string>;
   /** Which of `config`'s keys are secrets. */
   readonly secretKeys?: readonly string[];
+  /** Keep starting steps after a failure, as `pulumi up --continue-on-error` does (default false, as the engine). */
+  readonly continueOnError?: boolean;
 }
 
 // @internal in the SDK (stripped from its typings), stable across 3.x and pinned with the SDK: resolves once every
@@ -122,6 +134,13 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
   let current: { urn: string; req: any } | undefined;
   const pending = new Map<string, Omit<RegisteredResource, "id" | "state">>();
   const failures: { name: string; type: string; error: string }[] = [];
+  const protectViolations: { name: string; type: string; op: "replace" | "delete" }[] = [];
+  /** Set by the first failure: from then on no step starts (unless continueOnError). */
+  let stopped = false;
+  const fail = (name: string, type: string, error: string) => {
+    failures.push({ name, type, error });
+    if (!opts.continueOnError) stopped = true;
+  };
   const skipped: { name: string; type: string }[] = [];
   /** URNs that failed or were skipped: what depends on them is skipped too. */
   const blocked = new Set<string>();
@@ -152,6 +171,8 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
         const newIn = unwrapSecrets(args.inputs) as Record<string, unknown>;
         diff = !args.custom ? { op: "same", changedKeys: [], replaceKeys: [] }
           : standIn.handles(args.type) ? tlsDiff(args.type, oldIn, newIn)
+          // Its provider replaces on any change of what the CSR is made from; `__provider` is its serialized code.
+          : args.type === GROUPS_CSR_TYPE ? genericDiff({ ...oldIn, __provider: undefined }, { ...newIn, __provider: undefined }, GROUPS_CSR_REPLACE)
           : opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges);
         // The provider's time-based renewal (tls-provider.md §8): a certificate inside its renewal window (with the
         // new earlyRenewalHours) is replaced, keyed on readyForRenewal.
@@ -162,10 +183,21 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
         }
       }
       pending.set(meta.urn, { ...base, ...diff });
-      // As the engine does: a resource that depends on a failed (or skipped) one is not touched this time; it keeps
-      // its state, and the next evaluation (given this one as prior) plans it again.
+      // The engine refuses to replace a protected resource (the protect flag of the state it has).
+      // With continueOnError (a plan of everything, as `pulumi preview` lists it) the replace is still planned.
+      if (before?.protect && diff.op === "replace") {
+        protectViolations.push({ name: args.name, type: args.type, op: "replace" });
+        fail(args.name, args.type, `unable to replace resource "${meta.urn}"\nas it is currently marked for protection`);
+        if (!opts.continueOnError) {
+          blocked.add(meta.urn);
+          carriedOver.push(before);
+          return { id: before.id, state: before.state };
+        }
+      }
+      // As the engine does: a resource that depends on a failed (or skipped) one is not touched this time, and after
+      // a failure no new step starts at all; it keeps its state, and the next evaluation plans it again.
       const dependsOn = [...base.dependencies, ...Object.values(propertyDependencies).flat()];
-      if (dependsOn.some((u) => blocked.has(u))) {
+      if (dependsOn.some((u) => blocked.has(u)) || (stopped && diff.op !== "same")) {
         blocked.add(meta.urn);
         skipped.push({ name: args.name, type: args.type });
         if (before) carriedOver.push(before);
@@ -179,13 +211,18 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
       }
       try {
         if (standIn.handles(args.type)) return await standIn.newResource(args);
+        if (args.type === GROUPS_CSR_TYPE) {
+          // What its dynamic provider's create does, with the same pure function (the engine runs the real one).
+          const p = unwrapSecrets(args.inputs) as { privateKeyPem: string; commonName: string; organizations: string[] };
+          return { id: `${args.name}-id`, state: { ...args.inputs, certRequestPem: certificateRequestPem(p.privateKeyPem, p.commonName, p.organizations) } };
+        }
         const extra = await opts.extra?.newResource?.(args, diff.op, before);
         if (extra) return extra;
       } catch (e) {
         // A failed create leaves nothing in state, a failed update keeps the old state. The registration itself
         // succeeds (with the old state, or the inputs), so that dependents are skipped above instead of waiting
         // forever on a URN that never resolves.
-        failures.push({ name: args.name, type: args.type, error: e instanceof Error ? e.message : String(e) });
+        fail(args.name, args.type, e instanceof Error ? e.message : String(e));
         blocked.add(meta.urn);
         if (before) carriedOver.push(before);
         return before ? { id: before.id, state: before.state } : { id: "", state: args.inputs };
@@ -232,11 +269,19 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
     Error.stackTraceLimit = stackTraceLimit;
   }
   const seen = new Set([...resources, ...carriedOver].map((r) => r.urn));
-  const deleted = [...prior.values()].filter((r) => !seen.has(r.urn));
+  const gone = [...prior.values()].filter((r) => !seen.has(r.urn));
+  // Deleting a protected resource fails. With protectCAs a guard that depends on everything is deleted first, so
+  // nothing else is deleted either (components/destroyGuard.ts): model exactly that.
+  for (const r of gone.filter((x) => x.protect)) {
+    protectViolations.push({ name: r.name, type: r.type, op: "delete" });
+    fail(r.name, r.type, `resource "${r.urn}" cannot be deleted\nbecause it is protected`);
+  }
+  const deleted = stopped ? [] : gone;
   if (opts.extra?.delete) {
     for (const r of [...deleted].reverse()) await opts.extra.delete(r);
   }
-  return { result, failures, skipped, resources: [...resources, ...carriedOver], deleted };
+  const kept = gone.filter((r) => !deleted.includes(r));
+  return { result, failures, skipped, protectViolations, resources: [...resources, ...carriedOver, ...kept], deleted };
 }
 
 /** The monitor stores serialized state; keep it as the mock received it (secrets stay wrapped). */

@@ -28,8 +28,8 @@ type Variant = "render" | "stand-in" | "openssl" | "openssl-2way" | "raw";
 const VARIANTS: readonly Variant[] = ["render", "stand-in", "openssl", "openssl-2way", "raw"];
 
 /** One catalog entry, as every variant needs it. */
-type CertJob = Pick<CertificateSpec, "id" | "kind" | "signer" | "commonName" | "organization" | "dnsNames" | "ipAddresses" |
-  "allowedUses" | "validityHours">;
+type CertJob = Pick<CertificateSpec, "id" | "kind" | "signer" | "commonName" | "dnsNames" | "ipAddresses" |
+  "allowedUses" | "validityHours"> & { readonly organization?: string };
 
 interface Spec {
   readonly scenario: string;
@@ -80,7 +80,7 @@ function makeSpec(scenario: string, workers: number, keyAlgorithm: Spec["keyAlgo
   const raw = cluster(workers, keyAlgorithm);
   const [plan] = planClusters([raw]);
   const certificates = plan!.catalog.certificates.map((c): CertJob => ({
-    id: c.id, kind: c.kind, signer: c.signer, commonName: c.commonName, organization: c.organization,
+    id: c.id, kind: c.kind, signer: c.signer, commonName: c.commonName, organization: c.organizations[0],
     dnsNames: c.dnsNames, ipAddresses: c.ipAddresses, allowedUses: c.allowedUses, validityHours: c.validityHours,
   }));
   return { scenario, keyAlgorithm, raw, certificates };

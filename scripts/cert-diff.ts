@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { planClusters } from "../components";
-import { buildReport, offlineReport, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
+import { blockedFromPreview, buildReport, offlineReport, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
 import { parseStackConfig, readConfigFile, readStackConfig, STACKS_DIR } from "../offline/stackFile";
 import { cli, runMain } from "./cli";
 
@@ -45,7 +45,8 @@ runMain("kube-pki cert-diff", async () => {
     const text = values.preview === "-" ? readFileSync(0, "utf8") : readFileSync(path(values.preview), "utf8");
     let json: unknown;
     try { json = JSON.parse(text); } catch { throw new Error(`${values.preview}: not JSON (the output of pulumi preview --json)`); }
-    report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()));
+    report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()),
+      { blocked: blockedFromPreview(json) });
   } else {
     const headClusters = values.head ? clustersAt(values.head, file) : current();
     if (headClusters === undefined) throw new Error(`${relative(process.cwd(), file)} does not exist at ${values.head}`);

@@ -15,6 +15,9 @@
 #                                   mapping (toolchain/tls): pulumi-tls's provider module is not served
 #   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (offline/commandPlugin.ts):
 #                                   pulumi-command's provider module is not served at any version
+#   pulumi-resource-kubernetes      the Kubernetes provider from its module (toolchain/kubernetes-provider); the proxy
+#                                   serves only its v4.25.0 release, stamped as such (kube-pki's resources are in it)
+#   pulumi-resource-pulumi-nodejs   the dynamic-provider host the CLI release ships, as a one-line script
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl   k8s.io/kubernetes (toolchain/kubernetes)
 #   etcd, etcdctl                   go.etcd.io/etcd v3.6 (toolchain/etcd)
 # Each step is skipped when its output exists and was built from the same inputs (a stamp per binary), so a second
@@ -30,8 +33,9 @@ K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
 cache=${KUBE_PKI_CACHE:-$HOME/.cache/kube-pki}/toolchain/pulumi-$PULUMI_VERSION.tls-$TLS_VERSION.k8s-$K8S_VERSION.etcd-$ETCD_VERSION
 bin=$cache/bin
-BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-tls pulumi-resource-command kube-apiserver kube-controller-manager
-  kube-scheduler kubeadm kubectl etcd etcdctl)
+K8S_PROVIDER_VERSION=4.25.0
+BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-tls pulumi-resource-command pulumi-resource-kubernetes
+  pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd etcdctl)
 
 case "${1:-}" in
   --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -102,6 +106,20 @@ exec node -r "$repo/node_modules/ts-node/register" "$repo/offline/commandPlugin.
 EOF
   chmod 755 "$bin/pulumi-resource-command.tmp" && mv -f "$bin/pulumi-resource-command.tmp" "$bin/pulumi-resource-command"
 }
+build_kubernetes_provider() {
+  # schemagen derives the schema the plugin embeds from the provider module's own schema.json, into the copy.
+  copy_src kubernetes-provider && cd "$cache/src/kubernetes-provider" &&
+  go run ./internal/schemagen -out cmd/pulumi-resource-kubernetes/generated -version "$K8S_PROVIDER_VERSION" &&
+  go build -trimpath -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
+    -o "$bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+}
+write_nodejs_dynamic_host() {
+  # Dynamic providers run in @pulumi/pulumi's own host script; the CLI release ships this wrapper beside `pulumi`.
+  printf '%s\n' '#!/bin/sh' \
+    '# The Node.js dynamic-provider host, run from the project'"'"'s node_modules (as the Pulumi CLI release ships it).' \
+    'exec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider "$@"' > "$bin/pulumi-resource-pulumi-nodejs.tmp" &&
+  chmod 755 "$bin/pulumi-resource-pulumi-nodejs.tmp" && mv -f "$bin/pulumi-resource-pulumi-nodejs.tmp" "$bin/pulumi-resource-pulumi-nodejs"
+}
 k8s_ldflags() {
   local flags="-s -w" pkg
   # kubeadm and kubectl parse their own version, so both version packages are stamped.
@@ -117,13 +135,15 @@ build_kube() {
   "$bin/$1" --version 2>/dev/null || "$bin/$1" version --client 2>/dev/null || "$bin/$1" version -o short
 }
 build_etcd() {
-  cd "$repo/toolchain/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/$1" "$2" && "$bin/$1" --version
+  cd "$repo/toolchain/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/$1" "$2" && { "$bin/$1" --version 2>/dev/null || "$bin/$1" version; }
 }
 
 step "pulumi $PULUMI_VERSION (Pulumi CLI)" pulumi "$(digest "$repo/toolchain/pulumi" "$PULUMI_VERSION")" build_pulumi
 step "pulumi-language-nodejs" language-nodejs "$(digest "$repo/toolchain/language-nodejs")" build_language_host
 step "pulumi-resource-tls $TLS_VERSION" tls "$(digest "$repo/toolchain/tls" "$TLS_VERSION")" build_tls
 step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "repo=$repo" "$COMMAND_VERSION")" write_command_plugin
+step "pulumi-resource-pulumi-nodejs (dynamic providers)" pulumi-nodejs "$(digest "v1")" write_nodejs_dynamic_host
+step "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" kubernetes-provider "$(digest "$repo/toolchain/kubernetes-provider" "$K8S_PROVIDER_VERSION")" build_kubernetes_provider
 for b in kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl; do
   step "$b $K8S_VERSION" "$b" "$(digest "$repo/toolchain/kubernetes" "$K8S_VERSION")" build_kube "$b"
 done

@@ -3,7 +3,9 @@
 // catalog code), for a 3+2 cluster, a single-node cluster and a dual-stack service subnet.
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { evaluate, Evaluation } from "../offline/evaluate";
+import { X509Certificate } from "node:crypto";
+import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, valueOf } from "../offline/evaluate";
+import { offlineReport, renderMarkdown } from "../offline/certDiff";
 import { defineStack, StackProgram } from "../components";
 import { clusterConfig, find, plain, plainState, runStack, T } from "./support";
 
@@ -60,7 +62,9 @@ const TABLE: Row[] = [
 const CAS = [["ca", "kubernetes"], ["front-proxy-ca", "front-proxy-ca"], ["etcd-ca", "etcd-ca"]] as const;
 
 /** Checks every row of the table against what the program registered; returns how many certificates it checked. */
-function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): number {
+async function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): Promise<number> {
+  const servers: { what: string; want: string; kubeconfig: Promise<string> }[] = [];
+  const pki = ev.result.clusters[0]!;
   const nodes: Node[] = raw.nodes;
   const cluster = raw.name;
   const caCert = (ca: string) => plainState(find(ev, T.selfSigned, `${cluster}-${ca}-cert`)).certPem;
@@ -106,12 +110,16 @@ function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): number {
       if (row.kind === "kubeconfig") {
         const component = ev.resources.find((r) => r.type === "kube-pki:pki:Kubeconfig" && r.name === base.replace(/-client$/, ""));
         assert.ok(component, `${what}: no Kubeconfig component`);
-        const expectedServer = row.server === "LOCAL" ? ctx.local(node!) : ctx.server(node);
-        assert.equal((component.inputs as any).server, expectedServer, `${what} server`);
+        const spec = pki.catalog.certificates.find((c) => c.resourceName === component.name)!;
+        servers.push({
+          what, want: row.server === "LOCAL" ? ctx.local(node!) : ctx.server(node),
+          kubeconfig: valueOf(pki.contentOf({ path: "/x", mode: 0o600, owner: "root", source: spec.id, content: "kubeconfig" })),
+        });
       }
       checked++;
     }
   }
+  for (const s of servers) assert.equal(parse(await s.kubeconfig).clusters[0].cluster.server, s.want, `${s.what} server`);
   // Nothing beyond the table (no extra users configured in these cases).
   assert.equal(ev.resources.filter((r) => r.type === T.signed).length, checked - CAS.length, "no certificate outside the table");
   assert.equal(ev.resources.filter((r) => r.type === T.selfSigned).length, CAS.length);
@@ -136,7 +144,7 @@ describe("the cluster PKI under the mock runtime", () => {
   it("3 control-plane + 2 worker nodes: every certificate of the kubeadm table with exactly its inputs", async () => {
     const raw = clusterConfig("t", 3, 2);
     const ev = await runStack([raw]);
-    const checked = assertTable(ev, raw, ctxOf(raw, "10.96.0.1"));
+    const checked = await assertTable(ev, raw, ctxOf(raw, "10.96.0.1"));
     // 3 CAs + 7 per CP node × 3 + kubelet-serving × 5 + admin, super-admin, kube-proxy + 2 per CP × 3 + kubelet.conf × 5
     assert.equal(checked, 3 + 21 + 5 + 3 + 6 + 5);
   });
@@ -144,7 +152,7 @@ describe("the cluster PKI under the mock runtime", () => {
   it("a single-node cluster without a control-plane endpoint points every kubeconfig at the node", async () => {
     const raw = { ...clusterConfig("solo", 1, 0), controlPlaneEndpoint: undefined };
     const ev = await runStack([raw]);
-    assertTable(ev, raw, ctxOf(raw, "10.96.0.1"));
+    await assertTable(ev, raw, ctxOf(raw, "10.96.0.1"));
     const admin = parse(await new Promise<string>((r) => ev.result.outputs.adminKubeconfigs.apply((k) => r(k.solo!))));
     assert.equal(admin.clusters[0].cluster.server, "https://10.0.0.11:6443");
   });
@@ -152,7 +160,7 @@ describe("the cluster PKI under the mock runtime", () => {
   it("a dual-stack service subnet adds only the first family's VIP", async () => {
     const raw = { ...clusterConfig("ds", 3, 1), serviceSubnet: "fd00:10:96::/112,10.96.0.0/12" };
     const ev = await runStack([raw]);
-    assertTable(ev, raw, ctxOf(raw, "fd00:10:96::1"));
+    await assertTable(ev, raw, ctxOf(raw, "fd00:10:96::1"));
     const csr = plain(find(ev, T.csr, "ds-apiserver-cp-2-csr"));
     assert.ok(!csr.ipAddresses.includes("10.96.0.1"), "the IPv4 VIP of the second CIDR is not a SAN");
   });
@@ -206,5 +214,34 @@ describe("the cluster PKI under the mock runtime", () => {
     });
     assert.match(String(error), /clusters\[1\]\.nodes\[1\]\.address: "10\.0\.0\.300" is not an IP address/);
     assert.equal(ev.resources.length, 0, "no resource was registered, not even for the valid cluster");
+  });
+});
+
+describe("users in several groups (GroupsCertRequest) and break-glass users", () => {
+  const withUsers = (users: unknown[]) => [clusterConfig("t", 1, 0, { users })];
+
+  it("a user in several groups gets one certificate carrying every group, from a CSR made once and kept", async () => {
+    const raw = withUsers([{ name: "alice", groups: ["developers", "oncall", "sre"] }]);
+    const ev = await runStack(raw);
+    assert.deepEqual(ev.failures, []);
+    const csr = find(ev, GROUPS_CSR_TYPE, "t-user-alice-client-csr");
+    assert.deepEqual(plain(csr).organizations, ["developers", "oncall", "sre"]);
+    assert.ok(isWrappedSecret((csr.inputs as any).privateKeyPem), "the key reaches the dynamic provider as a secret");
+    const cert = new X509Certificate(plainState(find(ev, T.signed, "t-user-alice-client-cert")).certPem);
+    // One multi-valued RDN (O=a + O=b), as Go encodes a subject with several organizations.
+    assert.deepEqual(cert.subject.split(/\n| \+ /).sort(), ["CN=alice", "O=developers", "O=oncall", "O=sre"]);
+    const again = await runStack(raw, { prior: ev });
+    assert.equal(find(again, GROUPS_CSR_TYPE, "t-user-alice-client-csr").op, "same", "the CSR is not re-made");
+    assert.equal(find(again, T.signed, "t-user-alice-client-cert").op, "same", "nor the certificate re-issued");
+    const regrouped = await runStack(withUsers([{ name: "alice", groups: ["developers", "oncall"] }]), { prior: ev });
+    assert.equal(find(regrouped, T.signed, "t-user-alice-client-cert").op, "replace", "a group change re-issues it");
+  });
+
+  it("a break-glass user in system:masters is issued, and the cert diff warns about it", async () => {
+    const r = await offlineReport("t", withUsers([]), withUsers([{ name: "oncall-root", groups: ["system:masters"], breakGlass: true }]));
+    const change = r.certificates.find((c) => c.certificate === "user:oncall-root")!;
+    assert.equal(change.operation, "new");
+    assert.ok(change.causes.some((c) => /break-glass identity: system:masters bypasses RBAC/.test(c)), change.causes.join());
+    assert.match(renderMarkdown(r), /break-glass identity/);
   });
 });

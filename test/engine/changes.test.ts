@@ -1,0 +1,212 @@
+// What the real engine plans and does for the changes a platform team makes, against what kube-pki's offline model
+// (offline/evaluate.ts, under mocks with the stand-ins) predicts for the same change: the same steps (type, name,
+// operation), so the PR diff and the offline tools can be trusted. Also the lifecycle rules only the real engine
+// shows: protected CAs (a replace fails the preview; destroy refuses before deleting anything), the renewal window
+// and an expired CA (state rewritten, imported), a hand-edited file (refresh cannot see it; --replace restores it),
+// and a push failing on one node under a plain `pulumi up`.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { defineStack, planClusters } from "../../components";
+import { blockedFromPreview, buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
+import { evaluate } from "../../offline/evaluate";
+import { clusterConfig } from "../support";
+import { changedSteps, describeRun, typeAndName, Workspace } from "./workspace";
+import * as pulumi from "@pulumi/pulumi";
+
+const env = { stack: "t", secret: () => pulumi.secret("unused") };
+
+/** The offline model's steps for moving from `base` to `head` (a plan of everything, as a preview lists it). */
+async function predicted(base: unknown[], head: unknown[]): Promise<string[]> {
+  const a = await evaluate(() => defineStack(base, env), { stack: "t" });
+  const b = await evaluate(() => defineStack(head, env), { stack: "t", prior: a, continueOnError: true });
+  return [
+    ...b.resources.filter((r) => r.op !== "same").map((r) => `${r.op} ${typeAndName(r.urn)}`),
+    ...b.deleted.map((r) => `delete ${typeAndName(r.urn)}`),
+  ].sort();
+}
+
+const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+describe("engine: the real preview plans what the offline model predicts", function () {
+  this.timeout(1_200_000);
+  const base = () => clusterConfig("c", 3, 1, { delivery: { mode: "local", localDirectory: "out" } });
+  let ws: Workspace;
+
+  before(async () => {
+    ws = await Workspace.create("changes", { t: [base()] });
+    await ws.init("t");
+    const r = await ws.up("t");
+    assert.equal(r.code, 0, describeRun(r));
+  });
+
+  const cases: [string, (c: any) => void][] = [
+    ["a worker added", (c) => c.nodes.push({ name: "w-2", role: "worker", address: "10.1.0.2" })],
+    ["a worker removed (its files stay: removeFiles is off)", (c) => { c.nodes = c.nodes.filter((n: any) => n.name !== "w-1"); }],
+    ["cp-3 turned into a worker", (c) => { c.nodes[2].role = "worker"; }],
+    ["leaf validity changed", (c) => { c.validity = { leafHours: 4380 }; }],
+    ["early renewal changed (an in-place update)", (c) => { c.validity = { earlyRenewalHours: 500 }; }],
+    ["key algorithm changed", (c) => { c.keyAlgorithm = "RSA-2048"; }],
+    ["an etcd peer SAN added", (c) => { c.etcd = { peerCertSANs: ["etcd-peer.example.com"] }; }],
+  ];
+  for (const [what, change] of cases) {
+    it(`${what}: same steps as predicted`, async () => {
+      const head = base();
+      change(head);
+      ws.writeStack("t", [head]);
+      const preview = await ws.preview("t");
+      assert.equal(preview.exitCode, 0);
+      const real = changedSteps(preview);
+      assert.ok(real.length > 0);
+      assert.deepEqual(real, await predicted([base()], [head]));
+      console.log(`      ${real.length} steps: ${Object.entries(real.reduce((m, s) => ({ ...m, [s.split(" ")[0]!]: (m[s.split(" ")[0]!] ?? 0) + 1 }), {} as Record<string, number>)).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+    });
+  }
+
+  it("a node removed with removeFiles: the same steps, and up deletes exactly that node's files", async () => {
+    const withRemoval = () => ({ ...base(), delivery: { mode: "local", localDirectory: "out", removeFiles: true } });
+    ws.writeStack("t", [withRemoval()]);
+    const on = await ws.up("t");
+    assert.equal(on.code, 0, describeRun(on));
+    const head = withRemoval();
+    head.nodes = head.nodes.filter((n: any) => n.name !== "w-1");
+    ws.writeStack("t", [head]);
+    const preview = await ws.preview("t");
+    assert.deepEqual(changedSteps(preview), await predicted([withRemoval()], [head]));
+    const kubelet = join(ws.dir, "out/c/w-1/etc/kubernetes/kubelet.conf");
+    assert.ok(existsSync(kubelet));
+    const r = await ws.up("t");
+    assert.equal(r.code, 0, describeRun(r));
+    assert.ok(!existsSync(kubelet), "w-1's files are deleted");
+    assert.ok(existsSync(join(ws.dir, "out/c/cp-1/etc/kubernetes/kubelet.conf")), "nothing else");
+    ws.writeStack("t", [base()]);
+    assert.equal((await ws.up("t")).code, 0);
+  });
+
+  it("a push failing on one node under a plain `pulumi up`: the engine starts no step after it, the next up completes", async () => {
+    const head = base();
+    head.apiServer.certSANs.push("fail.example.com");
+    head.validity = { leafHours: 4000 };
+    ws.writeStack("t", [head]);
+    const planned = changedSteps(await ws.preview("t"));
+    const pki = join(ws.dir, "out/c/cp-2/etc/kubernetes/pki");
+    const cp2Before = sha(join(pki, "apiserver.crt"));
+    chmodSync(pki, 0o777); // the install script refuses a directory others could write to
+    const failed = await ws.up("t");
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stdout + failed.stderr, /c-cp-2-push-apiserver[\s\S]*writable by others/);
+    assert.equal(sha(join(pki, "apiserver.crt")), cp2Before, "cp-2 keeps its previous certificate");
+    const remaining = changedSteps(await ws.preview("t"));
+    const done = planned.filter((s) => !remaining.includes(s));
+    console.log(`      planned ${planned.length} steps; done before the failure stopped the update: ${done.length}; left for the next up: ${remaining.length}`);
+    assert.ok(remaining.includes("update command:local:Command::c-cp-2-push-apiserver"), "the failed push is still to do");
+    assert.ok(remaining.every((s) => planned.includes(s) || /^(replace|update) /.test(s)), "nothing new appears");
+    chmodSync(pki, 0o755);
+    const retry = await ws.up("t");
+    assert.equal(retry.code, 0, describeRun(retry));
+    assert.deepEqual(changedSteps(await ws.preview("t")), []);
+    assert.notEqual(sha(join(pki, "apiserver.crt")), cp2Before);
+  });
+});
+
+describe("engine: lifecycle rules only the real engine shows", function () {
+  this.timeout(1_200_000);
+
+  it("protectCAs: a change that would replace a CA fails the preview with the engine's protect error; cert-diff says blocked; destroy deletes nothing", async () => {
+    const base = clusterConfig("p", 1, 1, { protectCAs: true, delivery: { mode: "local", localDirectory: "out" } });
+    const ws = await Workspace.create("protect", { t: [base] });
+    await ws.init("t");
+    assert.equal((await ws.up("t")).code, 0);
+    const resources = (await ws.exportState("t")).deployment.resources.length;
+    const head = { ...structuredClone(base), keyAlgorithm: "RSA-2048" };
+    ws.writeStack("t", [head]);
+    const preview = await ws.preview("t");
+    assert.notEqual(preview.exitCode, 0, "the preview fails");
+    const blocked = blockedFromPreview(preview);
+    assert.deepEqual([...blocked].sort(), ["p-ca-cert", "p-ca-key", "p-etcd-ca-cert", "p-etcd-ca-key", "p-front-proxy-ca-cert",
+      "p-front-proxy-ca-key", "p-sa-key"]);
+    const report = buildReport("t", stepsFromPreview(preview), planClusters([head]), { blocked });
+    assert.match(renderText(report), /^BLOCKED: this change would replace or delete 7 protected resource/m);
+    assert.deepEqual(report.certificates.filter((c) => c.operation === "blocked").map((c) => c.certificate).sort(),
+      ["ca", "etcd-ca", "front-proxy-ca", "sa (service-account key)"]);
+    const offline = await offlineReport("t", [base], [head]);
+    assert.deepEqual(offline.blocked, report.blocked, "the offline model blocks the same resources");
+    // `pulumi up` previews first (as the workflow runs it): it fails the same way before it changes anything. (With
+    // --skip-preview the engine would already have replaced some unprotected keys when it reaches a CA.)
+    const up = await ws.run(["up", "--stack", "t", "--yes", "--non-interactive"]);
+    assert.notEqual(up.code, 0);
+    assert.match(up.stdout + up.stderr, /marked for protection/);
+    ws.writeStack("t", [base]);
+    assert.deepEqual(changedSteps(await ws.preview("t")), []);
+    const destroy = await ws.run(["destroy", "--stack", "t", "--yes", "--non-interactive", "--skip-preview"]);
+    assert.notEqual(destroy.code, 0);
+    assert.match(destroy.stdout + destroy.stderr, /p-destroy-guard[\s\S]*protected/);
+    assert.equal((await ws.exportState("t")).deployment.resources.length, resources, "destroy deleted nothing");
+  });
+
+  describe("certificate times rewritten in the state (stack export, edit, stack import)", () => {
+    let ws: Workspace;
+    const base = () => clusterConfig("r", 1, 1, { delivery: { mode: "local", localDirectory: "out" } });
+    const rewrite = async (ends: Record<string, Date>) => {
+      const state = await ws.exportState("t");
+      for (const r of state.deployment.resources) {
+        const name = r.urn.split("::").pop();
+        if (ends[name]) r.outputs.validityEndTime = ends[name]!.toISOString();
+      }
+      const file = join(ws.dir, "state.json");
+      writeFileSync(file, JSON.stringify(state));
+      await ws.ok(["stack", "import", "--stack", "t", "--file", file]);
+    };
+
+    before(async () => {
+      ws = await Workspace.create("renewal", { t: [base()] });
+      await ws.init("t");
+      assert.equal((await ws.up("t")).code, 0);
+    });
+
+    it("a leaf inside its renewal window: only it is re-issued (readyForRenewal) and re-pushed", async () => {
+      await rewrite({ "r-apiserver-cp-1-cert": new Date(Date.now() + 24 * 3_600_000) });
+      const preview = await ws.preview("t");
+      assert.deepEqual(changedSteps(preview), [
+        "replace tls:index/locallySignedCert:LocallySignedCert::r-apiserver-cp-1-cert", "update command:local:Command::r-cp-1-push-apiserver"]);
+      assert.deepEqual(preview.steps.find((s) => s.urn.endsWith("::r-apiserver-cp-1-cert"))!.replaceReasons, ["readyForRenewal"]);
+      const report = buildReport("t", stepsFromPreview(preview), planClusters([base()]));
+      assert.deepEqual(report.certificates.map((c) => `${c.certificate} ${c.operation} ${c.causes.join()}`), ["apiserver re-issue renewal window reached"]);
+      assert.equal((await ws.up("t")).code, 0);
+      assert.deepEqual(changedSteps(await ws.preview("t")), [], "renewed: nothing due any more");
+    });
+
+    it("a CA is never renewed early; once expired, the next up would replace it and re-issue everything under it", async () => {
+      // One year before expiry: nothing (earlyRenewalHours 0 on CAs).
+      await rewrite({ "r-ca-cert": new Date(Date.now() + 365 * 24 * 3_600_000) });
+      assert.deepEqual(changedSteps(await ws.preview("t")), []);
+      await rewrite({ "r-ca-cert": new Date(Date.now() - 3_600_000) });
+      const steps = changedSteps(await ws.preview("t"));
+      assert.ok(steps.includes("replace tls:index/selfSignedCert:SelfSignedCert::r-ca-cert"));
+      const leaves = steps.filter((s) => s.startsWith("replace tls:index/locallySignedCert"));
+      assert.ok(leaves.length >= 10, `every leaf signed by the cluster CA: ${leaves.length}`);
+      assert.ok(!steps.some((s) => /etcd-ca-cert|front-proxy-ca-cert/.test(s)), "the other CAs are untouched");
+      console.log(`      expired cluster CA: ${steps.length} steps (${leaves.length} leaves re-issued); protectCAs turns this into a failing preview`);
+    });
+  });
+
+  it("a file changed by hand on a node: refresh cannot see it (a command has no read); `up --replace` of its push restores it", async () => {
+    const config = clusterConfig("h", 1, 0, { delivery: { mode: "local", localDirectory: "out", removeFiles: true } });
+    const ws = await Workspace.create("drift", { t: [config] });
+    await ws.init("t");
+    assert.equal((await ws.up("t")).code, 0);
+    const file = join(ws.dir, "out/h/cp-1/etc/kubernetes/pki/apiserver.crt");
+    const original = sha(file);
+    writeFileSync(file, "edited by hand\n");
+    const refresh = await ws.run(["refresh", "--stack", "t", "--yes", "--non-interactive", "--skip-preview"]);
+    assert.equal(refresh.code, 0, describeRun(refresh));
+    assert.deepEqual(changedSteps(await ws.preview("t")), [], "the next preview shows nothing to do");
+    assert.equal(readFileSync(file, "utf8"), "edited by hand\n", "and an up would leave the file as it is");
+    const urn = (await ws.exportState("t")).deployment.resources.find((r: any) => r.urn.endsWith("::h-cp-1-push-apiserver")).urn;
+    const replace = await ws.up("t", ["--replace", urn]);
+    assert.equal(replace.code, 0, describeRun(replace));
+    assert.equal(sha(file), original, "restored (and not removed again by the old push's delete: deleteBeforeReplace)");
+  });
+});
+
