@@ -377,6 +377,12 @@ function validateSsh(p: Problems, path: string, value: unknown, address: string 
   const hostKey = requiredString(p, `${path}.hostKey`, o.hostKey);
   if (hostKey !== undefined && !SSH_HOST_KEY.test(hostKey.trim())) {
     p.add(`${path}.hostKey`, "is not an SSH public key in authorized_keys format (e.g. the output of ssh-keyscan without the host name)");
+  } else if (hostKey !== undefined && hostKey.trim().startsWith("ssh-rsa ")) {
+    // The command provider pins the key with golang.org/x/crypto/ssh, which then offers only the key's own algorithm
+    // name: for an RSA key that is SHA-1 "ssh-rsa", which OpenSSH 8.8 and later refuse to sign with.
+    p.add(`${path}.hostKey`, "an ssh-rsa host key cannot be pinned: the SSH client of the command provider would offer only " +
+      "SHA-1 RSA signatures, which OpenSSH 8.8+ servers refuse; pin the node's ed25519 or ECDSA host key " +
+      "(ssh-keyscan -t ed25519 <address>)");
   }
   const root = optionalString(p, `${path}.root`, o.root) ?? "/";
   if (!root.startsWith("/") || !SHELL_WORD.test(root)) p.add(`${path}.root`, `${show(root)} must be an absolute path of letters, digits and _ . / : @ % + = , -`);

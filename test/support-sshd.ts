@@ -50,6 +50,8 @@ export interface SshClusterOptions {
   readonly apiServerPort?: number;
   /** Label in the temp dir name. */
   readonly label?: string;
+  /** Type of every node's host key (default ed25519). */
+  readonly hostKeyType?: "ed25519" | "ecdsa" | "rsa";
 }
 
 /**
@@ -191,8 +193,9 @@ export class SshCluster {
     const nodes: SshNode[] = specs.map((spec) => {
       const own = join(sshdDir, spec.name);
       mkdirSync(own);
-      const hostKeyFile = join(own, "ssh_host_ed25519_key");
-      runQuiet("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", spec.name, "-f", hostKeyFile]);
+      const keyType = opts.hostKeyType ?? "ed25519";
+      const hostKeyFile = join(own, `ssh_host_${keyType}_key`);
+      runQuiet("ssh-keygen", ["-q", "-t", keyType, "-N", "", "-C", spec.name, "-f", hostKeyFile]);
       const root = join(dir, spec.name);
       mkdirSync(root);
       const hostKey = readFileSync(`${hostKeyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
