@@ -3,7 +3,7 @@ process.env.TS_NODE_TRANSPILE_ONLY = "true";
 // `npx mocha test/x.test.ts` runs just that file; a bare `mocha` (npm test) runs the whole suite.
 const namedFiles = process.argv.slice(2).some((a) => /\.test\.ts$/.test(a));
 module.exports = {
-  require: ["ts-node/register"],
+  require: ["ts-node/register", "test/setup.ts"],
   spec: namedFiles ? [] : ["test/**/*.test.ts"],
   timeout: 120000,
   reporter: "spec",

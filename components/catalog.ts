@@ -1,7 +1,7 @@
 // The certificate catalog: everything kubeadm makes for one cluster, as one declarative table (modelled on kubeadm's
 // certlist.go), and the small pure functions that expand it for a validated cluster: which certificates exist, with
 // which subject, usages, SANs and validity, which files they become, and which node receives which files.
-// Sources are the sections of ../shared/reference/kubeadm-pki.md. No Pulumi here.
+// Sources are the sections of docs/kubeadm.md. No Pulumi here.
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
@@ -13,7 +13,7 @@ export const KUBELET_PKI_DIR = "/var/lib/kubelet/pki";
 
 export type CaName = "ca" | "front-proxy-ca" | "etcd-ca";
 
-/** The tls provider's allowedUses strings (tls-provider.md §7.3) for kubeadm's profiles (kubeadm-pki.md §1). */
+/** The tls provider's allowedUses strings (docs/tls-provider.md §7.3) for kubeadm's profiles (docs/kubeadm.md §1). */
 export const USES = {
   ca: ["digital_signature", "key_encipherment", "cert_signing"],
   server: ["digital_signature", "key_encipherment", "server_auth"],
@@ -59,7 +59,7 @@ interface KubeconfigProfile {
   readonly audience: Audience;
   readonly commonName: (node: NodeSpec) => string;
   readonly organization?: string;
-  /** CPE: the control-plane endpoint; LOCAL: the node's own API server (kubeadm-pki.md §4). */
+  /** CPE: the control-plane endpoint; LOCAL: the node's own API server (docs/kubeadm.md §4). */
   readonly server: "CPE" | "LOCAL";
   readonly path: string;
   readonly readers: readonly Reader[];
@@ -324,7 +324,7 @@ export function bundlePathsById(): ReadonlyMap<string, readonly string[]> {
   ]);
 }
 
-/** Signing keys: wherever the config does not place them, they must not exist (kubeadm-pki.md §6, §8). */
+/** Signing keys: wherever the config does not place them, they must not exist (docs/kubeadm.md §6, §8). */
 export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.map((ca) => `${PKI_DIR}/${ca.base}.key`), `${PKI_DIR}/sa.key`];
 
 /**

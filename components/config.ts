@@ -12,7 +12,7 @@ export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 export const NODE_ROLES = ["control-plane", "worker"] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
-/** Where the three CA private keys go (kubeadm-pki.md §8): nowhere (external-CA mode) or every control-plane node. */
+/** Where the three CA private keys go (docs/kubeadm.md §8): nowhere (external-CA mode) or every control-plane node. */
 export const CA_KEY_PLACEMENTS = ["none", "control-plane"] as const;
 export type CaKeyPlacement = (typeof CA_KEY_PLACEMENTS)[number];
 
@@ -31,8 +31,9 @@ export const DELIVERY_MODES = ["none", "local", "ssh"] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 /**
- * How kubeadm operators make each component load new certificates (kubeadm-pki.md §10): control-plane static pods
- * are stopped with crictl and restarted by the kubelet; the kubelet itself is restarted by systemd.
+ * How each component is made to load new certificates on a kubeadm node: static pods must be restarted after a
+ * certificate change (docs/kubeadm.md §10); stopping the container with crictl makes the kubelet start it again;
+ * the kubelet itself is a systemd unit.
  */
 const crictlRestart = (container: string) =>
   // The name filter is a regex: anchored, and limited to kube-system, so `etcd` does not also stop `etcd-backup`.
@@ -47,7 +48,7 @@ export const DEFAULT_RESTART_COMMANDS: Readonly<Record<Reader, string>> = {
   "kube-proxy": crictlRestart("kube-proxy"),
 };
 
-/** kubeadm defaults (kubeadm-pki.md §3). */
+/** kubeadm defaults (docs/kubeadm.md §3), but for keyAlgorithm: ECDSA-P256 is kube-pki's choice (README, "Why ECDSA-P256"). */
 export const DEFAULTS = {
   clusterName: "kubernetes",
   dnsDomain: "cluster.local",
@@ -55,7 +56,7 @@ export const DEFAULTS = {
   keyAlgorithm: "ECDSA-P256" as KeyAlgorithm,
   caHours: 87600,
   leafHours: 8760,
-  /** Thirty days: a scheduled `pulumi up` inside this window re-issues the leaf (tls-provider.md §8). */
+  /** Thirty days: a scheduled `pulumi up` inside this window re-issues the leaf (docs/tls-provider.md §8). */
   earlyRenewalHours: 720,
   caKeys: "none" as CaKeyPlacement,
 };
@@ -278,7 +279,7 @@ function list(p: Problems, path: string, value: unknown): unknown[] {
   return value;
 }
 
-/** Extra SANs: an IP, an RFC 1123 subdomain or a wildcard one (kubeadm-pki.md §2 rule 5). kubeadm skips other
+/** Extra SANs: an IP, an RFC 1123 subdomain or a wildcard one (docs/kubeadm.md §2 rule 5). kubeadm skips other
  * entries with a warning; we refuse them, since a SAN silently missing is the outage this tool exists to prevent. */
 function sanList(p: Problems, path: string, value: unknown): string[] {
   const out: string[] = [];

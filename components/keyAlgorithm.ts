@@ -1,5 +1,5 @@
 // kubeadm's algorithm names mapped onto tls.PrivateKey inputs. ECDSA always gets an explicit curve: the provider's
-// default is P224, which Go's crypto/tls (kube-apiserver, etcd, kubelet) refuses (tls-provider.md §11.1).
+// default is P224, which Go's crypto/tls (kube-apiserver, etcd, kubelet) refuses (docs/tls-provider.md §11.1).
 import { KeyAlgorithm } from "./config";
 
 export interface PrivateKeyInputs {

@@ -1,6 +1,6 @@
 // Editing kubeadm's ClusterConfiguration (the `ClusterConfiguration` key of ConfigMap kube-system/kubeadm-config) so
 // that its SAN lists equal kube-pki's config: `kubeadm join --control-plane` and later kubeadm phases then compute
-// the same SANs as the certificates have (kubeadm-pki.md §7, §10). Everything else in the document is kept. Pure.
+// the same SANs as the certificates have (docs/kubeadm.md §7, §10). Everything else in the document is kept. Pure.
 import { parseDocument } from "yaml";
 
 export interface KubeadmSans {

@@ -1,4 +1,4 @@
-// Rendering a kubeconfig exactly as kubeadm writes one (kubeadm-pki.md §4; K5 CreateWithCerts): cluster named after
+// Rendering a kubeconfig exactly as kubeadm writes one (docs/kubeadm.md §4; K5 CreateWithCerts): cluster named after
 // clusterName, user named after the certificate CN, context `<user>@<cluster>`, everything embedded as base64 data.
 // Pure code, rendered with `yaml`.
 import { stringify } from "yaml";

@@ -1,4 +1,4 @@
-// Subject Alternative Name rules, exactly as kubeadm computes them (kubeadm-pki.md §2; K2 GetAPIServerAltNames,
+// Subject Alternative Name rules, exactly as kubeadm computes them (docs/kubeadm.md §2; K2 GetAPIServerAltNames,
 // getAltNames, appendSANsToAltNames, RemoveDuplicateAltNames). Pure code.
 import { ClusterSpec, NodeSpec } from "./config";
 import { canonicalIp, cidrAddress, isIpAddress } from "./net";

@@ -8,7 +8,7 @@ export interface ServiceAccountKeyArgs {
   readonly keyAlgorithm: KeyAlgorithm;
 }
 
-/** The service-account signing key pair (sa.key / sa.pub, kubeadm-pki.md §5): a key, no certificate. */
+/** The service-account signing key pair (sa.key / sa.pub, docs/kubeadm.md §5): a key, no certificate. */
 export class ServiceAccountKey extends pulumi.ComponentResource {
   /** PEM private key for kube-controller-manager. Secret. */
   public readonly privateKeyPem: pulumi.Output<string>;

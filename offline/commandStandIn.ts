@@ -1,5 +1,5 @@
 // A stand-in for @pulumi/command 1.2.1 under the mock runtime that really runs the commands, as the provider would
-// (pulumi-practices.md §3): `command:local:Command` through /bin/sh, `command:remote:Command` through the OpenSSH
+// (pulumi-command's documented behaviour): `command:local:Command` through /bin/sh, `command:remote:Command` through the OpenSSH
 // client to the connection's host with the host key pinned, the stdin piped, create on create, `update` (or create)
 // on any input change, create-then-delete-old on replace, `delete` on removal. It counts SSH sessions and bytes per
 // host, and can cut a connection after a given number of stdin bytes (fault injection for the delivery tests).

@@ -174,7 +174,7 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
           // Its provider replaces on any change of what the CSR is made from; `__provider` is its serialized code.
           : args.type === GROUPS_CSR_TYPE ? genericDiff({ ...oldIn, __provider: undefined }, { ...newIn, __provider: undefined }, GROUPS_CSR_REPLACE)
           : opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges);
-        // The provider's time-based renewal (tls-provider.md §8): a certificate inside its renewal window (with the
+        // The provider's time-based renewal (docs/tls-provider.md §8): a certificate inside its renewal window (with the
         // new earlyRenewalHours) is replaced, keyed on readyForRenewal.
         const end = (unwrapSecrets(before.state) as Record<string, unknown>).validityEndTime;
         if (CERT_TYPES.includes(args.type) && typeof end === "string" &&

@@ -1,4 +1,4 @@
-// The expiry report, in the shape of `kubeadm certs check-expiration` (kubeadm-pki.md §9): CERTIFICATE, EXPIRES,
+// The expiry report, in the shape of `kubeadm certs check-expiration` (docs/kubeadm.md §9): CERTIFICATE, EXPIRES,
 // RESIDUAL TIME, CERTIFICATE AUTHORITY, then the CA table. Sources: a directory (a render, or a node's
 // /etc/kubernetes), live endpoints (the chain a TLS server presents), and the stack outputs (`inventory`).
 import { X509Certificate } from "node:crypto";

@@ -3,7 +3,7 @@
  *
  * It makes REAL keys, CSRs and certificates, byte-compatible (where it matters) with what the Go provider
  * (hashicorp/terraform-provider-tls, bridged) produces. The specification is
- * /work/shared/reference/tls-provider.md; comments cite its sections as "§n". Where Go's stdlib decides the
+ * docs/tls-provider.md; comments cite its sections as "§n". Where Go's stdlib decides the
  * encoding (crypto/x509, encoding/asn1, pkix.Name, net.ParseIP, x/crypto/ssh) the Go rule is named.
  *
  * Crypto: node:crypto generates keys (async, on the libuv pool) and signs (any curve, P-224 included).

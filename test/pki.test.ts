@@ -1,5 +1,5 @@
 // The real stack program under Pulumi's mock runtime: every certificate of the kubeadm reference table is registered
-// with exactly the expected inputs, asserted against the table below (written from kubeadm-pki.md, not from the
+// with exactly the expected inputs, asserted against the table below (written from docs/kubeadm.md, not from the
 // catalog code), for a 3+2 cluster, a single-node cluster and a dual-stack service subnet.
 import assert from "node:assert/strict";
 import { parse } from "yaml";

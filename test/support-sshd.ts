@@ -52,6 +52,8 @@ export interface SshClusterOptions {
   readonly label?: string;
   /** Type of every node's host key (default ed25519). */
   readonly hostKeyType?: "ed25519" | "ecdsa" | "rsa";
+  /** Command prefix that runs a node's sshd where the node lives, e.g. `ip netns exec <ns>` (default: none). */
+  readonly wrap?: (node: SshNodeSpec) => readonly string[];
 }
 
 /**
@@ -232,7 +234,7 @@ export class SshCluster {
         const out = openSync(join(sshdDir, n.name, "sshd.stderr"), "a");
         // -D: stay in the foreground, so the ChildProcess is sshd itself; -E: log to a file per node. setpriv's
         // pdeathsig has the kernel kill sshd should this process die without running any handler.
-        const argv = ["/usr/sbin/sshd", "-D", "-E", n.logFile, "-f", cfg];
+        const argv = [...(opts.wrap?.(n) ?? []), "/usr/sbin/sshd", "-D", "-E", n.logFile, "-f", cfg];
         const child = existsSync("/usr/bin/setpriv")
           ? spawn("/usr/bin/setpriv", ["--pdeathsig", "KILL", "--", ...argv], { stdio: ["ignore", out, out] })
           : spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", out, out] });

@@ -1,5 +1,5 @@
 /**
- * Tests of offline/tlsStandIn.ts against /work/shared/reference/tls-provider.md ("§n").
+ * Tests of offline/tlsStandIn.ts against docs/tls-provider.md ("§n").
  * Every emulated fact is checked on the real artefacts, by openssl (and ssh-keygen) where possible, never against
  * hard-coded outputs. The stand-in is called directly, without the Pulumi runtime.
  */

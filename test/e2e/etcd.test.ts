@@ -46,8 +46,8 @@ describe("e2e: a 3-member etcd cluster runs on the etcd certificates pulumi up d
   };
 
   before(async function () {
-    const etcdVersion = await requireProgram("etcd", ["--version"], "etcd-server");
-    await requireProgram("etcdctl", ["version"], "etcd-client");
+    const etcdVersion = await requireProgram("etcd", ["--version"], "npm run toolchain builds etcd 3.6");
+    await requireProgram("etcdctl", ["version"], "npm run toolchain builds etcdctl 3.6");
     r = await deployed();
     work = makeTempDir("etcd");
     // A leftover etcd (or anything else) on these ports would answer in our members' place.

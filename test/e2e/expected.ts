@@ -1,4 +1,4 @@
-// What the rendered PKI of the e2e cluster must contain, written from /work/shared/reference/kubeadm-pki.md (§1 the
+// What the rendered PKI of the e2e cluster must contain, written from docs/kubeadm.md (§1 the
 // certificate table, §2 SAN rules, §4 kubeconfigs, §6 files per role, §8 external-CA mode) and NOT from
 // components/catalog.ts, so that a catalog mistake makes the e2e tests fail instead of moving the expectation with
 // it. The one addition the reference does not list is kube-proxy.conf (CN system:kube-proxy, O system:node-proxier,

@@ -44,7 +44,7 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
   const probeId = () => randomBytes(6).toString("hex");
 
   before(async function () {
-    const version = await requireProgram("kubectl", ["version", "--client"], "kubernetes-client");
+    const version = await requireProgram("kubectl", ["version", "--client"], "npm run toolchain builds kubectl");
     r = await deployed();
     work = makeTempDir("kubectl");
     for (const n of CONTROL_PLANE) {

@@ -1,5 +1,5 @@
 // End-to-end: openssl reads every certificate, key and kubeconfig of the e2e cluster the real engine delivered (test/e2e/rendered.ts)
-// and checks it against the reference (test/e2e/expected.ts, written from kubeadm-pki.md): chains and purposes
+// and checks it against the reference (test/e2e/expected.ts, written from docs/kubeadm.md): chains and purposes
 // (`openssl verify -x509_strict -purpose`), names (`-verify_hostname`/`-verify_ip`, positive and negative), key
 // pairs, CA flags, and that nothing verifies against the wrong CA. Every check runs over the whole cluster and
 // reports every mismatch at once. The number of certificates and openssl invocations is printed at the end.
@@ -33,7 +33,7 @@ interface CertInfo {
 const CONCURRENCY = 8;
 /**
  * RFC 5280 profile checks on top of chain verification (e.g. a leaf must carry an Authority Key Identifier, which the
- * tls provider always sets under a CA with an SKI, tls-provider.md §7.4). Python ≥ 3.13 clients verify this way by
+ * tls provider always sets under a CA with an SKI, docs/tls-provider.md §7.4). Python ≥ 3.13 clients verify this way by
  * default (ssl.VERIFY_X509_STRICT), so a certificate failing it breaks real clients.
  */
 const STRICT = ["-x509_strict"];
@@ -59,7 +59,7 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
   const signerFile = (node: string, ca: CaName) => r.file(node === OPERATOR ? "cp-1" : node, CAS[ca].path);
 
   before(async function () {
-    await requireProgram("openssl", ["version"], "openssl");
+    await requireProgram("openssl", ["version"], "apt-get install openssl");
     r = await deployed();
     work = makeTempDir("openssl");
     // Kubeconfigs embed their client certificate, key and CA as base64 data: write them out for openssl, and trust

@@ -92,13 +92,13 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-/** Fails with a clear message (and the Debian package to install) when a program the e2e tests need is absent. */
-export async function requireProgram(cmd: string, versionArgs: readonly string[], debianPackage: string): Promise<string> {
+/** Fails with a clear message (and how to get it) when a program the e2e tests need is absent. */
+export async function requireProgram(cmd: string, versionArgs: readonly string[], howToGet: string): Promise<string> {
   let r: RunResult;
   try {
     r = await run(cmd, versionArgs, { timeoutMs: 15_000 });
   } catch {
-    throw new Error(`${cmd} is not installed: apt-get install ${debianPackage} (see .ci)`);
+    throw new Error(`${cmd} is not installed: ${howToGet} (see .ci/run)`);
   }
   if (r.code !== 0) throw new Error(`${cmd} does not run:\n${describe(r)}`);
   return (r.stdout || r.stderr).trim().split("\n")[0] ?? "";

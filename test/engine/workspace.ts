@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { makeTempDir } from "../e2e/proc";
 
 export const REPO = join(__dirname, "..", "..");
@@ -15,6 +15,7 @@ export const VERSIONS = {
   pulumi: pkg.dependencies["@pulumi/pulumi"] as string,
   tls: pkg.dependencies["@pulumi/tls"] as string,
   command: pkg.dependencies["@pulumi/command"] as string,
+  kubernetes: pkg.dependencies["@pulumi/kubernetes"] as string,
 };
 
 let toolchainDir: string | undefined;
@@ -49,7 +50,7 @@ function pulumiHome(): Promise<string> {
   sharedHome ??= (async () => {
     const home = makeTempDir("pulumi-home");
     const bin = toolchain();
-    for (const [name, version] of [["tls", VERSIONS.tls], ["command", VERSIONS.command]] as const) {
+    for (const [name, version] of [["tls", VERSIONS.tls], ["command", VERSIONS.command], ["kubernetes", VERSIONS.kubernetes]] as const) {
       const r = await cli(["plugin", "install", "resource", name, version, "--file", join(bin, `pulumi-resource-${name}`)],
         { cwd: REPO, env: baseEnv(home, makeTempDir("backend")), timeoutMs: 120_000 });
       if (r.code !== 0) throw new Error(`pulumi plugin install ${name} ${version} failed:\n${r.stderr}`);
@@ -121,12 +122,19 @@ export class Workspace {
     return ws;
   }
 
-  /** Writes stacks/Pulumi.<stack>.yaml (keeping the encryption salt the CLI wrote there). */
+  /**
+   * Writes stacks/Pulumi.<stack>.yaml: the given file text, or `kube-pki:clusters` set to the given value with every
+   * other key of the file kept (the encryption salt and secrets the CLI wrote there).
+   */
   writeStack(stack: string, clusters: unknown): void {
     const file = join(this.dir, "stacks", `Pulumi.${stack}.yaml`);
-    const salt = existsSync(file) ? /^encryptionsalt: .*$/m.exec(readFileSync(file, "utf8"))?.[0] : undefined;
-    const text = typeof clusters === "string" ? clusters : stringify({ config: { "kube-pki:clusters": clusters } });
-    writeFileSync(file, salt && !/^encryptionsalt:/m.test(text) ? `${salt}\n${text}` : text);
+    const existing = existsSync(file) ? (parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> } : {};
+    if (typeof clusters === "string") {
+      const salt = /^encryptionsalt: .*$/m.exec(existsSync(file) ? readFileSync(file, "utf8") : "")?.[0];
+      writeFileSync(file, salt && !/^encryptionsalt:/m.test(clusters) ? `${salt}\n${clusters}` : clusters);
+      return;
+    }
+    writeFileSync(file, stringify({ ...existing, config: { ...(existing.config ?? {}), "kube-pki:clusters": clusters } }));
   }
 
   run(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {

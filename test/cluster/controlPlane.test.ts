@@ -1,0 +1,471 @@
+// A real Kubernetes control plane runs on kube-pki's PKI (test/cluster/controlPlane.ts): three control-plane nodes
+// and a worker, their files delivered by a real `pulumi up` over SSH (sshAuth: agent), kube-apiserver, etcd,
+// controller-manager and scheduler v1.36.3 behind haproxy. Shown: every kubeconfig authenticates as its identity
+// through the load balancer; kubeadm's authorization (Node authorizer, NodeRestriction, the kubeadm:cluster-admins
+// binding made with super-admin.conf); the front proxy; API server → kubelet with the kubelet serving certificate;
+// service-account tokens across API servers; kubeadm takes every node's tree as it is and reads its expiry as
+// `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; and the everyday operation,
+// an apiserver SAN added and a fourth control-plane node joined, with clients looping through the load balancer and
+// not one failed request.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import * as https from "node:https";
+import { join, relative } from "node:path";
+import { stringify } from "yaml";
+import { rowsFromDirectory } from "../../offline/expiry";
+import { makeTempDir, run, RunResult, startDaemon, stopDaemon, waitForPort } from "../e2e/proc";
+import { changedSteps, describeRun, Workspace } from "../engine/workspace";
+import { SshCluster } from "../support-sshd";
+import { API_PORT, ControlPlane, ENDPOINT, LabNetwork, LabNode, restartCommand } from "./controlPlane";
+
+const NODES = [
+  { name: "cp-1", role: "control-plane", address: "10.88.0.11" },
+  { name: "cp-2", role: "control-plane", address: "10.88.0.12" },
+  { name: "cp-3", role: "control-plane", address: "10.88.0.13" },
+  { name: "cp-4", role: "control-plane", address: "10.88.0.14" },
+  { name: "w-1", role: "worker", address: "10.88.0.21" },
+] as const;
+const SERVICE_SUBNET = "10.96.0.0/12";
+const CPE = `https://${ENDPOINT}:${API_PORT}`;
+
+/** A real ssh-agent holding the nodes' client key, as the workflow runs `up` (sshAuth: agent). */
+function startAgent(key: string): { sock: string; stop(): void } {
+  const sock = join(makeTempDir("agent"), "agent.sock");
+  const out = execFileSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
+  const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
+  execFileSync("ssh-add", ["-"], { input: key, env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: ["pipe", "ignore", "ignore"] });
+  return { sock, stop: () => { try { process.kill(pid); } catch { /* gone */ } } };
+}
+
+const kubectl = (kubeconfig: string, args: string[], timeoutMs = 20_000) => run("kubectl", ["--kubeconfig", kubeconfig, ...args], { timeoutMs });
+const ok = (r: RunResult) => { assert.equal(r.code, 0, `${r.command}\n${r.stdout}\n${r.stderr}`); return r.stdout; };
+const sha = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
+function treeHashes(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => readdirSync(d).forEach((e) => {
+    const f = join(d, e);
+    if (statSync(f).isDirectory()) walk(f); else out[relative(root, f)] = sha(f);
+  });
+  walk(root);
+  return out;
+}
+
+/** A client loop through the load balancer: /readyz and `kubectl get namespaces` as admin, every 100 ms. */
+function clientLoop(adminConf: string, caFile: string) {
+  let running = true;
+  const stats = { readyz: 0, kubectl: 0, failures: [] as string[] };
+  const ca = readFileSync(caFile);
+  const readyz = (async () => {
+    while (running) {
+      await new Promise<void>((resolve) => {
+        const req = https.get({ host: ENDPOINT, port: API_PORT, path: "/readyz", ca, agent: false, timeout: 5_000 }, (res) => {
+          res.resume();
+          res.on("end", () => { stats.readyz++; if (res.statusCode !== 200) stats.failures.push(`readyz ${res.statusCode}`); resolve(); });
+        });
+        req.on("error", (e) => { stats.readyz++; stats.failures.push(`readyz ${e.message}`); resolve(); });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+      });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const get = (async () => {
+    while (running) {
+      const r = await kubectl(adminConf, ["get", "namespaces", "-o", "name"], 15_000);
+      stats.kubectl++;
+      if (r.code !== 0) stats.failures.push(`kubectl: ${r.stderr.trim().split("\n").pop()}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  })();
+  return { stats, stop: async () => { running = false; await Promise.all([readyz, get]); return stats; } };
+}
+
+describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controller-manager, scheduler, haproxy)", function () {
+  this.timeout(2_400_000);
+  let ssh: SshCluster;
+  let agent: ReturnType<typeof startAgent>;
+  let ws: Workspace;
+  let cp: ControlPlane;
+  let network: LabNetwork;
+  const sans = ["k8s.lab.example.com"];
+  let members = ["cp-1", "cp-2", "cp-3", "w-1"];
+  let publication: Record<string, unknown> = {};
+  /** haproxy's admin socket, named before the first up (the restart commands drain nodes through it). */
+  const lbSocket = join(makeTempDir("lb"), "admin.sock");
+  const lab = (name: string): LabNode => cp.node(name);
+  const file = (node: string, path: string) => join(lab(node).root, path);
+  const adminConf = () => file("cp-1", "etc/kubernetes/admin.conf");
+  let adminBeforeBinding: RunResult;
+
+  const config = () => [{
+    name: "lab", clusterName: "kubernetes", controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, serviceSubnet: SERVICE_SUBNET,
+    apiServer: { certSANs: [...sans] }, caKeys: "control-plane", publication,
+    delivery: {
+      mode: "ssh", sshAuth: "agent", healthCheckTimeoutSeconds: 180,
+      restart: { "kube-apiserver": restartCommand("kube-apiserver", lbSocket), "kube-controller-manager": restartCommand("kube-controller-manager", lbSocket),
+        "kube-scheduler": restartCommand("kube-scheduler", lbSocket), etcd: restartCommand("etcd", lbSocket), kubelet: "", "kube-proxy": "" },
+    },
+    nodes: NODES.filter((n) => members.includes(n.name)).map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: ssh.sshTarget(n.name) })),
+    users: [{ name: "alice", groups: ["developers", "oncall"] }],
+  }];
+  const up = async () => {
+    ws.writeStack("lab", config());
+    const r = await ws.up("lab");
+    assert.equal(r.code, 0, describeRun(r));
+  };
+  /** Per control-plane node, the restart log's events: `{ time, reader, event }` (restart, exited, ready). */
+  const restartEvents = () => Object.fromEntries(cp.controlPlane.map((n) => {
+    let lines: string[] = [];
+    try { lines = readFileSync(join(n.root, "run/restarts.log"), "utf8").trim().split("\n").filter(Boolean); } catch { /* none yet */ }
+    return [n.name, lines.map((l) => { const [time, reader, event] = l.split(" "); return { time: Number(time), reader: reader!, event: event! }; })];
+  }));
+  /** Per control-plane node, which components were restarted, in order. */
+  const restartsLogged = () => Object.fromEntries(Object.entries(restartEvents()).map(([n, e]) => [n, e.filter((x) => x.event === "restart").map((x) => x.reader)]));
+
+  before(async function () {
+    network = LabNetwork.create(NODES);
+    ssh = await SshCluster.start({ label: "cluster", nodes: NODES.map((n) => ({ ...n })), apiServerPort: API_PORT, wrap: (n) => network.exec(n.name) });
+    agent = startAgent(ssh.clientKey);
+    ws = await Workspace.create("cluster", {});
+    (ws.env as Record<string, string>).SSH_AUTH_SOCK = agent.sock;
+    ws.writeStack("lab", config());
+    await ws.init("lab");
+    await up();
+    cp = new ControlPlane(NODES.map((n) => ({ ...n, root: ssh.node(n.name).root })), "kubernetes", network);
+    const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");
+    for (const n of first3) cp.startEtcd(n, first3);
+    for (const n of first3) {
+      let healthy = false;
+      for (let i = 0; i < 100 && !healthy; i++) {
+        healthy = (await cp.etcdctl(n, ["endpoint", "health"])).code === 0;
+        if (!healthy) await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.ok(healthy, `etcd on ${n.name}: ${cp.log(n, "etcd")}`);
+    }
+    for (const n of first3) cp.startApiServer(n, SERVICE_SUBNET);
+    for (const n of first3) assert.ok(await cp.waitReady(n, 180_000), `kube-apiserver on ${n.name}:\n${cp.log(n, "kube-apiserver")}`);
+    cp.startLoadBalancer(cp.controlPlane, lbSocket);
+    // kubeadm init's last PKI step: admin.conf's group gets cluster-admin, made with super-admin.conf (KEP-4214).
+    adminBeforeBinding = await kubectl(adminConf(), ["get", "namespaces"]);
+    ok(await kubectl(file("cp-1", "etc/kubernetes/super-admin.conf"),
+      ["create", "clusterrolebinding", "kubeadm:cluster-admins", "--clusterrole=cluster-admin", "--group=kubeadm:cluster-admins"]));
+    for (const n of first3) { cp.startControllerManager(n, true); cp.startScheduler(n); }
+    // Node objects, as the kubelets would register them (no kubelet runs here): the Node authorizer needs them.
+    for (const n of NODES.filter((x) => members.includes(x.name))) await registerNode(n.name, n.address);
+  });
+
+  after(async () => {
+    await cp?.stop();
+    agent?.stop();
+    await ssh?.stop();
+    network?.destroy();
+  });
+
+  /** Creates Node <name> with its InternalIP and kubelet port, as admin. */
+  async function registerNode(name: string, address: string): Promise<void> {
+    const manifest = { apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name } } };
+    const create = spawnSync("kubectl", ["--kubeconfig", adminConf(), "apply", "-f", "-"], { input: JSON.stringify(manifest), encoding: "utf8" });
+    assert.equal(create.status, 0, create.stderr);
+    ok(await kubectl(adminConf(), ["patch", "node", name, "--subresource=status", "--type=merge", "-p",
+      JSON.stringify({ status: { addresses: [{ type: "InternalIP", address }, { type: "Hostname", address: name }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } } })]));
+  }
+
+  /** `kubectl auth whoami` through the load balancer with a kubeconfig: user and groups. */
+  async function whoami(kubeconfig: string): Promise<{ username: string; groups: string[] }> {
+    const out = ok(await kubectl(kubeconfig, ["--server", CPE, "auth", "whoami", "-o", "json"]));
+    const info = JSON.parse(out).status.userInfo;
+    return { username: info.username, groups: [...info.groups].sort() };
+  }
+
+  it("every kubeconfig kube-pki made authenticates through the load balancer as its user and groups", async () => {
+    const expected: [string, string, string, string[]][] = [];
+    for (const n of ["cp-1", "cp-2", "cp-3"]) {
+      expected.push([n, "etc/kubernetes/admin.conf", "kubernetes-admin", ["kubeadm:cluster-admins"]]);
+      expected.push([n, "etc/kubernetes/controller-manager.conf", "system:kube-controller-manager", []]);
+      expected.push([n, "etc/kubernetes/scheduler.conf", "system:kube-scheduler", []]);
+    }
+    expected.push(["cp-1", "etc/kubernetes/super-admin.conf", "kubernetes-super-admin", ["system:masters"]]);
+    for (const n of ["cp-1", "cp-2", "cp-3", "w-1"]) {
+      expected.push([n, "etc/kubernetes/kubelet.conf", `system:node:${n}`, ["system:nodes"]]);
+      expected.push([n, "etc/kubernetes/kube-proxy.conf", "system:kube-proxy", ["system:node-proxier"]]);
+    }
+    const problems: string[] = [];
+    for (const [node, path, user, groups] of expected) {
+      const got = await whoami(file(node, path));
+      const want = { username: user, groups: [...groups, "system:authenticated"].sort() };
+      if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${node}:${path}: ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    }
+    const users = JSON.parse((await ws.ok(["stack", "output", "userKubeconfigs", "--json", "--show-secrets", "--stack", "lab"])).stdout);
+    const alice = join(makeTempDir("alice"), "alice.conf");
+    writeFileSync(alice, users.lab.alice, { mode: 0o600 });
+    assert.deepEqual(await whoami(alice), { username: "alice", groups: ["developers", "oncall", "system:authenticated"] },
+      "a user in two groups (GroupsCertRequest) is both");
+    assert.deepEqual(problems, []);
+    console.log(`      ${expected.length + 1} kubeconfigs: every one is its identity`);
+  });
+
+  it("admin.conf has no rights until super-admin.conf makes the kubeadm:cluster-admins binding (as kubeadm init does); then it lists namespaces", async () => {
+    assert.notEqual(adminBeforeBinding.code, 0);
+    assert.match(adminBeforeBinding.stderr, /forbidden/i);
+    assert.match(ok(await kubectl(adminConf(), ["get", "namespaces", "-o", "name"])), /namespace\/kube-system/);
+  });
+
+  it("authorization as in a kubeadm cluster: a kubelet reads its own Node, not secrets, not another Node (Node authorizer, NodeRestriction); leader leases held", async () => {
+    ok(await kubectl(adminConf(), ["create", "secret", "generic", "not-for-kubelets", "-n", "default", "--from-literal=x=y"]));
+    const kubelet = file("cp-1", "etc/kubernetes/kubelet.conf");
+    assert.match(ok(await kubectl(kubelet, ["get", "node", "cp-1", "-o", "name"])), /node\/cp-1/);
+    const secret = await kubectl(kubelet, ["get", "secret", "not-for-kubelets", "-n", "default"]);
+    assert.notEqual(secret.code, 0);
+    assert.match(secret.stderr, /forbidden.*system:node:cp-1/i);
+    const other = await kubectl(kubelet, ["label", "node", "cp-2", "kube-pki/test=1"]);
+    assert.notEqual(other.code, 0, "NodeRestriction: a kubelet may not modify another Node");
+    assert.match(other.stderr, /forbidden|may only modify/i);
+    for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
+      let holder = "";
+      for (let i = 0; i < 120 && !holder; i++) {
+        const r = await kubectl(adminConf(), ["get", "lease", lease, "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}"]);
+        holder = r.code === 0 ? r.stdout.trim() : "";
+        if (!holder) await new Promise((res) => setTimeout(res, 500));
+      }
+      assert.ok(holder, `${lease} holds its leader lease`);
+    }
+  });
+
+  /** A request with a client certificate (PEM paths) and headers, to cp-1's API server. */
+  function request(path: string, opts: { cert: string; key: string; headers?: Record<string, string>; method?: string; body?: string }): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = https.request({
+        host: lab("cp-1").address, port: API_PORT, path, method: opts.method ?? "GET", agent: false,
+        ca: readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt")), cert: readFileSync(opts.cert), key: readFileSync(opts.key),
+        headers: { "content-type": "application/json", ...opts.headers },
+      }, (res) => { let body = ""; res.on("data", (d) => { body += d; }); res.on("end", () => resolve({ status: res.statusCode ?? 0, body })); });
+      req.on("error", reject);
+      req.end(opts.body);
+    });
+  }
+
+  it("the front proxy: front-proxy-client's X-Remote-User is believed; the same headers with another client certificate are not", async () => {
+    const review = JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
+    const headers = { "X-Remote-User": "bob", "X-Remote-Group": "auditors" };
+    const proxied = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", { method: "POST", body: review, headers,
+      cert: file("cp-1", "etc/kubernetes/pki/front-proxy-client.crt"), key: file("cp-1", "etc/kubernetes/pki/front-proxy-client.key") });
+    assert.equal(proxied.status, 201, proxied.body);
+    assert.equal(JSON.parse(proxied.body).status.userInfo.username, "bob");
+    assert.ok(JSON.parse(proxied.body).status.userInfo.groups.includes("auditors"));
+    const kubeletClient = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", { method: "POST", body: review, headers,
+      cert: file("cp-1", "etc/kubernetes/pki/apiserver-kubelet-client.crt"), key: file("cp-1", "etc/kubernetes/pki/apiserver-kubelet-client.key") });
+    assert.equal(kubeletClient.status, 201, kubeletClient.body);
+    assert.equal(JSON.parse(kubeletClient.body).status.userInfo.username, "kube-apiserver-kubelet-client", "headers ignored: the certificate's own identity");
+  });
+
+  /**
+   * A kubelet stand-in on w-1:10250, run inside w-1's network namespace: the given serving pair, cluster-CA client
+   * certificates required, /healthz → ok; the CN of every client it served is logged.
+   */
+  async function kubeletServer(cert: string, key: string): Promise<{ close(): Promise<void>; clients(): string[] }> {
+    const dir = makeTempDir("kubelet");
+    writeFileSync(join(dir, "crt"), cert);
+    writeFileSync(join(dir, "key"), key);
+    writeFileSync(join(dir, "server.js"), `const https = require("https"), fs = require("fs"); const d = ${JSON.stringify(dir)};
+https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d + "/key"), ca: fs.readFileSync(${JSON.stringify(file("w-1", "etc/kubernetes/pki/ca.crt"))}),
+  requestCert: true, rejectUnauthorized: true }, (req, res) => {
+  fs.appendFileSync(d + "/clients", (req.socket.getPeerCertificate().subject || {}).CN + "\\n");
+  res.end(req.url === "/healthz" ? "ok" : "?");
+}).listen(10250, ${JSON.stringify(lab("w-1").address)});
+`);
+    const [ipCmd, ...prefix] = network.exec("w-1");
+    const daemon = startDaemon("kubelet stand-in", ipCmd!, [...prefix, process.execPath, join(dir, "server.js")], join(dir, "log"));
+    await waitForPort(lab("w-1").address, 10250, 10_000, daemon);
+    return {
+      clients: () => { try { return readFileSync(join(dir, "clients"), "utf8").trim().split("\n"); } catch { return []; } },
+      close: () => stopDaemon(daemon),
+    };
+  }
+
+  it("API server → kubelet: kube-apiserver verifies kube-pki's kubelet serving certificate and presents apiserver-kubelet-client; another CA's serving certificate fails", async () => {
+    const good = await kubeletServer(readFileSync(file("w-1", "var/lib/kubelet/pki/kubelet-serving.crt"), "utf8"),
+      readFileSync(file("w-1", "var/lib/kubelet/pki/kubelet-serving.key"), "utf8"));
+    try {
+      assert.equal(ok(await kubectl(adminConf(), ["get", "--raw", "/api/v1/nodes/w-1/proxy/healthz"])), "ok");
+      assert.ok(good.clients().includes("kube-apiserver-kubelet-client"), `client ${good.clients().join()}`);
+    } finally { await good.close(); }
+    const dir = makeTempDir("other-ca");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=system:node:w-1",
+      "-addext", `subjectAltName=DNS:w-1,IP:${lab("w-1").address}`, "-days", "1", "-keyout", join(dir, "k"), "-out", join(dir, "c")], { stdio: "pipe" });
+    const bad = await kubeletServer(readFileSync(join(dir, "c"), "utf8"), readFileSync(join(dir, "k"), "utf8"));
+    try {
+      const r = await kubectl(adminConf(), ["get", "--raw", "/api/v1/nodes/w-1/proxy/healthz"]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /certificate|x509|tls/i);
+    } finally { await bad.close(); }
+  });
+
+  it("service-account tokens: one API server's token is accepted by the other two", async () => {
+    let token = "";
+    for (let i = 0; i < 60 && !token; i++) {
+      const r = await kubectl(adminConf(), ["--server", `https://${lab("cp-1").address}:${API_PORT}`, "create", "token", "default", "-n", "default"]);
+      token = r.code === 0 ? r.stdout.trim() : "";
+      if (!token) await new Promise((res) => setTimeout(res, 500)); // the default service account is made by the controller-manager
+    }
+    assert.ok(token, "token issued by cp-1");
+    const empty = join(makeTempDir("token"), "empty.conf");
+    writeFileSync(empty, "apiVersion: v1\nkind: Config\n");
+    for (const n of ["cp-2", "cp-3"]) {
+      const r = await kubectl(empty, ["--server", `https://${lab(n).address}:${API_PORT}`, "--certificate-authority", file(n, "etc/kubernetes/pki/ca.crt"),
+        "--token", token, "auth", "whoami", "-o", "json"]);
+      assert.equal(JSON.parse(ok(r)).status.userInfo.username, "system:serviceaccount:default:default", n);
+    }
+  });
+
+  /** A kubeadm v1beta4 config of this cluster for one control-plane node (inside its root: kubeadm --rootfs chroots). */
+  function kubeadmConfig(node: string, certSANs: readonly string[] = sans): string {
+    const n = lab(node);
+    const text = [
+      { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "InitConfiguration", localAPIEndpoint: { advertiseAddress: n.address, bindPort: API_PORT },
+        nodeRegistration: { name: node } },
+      { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "ClusterConfiguration", kubernetesVersion: "v1.36.3", clusterName: "kubernetes",
+        controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, certificatesDir: "/etc/kubernetes/pki", encryptionAlgorithm: "ECDSA-P256",
+        networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: "cluster.local" }, apiServer: { certSANs: [...certSANs] } },
+    ].map((d) => stringify(d)).join("---\n");
+    writeFileSync(join(n.root, "kubeadm.yaml"), text);
+    return "/kubeadm.yaml";
+  }
+
+  it("kubeadm takes every control-plane node's tree as it is (init phase certs / kubeconfig change no byte) and reads its expiry as npm run expiry does", async () => {
+    for (const node of ["cp-1", "cp-2", "cp-3"]) {
+      const root = lab(node).root;
+      const cfg = kubeadmConfig(node);
+      const before = treeHashes(join(root, "etc/kubernetes"));
+      const certs = await run("kubeadm", ["--rootfs", root, "init", "phase", "certs", "all", "--config", cfg], { timeoutMs: 60_000 });
+      assert.equal(certs.code, 0, `${node}: ${certs.stdout}${certs.stderr}`);
+      const reused = (certs.stdout.match(/Using existing/g) ?? []).length;
+      assert.ok(reused >= 10 && !/Generating/.test(certs.stdout), `${node}: kubeadm reused every certificate:\n${certs.stdout}`);
+      // The init node has super-admin.conf; the others get what kubeadm join --control-plane writes.
+      const phases = node === "cp-1" ? ["all"] : ["admin", "controller-manager", "scheduler", "kubelet"];
+      for (const phase of phases) {
+        const kc = await run("kubeadm", ["--rootfs", root, "init", "phase", "kubeconfig", phase, "--config", cfg], { timeoutMs: 60_000 });
+        assert.equal(kc.code, 0, `${node} kubeconfig ${phase}: ${kc.stdout}${kc.stderr}`);
+      }
+      assert.deepEqual(treeHashes(join(root, "etc/kubernetes")), before, `${node}: kubeadm changed no byte and added no file`);
+      const expiry = await run("kubeadm", ["--rootfs", root, "certs", "check-expiration", "--config", cfg, "-o", "json"], { timeoutMs: 60_000 });
+      assert.equal(expiry.code, 0, `${node}: ${expiry.stderr}`);
+      const kubeadmRows = JSON.parse(expiry.stdout) as { certificates: { name: string; expirationDate: string; missing: boolean }[]; certificateAuthorities: { name: string; expirationDate: string }[] };
+      const ours = new Map(rowsFromDirectory(join(root, "etc/kubernetes")).map((r) => [r.certificate, r.notAfter.getTime()]));
+      for (const row of [...kubeadmRows.certificates, ...kubeadmRows.certificateAuthorities]) {
+        if ((row as any).missing) { assert.ok(node !== "cp-1" && row.name === "super-admin.conf", `${node}: kubeadm misses ${row.name}`); continue; }
+        assert.equal(ours.get(row.name), Date.parse(row.expirationDate), `${node}: ${row.name} expires at the same second in both reports`);
+      }
+    }
+  });
+
+  it("publication for real: kubeadm-config's certSANs follow the config, and turning publication off leaves the ConfigMap as it was", async () => {
+    // kubeadm itself uploads the ClusterConfiguration (init phase upload-config), through cp-1's admin.conf, with a
+    // certSANs list that differs from kube-pki's config (as after a SAN change kubeadm was not told about).
+    const upload = await run("kubeadm", ["--rootfs", lab("cp-1").root, "init", "phase", "upload-config", "kubeadm", "--config",
+      kubeadmConfig("cp-1", ["stale.lab.example.com"])], { timeoutMs: 60_000 });
+    assert.equal(upload.code, 0, upload.stdout + upload.stderr);
+    kubeadmConfig("cp-1");
+    const clusterConfiguration = async () => ok(await kubectl(adminConf(), ["get", "configmap", "kubeadm-config", "-n", "kube-system", "-o", "jsonpath={.data.ClusterConfiguration}"]));
+    assert.match(await clusterConfiguration(), /stale\.lab\.example\.com/);
+    try {
+      publication = { kubeadmConfig: true };
+      await up();
+      const published = await clusterConfiguration();
+      assert.match(published, /k8s\.lab\.example\.com/, "certSANs published");
+      assert.ok(!/stale\.lab/.test(published));
+      assert.match(published, /kubernetesVersion: v1\.36\.3/, "the rest of kubeadm's document is kept");
+      publication = {};
+      await up();
+      assert.equal(await clusterConfiguration(), published, "the patch's deletion relinquished nothing: kubeadm's ClusterConfiguration is intact");
+    } finally { publication = {}; }
+  });
+
+  it("publication for real: Cluster API secrets in a management cluster are updated in place (same object), not replaced", async () => {
+    // The management cluster is this cluster itself; its kubeconfig is a secret stack config value.
+    await ws.ok(["config", "set", "--secret", "--stack", "lab", "managementKubeconfig"], { input: readFileSync(adminConf(), "utf8") });
+    try {
+      publication = { managementCluster: { namespace: "default", clusterName: "lab" } };
+      await up();
+      const uid = async () => ok(await kubectl(adminConf(), ["get", "secret", "lab-ca", "-n", "default", "-o", "jsonpath={.metadata.uid}"]));
+      const before = await uid();
+      publication = { managementCluster: { namespace: "default", clusterName: "lab", includeCaKeys: true } };
+      ws.writeStack("lab", config());
+      const preview = await ws.preview("lab");
+      assert.ok(changedSteps(preview).includes("update kubernetes:core/v1:Secret::lab-publication-capi-ca"), changedSteps(preview).join("\n"));
+      await up();
+      assert.equal(await uid(), before, "the same Secret object, updated");
+      assert.match(ok(await kubectl(adminConf(), ["get", "secret", "lab-ca", "-n", "default", "-o", "jsonpath={.data}"])), /tls\.key/);
+      publication = {};
+      await up();
+    } finally { publication = {}; }
+  });
+
+  it("the seed scenario: an apiserver SAN added, re-issued, delivered and rolled out one node at a time with clients looping: 0 failed requests", async () => {
+    const restartsBefore = restartsLogged();
+    const loop = clientLoop(adminConf(), file("cp-1", "etc/kubernetes/pki/ca.crt"));
+    await new Promise((r) => setTimeout(r, 2_000));
+    const start = Date.now();
+    sans.push("api-new.lab.example.com");
+    await up();
+    const allServing = (Date.now() - start) / 1000;
+    await new Promise((r) => setTimeout(r, 2_000));
+    const stats = await loop.stop();
+    console.log(`      SAN rollout: ${allServing.toFixed(1)} s from config change to every API server serving the new certificate; ` +
+      `clients: ${stats.readyz} readyz + ${stats.kubectl} kubectl requests, ${stats.failures.length} failed`);
+    assert.deepEqual(stats.failures, [], "no request failed");
+    assert.ok(stats.readyz > 20 && stats.kubectl > 5);
+    for (const n of ["cp-1", "cp-2", "cp-3"]) {
+      const crt = readFileSync(file(n, "etc/kubernetes/pki/apiserver.crt"), "utf8");
+      assert.match(new X509Certificate(crt).subjectAltName!, /DNS:api-new\.lab\.example\.com/);
+      const served = execFileSync("sh", ["-c", `openssl s_client -connect ${lab(n).address}:${API_PORT} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`], { encoding: "utf8" });
+      assert.equal(served.trim().replace(/^.*=/, ""), new X509Certificate(crt).fingerprint256, `${n} serves the new certificate`);
+      ok(await kubectl(adminConf(), ["--server", `https://${lab(n).address}:${API_PORT}`, "--tls-server-name", "api-new.lab.example.com", "get", "--raw", "/readyz"]));
+    }
+    const restarts = restartsLogged();
+    for (const n of ["cp-1", "cp-2", "cp-3"]) {
+      assert.deepEqual(restarts[n]!.slice(restartsBefore[n]!.length), ["kube-apiserver"], `${n}: kube-apiserver restarted once, nothing else`);
+    }
+    // The floor: each new kube-apiserver's time from its start (after the old one exited) to ready, summed.
+    const events = restartEvents();
+    const floor = ["cp-1", "cp-2", "cp-3"].reduce((sum, n) => {
+      const e = events[n]!.filter((x) => x.reader === "kube-apiserver");
+      const exited = e.filter((x) => x.event === "exited").pop()!.time;
+      const ready = e.filter((x) => x.event === "ready").pop()!.time;
+      return sum + (ready - exited);
+    }, 0);
+    console.log(`      sequential restart floor (sum of kube-apiserver start-to-ready): ${floor.toFixed(1)} s; ` +
+      `kube-pki's rollout: ${allServing.toFixed(1)} s (${(allServing / Math.max(floor, 0.1)).toFixed(2)}x)`);
+    writeFileSync(join(makeTempDir("bench"), "san-rollout.json"), JSON.stringify({ allServing, floor, stats }));
+  });
+
+  it("a fourth control-plane node joins (files by pulumi up, etcd member added, its API server behind the load balancer): 0 failed requests, nothing else restarted", async () => {
+    const restartsBefore = restartsLogged();
+    const loop = clientLoop(adminConf(), file("cp-1", "etc/kubernetes/pki/ca.crt"));
+    members = ["cp-1", "cp-2", "cp-3", "cp-4", "w-1"];
+    await up();
+    const cp4 = lab("cp-4");
+    const peers = cp.controlPlane;
+    ok(await cp.etcdctl(lab("cp-1"), ["member", "add", "cp-4", `--peer-urls=https://${cp4.address}:2380`]));
+    cp.startEtcd(cp4, peers, "existing");
+    let healthy = false;
+    for (let i = 0; i < 100 && !healthy; i++) {
+      healthy = (await cp.etcdctl(cp4, ["endpoint", "health"])).code === 0;
+      if (!healthy) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(healthy, `cp-4 etcd: ${cp.log(cp4, "etcd")}`);
+    cp.startApiServer(cp4, SERVICE_SUBNET);
+    assert.ok(await cp.waitReady(cp4, 180_000), cp.log(cp4, "kube-apiserver"));
+    cp.startControllerManager(cp4, true);
+    cp.startScheduler(cp4);
+    await registerNode("cp-4", cp4.address);
+    await new Promise((r) => setTimeout(r, 3_000)); // haproxy's checks take cp-4 into rotation
+    const stats = await loop.stop();
+    console.log(`      cp-4 joined: clients ${stats.readyz} readyz + ${stats.kubectl} kubectl requests, ${stats.failures.length} failed`);
+    assert.deepEqual(stats.failures, []);
+    assert.equal(JSON.parse(ok(await cp.etcdctl(cp4, ["member", "list", "-w", "json"]))).members.length, 4);
+    assert.deepEqual(await whoami(file("cp-4", "etc/kubernetes/admin.conf")), { username: "kubernetes-admin", groups: ["kubeadm:cluster-admins", "system:authenticated"] });
+    const restarts = restartsLogged();
+    for (const n of ["cp-1", "cp-2", "cp-3"]) assert.deepEqual(restarts[n], restartsBefore[n], `${n}: nothing restarted`);
+  });
+});
