@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ClusterPki, defineStack, FileSpec, planClusters, RENDER_USERS_DIR } from "../components";
-import { evaluate, valueOf } from "./evaluate";
+import { evaluate, Evaluation, valueOf } from "./evaluate";
 import { TlsStandInOptions } from "./tlsStandIn";
 
 export interface ManifestEntry {
@@ -36,6 +36,8 @@ export interface RenderOptions {
   readonly tls?: TlsStandInOptions;
   /** Replace a cluster directory an earlier render made (never one it did not make). Default false. */
   readonly force?: boolean;
+  /** Workers per evaluation of a big cluster (default 250): bounds memory, see renderClusters. */
+  readonly workerBatch?: number;
 }
 
 /** The file by which a render marks a cluster directory as its own (and so as safe to replace with --force). */
@@ -55,13 +57,18 @@ function writeFile(root: string, file: Pick<FileSpec, "path" | "mode">, content:
   chmodSync(target, file.mode); // the umask must not loosen or tighten what the node will have
 }
 
-export async function writeCluster(pki: ClusterPki, root: string): Promise<Record<string, ManifestEntry[]>> {
+/**
+ * Writes the files of `pki`'s nodes (all, or those in `only`) under `root/<node>/`, with a manifest per node, and,
+ * unless `operator` is false, the operator's kubeconfigs (`admin.conf`, `users/<user>.conf`) in `root`.
+ */
+export async function writeCluster(pki: ClusterPki, root: string, only?: ReadonlySet<string>, operator = true): Promise<Record<string, ManifestEntry[]>> {
   const { catalog } = pki;
   const inventory = await valueOf(pki.inventory);
   const notAfter = new Map(inventory.map((e) => [e.id, e.notAfter]));
   const nodes: Record<string, ManifestEntry[]> = {};
-  for (const node of catalog.cluster.nodes) nodes[node.name] = [];
+  for (const node of catalog.cluster.nodes) if (!only || only.has(node.name)) nodes[node.name] = [];
   for (const bundle of catalog.bundles) {
+    if (!nodes[bundle.node]) continue;
     for (const file of bundle.files) {
       const content = await valueOf(pki.contentOf(file));
       writeFile(join(root, bundle.node), file, content);
@@ -75,9 +82,34 @@ export async function writeCluster(pki: ClusterPki, root: string): Promise<Recor
   for (const [node, entries] of Object.entries(nodes)) {
     writeFile(join(root, node), { path: "/manifest.json", mode: 0o644 }, `${JSON.stringify(entries, null, 2)}\n`);
   }
+  if (!operator) return nodes;
   writeFile(root, { path: "/admin.conf", mode: 0o600 }, await valueOf(pki.adminKubeconfig));
   for (const [user, kubeconfig] of Object.entries(await valueOf(pki.userKubeconfigs))) {
     writeFile(root, { path: `/${RENDER_USERS_DIR}/${user}.conf`, mode: 0o600 }, kubeconfig);
+  }
+  return nodes;
+}
+
+/**
+ * One cluster's files, evaluated a batch of workers at a time: the control-plane nodes and the first `workerBatch`
+ * workers, then the control-plane nodes and the next batch, each evaluation given the previous one as its state.
+ * Unchanged resources keep their state (the CAs, the control-plane leaves, the shared kubeconfigs: the same keys and
+ * certificates in every batch) and every worker's resources are made in its own batch, so the files are exactly
+ * those of one evaluation of the whole cluster (resource names do not depend on other nodes), while memory is
+ * bounded by the batch: the mock runtime keeps every registration of an evaluation in flight at once.
+ */
+async function renderInBatches(raw: { nodes: { name: string; role: string }[] }, root: string, opts: RenderOptions): Promise<Record<string, ManifestEntry[]>> {
+  const batch = opts.workerBatch ?? 250;
+  const controlPlane = raw.nodes.filter((n) => n.role === "control-plane");
+  const workers = raw.nodes.filter((n) => n.role !== "control-plane");
+  const nodes: Record<string, ManifestEntry[]> = {};
+  let prior: Evaluation<unknown> | undefined;
+  for (let first = 0; first === 0 || first < workers.length; first += batch) {
+    const part = { ...raw, nodes: [...controlPlane, ...workers.slice(first, first + batch)] };
+    const ev = await evaluate(() => defineStack([part], { stack: "render", deliver: false }), { tls: opts.tls, prior });
+    const only = new Set([...(first === 0 ? controlPlane : []), ...workers.slice(first, first + batch)].map((n) => n.name));
+    Object.assign(nodes, await writeCluster(ev.result.clusters[0]!, root, only, first === 0));
+    prior = ev;
   }
   return nodes;
 }
@@ -110,17 +142,17 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
   const rendered: RenderedCluster[] = [];
   for (const [i, cluster] of clusters.entries()) {
     const start = Date.now();
-    // The same stack program, one cluster at a time: bounded memory and progress per cluster on big renders.
-    const raw = (rawClusters as unknown[])[i];
-    const ev = await evaluate(() => defineStack([raw], { stack: "render", deliver: false }), { tls: opts.tls });
-    const pki = ev.result.clusters[0]!;
+    const raw = (rawClusters as unknown[])[i] as { nodes: { name: string; role: string }[] };
     const final = join(outDir, cluster.name);
     const temp = join(outDir, `.${cluster.name}.rendering-${process.pid}`);
     const replaced = join(outDir, `.${cluster.name}.replaced-${process.pid}`);
     let nodes: Record<string, ManifestEntry[]>;
+    // No stacks while the files are written either: every Output read makes promises whose stacks the SDK records.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       rmSync(temp, { recursive: true, force: true });
-      nodes = await writeCluster(pki, temp);
+      nodes = await renderInBatches(raw, temp, opts);
       writeFile(temp, { path: `/${RENDER_MARKER}`, mode: 0o644 },
         `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`);
       // Checked again just before the swap: nothing else may have appeared there meanwhile.
@@ -131,14 +163,16 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     } catch (e) {
       rmSync(temp, { recursive: true, force: true });
       throw e;
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
     }
     rmSync(replaced, { recursive: true, force: true });
     const seconds = (Date.now() - start) / 1000;
-    const result = { cluster: cluster.name, nodes, certificates: pki.catalog.certificates.length, seconds };
+    const result = { cluster: cluster.name, nodes, certificates: planClusters([raw])[0]!.catalog.certificates.length, seconds };
     rendered.push(result);
     const files = Object.values(nodes).reduce((n, e) => n + e.length, 0);
-    opts.log?.(`cluster ${cluster.name} (${i + 1}/${clusters.length}): ${result.certificates} certificates, ` +
-      `${cluster.nodes.length} nodes, ${files} files in ${seconds.toFixed(1)} s -> ${final}`);
+    opts.log?.(`cluster ${cluster.name} (${i + 1}/${clusters.length}): ${result.certificates.toLocaleString("en-US")} certificates, ` +
+      `${cluster.nodes.length.toLocaleString("en-US")} nodes, ${files.toLocaleString("en-US")} files in ${seconds.toFixed(1)} s -> ${final}`);
   }
   return rendered;
 }

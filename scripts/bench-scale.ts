@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   if (args[0] === "--child") return child(Number(args[1]));
   const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
   const profile = flag("--profile");
-  const self = (extra: string[], workers: number) => execFileSync(process.execPath, [...extra, ...process.execArgv, __filename, "--child", String(workers)],
+  // As `npm run render` runs it: a batch of workers per evaluation, the heap capped at 768 MiB (package.json).
+  const self = (extra: string[], workers: number) => execFileSync(process.execPath, ["--max-old-space-size=768", ...extra, ...process.execArgv, __filename, "--child", String(workers)],
     { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
   if (profile) {
     const dir = mkdtempSync(join(process.cwd(), ".cpuprofile-"));

@@ -34,5 +34,5 @@ runMain("kube-pki render", async () => {
   const out = path(values.out!);
   console.log(`kube-pki render: ${source} -> ${out}\n${RENDER_NOTICE}`);
   const rendered = await renderClusters(config.clusters, out, { log: (line) => console.log(line), force: values.force });
-  for (const r of rendered) console.log(`${r.cluster}: ${Object.keys(r.nodes).length} nodes; operator kubeconfigs in ${out}/${r.cluster}/ (admin.conf, users/)`);
+  for (const r of rendered) console.log(`${r.cluster}: ${Object.keys(r.nodes).length.toLocaleString("en-US")} nodes; operator kubeconfigs in ${out}/${r.cluster}/ (admin.conf, users/)`);
 }, (e) => e instanceof ConfigError ? `${e.message}\nNothing was written.` : `kube-pki render: ${e instanceof Error ? e.message : e}\nNothing was written.`);

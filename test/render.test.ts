@@ -2,6 +2,7 @@
 // replaces a marked one only with --force), and a render that fails halfway leaves no key behind (issue 12, item 2).
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { renderClusters } from "../offline/render";
 import { makeTempDir } from "./e2e/proc";
@@ -68,5 +69,26 @@ describe("offline render: where it may write", () => {
     assert.ok(writes >= 12, "the fault was injected while files were being written");
     assert.deepEqual(keyFiles(out), [], "no key left anywhere under the output directory");
     assert.deepEqual(readdirSync(out), [], "nothing left at all");
+  });
+});
+
+describe("offline render: a big cluster in batches of workers", () => {
+  it("renders exactly what one evaluation renders: one set of CAs and shared kubeconfigs on every node, every node's own leaves", async () => {
+    const out = makeTempDir("batches");
+    const rendered = await renderClusters([clusterConfig("b", 2, 7)], out, { workerBatch: 3 });
+    assert.deepEqual(Object.keys(rendered[0]!.nodes).sort(), ["cp-1", "cp-2", "w-1", "w-2", "w-3", "w-4", "w-5", "w-6", "w-7"]);
+    const read = (node: string, path: string) => readFileSync(join(out, "b", node, path), "utf8");
+    const nodes = Object.keys(rendered[0]!.nodes);
+    assert.equal(new Set(nodes.map((n) => read(n, "etc/kubernetes/pki/ca.crt"))).size, 1, "one cluster CA on every node");
+    assert.equal(new Set(nodes.map((n) => read(n, "etc/kubernetes/kube-proxy.conf"))).size, 1, "one kube-proxy.conf");
+    assert.equal(new Set(nodes.map((n) => read(n, "etc/kubernetes/kubelet.conf"))).size, nodes.length, "a kubelet.conf per node");
+    const ca = new X509Certificate(read("cp-1", "etc/kubernetes/pki/ca.crt"));
+    for (const n of nodes) {
+      const serving = new X509Certificate(read(n, "var/lib/kubelet/pki/kubelet-serving.crt"));
+      assert.ok(serving.verify(ca.publicKey), `${n}: signed by the one CA`);
+      assert.equal(serving.subject, `O=system:nodes\nCN=system:node:${n}`);
+    }
+    const admin = readFileSync(join(out, "b", "admin.conf"), "utf8");
+    assert.ok(admin.includes(Buffer.from(ca.toString()).toString("base64")), "admin.conf trusts the same CA");
   });
 });
