@@ -147,7 +147,8 @@ export interface CertificateSpec {
   readonly servedAt?: { readonly host: string; readonly port: number };
 }
 
-export type FileContent = "certificate" | "private-key" | "kubeconfig" | "public-key";
+/** `signer-certificate`: a CA's signing generation alone, where `certificate` is its trust bundle. */
+export type FileContent = "certificate" | "signer-certificate" | "private-key" | "kubeconfig" | "public-key";
 
 export interface FileSpec {
   /** Absolute path on the node. */
@@ -185,6 +186,9 @@ export interface ClusterCatalog {
   readonly serviceAccount: { readonly id: "sa"; readonly resourceName: string; readonly keyAlgorithm: KeyAlgorithm };
   readonly bundles: readonly Bundle[];
 }
+
+/** Beside ca.key: the cluster CA's signing certificate alone (kube-controller-manager's --cluster-signing-cert-file). */
+export const CA_SIGNER_FILE = "ca-signer.crt";
 
 const certificateFile = (source: string, path: string): FileSpec =>
   ({ path, mode: 0o644, owner: "root", source, content: "certificate" });
@@ -238,7 +242,13 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
     const targets = ca.name === "ca" ? cluster.nodes : controlPlane;
     for (const node of targets) {
       const files = [certificateFile(ca.name, `${PKI_DIR}/${ca.base}.crt`)];
-      if (withKey && node.role === "control-plane") files.push(privateKeyFile(ca.name, `${PKI_DIR}/${ca.base}.key`));
+      if (withKey && node.role === "control-plane") {
+        files.push(privateKeyFile(ca.name, `${PKI_DIR}/${ca.base}.key`));
+        // kube-controller-manager signs with one certificate and refuses a bundle ("expected 1 certificate, found
+        // 2"), while ca.crt is one during a rotation: its --cluster-signing-cert-file reads this file instead, which
+        // always holds just the certificate of ca.key, and changes with it.
+        if (ca.name === "ca") files.push({ ...certificateFile(ca.name, `${PKI_DIR}/${CA_SIGNER_FILE}`), content: "signer-certificate" });
+      }
       const readers = node.role === "control-plane" ? ca.readers : ca.readers.filter((r) => r === "kubelet");
       bundles.push({ id: ca.name, node: node.name, files, readers });
     }
@@ -333,7 +343,7 @@ export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.
  * installing it removes them (the signing keys always; other files only while they hold what kube-pki put there).
  */
 function withEntitlements(cluster: ClusterSpec, bundles: readonly Bundle[]): Bundle[] {
-  const managed = new Set([...bundles.flatMap((b) => b.files.map((f) => f.path)), ...SIGNING_KEY_PATHS]);
+  const managed = new Set([...bundles.flatMap((b) => b.files.map((f) => f.path)), ...SIGNING_KEY_PATHS, `${PKI_DIR}/${CA_SIGNER_FILE}`]);
   const received = new Map<string, Set<string>>();
   for (const b of bundles) {
     const paths = received.get(b.node) ?? new Set<string>();

@@ -4,11 +4,26 @@ import { CertificateAuthority } from "./certificateAuthority";
 import { Certificate } from "./certificate";
 import { Kubeconfig } from "./kubeconfig";
 import { ServiceAccountKey } from "./serviceAccountKey";
+import { Signer } from "./certificateAuthority";
+import { generationName, TrustPlan, trustPlan, TrustRoot } from "./trust";
 
 export interface ClusterPkiArgs {
   /** The expanded catalog of one validated cluster (buildCatalog(validateClusters(...)[i])) (required). */
   readonly catalog: ClusterCatalog;
+  /** The private keys of the adopted trust roots (cluster.adopt), secret; required for each adopted root. */
+  readonly adoptedKeys?: Partial<Record<TrustRoot, pulumi.Input<string>>>;
 }
+
+/** One generation of a trust root: a signer, and for the service-account key its public key. */
+interface Generation extends Signer {
+  readonly validityEndTime: pulumi.Output<string>;
+  readonly serial: pulumi.Output<string>;
+  readonly publicKeyPem?: pulumi.Output<string>;
+}
+
+/** Several PEMs as one bundle, each ending in one newline. */
+const bundle = (pems: readonly pulumi.Output<string>[]) =>
+  pulumi.all([...pems]).apply((ps) => ps.map((x) => (x.endsWith("\n") ? x : `${x}\n`)).join(""));
 
 /** What a catalog id resolves to once issued. */
 interface Issued {
@@ -40,20 +55,38 @@ export class ClusterPki extends pulumi.ComponentResource {
   public readonly inventory: pulumi.Output<IssuedInventoryEntry[]>;
   public readonly catalog: ClusterCatalog;
   private readonly issued = new Map<string, Issued>();
-  private readonly serviceAccountKey: ServiceAccountKey;
+  /** Per trust root: its plan, its generations, and the trust bundle (every generation, the signer first). */
+  private readonly roots = new Map<TrustRoot, { plan: TrustPlan; generations: Map<number, Generation>; bundle: pulumi.Output<string> }>();
 
   constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:index:ClusterPki", name, { cluster: args.catalog.cluster.name }, opts);
     const catalog = args.catalog;
     this.catalog = catalog;
     const cluster = catalog.cluster;
-    const cas = new Map<string, CertificateAuthority>();
+    const cas = new Map<string, Generation>();
+    // A generation that a declared rotation is about to drop is no longer protected: its deletion is the plan.
+    const protectGeneration = (plan: TrustPlan, g: number) => cluster.protectCAs && !plan.leaving.includes(g);
+    const adoptedKey = (root: TrustRoot) => {
+      const key = args.adoptedKeys?.[root];
+      if (key === undefined) throw new Error(`ClusterPki ${name}: adoptedKeys.${root} is required (cluster.adopt)`);
+      return pulumi.secret(key);
+    };
 
     for (const spec of catalog.certificates) {
       if (spec.kind === "ca") {
-        const ca = new CertificateAuthority(spec.resourceName, spec, { parent: this, protect: cluster.protectCAs });
-        cas.set(spec.id, ca);
-        this.issued.set(spec.id, ca);
+        const root = spec.id as TrustRoot;
+        const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
+        const generations = new Map<number, Generation>();
+        for (const g of plan.generations) {
+          generations.set(g, g === 1 && plan.adopted
+            // An adopted CA is no resource: its certificate and key as the cluster has them sign the leaves.
+            ? { certPem: pulumi.output(plan.adopted.pem), privateKeyPem: adoptedKey(root), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") }
+            : new CertificateAuthority(generationName(spec.resourceName, g), spec, { parent: this, protect: protectGeneration(plan, g) }));
+        }
+        const signer = generations.get(plan.signer)!;
+        this.roots.set(root, { plan, generations, bundle: bundle(plan.generations.map((g) => generations.get(g)!.certPem)) });
+        cas.set(spec.id, signer);
+        this.issued.set(spec.id, signer);
         continue;
       }
       const signer = cas.get(spec.signer ?? "");
@@ -61,16 +94,27 @@ export class ClusterPki extends pulumi.ComponentResource {
       if (spec.kind === "leaf") {
         this.issued.set(spec.id, new Certificate(spec.resourceName, { ...spec, signer }, { parent: this }));
       } else {
-        const kc = new Kubeconfig(spec.resourceName, { ...spec, ...spec.kubeconfig!, signer }, { parent: this });
+        const kc = new Kubeconfig(spec.resourceName, { ...spec, ...spec.kubeconfig!, signer, caBundle: this.roots.get("ca")!.bundle }, { parent: this });
         this.issued.set(spec.id, { ...pick(kc.certificate), kubeconfig: kc.content });
       }
     }
     // Shared by every control-plane node and behind every service-account token: protected like the CAs.
-    this.serviceAccountKey = new ServiceAccountKey(catalog.serviceAccount.resourceName,
-      { keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, { parent: this, protect: cluster.protectCAs });
+    const saPlan = trustPlan("sa", cluster.rotation.sa, cluster.adopt.sa);
+    const saGenerations = new Map<number, Generation>();
+    for (const g of saPlan.generations) {
+      if (g === 1 && saPlan.adopted) {
+        saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: adoptedKey("sa"), publicKeyPem: pulumi.output(saPlan.adopted.pem), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") });
+        continue;
+      }
+      const key = new ServiceAccountKey(generationName(catalog.serviceAccount.resourceName, g),
+        { keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, { parent: this, protect: protectGeneration(saPlan, g) });
+      saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, validityEndTime: pulumi.output(""), serial: pulumi.output("") });
+    }
+    // kube-apiserver verifies tokens with every public key in sa.pub; the signing key is sa.key.
+    this.roots.set("sa", { plan: saPlan, generations: saGenerations, bundle: bundle(saPlan.generations.map((g) => saGenerations.get(g)!.publicKeyPem!)) });
 
     this.caCertificates = pulumi.all({
-      ca: this.get("ca").certPem, "front-proxy-ca": this.get("front-proxy-ca").certPem, "etcd-ca": this.get("etcd-ca").certPem,
+      ca: this.trustBundle("ca"), "front-proxy-ca": this.trustBundle("front-proxy-ca"), "etcd-ca": this.trustBundle("etcd-ca"),
     }) as pulumi.Output<Record<CaName, string>>;
     this.adminKubeconfig = pulumi.secret(this.get("admin.conf").kubeconfig!);
     this.userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(
@@ -96,24 +140,38 @@ export class ClusterPki extends pulumi.ComponentResource {
     return { certPem: ca.certPem, privateKeyPem: pulumi.secret(ca.privateKeyPem) };
   }
 
-  /** sa.pub (PKIX PEM). */
-  public get serviceAccountPublicKey(): pulumi.Output<string> {
-    return this.serviceAccountKey.publicKeyPem;
+  /** A trust root's bundle: every generation's certificate (or, for `sa`, public key), the signing one first. */
+  public trustBundle(root: TrustRoot): pulumi.Output<string> {
+    return this.roots.get(root)!.bundle;
   }
 
-  /** sa.key. Secret. */
+  /** Each trust root's plan: which generations exist, which signs (for reports). */
+  public get trustPlans(): readonly TrustPlan[] {
+    return [...this.roots.values()].map((r) => r.plan);
+  }
+
+  /** sa.pub: every generation's public key (PKIX PEM). */
+  public get serviceAccountPublicKey(): pulumi.Output<string> {
+    return this.trustBundle("sa");
+  }
+
+  /** sa.key: the signing generation's key. Secret. */
   public get serviceAccountPrivateKey(): pulumi.Output<string> {
-    return this.serviceAccountKey.privateKeyPem;
+    const sa = this.roots.get("sa")!;
+    return pulumi.secret(sa.generations.get(sa.plan.signer)!.privateKeyPem);
   }
 
   /** The content of a file the catalog places on a node. Secret for private keys and kubeconfigs. */
   public contentOf(file: FileSpec): pulumi.Output<string> {
     if (file.source === "sa") {
-      return file.content === "public-key" ? this.serviceAccountKey.publicKeyPem : this.serviceAccountKey.privateKeyPem;
+      return file.content === "public-key" ? this.serviceAccountPublicKey : this.serviceAccountPrivateKey;
     }
     const issued = this.get(file.source);
+    const root = this.roots.get(file.source as TrustRoot);
     switch (file.content) {
-      case "certificate": return issued.certPem;
+      // A CA's certificate file is its trust bundle (both generations while a rotation overlaps them).
+      case "certificate": return root ? root.bundle : issued.certPem;
+      case "signer-certificate": return issued.certPem;
       case "private-key": return pulumi.secret(issued.privateKeyPem);
       case "kubeconfig": return pulumi.secret(issued.kubeconfig!);
       case "public-key": throw new Error(`${file.source} has no public-key file`);

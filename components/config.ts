@@ -1,5 +1,6 @@
 // Stack configuration: the shape of `kube-pki:clusters` and its validation. Pure code, no Pulumi: every problem is
 // collected with its config path and reported together, before the program registers any resource.
+import { AdoptedRoot, ROTATION_PHASES, RotationSpec, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot } from "./trust";
 import {
   Cidr, canonicalIp, cidrHostBits, hasIpv6Zone, isDns1123Label, isDns1123Subdomain, isIpAddress,
   isWildcardDns1123Subdomain, parseCidr, splitHostPort,
@@ -160,9 +161,13 @@ export interface ClusterSpec {
   readonly etcd: { readonly serverCertSANs: readonly string[]; readonly peerCertSANs: readonly string[] };
   readonly keyAlgorithm: KeyAlgorithm;
   readonly validity: ValidityHours;
-  /** `protect` the CA resources so no deployment can delete or replace them. */
+  /** `protect` the CA resources so no deployment can delete or replace them (a declared rotation still can). */
   readonly protectCAs: boolean;
   readonly caKeys: CaKeyPlacement;
+  /** Trust roots brought in from an existing cluster instead of made (generation 1). */
+  readonly adopt: Partial<Record<TrustRoot, AdoptedRoot>>;
+  /** Trust roots being rotated, with their phase. */
+  readonly rotation: Partial<Record<TrustRoot, RotationSpec>>;
   readonly delivery: DeliverySpec;
   readonly publication: PublicationSpec;
   readonly nodes: readonly NodeSpec[];
@@ -308,7 +313,49 @@ function duplicates<T>(items: readonly T[], key: (t: T) => string): Map<string, 
 // ---- the schema ---------------------------------------------------------------------------------------------------
 
 const CLUSTER_KEYS = ["name", "clusterName", "controlPlaneEndpoint", "serviceSubnet", "dnsDomain", "apiServer", "etcd",
-  "keyAlgorithm", "validity", "protectCAs", "caKeys", "delivery", "publication", "nodes", "users"] as const;
+  "keyAlgorithm", "validity", "protectCAs", "caKeys", "adopt", "rotation", "delivery", "publication", "nodes", "users"] as const;
+
+const PEM_BLOCK = (type: string) => new RegExp(`^-----BEGIN ${type}-----\\n[A-Za-z0-9+/=\\n]+-----END ${type}-----\\n?$`);
+
+/** `adopt`: the trust roots of an existing cluster (their certificates here, their keys in secret config keys). */
+function validateAdopt(p: Problems, path: string, value: unknown, clusterName: string | undefined): ClusterSpec["adopt"] {
+  if (value === undefined || value === null) return {};
+  const o = object(p, path, value, TRUST_ROOTS.map((r) => TRUST_ROOT_KEYS[r])) ?? {};
+  const out: Partial<Record<TrustRoot, AdoptedRoot>> = {};
+  for (const root of TRUST_ROOTS) {
+    const key = TRUST_ROOT_KEYS[root];
+    if (o[key] === undefined || o[key] === null) continue;
+    const field = root === "sa" ? "publicKey" : "certificate";
+    const a = object(p, `${path}.${key}`, o[key], [field, "keyConfig"]);
+    if (!a) continue;
+    const pem = requiredString(p, `${path}.${key}.${field}`, a[field]);
+    const normal = pem?.replace(/\r\n/g, "\n").trim().concat("\n");
+    if (normal !== undefined && !PEM_BLOCK(root === "sa" ? "PUBLIC KEY" : "CERTIFICATE").test(normal)) {
+      p.add(`${path}.${key}.${field}`, `must be one PEM ${root === "sa" ? "PUBLIC KEY" : "CERTIFICATE"} block`);
+    }
+    const keyConfig = optionalString(p, `${path}.${key}.keyConfig`, a.keyConfig) ?? `adopted-${clusterName ?? "cluster"}-${root}-key`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(keyConfig)) p.add(`${path}.${key}.keyConfig`, `${show(keyConfig)} is not a config key name`);
+    if (normal !== undefined) out[root] = { pem: normal, keyConfig };
+  }
+  return out;
+}
+
+/** `rotation`: per trust root, the generation being rotated to and the phase (add, switch, drop). */
+function validateRotation(p: Problems, path: string, value: unknown): ClusterSpec["rotation"] {
+  if (value === undefined || value === null) return {};
+  const o = object(p, path, value, TRUST_ROOTS.map((r) => TRUST_ROOT_KEYS[r])) ?? {};
+  const out: Partial<Record<TrustRoot, RotationSpec>> = {};
+  for (const root of TRUST_ROOTS) {
+    const key = TRUST_ROOT_KEYS[root];
+    if (o[key] === undefined || o[key] === null) continue;
+    const r = object(p, `${path}.${key}`, o[key], ["generation", "phase"]);
+    if (!r) continue;
+    const generation = wholeNumber(p, `${path}.${key}.generation`, r.generation, 2, 2);
+    const phase = oneOf(p, `${path}.${key}.phase`, r.phase, ROTATION_PHASES);
+    if (generation !== undefined && phase !== undefined) out[root] = { generation, phase };
+  }
+  return out;
+}
 
 function validatePublication(p: Problems, path: string, value: unknown, clusterName: string | undefined): PublicationSpec {
   const o = value === undefined ? {} : object(p, path, value, ["kubeadmConfig", "managementCluster"]) ?? {};
@@ -523,6 +570,8 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   }
   const protectCAs = boolean(p, `${path}.protectCAs`, o.protectCAs, false);
   const caKeys = oneOf(p, `${path}.caKeys`, o.caKeys, CA_KEY_PLACEMENTS, DEFAULTS.caKeys);
+  const adopt = validateAdopt(p, `${path}.adopt`, o.adopt, name);
+  const rotation = validateRotation(p, `${path}.rotation`, o.rotation);
 
   const delivery = validateDelivery(p, `${path}.delivery`, o.delivery);
   const publication = validatePublication(p, `${path}.publication`, o.publication, name);
@@ -559,7 +608,7 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   return {
     name, clusterName, controlPlaneEndpoint, serviceSubnets, dnsDomain,
     apiServer: { certSANs, bindPort }, etcd: { serverCertSANs, peerCertSANs },
-    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys, delivery, publication,
+    keyAlgorithm, validity: { caHours, leafHours, earlyRenewalHours }, protectCAs, caKeys, adopt, rotation, delivery, publication,
     nodes: validNodes, users: validUsers,
   };
 }

@@ -16,3 +16,4 @@ export * from "./kubeadmConfig";
 export * from "./clusterPublication";
 export * from "./stack";
 export * from "./destroyGuard";
+export * from "./trust";

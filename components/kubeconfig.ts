@@ -7,6 +7,8 @@ export interface KubeconfigArgs extends CertificateArgs {
   readonly clusterName: string;
   /** API server URL, `https://host:port` (required). */
   readonly server: string;
+  /** The CA certificates the kubeconfig trusts (default: the signer's certificate; during a rotation, both CAs). */
+  readonly caBundle?: pulumi.Input<string>;
 }
 
 /**
@@ -25,7 +27,7 @@ export class Kubeconfig extends pulumi.ComponentResource {
       throw new Error(`Kubeconfig ${name}: server must look like https://host:port, got ${JSON.stringify(args.server)}`);
     }
     this.certificate = new Certificate(`${name}-client`, args, { parent: this });
-    this.content = pulumi.secret(pulumi.all([args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
+    this.content = pulumi.secret(pulumi.all([args.caBundle ?? args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
       .apply(([caCertPem, clientCertPem, clientKeyPem]) => renderKubeconfig({
         clusterName: args.clusterName, server: args.server, user: args.commonName, caCertPem, clientCertPem, clientKeyPem,
       })));

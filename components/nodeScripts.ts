@@ -131,7 +131,7 @@ lock() {
 // files of a failed install are removed on exit; nothing prints file content.
 const INSTALL = `${COMMON}
 lock
-staged=""; jlines=""; count=0; files=0; committed=no; done=no; changed=no; previous=drop; removed=0; kept=""
+staged=""; jlines=""; count=0; files=0; committed=no; done=no; changed=no; previous=drop; removed=0; kept=""; originals=0
 cleanup() { if [ "$done" = no ]; then for e in $staged; do rm -f "\${e%%|*}"; done; rm -f "$journal.tmp"; fi; }
 trap cleanup EXIT
 trap "exit 1" HUP INT TERM PIPE
@@ -151,10 +151,18 @@ while read -r kind mode owner sum path data; do
     chmod "$mode" "$n"
     if [ "$me" = 0 ]; then chown "$owner:$owner" "$n"; fi
     sync "$n" 2>/dev/null || sync
-    if [ -f "$t" ]; then sumof "$t"; if [ "$s" != "$sum" ]; then changed=yes; fi; fi
+    s=$sum; if [ -f "$t" ]; then sumof "$t"; if [ "$s" != "$sum" ]; then changed=yes; fi; fi
+    # A file kube-pki did not install and now replaces with other content (as kubeadm made it, on an adopted node) is
+    # kept, once, under originals/ (a signing key there goes when the node stops being entitled to it).
+    if [ "$s" != "$sum" ] && [ ! -e "$state/originals$path" ] && ! awk -v p="$path" "\\$2 == p { f = 1 } END { exit !f }" "$ledger" 2>/dev/null; then
+      src=$t; safedir "$state/originals/x" create; chmod 0700 "$state/originals"; safefile "/var/lib/kube-pki/originals$path" create
+      o=$(mktemp "$d/.$b.kube-pki-new.XXXXXX"); cp -p "$src" "$o"; staged="$staged $o|-"; jlines="$jlines|mv $o $t"; originals=$((originals + 1))
+      safefile "$path" create
+    fi
     jlines="$jlines|ledger $path $sum"; files=$((files + 1)); count=$((count + 1)) ;;
   absent)
     count=$((count + 1))
+    if [ "$mode" = always ] && safefile "/var/lib/kube-pki/originals$path" check; then jlines="$jlines|rm $t"; fi
     if ! safefile "$path" check; then continue; fi
     if [ ! -e "$t" ]; then jlines="$jlines|rm $d/.$b.kube-pki-prev"; continue; fi
     sumof "$t"
@@ -170,6 +178,7 @@ done
 trap "" HUP INT TERM PIPE
 for e in $staged; do
   n=\${e%%|*}; t=\${e#*|}; d=\${t%/*}; b=\${t##*/}
+  if [ "$t" = - ]; then continue; fi
   if [ "$previous" = keep ] && [ "$changed" = yes ] && [ -f "$t" ]; then
     p=$(mktemp "$d/.$b.kube-pki-prev-new.XXXXXX"); cp -p "$t" "$p"; staged="$staged $p|-"
     jlines="$jlines|mv $p $d/.$b.kube-pki-prev"
@@ -183,6 +192,7 @@ done=yes
 replay "$journal"
 echo "kube-pki: installed $files file(s), removed $removed no longer entitled; previous version kept: $([ "$previous" = keep ] && echo "$changed" || echo no)"
 if [ -n "$kept" ]; then echo "kube-pki: kept (not installed by kube-pki, or changed since):$kept"; fi
+if [ "$originals" -gt 0 ]; then echo "kube-pki: $originals file(s) kube-pki did not install kept as they were under $state/originals"; fi
 `;
 
 // Removal (only when the config asks for it), run by the delete of a push, which gets the bundle it last installed

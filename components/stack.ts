@@ -7,6 +7,7 @@ import { ClusterDelivery } from "./clusterDelivery";
 import { ClusterPublication } from "./clusterPublication";
 import { DestroyGuard } from "./destroyGuard";
 import { ClusterSpec, ConfigError } from "./config";
+import { adoptionProblems, rotationProblems, RotationState, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot } from "./trust";
 import { planClusters } from "./plan";
 
 export interface StackOutputs {
@@ -18,6 +19,8 @@ export interface StackOutputs {
   readonly userKubeconfigs: pulumi.Output<Record<string, Record<string, string>>>;
   /** Per cluster: every certificate with CN, O, SANs, signer, validity, expiry, serial and files. */
   readonly inventory: pulumi.Output<Record<string, IssuedInventoryEntry[]>>;
+  /** Per cluster: the rotation phases of this update, which the next update checks its phases against. */
+  readonly rotation: Record<string, RotationState>;
 }
 
 export interface StackProgram {
@@ -34,6 +37,13 @@ export interface StackEnvironment {
   readonly secret?: (key: string) => pulumi.Output<string> | undefined;
   /** Register the delivery resources (default true). The offline render writes files itself and sets false. */
   readonly deliver?: boolean;
+  /**
+   * Reads a secret stack config key in plain text, to check adopted keys before anything is registered. Without it
+   * (the offline tools, which cannot decrypt the stack's secrets) adopted roots are simulated by generated ones.
+   */
+  readonly plainSecret?: (key: string) => string | undefined;
+  /** The rotation state the stack recorded at its last update (output `rotation`), by cluster; undefined: none yet. */
+  readonly previousRotation?: Readonly<Record<string, RotationState>>;
 }
 
 const byCluster = <T>(pkis: readonly ClusterPki[], f: (p: ClusterPki) => pulumi.Output<T>) =>
@@ -63,7 +73,25 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   ]);
   if (missing.length > 0) throw new ConfigError(missing);
 
-  const clusters = plans.map(({ catalog }) => new ClusterPki(catalog.cluster.name, { catalog }));
+  // `pulumi config set --secret k < file` drops the file's final newline; the PEM goes to the nodes as the file was.
+  const adoptedKey = (keyConfig: string) => { const v = env.plainSecret?.(keyConfig); return v === undefined ? undefined : `${v.trimEnd()}\n`; };
+  // Adopted roots and rotation phases are checked, like the rest of the config, before anything is registered.
+  const trustProblems = plans.flatMap(({ catalog: { cluster } }, i) => [
+    ...Object.entries(cluster.adopt).flatMap(([root, adopted]) => !env.plainSecret ? []
+      : adoptionProblems(`clusters[${i}].adopt.${TRUST_ROOT_KEYS[root as TrustRoot]}`, root as TrustRoot, adopted!, adoptedKey(adopted!.keyConfig))),
+    ...(!env.previousRotation ? [] : TRUST_ROOTS.flatMap((root) => rotationProblems(`clusters[${i}].rotation.${TRUST_ROOT_KEYS[root]}`,
+      env.previousRotation![cluster.name]?.[root], cluster.rotation[root]))),
+  ]);
+  if (trustProblems.length > 0) throw new ConfigError(trustProblems);
+  const clusters = plans.map(({ catalog }) => {
+    const cluster = catalog.cluster;
+    if (!env.plainSecret) {
+      // Offline: the adopted keys are out of reach, so generated roots stand in for them (same names and specs).
+      return new ClusterPki(cluster.name, { catalog: { ...catalog, cluster: { ...cluster, adopt: {} } } });
+    }
+    const adoptedKeys = Object.fromEntries(Object.entries(cluster.adopt).map(([root, a]) => [root, pulumi.secret(adoptedKey(a!.keyConfig)!)]));
+    return new ClusterPki(cluster.name, { catalog, adoptedKeys });
+  });
   const deliveries = plans.map(({ catalog, delivery }, i) => !deliver || catalog.cluster.delivery.mode === "none" ? undefined
     : new ClusterDelivery(`${catalog.cluster.name}-delivery`, {
       pki: clusters[i]!, plan: delivery, sshPrivateKey: sshKeys[i],
@@ -89,6 +117,7 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
       adminKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.adminKubeconfig)),
       userKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.userKubeconfigs)),
       inventory: byCluster(clusters, (p) => p.inventory),
+      rotation: Object.fromEntries(plans.map(({ catalog: { cluster } }) => [cluster.name, { ...cluster.rotation }])),
     },
   };
 }

@@ -4,7 +4,7 @@
 // the old and new inputs; and the node files that will be pushed and the components restarted. It reads only spec
 // inputs (never PEMs, never secrets), so no key material can reach the report.
 import * as pulumi from "@pulumi/pulumi";
-import { bundlePathsById, bundleSlug, ClusterPlan, defineStack, planClusters } from "../components";
+import { bundlePathsById, bundleSlug, CA_SIGNER_FILE, ClusterPlan, defineStack, PKI_DIR, planClusters, TRUST_ROOT_KEYS, TRUST_ROOTS } from "../components";
 import { COMMAND_TYPES } from "./commandStandIn";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE, unwrapSecrets } from "./evaluate";
 import { TLS_TYPES } from "./tlsStandIn";
@@ -105,6 +105,8 @@ export interface CertDiffReport {
   readonly blocked: readonly string[];
   /** What the report cannot know, said in the report (e.g. the offline mode sees no state). */
   readonly notes: readonly string[];
+  /** Declared rotations of trust roots: the phase, and what it does to which nodes. */
+  readonly rotations: readonly string[];
 }
 
 export interface ReportContext {
@@ -261,7 +263,49 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const at = (x: { cluster?: string; node: string }, rest: string) => `${x.cluster ?? ""}\u0000${x.node}\u0000${rest}`;
   pushes.sort((a, b) => at(a, a.bundle).localeCompare(at(b, b.bundle)));
   restarts.sort((a, b) => at(a, a.component).localeCompare(at(b, b.component)));
-  return { title, certificates, pushes, restarts, unmatched, blocked: [...blocked].sort(), notes: context.notes ?? [] };
+  return { title, certificates, pushes, restarts, unmatched, blocked: [...blocked].sort(), notes: context.notes ?? [], rotations: rotationsOf(headPlans, context.basePlans) };
+}
+
+/**
+ * What each declared rotation phase does (docs/kubeadm.md §11): only phases the change moves to, when the previous
+ * config is known (a phase already applied does nothing more). Each says which nodes get what, and what must happen
+ * before the next phase.
+ */
+function rotationsOf(plans: readonly ClusterPlan[], basePlans: readonly ClusterPlan[] | undefined): string[] {
+  const out: string[] = [];
+  for (const { catalog: { cluster } } of plans) {
+    const base = basePlans?.find((p) => p.catalog.cluster.name === cluster.name)?.catalog.cluster;
+    const cps = cluster.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
+    const all = cluster.nodes.map((n) => n.name);
+    const list = (names: readonly string[]) => `${names.length} node(s): ${names.join(", ")}`;
+    for (const root of TRUST_ROOTS) {
+      const r = cluster.rotation[root];
+      if (!r) continue;
+      const before = base?.rotation[root];
+      if (basePlans && before && before.generation === r.generation && before.phase === r.phase) continue;
+      const old = r.generation - 1;
+      const sa = root === "sa";
+      const where = sa ? list(cps) : root === "ca" ? list(all) : list(cps);
+      const does = {
+        add: sa
+          ? `a new service-account key is made; sa.pub holds both, kube-apiserver restarted (${where}); tokens are still signed by generation ${old}`
+          : `a new CA is made; every ${root}.crt and kubeconfig on ${where} trusts both, the components reading them restarted one control-plane node at a time; leaves are still signed by generation ${old}`,
+        switch: sa
+          ? `sa.key is the new key on ${where} (tokens are signed by generation ${r.generation}); sa.pub still holds both. Before drop: let every token be refreshed (the kubelet renews a pod's token by 80 % of its lifetime, 1 h by default) and re-create token Secrets made before this`
+          : `every leaf ${root} signs is re-issued by generation ${r.generation} and delivered to ${where}; trust still holds both. Before drop: fetch again every kubeconfig copied off the nodes (userKubeconfigs, admin)`,
+        drop: sa
+          ? `generation ${old} leaves sa.pub on ${where}: tokens it signed are refused`
+          : `generation ${old} leaves every bundle on ${where}: certificates it signed are refused; its key is removed`,
+      }[r.phase];
+      // The one manifest change a rotation needs (kube-controller-manager refuses a signing bundle).
+      const signer = root === "ca" && r.phase === "add" && cluster.caKeys === "control-plane"
+        ? ` kube-controller-manager must sign with ${PKI_DIR}/${CA_SIGNER_FILE} (its --cluster-signing-cert-file), not ca.crt, which now holds both: check every control-plane node before this up.` : "";
+      const adopted = r.phase === "drop" && old === 1 && cluster.adopt[root]
+        ? ` Generation 1 was adopted: remove adopt.${TRUST_ROOT_KEYS[root]} and its key (pulumi config rm ${cluster.adopt[root]!.keyConfig}).` : "";
+      out.push(`${cluster.name}: rotation of ${root} to generation ${r.generation}, phase ${r.phase}: ${does}.${signer}${adopted}`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -326,7 +370,9 @@ function summary(r: CertDiffReport): string {
 }
 
 export function renderMarkdown(r: CertDiffReport): string {
-  const out = [`### ${r.title}`, "", r.blocked.length > 0 ? `**${summary(r)}**` : summary(r), "", ...r.notes.map((n) => `_${mdText(n)}_`), ...(r.notes.length ? [""] : [])];
+  const out = [`### ${r.title}`, "", r.blocked.length > 0 ? `**${summary(r)}**` : summary(r), "",
+    ...r.rotations.map((x) => `- **${mdText(x)}**`), ...(r.rotations.length ? [""] : []),
+    ...r.notes.map((n) => `_${mdText(n)}_`), ...(r.notes.length ? [""] : [])];
   if (r.certificates.length === 0 && r.pushes.length === 0) return [...out, "No certificate changes."].join("\n") + "\n";
   if (r.certificates.length) {
     out.push("| certificate | cluster/node | change | cause | details |", "|---|---|---|---|---|");
@@ -351,7 +397,7 @@ export function renderMarkdown(r: CertDiffReport): string {
 }
 
 export function renderText(r: CertDiffReport): string {
-  const out = [r.title, summary(r), ...r.notes.map((n) => `note: ${n}`)];
+  const out = [r.title, summary(r), ...r.rotations.map((x) => `${x}`), ...r.notes.map((n) => `note: ${n}`)];
   for (const c of r.certificates) {
     out.push(`  ${c.operation.padEnd(15)} ${c.certificate} (${where(c)})${c.causes.length ? `: ${c.causes.join("; ")}` : ""}`);
     for (const d of details(c)) out.push(`      ${d}`);

@@ -126,7 +126,7 @@ export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
 }
 
 /** Runs `program` under mocks and returns what it registered, once every registration has completed. */
-export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}): Promise<Evaluation<T>> {
+export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateOptions = {}): Promise<Evaluation<T>> {
   const standIn = new TlsStandIn(opts.tls);
   const renewalClock = opts.tls?.now ?? (() => new Date());
   const prior = new Map((opts.prior?.resources ?? []).map((r) => [r.urn, r]));
@@ -150,7 +150,9 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
     newResource: async (args) => {
       if (!current) {
         // A read (`.get`): the mock monitor's readResource, not our registerResource. Reads are recorded nowhere.
-        const state = (await opts.extra?.read?.(args)) ?? args.inputs;
+        // A StackReference (index.ts reads its own stack) finds no outputs unless a test supplies them.
+        const state = (await opts.extra?.read?.(args)) ??
+          (args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: {}, secretOutputNames: [] } : args.inputs);
         return { id: args.id ?? `${args.name}-id`, state };
       }
       const meta = current;
@@ -236,7 +238,7 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
     },
   };
 
-  await pulumi.runtime.setMocks(mocks, opts.project ?? "kube-pki", opts.stack ?? "offline", false);
+  await pulumi.runtime.setMocks(mocks, opts.project ?? "kube-pki", opts.stack ?? "offline", false, "organization");
   if (opts.config) pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ? [...opts.secretKeys] : undefined);
   const monitor: any = pulumi.runtime.getMonitor();
   const register = monitor.registerResource.bind(monitor);
@@ -267,7 +269,8 @@ export async function evaluate<T>(program: () => T, opts: EvaluateOptions = {}):
   Error.stackTraceLimit = 0;
   let result: T;
   try {
-    result = program();
+    // An asynchronous program (index.ts reads its own stack's outputs first) registers after its awaits.
+    result = await program();
     await waitForRPCs();
   } finally {
     Error.stackTraceLimit = stackTraceLimit;

@@ -45,7 +45,9 @@ function kubeconfigCertificate(text: string): X509Certificate | undefined {
 
 /** Node roots below `dir`: `dir` itself if it is an /etc/kubernetes (has pki/), else every `<...>/etc/kubernetes`. */
 function kubernetesDirs(dir: string): string[] {
-  if (existsSync(join(dir, "pki")) || existsSync(join(dir, "admin.conf")) || existsSync(join(dir, "kubelet.conf"))) return [dir];
+  // A node's /etc/kubernetes has pki/ (control plane) or kubelet.conf (every node); a render's cluster directory has
+  // only the operator's admin.conf beside the node directories, so it is walked.
+  if (existsSync(join(dir, "pki")) || existsSync(join(dir, "kubelet.conf"))) return [dir];
   const found: string[] = [];
   const walk = (d: string, depth: number) => {
     if (depth > 6) return;
@@ -76,8 +78,14 @@ export function rowsFromDirectory(dir: string): ExpiryRow[] {
       const full = join(root, path);
       if (!existsSync(full)) continue;
       const text = readFileSync(full, "utf8");
-      const cert = path.endsWith(".conf") ? kubeconfigCertificate(text) : new X509Certificate(text);
-      if (cert) rows.push(rowOf(`${prefix}${name}`, cert, full));
+      if (path.endsWith(".conf")) {
+        const cert = kubeconfigCertificate(text);
+        if (cert) rows.push(rowOf(`${prefix}${name}`, cert, full));
+        continue;
+      }
+      // During a CA rotation the CA file is a bundle of both generations: a row for each (`ca`, `ca (2)`).
+      const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+      pems.forEach((pem, i) => rows.push(rowOf(`${prefix}${name}${i === 0 ? "" : ` (${i + 1})`}`, new X509Certificate(pem), full)));
     }
     if (existsSync(serving)) rows.push(rowOf(`${prefix}kubelet-serving`, new X509Certificate(readFileSync(serving)), serving));
   }
@@ -145,6 +153,18 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 export function expiresText(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())}, ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`;
+}
+
+/**
+ * What to do about the rows due within `warnDays`: a leaf is renewed by the next `pulumi up`; a CA (kubeadm's
+ * `ca`, `front-proxy-ca`, `etcd-ca`) is never renewed, so it must be rotated: the rotation to declare, per CA.
+ */
+export function advice(rows: readonly ExpiryRow[], now: Date, warnDays: number): string[] {
+  const CONFIG_KEY: Record<string, string> = { ca: "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa" };
+  const cas = [...new Set(rows.filter((r) => r.isCa && statusOf(r, now, warnDays) !== "ok")
+    .map((r) => r.certificate.replace(/ \(\d+\)$/, "").split("/").pop()!))].sort();
+  return cas.map((ca) => `CA ${ca} expires within ${warnDays} days and is never renewed: rotate it (set ` +
+    `rotation.${CONFIG_KEY[ca] ?? ca}: { generation: <current + 1>, phase: add }, then switch, then drop, one pulumi up each)`);
 }
 
 export type Status = "ok" | "warning" | "expired";

@@ -4,7 +4,7 @@
 // --warn-days (or has expired), 2 on bad usage.
 import { existsSync, readFileSync } from "node:fs";
 import {
-  ExpiryRow, renderExpiryJson, renderExpiryText, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf,
+  advice, ExpiryRow, renderExpiryJson, renderExpiryText, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf,
 } from "../offline/expiry";
 import { cli } from "./cli";
 
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   const due = rows.filter((r) => statusOf(r, now, warnDays) !== "ok");
   if (due.length > 0) {
     console.error(`${due.length} certificate(s) expire within ${warnDays} days or have expired: ${due.map((r) => r.certificate).join(", ")}`);
+    for (const line of advice(rows, now, warnDays)) console.error(line);
     process.exit(1);
   }
 }

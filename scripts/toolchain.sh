@@ -54,7 +54,8 @@ mkdir -p "$bin" "$cache/stamps" "$cache/src"
 
 # Content hash of a step's inputs (files, strings): a changed wrapper or version rebuilds just that step.
 digest() {
-  { for x in "$@"; do if [ -e "$x" ]; then find "$x" -type f -print0 | sort -z | xargs -0 sha256sum; else echo "$x"; fi; done
+  # Paths relative to the input, so every clone on the machine shares one cache.
+  { for x in "$@"; do if [ -e "$x" ]; then (cd "$x" && find . -type f -print0 | sort -z | xargs -0 sha256sum); else echo "$x"; fi; done
     go version; } | sha256sum | cut -c1-16
 }
 
@@ -97,12 +98,18 @@ build_tls() {
   "$bin/pulumi-resource-tls" -version
 }
 write_command_plugin() {
-  # A plugin is an executable the engine starts with its address: here node running our command provider.
-  cat > "$bin/pulumi-resource-command.tmp" <<EOF
+  # A plugin is an executable the engine starts with its address, in the project's directory (as it starts the CLI
+  # release's own pulumi-resource-pulumi-nodejs): node runs our command provider from the project there. No checkout
+  # path is written in: one cache serves every clone on the machine.
+  cat > "$bin/pulumi-resource-command.tmp" <<'EOF'
 #!/bin/sh
-# kube-pki's stand-in for pulumi-resource-command $COMMAND_VERSION (see scripts/toolchain.sh), run as a real plugin.
-export TS_NODE_PROJECT="$repo/tsconfig.json" TS_NODE_TRANSPILE_ONLY=true
-exec node -r "$repo/node_modules/ts-node/register" "$repo/offline/commandPlugin.ts" "\$@"
+# kube-pki's stand-in for pulumi-resource-command (see scripts/toolchain.sh), run as a real plugin from the project.
+[ -f ./offline/commandPlugin.ts ] && [ -d ./node_modules/ts-node ] || {
+  echo "pulumi-resource-command (kube-pki's stand-in): $PWD is not a kube-pki project with node_modules (run pulumi there, after npm ci)" >&2
+  exit 1
+}
+export TS_NODE_PROJECT="$PWD/tsconfig.json" TS_NODE_TRANSPILE_ONLY=true
+exec node -r ./node_modules/ts-node/register ./offline/commandPlugin.ts "$@"
 EOF
   chmod 755 "$bin/pulumi-resource-command.tmp" && mv -f "$bin/pulumi-resource-command.tmp" "$bin/pulumi-resource-command"
 }
@@ -141,7 +148,7 @@ build_etcd() {
 step "pulumi $PULUMI_VERSION (Pulumi CLI)" pulumi "$(digest "$repo/toolchain/pulumi" "$PULUMI_VERSION")" build_pulumi
 step "pulumi-language-nodejs" language-nodejs "$(digest "$repo/toolchain/language-nodejs")" build_language_host
 step "pulumi-resource-tls $TLS_VERSION" tls "$(digest "$repo/toolchain/tls" "$TLS_VERSION")" build_tls
-step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "repo=$repo" "$COMMAND_VERSION")" write_command_plugin
+step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "from-project-dir" "$COMMAND_VERSION")" write_command_plugin
 step "pulumi-resource-pulumi-nodejs (dynamic providers)" pulumi-nodejs "$(digest "v1")" write_nodejs_dynamic_host
 step "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" kubernetes-provider "$(digest "$repo/toolchain/kubernetes-provider" "$K8S_PROVIDER_VERSION")" build_kubernetes_provider
 for b in kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl; do

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack, planClusters } from "../components";
-import { buildReport, CertDiffReport, offlineReport, renderMarkdown, renderText, stepsFromEvaluation, stepsFromPreview } from "../offline/certDiff";
+import { blockedFromPreview, buildReport, CertDiffReport, offlineReport, renderMarkdown, renderText, stepsFromEvaluation, stepsFromPreview } from "../offline/certDiff";
 import { evaluate, Evaluation, isWrappedSecret } from "../offline/evaluate";
 import { clusterConfig } from "./support";
 
@@ -58,6 +58,41 @@ describe("cert diff", function () {
       const r = buildReport("capture", steps);
       assert.deepEqual(r.certificates.map((c) => [c.certificate, c.operation]), [["tls-key-0", "re-issue"]]);
       assertNoKeyMaterial(r);
+    });
+
+    // kube-pki's own previews, captured by the engine tests (test/engine/workspace.ts checkCapture keeps each one
+    // matching a fresh real preview of the same change): the report from the capture, and the offline mode's for the
+    // same two configs, agree.
+    const capture = (name: string) => fixture(`${name}.json`) as { base: unknown[]; head: unknown[]; preview: unknown };
+    const fromCapture = async (name: string) => {
+      const c = capture(name);
+      const real = buildReport("t", stepsFromPreview(c.preview), planClusters(c.head as any), {
+        basePlans: planClusters(c.base as any), blocked: blockedFromPreview(c.preview) });
+      const offline = await offlineReport("t", c.base, c.head);
+      const rows = (r: CertDiffReport) => ({ certificates: r.certificates, pushes: r.pushes, restarts: r.restarts, blocked: r.blocked });
+      assert.deepEqual(rows(offline), rows(real), `${name}: the offline report is the real preview's\n${renderText(offline)}\n---\n${renderText(real)}`);
+      assertNoKeyMaterial(real);
+      return real;
+    };
+
+    it("kube-pki-dev-san-added.json: the three apiserver certificates re-issued with the new SAN, pushed to the three control-plane nodes", async () => {
+      const r = await fromCapture("kube-pki-dev-san-added");
+      assert.deepEqual(r.certificates.map((c) => [c.certificate, c.node, c.operation, c.sansAdded.join()]),
+        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", "DNS:new.dev.example.com"]));
+      assert.deepEqual(r.pushes.map((p) => `${p.node} ${p.bundle}`), ["cp-1 apiserver", "cp-2 apiserver", "cp-3 apiserver"]);
+    });
+
+    it("kube-pki-worker-added.json: w-2's kubelet client and serving certificates issued and its files pushed to w-2 only", async () => {
+      const r = await fromCapture("kube-pki-worker-added");
+      assert.ok(r.certificates.length > 0 && r.certificates.every((c) => c.node === "w-2" && c.operation === "new"), renderText(r));
+      assert.ok(r.pushes.length > 0 && r.pushes.every((p) => p.node === "w-2"), renderText(r));
+    });
+
+    it("kube-pki-protect-blocked.json: the real preview's protect errors become BLOCKED rows for every CA and the service-account key", async () => {
+      const r = await fromCapture("kube-pki-protect-blocked");
+      assert.match(renderText(r), /^BLOCKED: this change would replace or delete 7 protected resource/m);
+      assert.deepEqual(r.certificates.filter((c) => c.operation === "blocked").map((c) => c.certificate).sort(),
+        ["ca", "etcd-ca", "front-proxy-ca", "sa (service-account key)"]);
     });
 
     it("refuses input that is not preview JSON", () => {

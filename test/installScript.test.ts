@@ -257,3 +257,40 @@ describe("previous versions on the node (run with sh)", () => {
     assert.equal(existsSync(prevKey), false, "dropped once the restart succeeded");
   });
 });
+
+describe("files kube-pki did not install (an adopted kubeadm node; run with sh)", () => {
+  it("the first replace keeps the original, with its mode, under var/lib/kube-pki/originals; later ones and unchanged files keep nothing", () => {
+    const root = makeTempDir("originals");
+    const kubeadm = keyPair("kubeadm");
+    mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
+    writeFileSync(join(root, CRT), kubeadm.cert, { mode: 0o644 });
+    writeFileSync(join(root, KEY), kubeadm.key, { mode: 0o600 });
+    writeFileSync(join(root, "etc/kubernetes/pki/ca.crt"), "kubeadm's CA\n", { mode: 0o644 });
+    const same: PayloadFile = { path: "/etc/kubernetes/pki/ca.crt", mode: 0o644, owner: "root", content: "kubeadm's CA\n" };
+    const r = sh(installCommand(root), bundlePayload([...pairFiles(keyPair("v1")), same]));
+    assert.ok(r.ok, r.out);
+    assert.match(r.out, /2 file\(s\) kube-pki did not install kept as they were/);
+    const orig = (p: string) => join(root, "var/lib/kube-pki/originals", p);
+    assert.equal(readFileSync(orig(CRT), "utf8"), kubeadm.cert);
+    assert.equal(readFileSync(orig(KEY), "utf8"), kubeadm.key);
+    assert.equal(statSync(orig(KEY)).mode & 0o777, 0o600, "the key keeps its mode");
+    assert.equal(statSync(join(root, "var/lib/kube-pki/originals")).mode & 0o777, 0o700);
+    assert.equal(existsSync(orig("/etc/kubernetes/pki/ca.crt")), false, "a file kube-pki installs unchanged is not copied");
+    assert.ok(matches(root), "the new pair is installed");
+    assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v2")))).ok);
+    assert.equal(readFileSync(orig(KEY), "utf8"), kubeadm.key, "kube-pki's own v1 is not an original: kubeadm's stays");
+    assert.deepEqual(leftovers(root), []);
+  });
+
+  it("a signing key a node is no longer entitled to goes from originals/ too", () => {
+    const root = makeTempDir("originals-ca");
+    const path = "/etc/kubernetes/pki/ca.key";
+    mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
+    writeFileSync(join(root, path), "kubeadm's CA key\n", { mode: 0o600 });
+    assert.ok(sh(installCommand(root), bundlePayload([{ path, mode: 0o600, owner: "root", content: "another key\n" }])).ok);
+    assert.ok(existsSync(join(root, "var/lib/kube-pki/originals", path)));
+    assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v1")), [{ path, signingKey: true }])).ok);
+    assert.equal(existsSync(join(root, path)), false);
+    assert.equal(existsSync(join(root, "var/lib/kube-pki/originals", path)), false, "no copy of a CA key is left behind");
+  });
+});

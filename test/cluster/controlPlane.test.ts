@@ -9,14 +9,15 @@
 // not one failed request.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash, X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { join, relative } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { rowsFromDirectory } from "../../offline/expiry";
 import { makeTempDir, run, RunResult, startDaemon, stopDaemon, waitForPort } from "../e2e/proc";
-import { changedSteps, describeRun, Workspace } from "../engine/workspace";
+import { changedSteps, describeRun, REPO, Workspace } from "../engine/workspace";
+import { ProbeStats, startClients } from "./clients";
 import { SshCluster } from "../support-sshd";
 import { API_PORT, ControlPlane, ENDPOINT, LabNetwork, LabNode, restartCommand } from "./controlPlane";
 
@@ -28,6 +29,8 @@ const NODES = [
   { name: "w-1", role: "worker", address: "10.88.0.21" },
 ] as const;
 const SERVICE_SUBNET = "10.96.0.0/12";
+/** What every kubeadm control-plane node shares: the CAs and the service-account key pair. */
+const SHARED_BY_KUBEADM = ["ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key", "sa.key", "sa.pub"];
 const CPE = `https://${ENDPOINT}:${API_PORT}`;
 
 /** A real ssh-agent holding the nodes' client key, as the workflow runs `up` (sshAuth: agent). */
@@ -51,6 +54,9 @@ function treeHashes(root: string): Record<string, string> {
   walk(root);
   return out;
 }
+
+const describeCounts = (s: ProbeStats) => Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(" + ") +
+  ` (slowest: ${Object.entries(s.slowest).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")})`;
 
 /** A client loop through the load balancer: /readyz and `kubectl get namespaces` as admin, every 100 ms. */
 function clientLoop(adminConf: string, caFile: string) {
@@ -97,9 +103,16 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   const file = (node: string, path: string) => join(lab(node).root, path);
   const adminConf = () => file("cp-1", "etc/kubernetes/admin.conf");
   let adminBeforeBinding: RunResult;
+  /** cp-1's /etc/kubernetes as kubeadm made it (hashes), and the shared files' text. */
+  let kubeadmTree: Record<string, string> = {};
+  const kubeadmFiles: Record<string, string> = {};
+  /** The `adopt` section `npm run adopt` wrote, and the declared rotation, both kept in every config written. */
+  let adopted: unknown;
+  let rotation: Record<string, { generation: number; phase: string }> = {};
 
   const config = () => [{
     name: "lab", clusterName: "kubernetes", controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, serviceSubnet: SERVICE_SUBNET,
+    ...(adopted ? { adopt: adopted } : {}), rotation,
     apiServer: { certSANs: [...sans] }, caKeys: "control-plane", publication,
     delivery: {
       mode: "ssh", sshAuth: "agent", healthCheckTimeoutSeconds: 180,
@@ -131,9 +144,26 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     (ws.env as Record<string, string>).SSH_AUTH_SOCK = agent.sock;
     ws.writeStack("lab", config());
     await ws.init("lab");
-    await up();
     cp = new ControlPlane(NODES.map((n) => ({ ...n, root: ssh.node(n.name).root })), "kubernetes", network);
+    // The cluster as kubeadm makes it: `kubeadm init` on cp-1 (RSA-2048, kubeadm's default), `kubeadm join
+    // --control-plane` on cp-2 and cp-3 with the CAs and the service-account key copied from cp-1, as kubeadm's
+    // certificate upload or a manual copy does.
     const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");
+    for (const n of first3) {
+      if (n.name !== "cp-1") {
+        mkdirSync(join(n.root, "etc/kubernetes/pki/etcd"), { recursive: true });
+        for (const f of SHARED_BY_KUBEADM) cpSync(join(lab("cp-1").root, "etc/kubernetes/pki", f), join(n.root, "etc/kubernetes/pki", f));
+      }
+      const cfg = kubeadmConfig(n.name, sans, "RSA-2048");
+      const certs = await run("kubeadm", ["--rootfs", n.root, "init", "phase", "certs", "all", "--config", cfg], { timeoutMs: 120_000 });
+      assert.equal(certs.code, 0, `${n.name}: ${certs.stdout}${certs.stderr}`);
+      for (const phase of n.name === "cp-1" ? ["all"] : ["admin", "controller-manager", "scheduler", "kubelet"]) {
+        const kc = await run("kubeadm", ["--rootfs", n.root, "init", "phase", "kubeconfig", phase, "--config", cfg], { timeoutMs: 60_000 });
+        assert.equal(kc.code, 0, `${n.name} kubeconfig ${phase}: ${kc.stdout}${kc.stderr}`);
+      }
+    }
+    kubeadmTree = treeHashes(join(lab("cp-1").root, "etc/kubernetes"));
+    for (const f of SHARED_BY_KUBEADM) kubeadmFiles[f] = readFileSync(join(lab("cp-1").root, "etc/kubernetes/pki", f), "utf8");
     for (const n of first3) cp.startEtcd(n, first3);
     for (const n of first3) {
       let healthy = false;
@@ -177,6 +207,45 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     const info = JSON.parse(out).status.userInfo;
     return { username: info.username, groups: [...info.groups].sort() };
   }
+
+  it("kubeadm's cluster is adopted (npm run adopt over SSH, then pulumi up) with clients of every kind looping: 0 failed requests; the CAs and the service-account key stay byte for byte, every leaf is re-issued, kubeadm's files are kept", async () => {
+    const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");
+    const clients = await startClients(lab("cp-1"), lab("cp-2"), first3);
+    const t = ssh.sshTarget("cp-1");
+    const stackFile = join(ws.dir, "stacks", "Pulumi.lab.yaml");
+    // Asynchronously: the clients loop in this process and must not stall while adopt runs.
+    const adopt = await run(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "scripts", "adopt.ts"), "--stack", "lab",
+      "--config", stackFile, "--cluster", "lab", "--ssh", `root@${t.host}:${t.port}`, "--host-key", t.hostKey, "--root", t.root],
+    { env: { ...ws.env, INIT_CWD: ws.dir }, cwd: REPO, timeoutMs: 120_000 });
+    assert.equal(adopt.code, 0, adopt.stdout + adopt.stderr);
+    assert.ok(!/PRIVATE KEY/.test(adopt.stdout + adopt.stderr + readFileSync(stackFile, "utf8")), "no key in the output or in plain text in the stack file");
+    adopted = (parse(readFileSync(stackFile, "utf8")) as any).config["kube-pki:clusters"][0].adopt;
+    assert.deepEqual(treeHashes(join(lab("cp-1").root, "etc/kubernetes")), kubeadmTree, "adopting changed nothing on the node");
+    const start = Date.now();
+    await up();
+    const seconds = (Date.now() - start) / 1000;
+    await new Promise((r) => setTimeout(r, 2_000));
+    const stats = await clients.stop();
+    console.log(`      adoption rolled out in ${seconds.toFixed(1)} s; clients: ${describeCounts(stats)}, ${stats.failures.length} failed`);
+    assert.deepEqual(stats.failures, [], "no request failed");
+    for (const n of first3) {
+      for (const f of SHARED_BY_KUBEADM) assert.equal(readFileSync(file(n.name, `etc/kubernetes/pki/${f}`), "utf8"), kubeadmFiles[f], `${n.name}: ${f} byte for byte`);
+      const apiserver = file(n.name, "etc/kubernetes/pki/apiserver.crt");
+      assert.ok(new X509Certificate(readFileSync(apiserver)).checkIssued(new X509Certificate(kubeadmFiles["ca.crt"]!)), `${n.name}: issued by kubeadm's CA`);
+      const original = join(n.root, "var/lib/kube-pki/originals/etc/kubernetes/pki/apiserver.crt");
+      assert.notEqual(readFileSync(apiserver, "utf8"), readFileSync(original, "utf8"), `${n.name}: re-issued; kubeadm's own kept under originals/`);
+    }
+    const rsaLeaf = new X509Certificate(readFileSync(file("cp-1", "etc/kubernetes/pki/apiserver.crt"))).publicKey.asymmetricKeyType;
+    assert.equal(rsaLeaf, "ec", "leaves have kube-pki's key algorithm; kubeadm's CA is RSA");
+    // The one manifest change the README asks for before rotating the cluster CA: the controller-manager signs with
+    // ca-signer.crt (the certificate of ca.key alone), one node at a time as a static-pod manifest edit rolls.
+    for (const n of first3) {
+      assert.equal(new X509Certificate(readFileSync(file(n.name, "etc/kubernetes/pki/ca-signer.crt"))).fingerprint256,
+        new X509Certificate(kubeadmFiles["ca.crt"]!).fingerprint256, `${n.name}: ca-signer.crt is kubeadm's CA`);
+      await cp.stopComponent(n, "kube-controller-manager");
+      cp.startControllerManager(n, true, "ca-signer.crt");
+    }
+  });
 
   it("every kubeconfig kube-pki made authenticates through the load balancer as its user and groups", async () => {
     const expected: [string, string, string, string[]][] = [];
@@ -319,13 +388,13 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
   });
 
   /** A kubeadm v1beta4 config of this cluster for one control-plane node (inside its root: kubeadm --rootfs chroots). */
-  function kubeadmConfig(node: string, certSANs: readonly string[] = sans): string {
+  function kubeadmConfig(node: string, certSANs: readonly string[] = sans, encryptionAlgorithm = "ECDSA-P256"): string {
     const n = lab(node);
     const text = [
       { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "InitConfiguration", localAPIEndpoint: { advertiseAddress: n.address, bindPort: API_PORT },
         nodeRegistration: { name: node } },
       { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "ClusterConfiguration", kubernetesVersion: "v1.36.3", clusterName: "kubernetes",
-        controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, certificatesDir: "/etc/kubernetes/pki", encryptionAlgorithm: "ECDSA-P256",
+        controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, certificatesDir: "/etc/kubernetes/pki", encryptionAlgorithm,
         networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: "cluster.local" }, apiServer: { certSANs: [...certSANs] } },
     ].map((d) => stringify(d)).join("---\n");
     writeFileSync(join(n.root, "kubeadm.yaml"), text);
@@ -434,9 +503,100 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
       const ready = e.filter((x) => x.event === "ready").pop()!.time;
       return sum + (ready - exited);
     }, 0);
+    // Where the rest goes: from the config change to the first restart (engine, re-issue, pushes), and the restarts'
+    // window (first drain to the last node back in the load balancer).
+    const apiserverEvents = ["cp-1", "cp-2", "cp-3"].flatMap((n) => events[n]!.filter((x) => x.reader === "kube-apiserver" && x.time * 1000 >= start));
+    const firstRestart = Math.min(...apiserverEvents.filter((x) => x.event === "restart").map((x) => x.time));
+    const lastReady = Math.max(...apiserverEvents.filter((x) => x.event === "ready").map((x) => x.time));
     console.log(`      sequential restart floor (sum of kube-apiserver start-to-ready): ${floor.toFixed(1)} s; ` +
-      `kube-pki's rollout: ${allServing.toFixed(1)} s (${(allServing / Math.max(floor, 0.1)).toFixed(2)}x)`);
-    writeFileSync(join(makeTempDir("bench"), "san-rollout.json"), JSON.stringify({ allServing, floor, stats }));
+      `kube-pki's rollout: ${allServing.toFixed(1)} s (${(allServing / Math.max(floor, 0.1)).toFixed(2)}x): ` +
+      `${(firstRestart - start / 1000).toFixed(1)} s to the first restart, ${(lastReady - firstRestart).toFixed(1)} s of restarts`);
+  });
+
+  /** The certificates of a PEM bundle file. */
+  const certsIn = (f: string) => (readFileSync(f, "utf8").match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+  const keysIn = (f: string) => (readFileSync(f, "utf8").match(/-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----/g) ?? []).length;
+
+  it("every CA and the service-account key rotated, add → switch → drop (one pulumi up each) with clients of every kind looping: 0 failed requests; then the old CA's client certificates and the old key's tokens are refused", async () => {
+    const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");
+    // Kept from before the rotation: admin's client certificate (old CA) and a token signed by the old key.
+    const old = makeTempDir("old-admin");
+    const adminUser = (parse(readFileSync(adminConf(), "utf8")) as any).users[0].user;
+    writeFileSync(join(old, "admin.crt"), Buffer.from(adminUser["client-certificate-data"], "base64"));
+    writeFileSync(join(old, "admin.key"), Buffer.from(adminUser["client-key-data"], "base64"), { mode: 0o600 });
+    writeFileSync(join(old, "empty.conf"), "apiVersion: v1\nkind: Config\n");
+    const oldToken = ok(await kubectl(adminConf(), ["create", "token", "default", "-n", "default", "--duration=1h"])).trim();
+    // As the API server sees them: the server verified with what cp-1 trusts now, the old credential presented.
+    const asServerSees = (credential: string[]) => kubectl(join(old, "empty.conf"), ["--server", CPE,
+      "--certificate-authority", file("cp-1", "etc/kubernetes/pki/ca.crt"), ...credential, "auth", "whoami"]);
+    const oldCert = ["--client-certificate", join(old, "admin.crt"), "--client-key", join(old, "admin.key")];
+    const tokenWorks = async (token: string) => (await asServerSees(["--token", token])).code === 0;
+    const oldCa = new X509Certificate(kubeadmFiles["ca.crt"]!);
+    const restartsBefore = restartsLogged();
+    const clients = await startClients(lab("cp-1"), lab("cp-2"), first3, { tokenRefreshMs: 5_000 });
+    const timings: Record<string, number> = {};
+    for (const phase of ["add", "switch", "drop"]) {
+      rotation = Object.fromEntries(["ca", "frontProxyCa", "etcdCa", "serviceAccount"].map((k) => [k, { generation: 2, phase }]));
+      const start = Date.now();
+      await up();
+      timings[phase] = (Date.now() - start) / 1000;
+      const bundle = certsIn(file("w-1", "etc/kubernetes/pki/ca.crt"));
+      const served = new X509Certificate(readFileSync(file("cp-2", "etc/kubernetes/pki/apiserver.crt")));
+      if (phase === "add") {
+        assert.equal(bundle.length, 2, "add: a worker's ca.crt trusts old and new");
+        assert.ok(served.checkIssued(oldCa), "add: leaves are still signed by the old CA");
+        assert.equal(keysIn(file("cp-1", "etc/kubernetes/pki/sa.pub")), 2, "add: sa.pub holds both keys");
+        for (const c of ["etcd/ca.crt", "front-proxy-ca.crt"]) assert.equal(certsIn(file("cp-3", `etc/kubernetes/pki/${c}`)).length, 2, `add: ${c} holds both`);
+        assert.deepEqual(certsIn(file("cp-3", "etc/kubernetes/pki/ca-signer.crt")).map((c) => c.fingerprint256), [oldCa.fingerprint256], "add: the controller-manager still signs with the old CA alone");
+      }
+      if (phase === "switch") {
+        assert.ok(!served.checkIssued(oldCa) && served.checkIssued(bundle[0]!), "switch: leaves are signed by the new CA, listed first");
+        const signer = certsIn(file("cp-3", "etc/kubernetes/pki/ca-signer.crt"));
+        assert.ok(signer.length === 1 && signer[0]!.fingerprint256 === bundle[0]!.fingerprint256 &&
+          signer[0]!.checkPrivateKey(createPrivateKey(readFileSync(file("cp-3", "etc/kubernetes/pki/ca.key")))), "switch: ca-signer.crt is the new CA alone, the certificate of ca.key");
+        assert.ok(await tokenWorks(oldToken), "switch: a token of the old key still works");
+        assert.equal((await asServerSees(oldCert)).code, 0, "switch: the old CA's client certificate still works");
+        // The tokens in use are replaced by new-key ones before drop, as the kubelet refreshes a pod's token before it expires.
+        await new Promise((r) => setTimeout(r, 8_000));
+      }
+      if (phase === "drop") {
+        assert.equal(bundle.length, 1, "drop: only the new CA is trusted");
+        assert.equal(keysIn(file("cp-1", "etc/kubernetes/pki/sa.pub")), 1);
+        assert.ok(!bundle[0]!.checkIssued(oldCa) && bundle[0]!.subject === oldCa.subject);
+        assert.equal(certsIn(file("cp-1", "etc/kubernetes/pki/etcd/ca.crt")).length, 1);
+      }
+      // In-cluster clients trust what the nodes trust: the controller-manager publishes ca.crt in every namespace.
+      const published = async () => (ok(await kubectl(adminConf(), ["get", "configmap", "kube-root-ca.crt", "-n", "default", "-o", "jsonpath={.data.ca\\.crt}"])).match(/BEGIN CERT/g) ?? []).length;
+      let inCluster = await published();
+      for (let i = 0; i < 60 && inCluster !== bundle.length; i++) { await new Promise((r) => setTimeout(r, 500)); inCluster = await published(); }
+      assert.equal(inCluster, bundle.length, `${phase}: kube-root-ca.crt holds what the nodes trust; restarts ${JSON.stringify(restartsLogged())}; ` +
+        `lease ${(await kubectl(adminConf(), ["get", "lease", "-n", "kube-system", "kube-controller-manager", "-o", "jsonpath={.spec.holderIdentity}"])).stdout}\n` +
+        first3.map((n) => `${n.name} kube-controller-manager:\n${cp.log(n, "kube-controller-manager")}`).join("\n"));
+      console.log(`      ${phase}: ${timings[phase]!.toFixed(1)} s (pulumi up, restarts included)`);
+    }
+    const stats = await clients.stop();
+    console.log(`      clients during the three phases: ${describeCounts(stats)}, ${stats.failures.length} failed`);
+    assert.deepEqual(stats.failures, [], "no request failed in any phase");
+    const refusedCert = await asServerSees(oldCert);
+    assert.notEqual(refusedCert.code, 0, "the old CA's client certificate is refused after drop");
+    assert.match(refusedCert.stderr, /Unauthorized/, "refused by the API server (401), not by the client");
+    assert.equal(await tokenWorks(oldToken), false, "a token signed by the old service-account key is refused after drop");
+    // The controller-manager's controllers (each with its own service-account token) still work after drop.
+    ok(await kubectl(adminConf(), ["create", "namespace", "after-rotation"]));
+    let sa = "";
+    for (let i = 0; i < 60 && !sa; i++) {
+      sa = (await kubectl(adminConf(), ["get", "serviceaccount", "default", "-n", "after-rotation", "-o", "name"])).stdout.trim();
+      if (!sa) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(sa, "serviceaccount/default", "the service-account controller made the new namespace's default account");
+    // The old CA keys are gone from the nodes (and the stack: generation 1 was adopted, only its secret config remains).
+    for (const n of first3) {
+      const key = readFileSync(file(n.name, "etc/kubernetes/pki/ca.key"), "utf8");
+      assert.notEqual(key, kubeadmFiles["ca.key"], `${n.name}: ca.key is the new CA's`);
+      assert.ok(!readdirSync(join(n.root, "etc/kubernetes/pki")).some((f) => f.includes("kube-pki-prev")), `${n.name}: no previous version left`);
+    }
+    const restarts = restartsLogged();
+    console.log(`      restarts per control-plane node: ${first3.map((n) => `${n.name} ${restarts[n.name]!.length - restartsBefore[n.name]!.length}`).join(", ")}`);
   });
 
   it("a fourth control-plane node joins (files by pulumi up, etcd member added, its API server behind the load balancer): 0 failed requests, nothing else restarted", async () => {

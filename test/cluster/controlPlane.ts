@@ -90,8 +90,11 @@ process.on("exit", () => { for (const n of networks) n.destroy(); });
  */
 export function restartCommand(reader: string, lbSocket: string): string {
   const lb = (state: string) => `echo "set server apiservers/$NODE_NAME state ${state}" | socat stdio "unix-connect:${lbSocket}" >/dev/null`;
-  const before = reader === "kube-apiserver" ? `${lb("drain")}; sleep 1; ` : "";
-  const after = reader === "kube-apiserver"
+  // The node's API server reads only its local etcd (as kubeadm's manifest has it): an etcd restart takes that API
+  // server out of service as well, so both drain the node at the load balancer until its /readyz answers again.
+  const drains = reader === "kube-apiserver" || reader === "etcd";
+  const before = drains ? `${lb("drain")}; sleep 1; ` : "";
+  const after = drains
     ? `i=0; until curl -sfk --max-time 1 "https://$NODE_ADDR:${API_PORT}/readyz" >/dev/null; do i=$((i + 1)); [ $i -lt 1200 ] || exit 1; sleep 0.1; done; ${lb("ready")}; sleep 1`
     : "true";
   const log = (event: string) => `echo "$(date +%s.%N) ${reader} ${event}" >> "$NODE_ROOT/run/restarts.log"`;
@@ -140,6 +143,14 @@ export class ControlPlane {
       join(node.root, "run", `${component}.supervisor.log`), { maxLifetimeMs: 3_600_000 });
     this.daemons.push(d);
     return d;
+  }
+
+  /** Stops a component on a node (its supervisor and the process), as removing its static-pod manifest does. */
+  async stopComponent(node: LabNode, component: string): Promise<void> {
+    const i = this.daemons.findIndex((d) => d.name === `${component}@${node.name}`);
+    if (i < 0) throw new Error(`${component} is not running on ${node.name}`);
+    await stopDaemon(this.daemons[i]!, 10_000);
+    this.daemons.splice(i, 1);
   }
 
   /** Reads a component's log, for failure messages. */
@@ -204,14 +215,18 @@ export class ControlPlane {
   }
 
   /** kube-controller-manager with kubeadm's flags (its own address, not 127.0.0.1: several share the host). */
-  startControllerManager(node: LabNode, signing: boolean): Daemon {
+  /**
+   * `signingCert`: kubeadm's manifest signs with ca.crt; kube-pki's `ca-signer.crt` is what it must be once ca.crt
+   * may hold a rotation's bundle (README, "Rotating a CA").
+   */
+  startControllerManager(node: LabNode, signing: boolean, signingCert = "ca.crt"): Daemon {
     return this.start(node, "kube-controller-manager", [
       "kube-controller-manager", `--bind-address=${node.address}`,
       `--authentication-kubeconfig=${this.conf(node, "controller-manager.conf")}`,
       `--authorization-kubeconfig=${this.conf(node, "controller-manager.conf")}`, `--kubeconfig=${this.conf(node, "controller-manager.conf")}`,
       `--client-ca-file=${this.pki(node, "ca.crt")}`, `--cluster-name=${this.clusterName}`,
       // With caKeys: none the CA key is on no node: no CSR signing (kubelet client-certificate rotation off).
-      ...(signing ? [`--cluster-signing-cert-file=${this.pki(node, "ca.crt")}`, `--cluster-signing-key-file=${this.pki(node, "ca.key")}`] : []),
+      ...(signing ? [`--cluster-signing-cert-file=${this.pki(node, signingCert)}`, `--cluster-signing-key-file=${this.pki(node, "ca.key")}`] : []),
       "--controllers=*,bootstrapsigner,tokencleaner", "--leader-elect=true",
       `--requestheader-client-ca-file=${this.pki(node, "front-proxy-ca.crt")}`, `--root-ca-file=${this.pki(node, "ca.crt")}`,
       `--service-account-private-key-file=${this.pki(node, "sa.key")}`, "--use-service-account-credentials=true",

@@ -12,7 +12,7 @@ import { defineStack, planClusters } from "../../components";
 import { blockedFromPreview, buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
 import { evaluate } from "../../offline/evaluate";
 import { clusterConfig } from "../support";
-import { changedSteps, describeRun, typeAndName, Workspace } from "./workspace";
+import { changedSteps, checkCapture, describeRun, typeAndName, Workspace } from "./workspace";
 import * as pulumi from "@pulumi/pulumi";
 
 const env = { stack: "t", secret: () => pulumi.secret("unused") };
@@ -60,6 +60,7 @@ describe("engine: the real preview plans what the offline model predicts", funct
       const real = changedSteps(preview);
       assert.ok(real.length > 0);
       assert.deepEqual(real, await predicted([base()], [head]));
+      if (what === "a worker added") checkCapture("kube-pki-worker-added", "a cluster of 3 + 1 nodes with worker w-2 added", [base()], [head], preview);
       console.log(`      ${real.length} steps: ${Object.entries(real.reduce((m, s) => ({ ...m, [s.split(" ")[0]!]: (m[s.split(" ")[0]!] ?? 0) + 1 }), {} as Record<string, number>)).map(([k, v]) => `${v} ${k}`).join(", ")}`);
     });
   }
@@ -119,11 +120,12 @@ describe("engine: lifecycle rules only the real engine shows", function () {
     const ws = await Workspace.create("protect", { t: [base] });
     await ws.init("t");
     assert.equal((await ws.up("t")).code, 0);
-    const resources = (await ws.exportState("t")).deployment.resources.length;
+    const beforeUrns = (await ws.exportState("t")).deployment.resources.map((r: any) => r.urn);
     const head = { ...structuredClone(base), keyAlgorithm: "RSA-2048" };
     ws.writeStack("t", [head]);
     const preview = await ws.preview("t");
     assert.notEqual(preview.exitCode, 0, "the preview fails");
+    checkCapture("kube-pki-protect-blocked", "protectCAs on, keyAlgorithm changed to RSA-2048: every CA would be replaced", [base], [head], preview);
     const blocked = blockedFromPreview(preview);
     assert.deepEqual([...blocked].sort(), ["p-ca-cert", "p-ca-key", "p-etcd-ca-cert", "p-etcd-ca-key", "p-front-proxy-ca-cert",
       "p-front-proxy-ca-key", "p-sa-key"]);
@@ -143,7 +145,10 @@ describe("engine: lifecycle rules only the real engine shows", function () {
     const destroy = await ws.run(["destroy", "--stack", "t", "--yes", "--non-interactive", "--skip-preview"]);
     assert.notEqual(destroy.code, 0);
     assert.match(destroy.stdout + destroy.stderr, /p-destroy-guard[\s\S]*protected/);
-    assert.equal((await ws.exportState("t")).deployment.resources.length, resources, "destroy deleted nothing");
+    // Only the read of the stack's own outputs (a StackReference, and its provider) may go: nothing real.
+    const left = new Set((await ws.exportState("t")).deployment.resources.map((r: any) => r.urn));
+    assert.deepEqual(beforeUrns.filter((u: string) => !left.has(u)).filter((u: string) => !/::pulumi:(pulumi:StackReference|providers:pulumi)::/.test(u)), [],
+      "destroy deleted nothing");
   });
 
   describe("certificate times rewritten in the state (stack export, edit, stack import)", () => {

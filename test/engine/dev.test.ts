@@ -12,7 +12,7 @@ import { planClusters } from "../../components";
 import { buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
 import { renderClusters } from "../../offline/render";
 import { makeTempDir, run } from "../e2e/proc";
-import { changedSteps, describeRun, PreviewJson, REPO, Workspace } from "./workspace";
+import { checkCapture, changedSteps, describeRun, PreviewJson, REPO, Workspace } from "./workspace";
 
 const DEV_STACK = readFileSync(join(REPO, "stacks/Pulumi.dev.yaml"), "utf8");
 const devClusters = () => structuredClone((parse(DEV_STACK) as any).config["kube-pki:clusters"]) as any[];
@@ -137,6 +137,7 @@ describe("engine: pulumi up of the dev stack (real CLI and tls provider, local d
     });
 
     it("cert-diff reads the real preview, and its offline mode gives the same report", async () => {
+      checkCapture("kube-pki-dev-san-added", "the dev stack with new.dev.example.com added to apiServer.certSANs", devClusters(), headClusters(), preview);
       const plans = planClusters(headClusters());
       const fromPreview = buildReport("dev", stepsFromPreview(preview), plans);
       assert.deepEqual(fromPreview.certificates.map((c) => [c.certificate, c.node, c.operation, c.causes.join(), c.sansAdded.join()]),

@@ -3,6 +3,7 @@
 // backend and PULUMI_HOME, PULUMI_CONFIG_PASSPHRASE set, plugins installed from their files so the engine never
 // downloads. Every CLI run is bounded in time and runs in its own process group, killed as a group afterwards
 // (providers may outlive the CLI by seconds).
+import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -112,7 +113,8 @@ export class Workspace {
   static async create(label: string, stacks: Record<string, unknown>): Promise<Workspace> {
     const dir = makeTempDir(`ws-${label}`);
     for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"]) cpSync(join(REPO, f), join(dir, f));
-    cpSync(join(REPO, "components"), join(dir, "components"), { recursive: true });
+    // offline/ for the command plugin, which the engine starts in the project's directory (scripts/toolchain.sh).
+    for (const d of ["components", "offline"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
     symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
     mkdirSync(join(dir, "stacks"));
     const backend = join(dir, ".state");
@@ -195,4 +197,62 @@ export const typeAndName = (urn: string) => {
 export function changedSteps(preview: PreviewJson): string[] {
   return preview.steps.filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "delete-replaced")
     .map((s) => `${s.op === "create-replacement" ? "replace" : s.op} ${typeAndName(s.urn)}`).sort();
+}
+
+const CAPTURES = join(REPO, "test", "fixtures", "pulumi-preview");
+
+/** A committed capture of a real preview: the clusters it was made from (the base and the change) and its output. */
+export interface PreviewCapture {
+  readonly about: string;
+  readonly base: unknown;
+  readonly head: unknown;
+  readonly preview: PreviewJson;
+}
+
+/** The steps and reasons of a preview, the part a capture must keep matching. */
+const stepSummary = (p: PreviewJson) => [
+  ...p.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${typeAndName(s.urn)} ${(s.replaceReasons ?? []).join(",")}`).sort(),
+  ...(p.diagnostics ?? []).filter((d) => d.severity === "error" && d.urn).map((d) => `error ${typeAndName(d.urn!)}`).sort(),
+];
+
+/**
+ * A real preview cut to what a reader of steps uses, so a capture stays small: a step that changes nothing keeps its
+ * op and URN; the others their op, URN, reasons, diff, and each state's type and inputs (no outputs, stack traces or
+ * dependencies). An input string over 400 characters (a PEM, the install script) becomes its length and digest, so
+ * equal stays equal and changed stays changed.
+ */
+export function trimmedPreview(preview: PreviewJson): PreviewJson {
+  const short = (v: unknown): unknown => typeof v === "string" && v.length > 400
+    ? `<${v.length} characters, sha256 ${createHash("sha256").update(v).digest("hex").slice(0, 16)}>`
+    : Array.isArray(v) ? v.map(short) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, short(x)])) : v;
+  const state = (st: any) => st && { type: st.type, inputs: short(st.inputs) };
+  const steps = preview.steps.map((s: any) => s.op === "same" ? { op: s.op, urn: s.urn } : {
+    op: s.op, urn: s.urn, ...(s.replaceReasons ? { replaceReasons: s.replaceReasons } : {}), ...(s.diffReasons ? { diffReasons: s.diffReasons } : {}),
+    ...(s.detailedDiff ? { detailedDiff: s.detailedDiff } : {}), ...(s.oldState ? { oldState: state(s.oldState) } : {}), ...(s.newState ? { newState: state(s.newState) } : {}),
+  });
+  return { ...preview, steps } as PreviewJson;
+}
+
+/**
+ * Keeps `test/fixtures/pulumi-preview/<name>.json` honest: a fresh real preview of the same change must have the
+ * same steps, reasons and errors as the committed one (which the fast cert-diff tests read). With
+ * KUBE_PKI_UPDATE_CAPTURES=1 the capture is written instead. Steps that change nothing keep only their op and URN
+ * (their states are the same as before and would make the file large).
+ */
+export function checkCapture(name: string, about: string, base: unknown, head: unknown, preview: PreviewJson): void {
+  const file = join(CAPTURES, `${name}.json`);
+  if (process.env.KUBE_PKI_UPDATE_CAPTURES === "1") {
+    const text = JSON.stringify({ about, base, head, preview: trimmedPreview(preview) } satisfies PreviewCapture, null, 1);
+    if (/PRIVATE KEY/.test(text)) throw new Error(`${name}: a capture must hold no key material`);
+    writeFileSync(file, `${text}\n`);
+    return;
+  }
+  if (!existsSync(file)) throw new Error(`${file} is missing: run the engine tests with KUBE_PKI_UPDATE_CAPTURES=1`);
+  const committed = JSON.parse(readFileSync(file, "utf8")) as PreviewCapture;
+  const want = stepSummary(committed.preview);
+  const got = stepSummary(preview);
+  if (JSON.stringify(want) !== JSON.stringify(got)) {
+    throw new Error(`${file} no longer matches the real preview of the same change (re-capture with KUBE_PKI_UPDATE_CAPTURES=1):\n` +
+      `committed:\n  ${want.join("\n  ")}\nnow:\n  ${got.join("\n  ")}`);
+  }
 }

@@ -1,0 +1,106 @@
+// npm run adopt -- --stack <stack> [--config <file>] --cluster <name> (--dir <path> | --ssh <user@host[:port]> --host-key <key> [--root <path>])
+// Brings an existing cluster's trust roots into a stack: reads the CAs (ca, front-proxy-ca, etcd/ca) and the
+// service-account key pair from a node's /etc/kubernetes/pki (a copy, or over SSH), checks them, stores every private
+// key with `pulumi config set --secret` (on stdin: never in a file, a log or an argument list) and writes the
+// certificates into the cluster's `adopt` section of the stack file. Nothing on the node is changed.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { isMap, isSeq, parseDocument } from "yaml";
+import { adoptionProblems, TRUST_ROOT_KEYS, TrustRoot } from "../components";
+import { STACKS_DIR } from "../offline/stackFile";
+import { cli, runMain } from "./cli";
+
+const COMMAND = "npm run adopt --";
+const { values, usage, path } = cli(COMMAND, "Adopts an existing cluster's CAs and service-account key (from a node's /etc/kubernetes/pki) into a stack.", {
+  stack: { type: "string", value: "stack", help: "the stack to write (stacks/Pulumi.<stack>.yaml)" },
+  config: { type: "string", value: "file", help: "the stack file, if not stacks/Pulumi.<stack>.yaml (--stack still names the stack)" },
+  cluster: { type: "string", value: "name", help: "the cluster of the stack file that adopts them" },
+  dir: { type: "string", value: "path", help: "a copy of /etc/kubernetes/pki, or a node's root or /etc/kubernetes" },
+  ssh: { type: "string", value: "user@host[:port]", help: "read them from a node over SSH instead (root, or a user who can read pki/)" },
+  "host-key": { type: "string", value: "key", help: "with --ssh: the node's host key, authorized_keys format (pinned)" },
+  identity: { type: "string", value: "file", help: "with --ssh: the private key to log in with (default: the ssh-agent)" },
+  root: { type: "string", value: "path", help: "with --ssh: the node's filesystem root, as nodes[].ssh.root (default /)" },
+});
+
+/** Where each root's files are under pki/, and which are required. */
+const FILES: readonly { root: TrustRoot; pem: string; key: string; required: boolean }[] = [
+  { root: "ca", pem: "ca.crt", key: "ca.key", required: true },
+  { root: "front-proxy-ca", pem: "front-proxy-ca.crt", key: "front-proxy-ca.key", required: false },
+  { root: "etcd-ca", pem: "etcd/ca.crt", key: "etcd/ca.key", required: false }, // none with external etcd
+  { root: "sa", pem: "sa.pub", key: "sa.key", required: false },
+];
+
+/** Reads one file of the pki directory, or undefined when it is absent. */
+function reader(): { read(file: string): string | undefined; where(file: string): string } {
+  if (values.dir) {
+    const base = path(values.dir);
+    const pki = [base, join(base, "pki"), join(base, "etc/kubernetes/pki")].find((d) => existsSync(join(d, "ca.crt")));
+    if (!pki) throw new Error(`${base}: no ca.crt there, in pki/ or in etc/kubernetes/pki/`);
+    return { read: (f) => (existsSync(join(pki, f)) && statSync(join(pki, f)).isFile() ? readFileSync(join(pki, f), "utf8") : undefined), where: (f) => join(pki, f) };
+  }
+  const m = /^([^@\s]+)@([^:\s]+)(?::(\d+))?$/.exec(values.ssh!);
+  if (!m) usage(`--ssh ${values.ssh}: user@host[:port]`);
+  if (!values["host-key"]) usage("--ssh needs --host-key (the node's host key is pinned, never trusted on first use)");
+  const [, user, host, port = "22"] = m!;
+  const root = (values.root ?? "/").replace(/\/+$/, "");
+  if (!/^(\/[A-Za-z0-9_.-]+)*$/.test(root) || /\/\.\.?(\/|$)/.test(root)) usage(`--root ${values.root}: an absolute path of letters, digits, "_", "." and "-"`);
+  const dir = mkdtempSync(join(tmpdir(), "kube-pki-adopt-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "known_hosts"), `${port === "22" ? host : `[${host}]:${port}`} ${values["host-key"]}\n`);
+  const args = ["-p", port, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes",
+    "-o", `HostKeyAlgorithms=${values["host-key"]!.split(" ")[0]}`, ...(values.identity ? ["-i", path(values.identity), "-o", "IdentitiesOnly=yes"] : []), `${user}@${host}`];
+  return {
+    read: (f) => {
+      const r = spawnSync("ssh", [...args, "cat", `${root}/etc/kubernetes/pki/${f}`], { encoding: "utf8", timeout: 30_000 });
+      if (r.status === 255) throw new Error(`ssh ${user}@${host}:${port}: ${r.stderr.trim().split("\n").pop()}`);
+      return r.status === 0 ? r.stdout : undefined;
+    },
+    where: (f) => `${user}@${host}:${root}/etc/kubernetes/pki/${f}`,
+  };
+}
+
+runMain("kube-pki adopt", async () => {
+  if (!values.stack) usage("--stack is required");
+  if (!values.cluster) usage("--cluster is required");
+  if (!!values.dir === !!values.ssh) usage("give exactly one of --dir and --ssh");
+  const file = values.config ? path(values.config) : join(STACKS_DIR, `Pulumi.${values.stack}.yaml`);
+  if (!existsSync(file)) throw new Error(`${file}: no such stack file`);
+  const doc = parseDocument(readFileSync(file, "utf8"));
+  const clusters = doc.getIn(["config", "kube-pki:clusters"]);
+  const entry = isSeq(clusters) ? clusters.items.find((c) => isMap(c) && c.get("name") === values.cluster) : undefined;
+  if (!isMap(entry)) throw new Error(`${file}: no cluster named ${values.cluster} in kube-pki:clusters`);
+
+  // Read and check everything before anything is written.
+  const source = reader();
+  const found: { root: TrustRoot; pem: string; key: string; keyConfig: string }[] = [];
+  const problems: string[] = [];
+  for (const f of FILES) {
+    const pem = source.read(f.pem);
+    const key = source.read(f.key);
+    if (pem === undefined || key === undefined) {
+      if (f.required || pem !== key) problems.push(`${source.where(pem === undefined ? f.pem : f.key)}: missing`);
+      continue;
+    }
+    const keyConfig = `adopted-${values.cluster}-${f.root}-key`;
+    problems.push(...adoptionProblems(f.root, f.root, { pem, keyConfig }, key, new Date(), { pem: source.where(f.pem), key: source.where(f.key) }));
+    found.push({ root: f.root, pem: pem.replace(/\r\n/g, "\n").trim() + "\n", key, keyConfig });
+  }
+  if (problems.length > 0) throw new Error(`refusing to adopt (nothing was written):\n  - ${problems.join("\n  - ")}`);
+
+  // Keys through the CLI's stdin only. The project is the stack file's (stacks/ beside Pulumi.yaml), else this one.
+  const project = existsSync(join(dirname(dirname(file)), "Pulumi.yaml")) ? dirname(dirname(file)) : join(__dirname, "..");
+  for (const f of found) {
+    const r = spawnSync("pulumi", ["config", "set", "--secret", "--stack", values.stack!, "--config-file", file, f.keyConfig],
+      { cwd: project, input: f.key, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`pulumi config set --secret ${f.keyConfig} failed: ${r.stderr.trim()}`);
+  }
+  const written = parseDocument(readFileSync(file, "utf8")); // with the encrypted values the CLI just added
+  const target = (written.getIn(["config", "kube-pki:clusters"]) as any).items.find((c: any) => c.get("name") === values.cluster);
+  target.set("adopt", written.createNode(Object.fromEntries(found.map((f) =>
+    [TRUST_ROOT_KEYS[f.root], { [f.root === "sa" ? "publicKey" : "certificate"]: f.pem, keyConfig: f.keyConfig }]))));
+  writeFileSync(file, written.toString({ lineWidth: 0 }));
+  for (const f of found) console.log(`adopted ${f.root} from ${source.where(f.pem)}; its key is the secret kube-pki:${f.keyConfig}`);
+  console.log(`${file}: clusters[${values.cluster}].adopt written. Review it, commit it, then pulumi preview: every leaf is re-issued by the adopted CAs, which stay byte for byte.`);
+});
