@@ -317,44 +317,49 @@ const CLUSTER_KEYS = ["name", "clusterName", "controlPlaneEndpoint", "serviceSub
 
 const PEM_BLOCK = (type: string) => new RegExp(`^-----BEGIN ${type}-----\\n[A-Za-z0-9+/=\\n]+-----END ${type}-----\\n?$`);
 
-/** `adopt`: the trust roots of an existing cluster (their certificates here, their keys in secret config keys). */
-function validateAdopt(p: Problems, path: string, value: unknown, clusterName: string | undefined): ClusterSpec["adopt"] {
+/**
+ * A section keyed by trust root (`adopt`, `rotation`): each present root's entry checked as an object with `fields`,
+ * then read by `read` (undefined when it has problems).
+ */
+function perTrustRoot<T>(p: Problems, path: string, value: unknown, fields: (root: TrustRoot) => string[],
+  read: (root: TrustRoot, at: string, entry: Record<string, unknown>) => T | undefined): Partial<Record<TrustRoot, T>> {
   if (value === undefined || value === null) return {};
   const o = object(p, path, value, TRUST_ROOTS.map((r) => TRUST_ROOT_KEYS[r])) ?? {};
-  const out: Partial<Record<TrustRoot, AdoptedRoot>> = {};
+  const out: Partial<Record<TrustRoot, T>> = {};
   for (const root of TRUST_ROOTS) {
-    const key = TRUST_ROOT_KEYS[root];
-    if (o[key] === undefined || o[key] === null) continue;
-    const field = root === "sa" ? "publicKey" : "certificate";
-    const a = object(p, `${path}.${key}`, o[key], [field, "keyConfig"]);
-    if (!a) continue;
-    const pem = requiredString(p, `${path}.${key}.${field}`, a[field]);
-    const normal = pem?.replace(/\r\n/g, "\n").trim().concat("\n");
-    if (normal !== undefined && !PEM_BLOCK(root === "sa" ? "PUBLIC KEY" : "CERTIFICATE").test(normal)) {
-      p.add(`${path}.${key}.${field}`, `must be one PEM ${root === "sa" ? "PUBLIC KEY" : "CERTIFICATE"} block`);
-    }
-    const keyConfig = optionalString(p, `${path}.${key}.keyConfig`, a.keyConfig) ?? `adopted-${clusterName ?? "cluster"}-${root}-key`;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(keyConfig)) p.add(`${path}.${key}.keyConfig`, `${show(keyConfig)} is not a config key name`);
-    if (normal !== undefined) out[root] = { pem: normal, keyConfig };
+    const at = `${path}.${TRUST_ROOT_KEYS[root]}`;
+    const raw = o[TRUST_ROOT_KEYS[root]];
+    if (raw === undefined || raw === null) continue;
+    const entry = object(p, at, raw, fields(root));
+    const v = entry && read(root, at, entry);
+    if (v !== undefined) out[root] = v;
   }
   return out;
 }
 
+/** `adopt`: the trust roots of an existing cluster (their certificates here, their keys in secret config keys). */
+function validateAdopt(p: Problems, path: string, value: unknown, clusterName: string | undefined): ClusterSpec["adopt"] {
+  const fieldOf = (root: TrustRoot) => (root === "sa" ? "publicKey" : "certificate");
+  return perTrustRoot<AdoptedRoot>(p, path, value, (root) => [fieldOf(root), "keyConfig"], (root, at, a) => {
+    const field = fieldOf(root);
+    const pem = requiredString(p, `${at}.${field}`, a[field]);
+    const normal = pem?.replace(/\r\n/g, "\n").trim().concat("\n");
+    if (normal !== undefined && !PEM_BLOCK(root === "sa" ? "PUBLIC KEY" : "CERTIFICATE").test(normal)) {
+      p.add(`${at}.${field}`, `must be one PEM ${root === "sa" ? "PUBLIC KEY" : "CERTIFICATE"} block`);
+    }
+    const keyConfig = optionalString(p, `${at}.keyConfig`, a.keyConfig) ?? `adopted-${clusterName ?? "cluster"}-${root}-key`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(keyConfig)) p.add(`${at}.keyConfig`, `${show(keyConfig)} is not a config key name`);
+    return normal === undefined ? undefined : { pem: normal, keyConfig };
+  });
+}
+
 /** `rotation`: per trust root, the generation being rotated to and the phase (add, switch, drop). */
 function validateRotation(p: Problems, path: string, value: unknown): ClusterSpec["rotation"] {
-  if (value === undefined || value === null) return {};
-  const o = object(p, path, value, TRUST_ROOTS.map((r) => TRUST_ROOT_KEYS[r])) ?? {};
-  const out: Partial<Record<TrustRoot, RotationSpec>> = {};
-  for (const root of TRUST_ROOTS) {
-    const key = TRUST_ROOT_KEYS[root];
-    if (o[key] === undefined || o[key] === null) continue;
-    const r = object(p, `${path}.${key}`, o[key], ["generation", "phase"]);
-    if (!r) continue;
-    const generation = wholeNumber(p, `${path}.${key}.generation`, r.generation, 2, 2);
-    const phase = oneOf(p, `${path}.${key}.phase`, r.phase, ROTATION_PHASES);
-    if (generation !== undefined && phase !== undefined) out[root] = { generation, phase };
-  }
-  return out;
+  return perTrustRoot<RotationSpec>(p, path, value, () => ["generation", "phase"], (_root, at, r) => {
+    const generation = wholeNumber(p, `${at}.generation`, r.generation, 2, 2);
+    const phase = oneOf(p, `${at}.phase`, r.phase, ROTATION_PHASES);
+    return generation !== undefined && phase !== undefined ? { generation, phase } : undefined;
+  });
 }
 
 function validatePublication(p: Problems, path: string, value: unknown, clusterName: string | undefined): PublicationSpec {
