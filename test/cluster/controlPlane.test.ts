@@ -185,6 +185,11 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     for (const n of NODES.filter((x) => members.includes(x.name))) await registerNode(n.name, n.address);
   });
 
+  /** Client loops of the running test: stopped after it even when it fails half-way (else they loop on forever). */
+  let looping: { stop(): Promise<unknown> }[] = [];
+  const track = <T extends { stop(): Promise<unknown> }>(c: T): T => { looping.push(c); return c; };
+  afterEach(async () => { await Promise.all(looping.map((c) => c.stop())); looping = []; });
+
   after(async () => {
     await cp?.stop();
     agent?.stop();
@@ -210,7 +215,7 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
 
   it("kubeadm's cluster is adopted (npm run adopt over SSH, then pulumi up) with clients of every kind looping: 0 failed requests; the CAs and the service-account key stay byte for byte, every leaf is re-issued, kubeadm's files are kept", async () => {
     const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");
-    const clients = await startClients(lab("cp-1"), lab("cp-2"), first3);
+    const clients = track(await startClients(lab("cp-1"), lab("cp-2"), first3));
     const t = ssh.sshTarget("cp-1");
     const stackFile = join(ws.dir, "stacks", "Pulumi.lab.yaml");
     // Asynchronously: the clients loop in this process and must not stall while adopt runs.
@@ -472,7 +477,7 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
 
   it("the seed scenario: an apiserver SAN added, re-issued, delivered and rolled out one node at a time with clients looping: 0 failed requests", async () => {
     const restartsBefore = restartsLogged();
-    const loop = clientLoop(adminConf(), file("cp-1", "etc/kubernetes/pki/ca.crt"));
+    const loop = track(clientLoop(adminConf(), file("cp-1", "etc/kubernetes/pki/ca.crt")));
     await new Promise((r) => setTimeout(r, 2_000));
     const start = Date.now();
     sans.push("api-new.lab.example.com");
@@ -533,7 +538,7 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     const tokenWorks = async (token: string) => (await asServerSees(["--token", token])).code === 0;
     const oldCa = new X509Certificate(kubeadmFiles["ca.crt"]!);
     const restartsBefore = restartsLogged();
-    const clients = await startClients(lab("cp-1"), lab("cp-2"), first3, { tokenRefreshMs: 5_000 });
+    const clients = track(await startClients(lab("cp-1"), lab("cp-2"), first3, { tokenRefreshMs: 5_000 }));
     const timings: Record<string, number> = {};
     for (const phase of ["add", "switch", "drop"]) {
       rotation = Object.fromEntries(["ca", "frontProxyCa", "etcdCa", "serviceAccount"].map((k) => [k, { generation: 2, phase }]));
@@ -601,7 +606,7 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
 
   it("a fourth control-plane node joins (files by pulumi up, etcd member added, its API server behind the load balancer): 0 failed requests, nothing else restarted", async () => {
     const restartsBefore = restartsLogged();
-    const loop = clientLoop(adminConf(), file("cp-1", "etc/kubernetes/pki/ca.crt"));
+    const loop = track(clientLoop(adminConf(), file("cp-1", "etc/kubernetes/pki/ca.crt")));
     members = ["cp-1", "cp-2", "cp-3", "cp-4", "w-1"];
     await up();
     const cp4 = lab("cp-4");

@@ -211,7 +211,8 @@ export interface PreviewCapture {
 
 /** The steps and reasons of a preview, the part a capture must keep matching. */
 const stepSummary = (p: PreviewJson) => [
-  ...p.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${typeAndName(s.urn)} ${(s.replaceReasons ?? []).join(",")}`).sort(),
+  // Reasons sorted: the bridged tls provider lists them in Go map order, different from run to run.
+  ...p.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${typeAndName(s.urn)} ${[...(s.replaceReasons ?? [])].sort().join(",")}`).sort(),
   ...(p.diagnostics ?? []).filter((d) => d.severity === "error" && d.urn).map((d) => `error ${typeAndName(d.urn!)}`).sort(),
 ];
 
