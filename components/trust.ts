@@ -55,6 +55,14 @@ export function trustPlan(root: TrustRoot, rotation: RotationSpec | undefined, a
 }
 
 /** The resource name of a root's generation: generation 1 keeps the name it always had. */
+/**
+ * The PEM blocks of one label in a text (a trust bundle holds one per generation), each as a file holds it: ending
+ * in one newline.
+ */
+export function pemBlocks(text: string, label: "CERTIFICATE" | "PUBLIC KEY" = "CERTIFICATE"): string[] {
+  return (text.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g")) ?? []).map((b) => `${b}\n`);
+}
+
 export const generationName = (base: string, generation: number) => (generation === 1 ? base : `${base}-g${generation}`);
 
 /** A rotation's state as the stack records it (an output), to check the next phase against. */

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as tls from "node:tls";
 import { parse } from "yaml";
+import { pemBlocks } from "../components/trust";
 
 export interface ExpiryRow {
   /** kubeadm's name (`apiserver`, `admin.conf`, `etcd-ca`), prefixed with `<cluster>/<node>` or the endpoint when known. */
@@ -84,7 +85,7 @@ export function rowsFromDirectory(dir: string): ExpiryRow[] {
         continue;
       }
       // During a CA rotation the CA file is a bundle of both generations: a row for each (`ca`, `ca (2)`).
-      const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+      const pems = pemBlocks(text);
       pems.forEach((pem, i) => rows.push(rowOf(`${prefix}${name}${i === 0 ? "" : ` (${i + 1})`}`, new X509Certificate(pem), full)));
     }
     if (existsSync(serving)) rows.push(rowOf(`${prefix}kubelet-serving`, new X509Certificate(readFileSync(serving)), serving));

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { adoptionProblems, defineStack, FileContent, rotationProblems, trustPlan } from "../components";
+import { adoptionProblems, defineStack, FileContent, pemBlocks, rotationProblems, trustPlan } from "../components";
 import { evaluate, Evaluation, valueOf } from "../offline/evaluate";
 import { offlineReport, renderText } from "../offline/certDiff";
 import { rowsFromDirectory } from "../offline/expiry";
@@ -28,7 +28,7 @@ function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean } = {}):
   return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(key, "utf8") };
 }
 
-const certsIn = (bundle: string) => bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g) ?? [];
+const certsIn = (bundle: string) => pemBlocks(bundle);
 
 describe("trust roots: plans and rules (pure)", () => {
   it("each phase: which generations exist, in which order the bundle lists them, which signs, which leaves", () => {
@@ -118,6 +118,7 @@ describe("trust roots under the mock runtime", () => {
     assert.equal(certsIn(Buffer.from(admin.clusters[0].cluster["certificate-authority-data"], "base64").toString()).length, 2, "kubeconfigs trust both");
     assert.ok(add.resources.filter((r) => r.type === T.signed).every((r) => r.op !== "replace"), "add re-issues no leaf");
     assert.equal((await file(add, "sa", "public-key")).match(/BEGIN PUBLIC KEY/g)!.length, 2, "sa.pub holds both keys");
+    assert.deepEqual(pemBlocks(await file(add, "sa", "public-key"), "PUBLIC KEY").join(""), await file(add, "sa", "public-key"), "pemBlocks splits a bundle into its blocks, nothing lost");
     assert.equal(find(add, T.selfSigned, "t-ca-g2-cert").protect, true, "the new CA is protected");
 
     const sw = await run(rotating("switch"), add);

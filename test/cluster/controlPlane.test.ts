@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
+import { pemBlocks } from "../../components/trust";
 import { join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { rowsFromDirectory } from "../../offline/expiry";
@@ -519,8 +520,8 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
   });
 
   /** The certificates of a PEM bundle file. */
-  const certsIn = (f: string) => (readFileSync(f, "utf8").match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
-  const keysIn = (f: string) => (readFileSync(f, "utf8").match(/-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----/g) ?? []).length;
+  const certsIn = (f: string) => pemBlocks(readFileSync(f, "utf8")).map((p) => new X509Certificate(p));
+  const keysIn = (f: string) => pemBlocks(readFileSync(f, "utf8"), "PUBLIC KEY").length;
 
   it("every CA and the service-account key rotated, add → switch → drop (one pulumi up each) with clients of every kind looping: 0 failed requests; then the old CA's client certificates and the old key's tokens are refused", async () => {
     const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");

@@ -2,10 +2,10 @@
 // where the repo is, and the command plugin it writes runs the project the engine starts it in, not the clone that
 // happened to build the cache (seen: CI's clone at another path left a wrapper that broke every other clone's up).
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir, run } from "../e2e/proc";
-import { REPO, toolchain } from "./workspace";
+import { REPO, toolchain, Workspace } from "./workspace";
 
 describe("the toolchain cache (npm run toolchain)", function () {
   this.timeout(300_000);
@@ -29,13 +29,9 @@ describe("the toolchain cache (npm run toolchain)", function () {
     const refused = await run(join(toolchain(), "pulumi-resource-command"), [], { cwd: elsewhere, timeoutMs: 10_000 });
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /is not a kube-pki project/);
-    // In a project (offline/ and node_modules beside it), the plugin starts and prints its port, as a plugin must.
-    const project = makeTempDir("project");
-    for (const d of ["offline", "components"]) cpSync(join(REPO, d), join(project, d), { recursive: true });
-    for (const f of ["package.json", "tsconfig.json"]) cpSync(join(REPO, f), join(project, f));
-    symlinkSync(join(REPO, "node_modules"), join(project, "node_modules"));
-    mkdirSync(join(project, "stacks"));
-    const started = await run(join(toolchain(), "pulumi-resource-command"), ["127.0.0.1:1"], { cwd: project, timeoutMs: 15_000 });
+    // In a project copy as the engine tests run it, the plugin starts and prints its port, as a plugin must.
+    const project = await Workspace.create("command-plugin", {});
+    const started = await run(join(toolchain(), "pulumi-resource-command"), ["127.0.0.1:1"], { cwd: project.dir, timeoutMs: 15_000 });
     assert.match(started.stdout, /^\d+\s*$/m, `${started.stdout}\n${started.stderr}`);
     assert.ok(started.timedOut, "still serving when stopped");
   });
