@@ -55,6 +55,17 @@ class Semaphore {
   }
 }
 
+/** The known_hosts line that pins `hostKey` (authorized_keys format) for host:port. */
+export const knownHostsLine = (host: string, port: number, hostKey: string) => `${port === 22 ? host : `[${host}]:${port}`} ${hostKey}\n`;
+
+/**
+ * OpenSSH options that accept exactly the pinned key in `knownHostsFile`, offering only its own algorithm name as the
+ * provider's SSH client (golang.org/x/crypto/ssh) does: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8
+ * no longer accepts.
+ */
+export const pinnedHostKeyOptions = (hostKey: string, knownHostsFile: string) =>
+  ["-o", `HostKeyAlgorithms=${hostKey.split(" ")[0]}`, "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "StrictHostKeyChecking=yes"];
+
 export class CommandStandIn implements ExtraMocks {
   readonly runs: CommandRun[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), "kube-pki-ssh-"));
@@ -113,15 +124,14 @@ export class CommandStandIn implements ExtraMocks {
       if (c.hostKey) {
         // The provider's SSH client (golang.org/x/crypto/ssh with the pinned key) offers only the pinned key's own
         // algorithm name: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8 no longer accepts.
-        sshArgs.push("-o", `HostKeyAlgorithms=${c.hostKey.split(" ")[0]}`);
         // One file per host and key, written once: rewriting it under concurrent sessions to the same host lets a
         // starting ssh read it half-written ("No ED25519 host key is known").
         const knownHosts = join(this.dir, `known_hosts-${c.host}-${port}-${createHash("sha256").update(c.hostKey).digest("hex").slice(0, 12)}`);
         if (!this.knownHostsWritten.has(knownHosts)) {
-          writeFileSync(knownHosts, `${port === 22 ? c.host : `[${c.host}]:${port}`} ${c.hostKey}\n`);
+          writeFileSync(knownHosts, knownHostsLine(c.host, port, c.hostKey));
           this.knownHostsWritten.add(knownHosts);
         }
-        sshArgs.push("-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes");
+        sshArgs.push(...pinnedHostKeyOptions(c.hostKey, knownHosts));
       } else {
         // What the provider does without hostKey (InsecureIgnoreHostKey); kube-pki always pins one.
         sshArgs.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { adoptionProblems, TRUST_ROOT_KEYS, TrustRoot } from "../components";
+import { knownHostsLine, pinnedHostKeyOptions } from "../offline/commandStandIn";
 import { STACKS_DIR } from "../offline/stackFile";
 import { cli, runMain } from "./cli";
 
@@ -48,9 +49,10 @@ function reader(): { read(file: string): string | undefined; where(file: string)
   if (!/^(\/[A-Za-z0-9_.-]+)*$/.test(root) || /\/\.\.?(\/|$)/.test(root)) usage(`--root ${values.root}: an absolute path of letters, digits, "_", "." and "-"`);
   const dir = mkdtempSync(join(tmpdir(), "kube-pki-adopt-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, "known_hosts"), `${port === "22" ? host : `[${host}]:${port}`} ${values["host-key"]}\n`);
-  const args = ["-p", port, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes",
-    "-o", `HostKeyAlgorithms=${values["host-key"]!.split(" ")[0]}`, ...(values.identity ? ["-i", path(values.identity), "-o", "IdentitiesOnly=yes"] : []), `${user}@${host}`];
+  // The node's host key pinned as delivery pins it.
+  writeFileSync(join(dir, "known_hosts"), knownHostsLine(host!, Number(port), values["host-key"]!));
+  const args = ["-p", port, "-o", "BatchMode=yes", ...pinnedHostKeyOptions(values["host-key"]!, join(dir, "known_hosts")),
+    ...(values.identity ? ["-i", path(values.identity), "-o", "IdentitiesOnly=yes"] : []), `${user}@${host}`];
   return {
     read: (f) => {
       const r = spawnSync("ssh", [...args, "cat", `${root}/etc/kubernetes/pki/${f}`], { encoding: "utf8", timeout: 30_000 });
