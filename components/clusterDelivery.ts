@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local, remote } from "@pulumi/command";
 import { ClusterPki } from "./clusterPki";
-import { ClusterSpec, SshTarget } from "./config";
+import { ClusterSpec, NodeSpec, SshTarget } from "./config";
 import { DeliveryPlan, PushPlan } from "./delivery";
 import {
-  bundleDigest, bundlePayload, certificateFingerprint, installCommand, removeCommand, restartCommand, restartInput,
+  bundleDigest, bundlePayload, certificateFingerprint, installCommand, nodeToolsPayload, removeCommand, restartCommand,
+  restartInput, toolsCommand,
 } from "./nodeScripts";
 
 export interface ClusterDeliveryArgs {
@@ -55,6 +56,17 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     if (delivery.mode === "local" && !args.localDirectory) throw new Error(`ClusterDelivery ${name}: localDirectory is required for local delivery`);
     const sshKey = args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey);
 
+    // The node program, once per node; it stays on the node (with kube-pki's ledger) when the node leaves the config.
+    const tools = new Map<string, pulumi.Resource>();
+    for (const t of plan.tools) {
+      const root = this.rootOf(cluster, t.node, args.localDirectory);
+      const command = toolsCommand(root);
+      const inputs = { create: command, update: command, stdin: nodeToolsPayload(), logging: "none" as const, addPreviousOutputInEnv: false };
+      tools.set(t.node.name, cluster.delivery.mode === "local"
+        ? new local.Command(t.resourceName, inputs, { ...COMMAND_OPTIONS, parent: this })
+        : new remote.Command(t.resourceName, { ...inputs, connection: connectionOf(t.node.ssh!, sshKey) }, { ...COMMAND_OPTIONS, parent: this }));
+    }
+
     const payloads = new Map<string, pulumi.Output<string>>();
     const pushes = new Map<string, pulumi.Resource>();
     for (const push of plan.pushes) {
@@ -63,7 +75,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
           push.bundle.absent, { keepPrevious: push.keepPrevious }));
       const stdin = push.secret ? pulumi.secret(payload) : payload;
       payloads.set(push.resourceName, payload);
-      pushes.set(push.resourceName, this.push(cluster, push, stdin, sshKey, args.localDirectory));
+      pushes.set(push.resourceName, this.push(cluster, push, stdin, sshKey, tools.get(push.node.name)!, args.localDirectory));
     }
 
     const pushPlans = new Map(plan.pushes.map((p) => [p.resourceName, p]));
@@ -87,29 +99,30 @@ export class ClusterDelivery extends pulumi.ComponentResource {
         create: command("create"), update: command("update"), stdin, logging: "none", addPreviousOutputInEnv: false,
       }, {
         ...COMMAND_OPTIONS, parent: this,
-        dependsOn: [...restart.after.map((p) => pushes.get(p)!), ...(restart.previousNode ? [restarts.get(restart.previousNode)!] : [])],
+        dependsOn: [tools.get(restart.node.name)!, ...restart.after.map((p) => pushes.get(p)!),
+          ...(restart.previousNode ? [restarts.get(restart.previousNode)!] : [])],
       }));
     }
     this.bundleDigests = pulumi.all(Object.fromEntries([...payloads].map(([k, v]) => [k, v.apply(bundleDigest)])));
     this.registerOutputs({ bundleDigests: this.bundleDigests });
   }
 
+  /** Where the node's filesystem is: a directory per node for local delivery, the configured root over SSH. */
+  private rootOf(cluster: ClusterSpec, node: NodeSpec, localDirectory?: string): string {
+    return cluster.delivery.mode === "local" ? `${localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${node.name}` : node.ssh!.root;
+  }
+
   private push(cluster: ClusterSpec, push: PushPlan, stdin: pulumi.Output<string>, sshKey: pulumi.Output<string> | undefined,
-    localDirectory?: string): pulumi.Resource {
-    if (cluster.delivery.mode === "local") {
-      const root = `${localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${push.node.name}`;
-      const install = installCommand(root);
-      return new local.Command(push.resourceName, {
-        create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
-        ...(cluster.delivery.removeFiles ? { delete: removeCommand(root) } : {}),
-      }, { ...COMMAND_OPTIONS, parent: this, ...replaceOptions(cluster) });
-    }
-    const ssh = push.node.ssh!;
-    const install = installCommand(ssh.root);
-    return new remote.Command(push.resourceName, {
-      connection: connectionOf(ssh, sshKey),
-      create: install, update: install, stdin, logging: "none", addPreviousOutputInEnv: false,
-      ...(cluster.delivery.removeFiles ? { delete: removeCommand(ssh.root) } : {}),
-    }, { ...COMMAND_OPTIONS, parent: this, ...replaceOptions(cluster) });
+    tools: pulumi.Resource, localDirectory?: string): pulumi.Resource {
+    const root = this.rootOf(cluster, push.node, localDirectory);
+    const install = installCommand(root);
+    const inputs = {
+      create: install, update: install, stdin, logging: "none" as const, addPreviousOutputInEnv: false,
+      ...(cluster.delivery.removeFiles ? { delete: removeCommand(root) } : {}),
+    };
+    const opts = { ...COMMAND_OPTIONS, parent: this, dependsOn: [tools], ...replaceOptions(cluster) };
+    return cluster.delivery.mode === "local"
+      ? new local.Command(push.resourceName, inputs, opts)
+      : new remote.Command(push.resourceName, { ...inputs, connection: connectionOf(push.node.ssh!, sshKey) }, opts);
   }
 }

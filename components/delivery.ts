@@ -38,7 +38,16 @@ export interface RestartPlan {
   readonly checks: readonly HealthCheckPlan[];
 }
 
+/** kube-pki's node program installed on one node: every push and restart there runs it. */
+export interface ToolsPlan {
+  /** Stable: `<cluster>-<node>-tools`. */
+  readonly resourceName: string;
+  readonly node: NodeSpec;
+}
+
 export interface DeliveryPlan {
+  /** One per node that receives a bundle; its pushes and restarts wait for it. */
+  readonly tools: readonly ToolsPlan[];
   readonly pushes: readonly PushPlan[];
   readonly restarts: readonly RestartPlan[];
 }
@@ -54,7 +63,7 @@ export const bundleSlug = (bundleId: string) => bundleId.replace(/@.*$/, "").rep
 
 export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const { cluster } = catalog;
-  if (cluster.delivery.mode === "none") return { pushes: [], restarts: [] };
+  if (cluster.delivery.mode === "none") return { tools: [], pushes: [], restarts: [] };
   const restarted = (bundle: Bundle) => cluster.delivery.mode === "ssh" && bundle.readers.some((r) => !!cluster.delivery.restart[r]);
   const pushes: PushPlan[] = catalog.bundles.map((bundle) => ({
     resourceName: `${cluster.name}-${bundle.node}-push-${bundleSlug(bundle.id)}`,
@@ -63,8 +72,10 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
     secret: bundle.files.some((f) => f.content === "private-key" || f.content === "kubeconfig"),
     keepPrevious: restarted(bundle),
   }));
+  const tools: ToolsPlan[] = cluster.nodes.filter((n) => pushes.some((p) => p.node.name === n.name))
+    .map((node) => ({ resourceName: `${cluster.name}-${node.name}-tools`, node }));
   // Local delivery writes files for inspection and labs: nothing runs there to restart.
-  if (cluster.delivery.mode === "local") return { pushes, restarts: [] };
+  if (cluster.delivery.mode === "local") return { tools, pushes, restarts: [] };
 
   const restarts: RestartPlan[] = [];
   const previousOnControlPlane = new Map<Reader, string>();
@@ -94,9 +105,9 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
       if (sequential) previousOnControlPlane.set(reader, resourceName);
     }
   }
-  return { pushes, restarts };
+  return { tools, pushes, restarts };
 }
 
 /** Resource names the plan adds, for the stack-wide uniqueness check. */
 export const deliveryResourceNames = (plan: DeliveryPlan) =>
-  [...plan.pushes.map((p) => p.resourceName), ...plan.restarts.map((r) => r.resourceName)];
+  [...plan.tools.map((t) => t.resourceName), ...plan.pushes.map((p) => p.resourceName), ...plan.restarts.map((r) => r.resourceName)];

@@ -1,7 +1,8 @@
 // The shell programs that run on a node (or locally) to install a bundle, remove one, and check that a restarted
 // component serves its new certificate. Each command string is fixed and holds no secret: the bundle travels on
-// stdin. POSIX sh plus coreutils (base64, sha256sum, sync) and, for health checks, openssl. Pure code.
+// stdin. POSIX sh plus coreutils (base64, sha256sum, sync), gzip and, for health checks, openssl. Pure code.
 import { createHash, X509Certificate } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { SHELL_WORD } from "./config";
 
 export interface PayloadFile {
@@ -66,8 +67,7 @@ export const certificateFingerprint = (pem: string) => new X509Certificate(pem).
 // lists every step of a committed swap, so whichever install runs next on that root finishes an interrupted one.
 // The ledger (<root>/var/lib/kube-pki/installed: `<sha256> <path>`) remembers what kube-pki installed, so a file a node
 // is no longer entitled to is removed only if it still holds what kube-pki put there.
-const COMMON = `
-set -eu
+const COMMON = `set -eu
 umask 077
 root=\${1%/}; me=$(id -u); state=$root/var/lib/kube-pki; ledger=$state/installed; journal=$state/journal
 fail() { echo "kube-pki: $*" >&2; exit 1; }
@@ -129,8 +129,7 @@ lock() {
 // (renames, removals, ledger updates), replay it and drop it. A key and its certificate are one bundle, so they are
 // swapped together, and a cut at any point leaves either the old pair or the new pair (after roll-forward). Staged
 // files of a failed install are removed on exit; nothing prints file content.
-const INSTALL = `${COMMON}
-lock
+const INSTALL = `lock
 staged=""; jlines=""; count=0; files=0; committed=no; done=no; changed=no; previous=drop; removed=0; kept=""; originals=0
 cleanup() { if [ "$done" = no ]; then for e in $staged; do rm -f "\${e%%|*}"; done; rm -f "$journal.tmp"; fi; }
 trap cleanup EXIT
@@ -198,8 +197,7 @@ if [ "$originals" -gt 0 ]; then echo "kube-pki: $originals file(s) kube-pki did 
 // Removal (only when the config asks for it), run by the delete of a push, which gets the bundle it last installed
 // on stdin: each file is removed (with its backup) only if it still holds exactly that content, so a newer owner of
 // the same path (a renamed node or cluster pushing there first) keeps its files.
-const REMOVE = `${COMMON}
-lock
+const REMOVE = `lock
 removed=0; kept=0
 while read -r kind mode owner sum path data; do
   [ "$kind" = file ] || continue
@@ -221,8 +219,7 @@ echo "kube-pki: removed $removed file(s), kept $kept changed since"
 // running yet) "nothing serves" is accepted. Only after success are the digests recorded and the previous versions
 // of the files it reads dropped (a replaced key must not stay on the node); a failed restart keeps them for a
 // rollback and is retried by the next apply.
-const RESTART = `${COMMON}
-set +e
+const RESTART = `set +e
 reader=$2; timeout=$3; mode=$4; command=$5
 input=$(cat)
 statefile=$state/restart-$reader.digests
@@ -261,23 +258,103 @@ printf "%s\\n" "$input" | while read -r kind path rest; do
 done
 `;
 
-for (const [name, script] of Object.entries({ INSTALL, REMOVE, RESTART })) {
-  if (script.includes("'")) throw new Error(`${name} script must not contain single quotes (it is wrapped in sh -c '…')`);
+// Self-installation, run by the tools command with the program on stdin and its digest as argument: the program is
+// written beside its earlier versions (named by digest, so a push recorded by an older kube-pki still finds the one
+// its delete command names), staged with mktemp, checked and renamed into place.
+const SELF_INSTALL = `digest=$2
+case $digest in *[!0-9a-f]*|"") fail "bad program digest $digest" ;; esac
+if [ -n "$root" ]; then (umask 022; mkdir -p "$root"); fi
+safedir "$state/bin/x" create
+f=$state/bin/node-$digest.sh
+if [ -L "$f" ]; then fail "refusing $f: it is a symlink"; fi
+n=$(mktemp "$state/bin/.node.kube-pki-new.XXXXXX")
+dropnew() { rm -f "$n"; }
+trap dropnew EXIT
+cat > "$n"
+s=$(printf "%s" "$(cat "$n")" | sha256sum); [ "\${s%% *}" = "$digest" ] || fail "the node program arrived damaged"
+chmod 0600 "$n"; sync "$n" 2>/dev/null || sync
+mv -f "$n" "$f"
+echo "kube-pki: node program $digest installed in $state/bin"
+`;
+
+/**
+ * kube-pki's program on a node: one shell script holding the install, removal, restart and self-install operations
+ * (`sh -c "$program" kube-pki <operation> <root> …`). It is installed on each node once, by the node's tools command,
+ * so that each push records in the state only its bundle and a short command that runs this program, not the
+ * program itself (which made 74 % of a 1,500-resource state).
+ */
+const NODE_PROGRAM = `op=$1; shift
+${COMMON}
+case $op in
+install)
+${INSTALL};;
+remove)
+${REMOVE};;
+restart)
+${RESTART};;
+self-install)
+${SELF_INSTALL};;
+*) fail "unknown operation $op" ;;
+esac`.replace(/\n+$/, "");
+
+/** SHA-256 of the node program as installed (the file holds the program without a trailing newline). */
+export const NODE_PROGRAM_DIGEST = sha256(NODE_PROGRAM);
+
+/** Where the node program is, relative to the node's root. */
+export const nodeProgramPath = (root: string) => `${root.replace(/\/+$/, "")}/var/lib/kube-pki/bin/node-${NODE_PROGRAM_DIGEST}.sh`;
+
+/**
+ * The stdin of the tools command: the node program, gzip-compressed (it is in the state twice per node) and base64
+ * encoded. The gzip header's OS byte is fixed, so the same program gives the same stdin on every machine.
+ */
+export function nodeToolsPayload(): string {
+  const gz = gzipSync(Buffer.from(NODE_PROGRAM, "utf8"), { level: 9 });
+  gz[9] = 3; // "Unix", whichever zlib build made it
+  return `${gz.toString("base64")}\n`;
 }
+
+// Each command string below is wrapped in sh -c '…': none may contain a single quote.
+const assertNoQuote = (name: string, script: string) => {
+  if (script.includes("'")) throw new Error(`${name} must not contain single quotes (it is wrapped in sh -c '…')`);
+  return script;
+};
+
+// The tools command: decompress the program, check it against the digest it was sent with, and let it install itself.
+const TOOLS = assertNoQuote("the tools command", [
+  'set -eu; p=$(base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
+  's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$2" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
+  'printf "%s" "$p" | sh -c "$p" kube-pki self-install "$1" "$2"',
+].join("; "));
+
+// What a push or restart runs: the node program from its file, after checking the file holds exactly this version
+// (read once, checked, and the checked text run, so nothing can swap it between the check and the run). Its `$0`
+// (kube-pki-install, -remove, -restart) names the operation and stays the program's `$0`, so `ps` tells them apart.
+const RUN = assertNoQuote("the run command", [
+  `f=\${1%/}/var/lib/kube-pki/bin/node-${NODE_PROGRAM_DIGEST}.sh`,
+  'if [ ! -f "$f" ]; then echo "kube-pki: $f is missing (node reinstalled, or /var/lib/kube-pki removed): replace the tools command of this node (pulumi up --replace <URN of <cluster>-<node>-tools>)" >&2; exit 1; fi',
+  'p=$(cat "$f"); s=$(printf "%s" "$p" | sha256sum)',
+  `if [ "\${s%% *}" != ${NODE_PROGRAM_DIGEST} ]; then echo "kube-pki: $f does not hold the node program it is named after" >&2; exit 1; fi`,
+  'exec sh -c "$p" "$0" "${0#kube-pki-}" "$@"',
+].join("; "));
 
 const shWord = (s: string) => {
   if (!SHELL_WORD.test(s)) throw new Error(`${JSON.stringify(s)} is not a plain shell word`);
   return s;
 };
 
-/** The fixed install command; `root` is where the node's filesystem is (`/` on a real node). */
-export function installCommand(root: string): string {
-  return `sh -c '${INSTALL}' kube-pki-install ${shWord(root)}`;
+/** The tools command of a node: installs the node program (stdin: `nodeToolsPayload()`) under `<root>/var/lib/kube-pki/bin`. */
+export function toolsCommand(root: string): string {
+  return `sh -c '${TOOLS}' kube-pki-tools ${shWord(root)} ${NODE_PROGRAM_DIGEST}`;
 }
 
-/** The fixed removal command of a bundle: it reads the bundle it removes on stdin. */
+/** The fixed install command; `root` is where the node's filesystem is (`/` on a real node). Needs the node program. */
+export function installCommand(root: string): string {
+  return `sh -c '${RUN}' kube-pki-install ${shWord(root)}`;
+}
+
+/** The fixed removal command of a bundle: it reads the bundle it removes on stdin. Needs the node program. */
 export function removeCommand(root: string): string {
-  return `sh -c '${REMOVE}' kube-pki-remove ${shWord(root)}`;
+  return `sh -c '${RUN}' kube-pki-remove ${shWord(root)}`;
 }
 
 /** `'…'` quoting for one shell argument (the configured restart command may hold quotes). */
@@ -293,7 +370,7 @@ export interface HealthCheck {
 
 /** The fixed restart command of one component (`create` and `update` differ only in how a silent server is judged). */
 export function restartCommand(command: string, root: string, reader: string, timeoutSeconds: number, mode: "create" | "update"): string {
-  return `sh -c '${RESTART}' kube-pki-restart ${shWord(root)} ${shWord(reader)} ${timeoutSeconds} ${mode} ${shQuote(command.trim())}`;
+  return `sh -c '${RUN}' kube-pki-restart ${shWord(root)} ${shWord(reader)} ${timeoutSeconds} ${mode} ${shQuote(command.trim())}`;
 }
 
 /**

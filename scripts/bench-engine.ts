@@ -3,7 +3,9 @@
 // change, and an unchanged `pulumi up`; wall time, peak RSS of the CLI, the language host, the program (node), each
 // provider, and the state file's size. Side by side, in the same run: a bare program with as many plain
 // tls.PrivateKey resources. Figures go to docs/benchmarks-engine.md. Usage:
-//   npx ts-node -T scripts/bench-engine.ts [--workers 2,100,1000]
+//   npx ts-node -T scripts/bench-engine.ts [--workers 2,100,1000] [--skip-checkpoints] [--no-bare]
+// --skip-checkpoints runs both ups with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end);
+// --no-bare leaves out the bare program.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -52,10 +54,11 @@ function nameOf(cmd: string[]): string {
 }
 
 /** Runs the CLI like Workspace does, remembering the process group's id for the poller. */
-function runCli(ws: Workspace, args: string[]): { promise: Promise<{ code: number | null }>; pid: () => number | undefined } {
+function runCli(ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): { promise: Promise<{ code: number | null }>; pid: () => number | undefined } {
   let pid: number | undefined;
   const promise = new Promise<{ code: number | null }>((resolve) => {
-    const child = spawn(join(process.env.KUBE_PKI_TOOLCHAIN_BIN!, "pulumi"), args, { cwd: ws.dir, env: ws.env, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(join(process.env.KUBE_PKI_TOOLCHAIN_BIN!, "pulumi"), args,
+      { cwd: ws.dir, env: { ...ws.env, ...env }, detached: true, stdio: ["ignore", "ignore", "pipe"] });
     pid = child.pid;
     let err = "";
     child.stderr.on("data", (d) => { err += d; });
@@ -89,7 +92,24 @@ const stateSize = (ws: Workspace) => {
   return bytes;
 };
 
+/** Bytes of the exported state by resource type, largest first: where the state's size comes from. */
+function stateByType(state: any): string[] {
+  const by = new Map<string, { n: number; bytes: number }>();
+  let total = 0;
+  for (const r of state.deployment.resources) {
+    const bytes = Buffer.byteLength(JSON.stringify(r));
+    const e = by.get(r.type) ?? { n: 0, bytes: 0 };
+    by.set(r.type, { n: e.n + 1, bytes: e.bytes + bytes });
+    total += bytes;
+  }
+  return [...by].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 5).map(([type, e]) =>
+    `| \`${type}\` | ${e.n.toLocaleString("en-US")} | ${Math.round(e.bytes / e.n).toLocaleString("en-US")} | ${Math.round((100 * e.bytes) / total)} % |`);
+}
+
 async function main(): Promise<void> {
+  const skipCheckpoints = process.argv.includes("--skip-checkpoints");
+  const bareToo = !process.argv.includes("--no-bare");
+  const upEnv = skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
   const i = process.argv.indexOf("--workers");
   const sizes = (i >= 0 ? process.argv[i + 1]! : "2,100,1000").split(",").map(Number);
   process.env.KUBE_PKI_TOOLCHAIN_BIN = toolchain();
@@ -100,31 +120,35 @@ async function main(): Promise<void> {
   for (const workers of sizes) {
     const ws = await Workspace.create(`bench-${workers}`, { b: cluster(workers) });
     await ws.init("b");
-    let r = runCli(ws, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"]);
+    let r = runCli(ws, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
     const up = await measure(() => r.promise, r.pid);
-    const resources = (await ws.exportState("b")).deployment.resources.length;
+    const state = await ws.exportState("b");
+    const resources = state.deployment.resources.length;
     const size = stateSize(ws);
+    console.log([`state of 3 + ${workers} by type:`, "| type | resources | bytes each | share |", "|---|---:|---:|---:|", ...stateByType(state)].join("\n"));
     ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
     r = runCli(ws, ["preview", "--stack", "b", "--non-interactive"]);
     const preview = await measure(() => r.promise, r.pid);
     ws.writeStack("b", cluster(workers));
-    r = runCli(ws, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"]);
+    r = runCli(ws, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
     const same = await measure(() => r.promise, r.pid);
     rows.push(`| 3 + ${workers.toLocaleString("en-US")} | kube-pki | ${resources.toLocaleString("en-US")} | ${fmt(up)} | ${fmt(preview)} | ${fmt(same)} | ${(size / 1048576).toFixed(1)} | ${mem(up)} |`);
     console.log(rows[rows.length - 1]);
+    if (!bareToo) continue;
 
     const bare = await Workspace.create(`bare-${workers}`, { b: stringify({ config: {} }) });
     bareProgram(bare, resources);
     await bare.init("b");
-    r = runCli(bare, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"]);
+    r = runCli(bare, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
     const bUp = await measure(() => r.promise, r.pid);
     r = runCli(bare, ["preview", "--stack", "b", "--non-interactive"]);
     const bPreview = await measure(() => r.promise, r.pid);
-    r = runCli(bare, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"]);
+    r = runCli(bare, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
     const bSame = await measure(() => r.promise, r.pid);
     rows.push(`| 3 + ${workers.toLocaleString("en-US")} | bare tls.PrivateKey | ${resources.toLocaleString("en-US")} | ${fmt(bUp)} | ${fmt(bPreview)} (no change) | ${fmt(bSame)} | ${(stateSize(bare) / 1048576).toFixed(1)} | ${mem(bUp)} |`);
     console.log(rows[rows.length - 1]);
   }
+  if (skipCheckpoints) console.log("\n(both ups with PULUMI_SKIP_CHECKPOINTS=true)");
   console.log(["", "| cluster | program | resources | up from empty | preview (SAN change) | unchanged up | state MiB | peak RSS MiB during up (by process) |",
     "|---|---|---:|---:|---:|---:|---:|---|", ...rows].join("\n"));
 }

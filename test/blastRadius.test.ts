@@ -137,11 +137,26 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
       "create t-w-3-push-kubelet-serving", "create t-w-3-restart-kube-proxy", "create t-w-3-restart-kubelet"]);
   });
 
+  it("the node program is in the state once per node, not in every push and restart", () => {
+    const commands = base.resources.filter((r) => r.type === "command:remote:Command");
+    const plan = deliveryPlan(base.result.clusters[0]!.catalog);
+    const text = (r: (typeof commands)[number]) => Object.values(r.inputs as Record<string, unknown>).filter((v) => typeof v === "string").join("");
+    const tools = new Set((plan.tools ?? []).map((t) => t.resourceName));
+    for (const r of commands.filter((c) => !tools.has(c.name))) {
+      const inputs = r.inputs as Record<string, unknown>;
+      for (const k of ["create", "update", "delete"]) assert.ok(String(inputs[k] ?? "").length < 1000, `${r.name}.${k}: ${String(inputs[k]).length} characters`);
+    }
+    // One tools command per node; the rest of its inputs are small (the program travels gzip-compressed).
+    assert.deepEqual(plan.tools.map((t) => t.node.name), ["cp-1", "cp-2", "cp-3", "w-1", "w-2"]);
+    for (const t of plan.tools) assert.ok(text(commands.find((c) => c.name === t.resourceName)!).length < 6000, t.resourceName);
+  });
+
   it("push commands carry no secret in the command string, the bundle on stdin as a secret, logging off", () => {
     const commands = base.resources.filter((r) => r.type === "command:remote:Command");
     const plan = deliveryPlan(base.result.clusters[0]!.catalog);
     let secretPushes = 0;
-    assert.equal(commands.length, base.result.clusters[0]!.catalog.bundles.length + 3 * 6 + 2 * 2);
+    // A push per bundle, the restarts (6 readers per control-plane node, 2 per worker) and the node program per node.
+    assert.equal(commands.length, base.result.clusters[0]!.catalog.bundles.length + 3 * 6 + 2 * 2 + 5);
     for (const r of commands) {
       const inputs = r.inputs as Record<string, any>;
       assert.equal(inputs.logging, "none");

@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { bundlePayload, installCommand, PayloadFile, removeCommand, restartCommand, restartInput } from "../components/nodeScripts";
-import { makeTempDir } from "./e2e/proc";
+import { makeNodeRoot, makeTempDir } from "./e2e/proc";
 
 interface ShResult { ok: boolean; code: number | null; out: string }
 
@@ -89,7 +89,7 @@ const isRoot = process.getuid?.() === 0;
 
 describe("install script: crashes, symlinks, foreign directories, concurrency (run with sh)", () => {
   it("a crash inside the swap of version 2, then version 3 (another bundle): every file is version 3, nothing outside the root", () => {
-    const root = makeTempDir("crash");
+    const root = makeNodeRoot("crash");
     const [v1, v2, v3] = [keyPair("v1"), keyPair("v2"), keyPair("v3")];
     assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v1))).ok);
     const outside = "/..kube-pki-new";
@@ -112,7 +112,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("refuses a symlink planted at the target: the file it points to keeps its content and mode", () => {
-    const root = makeTempDir("symlink");
+    const root = makeNodeRoot("symlink");
     const victim = join(makeTempDir("victim"), "shadow");
     writeFileSync(victim, "root:secret-hash:19000::::::\n", { mode: 0o640 });
     mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true, mode: 0o755 });
@@ -127,7 +127,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("never writes through a symlink planted at a staging or backup name", () => {
-    const root = makeTempDir("symlink-stage");
+    const root = makeNodeRoot("symlink-stage");
     const elsewhere = makeTempDir("elsewhere");
     const pki = join(root, "etc/kubernetes/pki");
     mkdirSync(pki, { recursive: true, mode: 0o755 });
@@ -146,7 +146,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("refuses a symlinked directory on the way to a target", () => {
-    const root = makeTempDir("symlink-dir");
+    const root = makeNodeRoot("symlink-dir");
     const elsewhere = makeTempDir("elsewhere-dir");
     mkdirSync(join(root, "etc/kubernetes"), { recursive: true, mode: 0o755 });
     symlinkSync(elsewhere, join(root, "etc/kubernetes/pki"));
@@ -157,7 +157,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("refuses a directory that another user could write to (world-writable, or owned by someone else)", () => {
-    const root = makeTempDir("foreign");
+    const root = makeNodeRoot("foreign");
     const pki = join(root, "etc/kubernetes/pki");
     mkdirSync(pki, { recursive: true, mode: 0o755 });
     chmodSync(pki, 0o777);
@@ -176,7 +176,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("refuses paths that leave the root (`..`) even when the payload was not made by bundlePayload", () => {
-    const root = makeTempDir("dotdot");
+    const root = makeNodeRoot("dotdot");
     const escape = makeTempDir("escape");
     const data = Buffer.from("evil\n").toString("base64");
     const sum = execFileSync("sha256sum", { input: "evil\n", encoding: "utf8" }).split(" ")[0];
@@ -191,7 +191,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("a failed install leaves no staged file behind (bad base64, checksum mismatch, no commit line)", () => {
-    const root = makeTempDir("cleanup");
+    const root = makeNodeRoot("cleanup");
     const good = bundlePayload(pairFiles(keyPair("a")));
     const badBase64 = good.replace(/^(file \S+ \S+ \S+ \S+ )(\S+)$/m, "$1!!!not-base64!!!");
     const badSum = good.replace(/^(file \S+ \S+ )([0-9a-f]{64})/m, `$1${"0".repeat(64)}`);
@@ -205,7 +205,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
   });
 
   it("no failure path prints file content or key material", () => {
-    const root = makeTempDir("quiet");
+    const root = makeNodeRoot("quiet");
     const p = keyPair("quiet");
     const good = bundlePayload(pairFiles(p));
     const keyBase64 = Buffer.from(p.key).toString("base64");
@@ -224,7 +224,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
 
   it("concurrent installs of two bundles to one root never end with a mismatched pair (locked per root)", async function () {
     this.timeout(300_000);
-    const root = makeTempDir("concurrent");
+    const root = makeNodeRoot("concurrent");
     const [a, b] = [keyPair("a"), keyPair("b")];
     const [pa, pb] = [bundlePayload(pairFiles(a)), bundlePayload(pairFiles(b))];
     let mismatched = 0;
@@ -241,7 +241,7 @@ describe("install script: crashes, symlinks, foreign directories, concurrency (r
 
 describe("previous versions on the node (run with sh)", () => {
   it("a bundle that nothing restarts keeps no previous version; one that is restarted keeps it until the health check passed", () => {
-    const root = makeTempDir("prev");
+    const root = makeNodeRoot("prev");
     const prevKey = join(root, "etc/kubernetes/pki/.apiserver.key.kube-pki-prev");
     assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v1")), [], { keepPrevious: false })).ok);
     assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v2")), [], { keepPrevious: false })).ok);
@@ -260,7 +260,7 @@ describe("previous versions on the node (run with sh)", () => {
 
 describe("files kube-pki did not install (an adopted kubeadm node; run with sh)", () => {
   it("the first replace keeps the original, with its mode, under var/lib/kube-pki/originals; later ones and unchanged files keep nothing", () => {
-    const root = makeTempDir("originals");
+    const root = makeNodeRoot("originals");
     const kubeadm = keyPair("kubeadm");
     mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
     writeFileSync(join(root, CRT), kubeadm.cert, { mode: 0o644 });
@@ -283,7 +283,7 @@ describe("files kube-pki did not install (an adopted kubeadm node; run with sh)"
   });
 
   it("a signing key a node is no longer entitled to goes from originals/ too", () => {
-    const root = makeTempDir("originals-ca");
+    const root = makeNodeRoot("originals-ca");
     const path = "/etc/kubernetes/pki/ca.key";
     mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
     writeFileSync(join(root, path), "kubeadm's CA key\n", { mode: 0o600 });

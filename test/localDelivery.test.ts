@@ -36,7 +36,7 @@ describe("local delivery (the install script run for real)", function () {
     const rendered = join(dir, "render");
     await writeCluster(first.result.clusters[0]!, rendered);
     const pushes = first.result.clusters[0]!.catalog.bundles.length;
-    assert.equal(commands.runs.length, pushes, "one command per bundle");
+    assert.equal(commands.runs.length, pushes + 5, "one command per bundle, and the node program once per node");
     for (const node of ["cp-1", "cp-2", "cp-3", "w-1", "w-2"]) {
       const delivered = readTree(join(dir, "out", "lab", node), { skip: skipState });
       const expected = readTree(join(rendered, node), { skip: skipManifests });

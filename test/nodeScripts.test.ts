@@ -2,10 +2,12 @@
 // and the restart gate (restart only when what a component reads changed; a silent server accepted only on create).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundlePayload, installCommand, removeCommand, restartCommand, restartInput } from "../components/nodeScripts";
-import { makeTempDir } from "./e2e/proc";
+import {
+  bundlePayload, installCommand, nodeProgramPath, nodeToolsPayload, removeCommand, restartCommand, restartInput, toolsCommand,
+} from "../components/nodeScripts";
+import { makeNodeRoot, makeTempDir } from "./e2e/proc";
 
 function sh(command: string, input: string): { ok: boolean; out: string } {
   try {
@@ -17,7 +19,7 @@ function sh(command: string, input: string): { ok: boolean; out: string } {
 
 describe("node scripts (run with sh)", () => {
   it("install removes the paths a bundle declares absent (a CA key the node may no longer hold), backups included", () => {
-    const root = makeTempDir("scripts");
+    const root = makeNodeRoot("scripts");
     mkdirSync(join(root, "pki"), { recursive: true });
     for (const f of ["pki/ca.key", "pki/.ca.key.kube-pki-prev"]) writeFileSync(join(root, f), "old key\n");
     const payload = bundlePayload([{ path: "/pki/ca.crt", mode: 0o644, owner: "root", content: "cert\n" }], [{ path: "/pki/ca.key", signingKey: true }]);
@@ -30,7 +32,7 @@ describe("node scripts (run with sh)", () => {
   });
 
   it("removal deletes only files that still hold what this bundle installed", () => {
-    const root = makeTempDir("scripts");
+    const root = makeNodeRoot("scripts");
     const v1 = bundlePayload([{ path: "/pki/a.crt", mode: 0o644, owner: "root", content: "v1\n" }]);
     const v2 = bundlePayload([{ path: "/pki/a.crt", mode: 0o644, owner: "root", content: "v2\n" }]);
     assert.ok(sh(installCommand(root), v2).ok);
@@ -42,7 +44,7 @@ describe("node scripts (run with sh)", () => {
   });
 
   it("restart gate: create accepts a silent server; update restarts only on new digests; a failure is retried", () => {
-    const root = makeTempDir("scripts");
+    const root = makeNodeRoot("scripts");
     const log = join(root, "restarts.log");
     const restart = `echo restarted >> ${log}`;
     // Port 1 on loopback: nothing listens there.
@@ -67,5 +69,58 @@ describe("node scripts (run with sh)", () => {
     const failing = sh(restartCommand("echo 'no crictl here' >&2; false", root, "etcd", 1, "update"), input("d9"));
     assert.equal(failing.ok, false);
     assert.match(failing.out, /no crictl here[\s\S]*restarting etcd failed/);
+  });
+
+  it("the node program: installed once by the tools command, checked before every run, earlier versions kept", () => {
+    const root = makeTempDir("tools");
+    const bundle = bundlePayload([{ path: "/pki/a.crt", mode: 0o644, owner: "root", content: "cert\n" }]);
+    const program = nodeProgramPath(root);
+    // Without it, a push says what is missing and what to do, and installs nothing.
+    const missing = sh(installCommand(root), bundle);
+    assert.equal(missing.ok, false);
+    assert.match(missing.out, /node-[0-9a-f]{64}\.sh is missing .*replace the tools command of this node/);
+    assert.ok(!existsSync(join(root, "pki/a.crt")));
+    // A damaged transfer installs nothing.
+    const damaged = sh(toolsCommand(root), Buffer.from("not the program").toString("base64"));
+    assert.equal(damaged.ok, false);
+    assert.ok(!existsSync(program));
+    const ok = sh(toolsCommand(root), nodeToolsPayload());
+    assert.ok(ok.ok, ok.out);
+    assert.equal(statSync(program).mode & 0o777, 0o600);
+    assert.equal(readdirSync(join(root, "var/lib/kube-pki/bin")).length, 1, "no staged file left");
+    assert.ok(sh(installCommand(root), bundle).ok);
+    assert.equal(readFileSync(join(root, "pki/a.crt"), "utf8"), "cert\n");
+    // The command strings are short: the program is on the node, not in every push's state.
+    assert.ok(installCommand(root).length < 1000 && removeCommand(root).length < 1000);
+    // A program changed on the node is refused, not run.
+    const text = readFileSync(program, "utf8");
+    writeFileSync(program, text.replace("set -eu", "set -eu; touch " + join(root, "owned")));
+    const tampered = sh(installCommand(root), bundle);
+    assert.equal(tampered.ok, false);
+    assert.match(tampered.out, /does not hold the node program it is named after/);
+    assert.ok(!existsSync(join(root, "owned")));
+    // Re-running the tools command restores it; another version beside it (an older kube-pki's) is left alone.
+    writeFileSync(join(root, "var/lib/kube-pki/bin/node-" + "0".repeat(64) + ".sh"), "older\n");
+    assert.ok(sh(toolsCommand(root), nodeToolsPayload()).ok);
+    assert.equal(readFileSync(program, "utf8"), text);
+    assert.ok(existsSync(join(root, "var/lib/kube-pki/bin/node-" + "0".repeat(64) + ".sh")));
+    assert.ok(sh(installCommand(root), bundle).ok);
+  });
+
+  it("the tools command refuses a symlinked or foreign-writable program directory", () => {
+    const root = makeTempDir("tools-symlink");
+    const elsewhere = makeTempDir("tools-elsewhere");
+    mkdirSync(join(root, "var/lib/kube-pki"), { recursive: true });
+    symlinkSync(elsewhere, join(root, "var/lib/kube-pki/bin"));
+    const r = sh(toolsCommand(root), nodeToolsPayload());
+    assert.equal(r.ok, false);
+    assert.match(r.out, /refusing .*bin: it is a symlink/);
+    assert.deepEqual(readdirSync(elsewhere), []);
+    const open = makeTempDir("tools-open");
+    mkdirSync(join(open, "var/lib/kube-pki/bin"), { recursive: true });
+    chmodSync(join(open, "var/lib/kube-pki/bin"), 0o777);
+    const o = sh(toolsCommand(open), nodeToolsPayload());
+    assert.equal(o.ok, false);
+    assert.match(o.out, /writable by others/);
   });
 });

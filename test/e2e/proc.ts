@@ -3,11 +3,12 @@
 // interrupted: short commands are killed at their timeout, daemons run in their own process group (killed as a
 // group by `stopAll`, by the `exit` handler, and by the kernel through PR_SET_PDEATHSIG if this process dies hard),
 // and temp dirs are removed at exit.
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { nodeToolsPayload, toolsCommand } from "../../components/nodeScripts";
 
 // ---- temp dirs -----------------------------------------------------------------------------------------------------
 
@@ -18,6 +19,13 @@ export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `kube-pki-e2e-${prefix}-`));
   tempDirs.add(dir);
   return dir;
+}
+
+/** A scratch node root with kube-pki's node program installed, as a node's tools command leaves it. */
+export function makeNodeRoot(prefix: string): string {
+  const root = makeTempDir(prefix);
+  execFileSync("/bin/sh", ["-c", toolsCommand(root)], { input: nodeToolsPayload(), stdio: "pipe" });
+  return root;
 }
 
 export function removeTempDir(dir: string): void {
