@@ -233,8 +233,7 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
       return { id: args.custom ? `${args.name}-id` : "", state: args.inputs };
     },
     call: async (args) => {
-      if (standIn.call) return standIn.call(args);
-      throw new Error(`no mock for function ${args.token}`);
+      throw new Error(`no mock for function ${args.token}`); // the program invokes no provider function
     },
   };
 
