@@ -94,7 +94,8 @@ describe("engine: the real preview plans what the offline model predicts", funct
     const pki = join(ws.dir, "out/c/cp-2/etc/kubernetes/pki");
     const cp2Before = sha(join(pki, "apiserver.crt"));
     chmodSync(pki, 0o777); // the install script refuses a directory others could write to
-    const failed = await ws.up("t");
+    // As a user runs it: the engine records each finished step as it goes.
+    const failed = await ws.up("t", [], { checkpoints: true });
     assert.notEqual(failed.code, 0);
     // Whichever of cp-2's pushes into pki/ the engine ran first is the failure that stopped it.
     assert.match(failed.stdout + failed.stderr, /c-cp-2-push-[a-z-]+[\s\S]*writable by others/);

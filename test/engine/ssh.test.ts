@@ -128,7 +128,7 @@ describe("engine: SSH delivery to loopback sshd nodes (real engine, command plug
         try { process.kill(pid, "SIGKILL"); killed++; } catch { /* finished */ }
       }
     }, 5);
-    const failed = await ws.up("t");
+    const failed = await ws.up("t", [], { checkpoints: true });
     clearInterval(watcher);
     assert.ok(killed > 0, "a connection was cut");
     assert.notEqual(failed.code, 0);
