@@ -123,3 +123,12 @@ export function subjectObjects(parsed: string, keyAlg: string): string[] {
   const all = objects(parsed);
   return all.slice(0, all.indexOf(keyAlg));
 }
+
+/** A self-signed CA as kube-pki makes one (ten years, CA uses), with its key. */
+export async function selfSignedCa(s: TlsStandIn, curve: string, subject: Record<string, unknown>) {
+  const caKey = await key(s, { algorithm: "ECDSA", ecdsaCurve: curve });
+  const ca = await create(s, TLS_TYPES.selfSignedCert, {
+    privateKeyPem: caKey.state.privateKeyPem, isCaCertificate: true, validityPeriodHours: 87600, allowedUses: CA_USES, subject,
+  });
+  return { caKey, ca };
+}

@@ -9,7 +9,7 @@ import { TLS_TYPES, TlsStandIn, dueForRenewal, formatGoTime, tlsDiff } from "../
 import {
   tmpFile, openssl, opensslDer, opensslStatus, isSecret, plain, certText, asn1parse, extensionValue, objects, spkiDer,
   derOfPem, assertGoPem, FIXED_NOW, verifyArgs, CA_USES, SERVER_USES, State, create, key, rejectsWith,
-  SUBJECT_OBJECT_ORDER, subjectObjects,
+  SUBJECT_OBJECT_ORDER, subjectObjects, selfSignedCa,
 } from "./support-tls";
 
 describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
@@ -18,14 +18,7 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
   let ca: { id: string; state: State };
   let caText: string;
   before(async () => {
-    caKey = await key(s, { algorithm: "ECDSA", ecdsaCurve: "P384" });
-    ca = await create(s, TLS_TYPES.selfSignedCert, {
-      privateKeyPem: caKey.state.privateKeyPem,
-      isCaCertificate: true,
-      validityPeriodHours: 87600,
-      allowedUses: CA_USES,
-      subject: { commonName: "kubernetes", organization: "kube-pki" },
-    });
+    ({ caKey, ca } = await selfSignedCa(s, "P384", { commonName: "kubernetes", organization: "kube-pki" }));
     caText = certText(ca.state.certPem);
   });
 
@@ -225,14 +218,7 @@ describe("tlsStandIn: LocallySignedCert (§6, §7)", () => {
     });
 
   before(async () => {
-    caKey = await key(s, { algorithm: "ECDSA", ecdsaCurve: "P256" });
-    ca = await create(s, TLS_TYPES.selfSignedCert, {
-      privateKeyPem: caKey.state.privateKeyPem,
-      isCaCertificate: true,
-      validityPeriodHours: 87600,
-      allowedUses: CA_USES,
-      subject: { commonName: "kubernetes" },
-    });
+    ({ caKey, ca } = await selfSignedCa(s, "P256", { commonName: "kubernetes" }));
     caFile = tmpFile(ca.state.certPem);
     leafKey = await key(s, { algorithm: "RSA" });
     const csr = await create(s, TLS_TYPES.certRequest, {
