@@ -1,8 +1,9 @@
 // The Pulumi program: one ClusterPki per cluster in `kube-pki:clusters` (see README, "Configuration"). Asynchronous
 // only to read what the stack recorded at its last update (its own outputs, through a StackReference to itself):
-// the rotation phases, which the new ones are checked against before anything is registered.
+// the rotation phases and the trust roots' identities, which the config is checked against before anything is
+// registered.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, defineStack, planClusters, RotationState, suggestion } from "./components";
+import { ConfigError, defineStack, planClusters, RecordedRoots, RotationState, suggestion } from "./components";
 
 export = async () => {
   const config = new pulumi.Config("kube-pki");
@@ -15,13 +16,16 @@ export = async () => {
   // The config is checked before the stack is read: a bad config registers nothing at all.
   planClusters(clusters);
   const self = new pulumi.StackReference("self", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-  const recorded = await self.getOutputDetails("rotation");
+  const [rotation, trustRoots] = await Promise.all([self.getOutputDetails("rotation"), self.getOutputDetails("trustRoots")]);
   const program = defineStack(clusters, {
     stack: pulumi.getStack(),
     secret: (key) => config.getSecret(key),
     // Adopted keys are checked against their certificates before anything is registered, so read in plain text here.
     plainSecret: (key) => pulumi.runtime.getConfig(`kube-pki:${key}`),
-    previousRotation: (recorded?.value ?? undefined) as Record<string, RotationState> | undefined,
+    // No recorded rotation (a new stack, or one deployed before rotations existed) is "no rotation yet": add comes first.
+    previousRotation: (rotation?.value ?? {}) as Record<string, RotationState>,
+    // Recorded since trust roots are held to their identity; a stack deployed before records them at its next update.
+    previousTrust: trustRoots?.value as Record<string, RecordedRoots> | undefined,
   });
   return { ...program.outputs };
 };

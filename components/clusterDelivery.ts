@@ -44,6 +44,8 @@ const COMMAND_OPTIONS = { additionalSecretOutputs: ["stdout", "stderr"] };
 export class ClusterDelivery extends pulumi.ComponentResource {
   /** Digest of every pushed bundle by push resource name (a change means that push re-sends). */
   public readonly bundleDigests: pulumi.Output<Record<string, string>>;
+  /** Resolves once every command of the rollout (tools, pushes, restarts) has succeeded; never after a failure. */
+  public readonly rolledOut: pulumi.Output<boolean>;
 
   constructor(name: string, args: ClusterDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:delivery:ClusterDelivery", name, {}, opts);
@@ -104,6 +106,9 @@ export class ClusterDelivery extends pulumi.ComponentResource {
       }));
     }
     this.bundleDigests = pulumi.all(Object.fromEntries([...payloads].map(([k, v]) => [k, v.apply(bundleDigest)])));
+    // A command's id is known once its create or update has run: all of them, the rollout has succeeded.
+    this.rolledOut = pulumi.all([...tools.values(), ...pushes.values(), ...restarts.values()].map((r) => (r as pulumi.CustomResource).id))
+      .apply(() => true);
     this.registerOutputs({ bundleDigests: this.bundleDigests });
   }
 

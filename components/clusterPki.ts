@@ -1,17 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "node:crypto";
 import { CaName, ClusterCatalog, FileSpec, InventoryEntry, inventoryOf } from "./catalog";
 import { CertificateAuthority } from "./certificateAuthority";
 import { Certificate } from "./certificate";
 import { Kubeconfig } from "./kubeconfig";
 import { ServiceAccountKey } from "./serviceAccountKey";
 import { Signer } from "./certificateAuthority";
-import { generationName, TrustPlan, trustPlan, TrustRoot } from "./trust";
+import { generationName, madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "./trust";
 
 export interface ClusterPkiArgs {
   /** The expanded catalog of one validated cluster (buildCatalog(validateClusters(...)[i])) (required). */
   readonly catalog: ClusterCatalog;
   /** The private keys of the adopted trust roots (cluster.adopt), secret; required for each adopted root. */
   readonly adoptedKeys?: Partial<Record<TrustRoot, pulumi.Input<string>>>;
+  /**
+   * The trust roots as the stack recorded them at its last update: a generation kube-pki made keeps the key algorithm
+   * and validity it was made with (a config change applies to the generations a rotation makes after it).
+   */
+  readonly recorded?: RecordedRoots;
 }
 
 /** One generation of a trust root: a signer, and for the service-account key its public key. */
@@ -53,6 +59,8 @@ export class ClusterPki extends pulumi.ComponentResource {
   public readonly userKubeconfigs: pulumi.Output<Record<string, string>>;
   /** Every certificate with its spec, expiry and serial. */
   public readonly inventory: pulumi.Output<IssuedInventoryEntry[]>;
+  /** Each trust root's generations with their identity, for the next update to hold them to (never key material). */
+  public readonly trustRecord: pulumi.Output<RecordedRoots>;
   public readonly catalog: ClusterCatalog;
   private readonly issued = new Map<string, Issued>();
   /** Per trust root: its plan, its generations, and the trust bundle (every generation, the signer first). */
@@ -66,6 +74,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     const cas = new Map<string, Generation>();
     // A generation that a declared rotation is about to drop is no longer protected: its deletion is the plan.
     const protectGeneration = (plan: TrustPlan, g: number) => cluster.protectCAs && !plan.leaving.includes(g);
+    const recordedAs = (root: TrustRoot, g: number) => args.recorded?.[root]?.find((r) => r.generation === g);
     const adoptedKey = (root: TrustRoot) => {
       const key = args.adoptedKeys?.[root];
       if (key === undefined) throw new Error(`ClusterPki ${name}: adoptedKeys.${root} is required (cluster.adopt)`);
@@ -81,7 +90,8 @@ export class ClusterPki extends pulumi.ComponentResource {
           generations.set(g, g === 1 && plan.adopted
             // An adopted CA is no resource: its certificate and key as the cluster has them sign the leaves.
             ? { certPem: pulumi.output(plan.adopted.pem), privateKeyPem: adoptedKey(root), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") }
-            : new CertificateAuthority(generationName(spec.resourceName, g), spec, { parent: this, protect: protectGeneration(plan, g) }));
+            : new CertificateAuthority(generationName(spec.resourceName, g), madeAs(spec, recordedAs(root, g)),
+              { parent: this, protect: protectGeneration(plan, g) }));
         }
         const signer = generations.get(plan.signer)!;
         this.roots.set(root, { plan, generations, bundle: bundle(plan.generations.map((g) => generations.get(g)!.certPem)) });
@@ -107,7 +117,7 @@ export class ClusterPki extends pulumi.ComponentResource {
         continue;
       }
       const key = new ServiceAccountKey(generationName(catalog.serviceAccount.resourceName, g),
-        { keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, { parent: this, protect: protectGeneration(saPlan, g) });
+        madeAs({ keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, recordedAs("sa", g)), { parent: this, protect: protectGeneration(saPlan, g) });
       saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, validityEndTime: pulumi.output(""), serial: pulumi.output("") });
     }
     // kube-apiserver verifies tokens with every public key in sa.pub; the signing key is sa.key.
@@ -122,10 +132,27 @@ export class ClusterPki extends pulumi.ComponentResource {
     const entries = inventoryOf(catalog);
     this.inventory = pulumi.all(entries.map((e) => pulumi.all([this.get(e.id).validityEndTime, this.get(e.id).serial])
       .apply(([notAfter, serial]) => ({ ...e, notAfter, serial }))));
+    this.trustRecord = pulumi.all(Object.fromEntries([...this.roots].map(([root, r]) =>
+      [root, pulumi.all(r.plan.generations.map((g) => this.generationRecord(root, g, recordedAs(root, g))))]))) as pulumi.Output<RecordedRoots>;
     this.registerOutputs({
       caCertificates: this.caCertificates, adminKubeconfig: this.adminKubeconfig, inventory: this.inventory,
       userKubeconfigs: this.userKubeconfigs,
     });
+  }
+
+  /** What the stack records of one generation: its identity and, for a made one, how it was made. */
+  private generationRecord(root: TrustRoot, g: number, recorded: RootGeneration | undefined): pulumi.Output<RootGeneration> {
+    const { plan, generations } = this.roots.get(root)!;
+    const gen = generations.get(g)!;
+    const adopted = g === 1 && plan.adopted !== undefined;
+    const made = adopted ? undefined : root === "sa"
+      ? madeAs({ keyAlgorithm: this.catalog.serviceAccount.keyAlgorithm, validityHours: undefined }, recorded)
+      : madeAs(this.catalog.certificates.find((c) => c.id === root)!, recorded);
+    return pulumi.all([root === "sa" ? gen.publicKeyPem! : gen.certPem, gen.validityEndTime]).apply(([pem, end]) => ({
+      generation: g, adopted, sha256: rootSha256(root, pem),
+      ...(made ? { keyAlgorithm: made.keyAlgorithm, ...(made.validityHours ? { validityHours: made.validityHours } : {}) } : {}),
+      ...(root === "sa" ? {} : { notAfter: adopted ? new Date(new X509Certificate(pem).validTo).toISOString() : end }),
+    }));
   }
 
   private get(id: string): Issued {

@@ -25,9 +25,13 @@ const CAPI_CLUSTER_LABEL = "cluster.x-k8s.io/cluster-name";
  * cluster as Cluster API secrets (`<cluster>-ca`, `-etcd`, `-proxy`, `-sa`, `-kubeconfig`).
  */
 export class ClusterPublication extends pulumi.ComponentResource {
+  /** Resolves once everything published has been written; never after a failure. */
+  public readonly published: pulumi.Output<boolean>;
+
   constructor(name: string, args: ClusterPublicationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:publication:ClusterPublication", name, {}, opts);
     const { pki } = args;
+    const written: pulumi.CustomResource[] = [];
     const after = { dependsOn: args.rollout ? [args.rollout] : [] };
     const cluster = pki.catalog.cluster;
     const spec = cluster.publication;
@@ -38,7 +42,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
     if (spec.kubeadmConfig) {
       const workload = new k8s.Provider(`${name}-workload`, { kubeconfig: pki.adminKubeconfig }, { parent: this, ...after });
       const current = k8s.core.v1.ConfigMap.get(`${name}-kubeadm-config-current`, "kube-system/kubeadm-config", { parent: this, provider: workload });
-      new k8s.core.v1.ConfigMapPatch(`${name}-kubeadm-config`, {
+      written[written.length] = new k8s.core.v1.ConfigMapPatch(`${name}-kubeadm-config`, {
         metadata: {
           name: "kubeadm-config", namespace: "kube-system",
           // kubeadm owns the ConfigMap; our server-side apply takes over only the ClusterConfiguration field.
@@ -65,7 +69,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
       const provider = new k8s.Provider(`${name}-management`,
         { kubeconfig: pulumi.secret(args.managementKubeconfig!), enableSecretMutable: true }, { parent: this, ...after });
       const secret = (suffix: string, stringData: Record<string, pulumi.Input<string>>) =>
-        new k8s.core.v1.Secret(`${name}-capi-${suffix}`, {
+        written[written.length] = new k8s.core.v1.Secret(`${name}-capi-${suffix}`, {
           metadata: { name: `${management.clusterName}-${suffix}`, namespace: management.namespace, labels: { [CAPI_CLUSTER_LABEL]: management.clusterName } },
           type: CAPI_SECRET_TYPE,
           stringData: pulumi.secret(pulumi.all(stringData)),
@@ -80,6 +84,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
       secret("sa", { "tls.crt": pki.serviceAccountPublicKey, "tls.key": pki.serviceAccountPrivateKey });
       secret("kubeconfig", { value: pki.adminKubeconfig });
     }
+    this.published = pulumi.all(written.map((r) => r.id)).apply(() => true);
     this.registerOutputs({});
   }
 }

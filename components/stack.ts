@@ -1,14 +1,18 @@
 // The stack program as a function of the raw `kube-pki:clusters` value, shared by index.ts (pulumi up), the
 // offline render, the benchmarks and the tests. Everything is validated before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "node:crypto";
 import { CaName } from "./catalog";
 import { ClusterPki, IssuedInventoryEntry } from "./clusterPki";
 import { ClusterDelivery } from "./clusterDelivery";
 import { ClusterPublication } from "./clusterPublication";
 import { DestroyGuard } from "./destroyGuard";
 import { ClusterSpec, ConfigError } from "./config";
-import { adoptionProblems, rotationProblems, RotationState, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot } from "./trust";
-import { planClusters } from "./plan";
+import {
+  adoptionProblems, identityProblems, RecordedRoots, rotationProblems, RotationState, signerExpiry, TRUST_ROOT_KEYS, TRUST_ROOTS,
+  trustPlan, TrustRoot,
+} from "./trust";
+import { ClusterPlan, planClusters } from "./plan";
 
 export interface StackOutputs {
   /** Per cluster: the three CA certificates (public). */
@@ -19,8 +23,14 @@ export interface StackOutputs {
   readonly userKubeconfigs: pulumi.Output<Record<string, Record<string, string>>>;
   /** Per cluster: every certificate with CN, O, SANs, signer, validity, expiry, serial and files. */
   readonly inventory: pulumi.Output<Record<string, IssuedInventoryEntry[]>>;
-  /** Per cluster: the rotation phases of this update, which the next update checks its phases against. */
-  readonly rotation: Record<string, RotationState>;
+  /**
+   * Per cluster: the rotation phases of this update, which the next update checks its phases against. Resolved only
+   * once every resource of the cluster (certificates, pushes, restarts, publication) has succeeded, so a failed rollout
+   * records nothing and the next update repeats the phase instead of moving on.
+   */
+  readonly rotation: pulumi.Output<Record<string, RotationState>>;
+  /** Per cluster: each trust root's generations with their identity, which the next update holds them to. */
+  readonly trustRoots: pulumi.Output<Record<string, RecordedRoots>>;
 }
 
 export interface StackProgram {
@@ -42,8 +52,21 @@ export interface StackEnvironment {
    * (the offline tools, which cannot decrypt the stack's secrets) adopted roots are simulated by generated ones.
    */
   readonly plainSecret?: (key: string) => string | undefined;
-  /** The rotation state the stack recorded at its last update (output `rotation`), by cluster; undefined: none yet. */
+  /**
+   * The rotation state the stack recorded at its last successful update (output `rotation`), by cluster. `{}` (or a
+   * cluster missing from it) is "no rotation yet": only `add` may follow. Undefined: not known (the offline tools,
+   * which check one config against another instead), and not checked.
+   */
   readonly previousRotation?: Readonly<Record<string, RotationState>>;
+  /**
+   * The trust roots the stack recorded at its last update (output `trustRoots`), by cluster: a root never changes
+   * identity unless a declared rotation says so, and a made generation keeps how it was made.
+   */
+  readonly previousTrust?: Readonly<Record<string, RecordedRoots>>;
+  /** Refuse a config that changes a recorded root's identity (default true; the offline cert diff reports it instead). */
+  readonly refuseTrustChanges?: boolean;
+  /** The time expiry rules are judged at (default: now). */
+  readonly now?: Date;
 }
 
 const byCluster = <T>(pkis: readonly ClusterPki[], f: (p: ClusterPki) => pulumi.Output<T>) =>
@@ -79,18 +102,20 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   const trustProblems = plans.flatMap(({ catalog: { cluster } }, i) => [
     ...Object.entries(cluster.adopt).flatMap(([root, adopted]) => !env.plainSecret ? []
       : adoptionProblems(`clusters[${i}].adopt.${TRUST_ROOT_KEYS[root as TrustRoot]}`, root as TrustRoot, adopted!, adoptedKey(adopted!.keyConfig))),
-    ...(!env.previousRotation ? [] : TRUST_ROOTS.flatMap((root) => rotationProblems(`clusters[${i}].rotation.${TRUST_ROOT_KEYS[root]}`,
-      env.previousRotation![cluster.name]?.[root], cluster.rotation[root]))),
   ]);
+  trustProblems.push(...rotationChangeProblems(plans, env.previousRotation));
+  const expiry = expiryRules(plans, env);
+  trustProblems.push(...(env.refuseTrustChanges === false ? [] : trustChangeProblems(plans, env.previousTrust)), ...expiry.problems);
   if (trustProblems.length > 0) throw new ConfigError(trustProblems);
+  for (const warning of expiry.warnings) pulumi.log.warn(warning);
   const clusters = plans.map(({ catalog }) => {
     const cluster = catalog.cluster;
     if (!env.plainSecret) {
       // Offline: the adopted keys are out of reach, so generated roots stand in for them (same names and specs).
-      return new ClusterPki(cluster.name, { catalog: { ...catalog, cluster: { ...cluster, adopt: {} } } });
+      return new ClusterPki(cluster.name, { catalog: { ...catalog, cluster: { ...cluster, adopt: {} } }, recorded: env.previousTrust?.[cluster.name] });
     }
     const adoptedKeys = Object.fromEntries(Object.entries(cluster.adopt).map(([root, a]) => [root, pulumi.secret(adoptedKey(a!.keyConfig)!)]));
-    return new ClusterPki(cluster.name, { catalog, adoptedKeys });
+    return new ClusterPki(cluster.name, { catalog, adoptedKeys, recorded: env.previousTrust?.[cluster.name] });
   });
   const deliveries = plans.map(({ catalog, delivery }, i) => !deliver || catalog.cluster.delivery.mode === "none" ? undefined
     : new ClusterDelivery(`${catalog.cluster.name}-delivery`, {
@@ -107,7 +132,7 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   });
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
-    const covers = [clusters[i]!, deliveries[i], publications[i]].filter((r): r is pulumi.ComponentResource => r !== undefined);
+    const covers = [clusters[i]!, deliveries[i], publications[i]].filter((r) => r !== undefined) as pulumi.ComponentResource[];
     new DestroyGuard(`${cluster.name}-destroy-guard`, { covers });
   });
   return {
@@ -117,7 +142,37 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
       adminKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.adminKubeconfig)),
       userKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.userKubeconfigs)),
       inventory: byCluster(clusters, (p) => p.inventory),
-      rotation: Object.fromEntries(plans.map(({ catalog: { cluster } }) => [cluster.name, { ...cluster.rotation }])),
+      rotation: pulumi.all(plans.map(({ catalog: { cluster } }, i) => pulumi.all([clusters[i]!.inventory, clusters[i]!.trustRecord,
+        deliveries[i]?.rolledOut ?? true, publications[i]?.published ?? true]).apply(() => [cluster.name, { ...cluster.rotation }] as const)))
+        .apply((entries) => Object.fromEntries(entries)),
+      trustRoots: byCluster(clusters, (p) => p.trustRecord),
     },
   };
 }
+
+/** Every rotation phase that does not follow the recorded one (undefined: not known, not checked). */
+export function rotationChangeProblems(plans: readonly ClusterPlan[], previous: Readonly<Record<string, RotationState>> | undefined): string[] {
+  if (!previous) return [];
+  return plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.flatMap((root) =>
+    rotationProblems(`clusters[${i}].rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root])));
+}
+
+/** Every configured trust root that would take another identity than the one the stack recorded (see identityProblems). */
+export function trustChangeProblems(plans: readonly ClusterPlan[], previous: Readonly<Record<string, RecordedRoots>> | undefined): string[] {
+  if (!previous) return [];
+  return plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.flatMap((root) =>
+    identityProblems(`clusters[${i}]`, trustPlan(root, cluster.rotation[root], cluster.adopt[root]), previous[cluster.name]?.[root])));
+}
+
+/** The signing CAs' expiry against the leaves they would sign now: adopted ones from their certificate, made ones as recorded. */
+function expiryRules(plans: readonly ClusterPlan[], env: StackEnvironment): { problems: string[]; warnings: string[] } {
+  const results = plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.map((root) => {
+    const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
+    const notAfter = plan.adopted && plan.signer === 1 ? adoptedExpiry(plan.adopted.pem)
+      : env.previousTrust?.[cluster.name]?.[root]?.find((g) => g.generation === plan.signer)?.notAfter;
+    return signerExpiry(`clusters[${i}]`, plan, notAfter, cluster.validity.leafHours, env.now);
+  }));
+  return { problems: results.flatMap((r) => r.problem ?? []), warnings: results.flatMap((r) => r.warning ?? []) };
+}
+
+const adoptedExpiry = (pem: string) => { try { return new X509Certificate(pem).validTo; } catch { return undefined; } };

@@ -5,7 +5,8 @@
 //   drop    only the new one is left.
 // One phase per `pulumi up`; skipping one is refused. Pure code: which generations exist, which signs, in which
 // order the trust bundle lists them, how adopted material is checked.
-import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import type { KeyAlgorithm } from "./config";
 
 /** The trust roots: the CAs by their catalog name, and the service-account key pair. */
 export const TRUST_ROOTS = ["ca", "front-proxy-ca", "etcd-ca", "sa"] as const;
@@ -134,4 +135,99 @@ export function adoptionProblems(path: string, root: TrustRoot, adopted: Adopted
     problems.push(`${path}.keyConfig: kube-pki:${adopted.keyConfig} is not a PEM private key (${(e as Error).message.split("\n")[0]})`);
   }
   return problems.map(at);
+}
+
+// ---- identity: a trust root never changes unless a declared rotation says so -----------------------------------------
+
+/** One generation of a trust root as the stack records it after each update (output `trustRoots`). */
+export interface RootGeneration {
+  readonly generation: number;
+  /** Brought in by `adopt` (no resource) rather than made by kube-pki. */
+  readonly adopted: boolean;
+  /** SHA-256 (hex) of the certificate (a CA) or of the public key's SPKI (sa); "" where not known (offline). */
+  readonly sha256: string;
+  /** How a made generation was made: a later config change applies to generations made after it, never to this one. */
+  readonly keyAlgorithm?: KeyAlgorithm;
+  readonly validityHours?: number;
+  /** A CA's expiry (RFC 3339); "" where not known. */
+  readonly notAfter?: string;
+}
+
+/** Per trust root, its generations as recorded. */
+export type RecordedRoots = Partial<Record<TrustRoot, readonly RootGeneration[]>>;
+
+/** The identity hash of a root's PEM: the certificate's DER for a CA, the public key's SPKI DER for `sa`. */
+export function rootSha256(root: TrustRoot, pem: string): string {
+  const der = root === "sa" ? createPublicKey(pem).export({ type: "spki", format: "der" }) : new X509Certificate(pem).raw;
+  return createHash("sha256").update(der).digest("hex");
+}
+
+const rootNoun = (root: TrustRoot) => (root === "sa" ? "service-account key" : "CA");
+
+/**
+ * Problems with a configured root whose recorded generations the config would give another identity (`path` is the
+ * cluster's, `clusters[0]`): dropping `adopt` (kube-pki would make a new root in its place), adopting over a root
+ * kube-pki made, or adopting a different one. Generations a declared rotation drops are not checked (they leave).
+ */
+export function identityProblems(path: string, plan: TrustPlan, recorded: readonly RootGeneration[] | undefined): string[] {
+  const key = TRUST_ROOT_KEYS[plan.root];
+  const at = `${path}.adopt.${key}`;
+  const noun = rootNoun(plan.root);
+  const next = Math.max(...plan.generations, ...(recorded ?? []).map((r) => r.generation)) + 1;
+  const rotate = `a trust root changes only by a declared rotation (rotation.${key}: { generation: ${next}, phase: add }, then ` +
+    `switch, then drop; README "Rotating a CA")`;
+  return plan.generations.flatMap((g) => {
+    const was = recorded?.find((r) => r.generation === g);
+    if (!was) return [];
+    const adoptedNow = g === 1 && plan.adopted !== undefined;
+    const short = (h: string) => h.slice(0, 16);
+    if (was.adopted && !adoptedNow) {
+      return [`${at}: generation ${g} of ${plan.root} is the adopted ${noun} (sha256 ${short(was.sha256)}…); without adopt.${key} ` +
+        `kube-pki would make a new one in its place and re-issue everything it signs: keep adopt.${key} until the drop phase of a rotation; ${rotate}`];
+    }
+    if (!was.adopted && adoptedNow) {
+      return [`${at}: generation ${g} of ${plan.root} is a ${noun} kube-pki made${was.sha256 ? ` (sha256 ${short(was.sha256)}…)` : ""}; ` +
+        `adopting another would replace it and re-issue everything it signs: remove adopt.${key}; ${rotate}`];
+    }
+    const now = adoptedNow ? rootSha256(plan.root, plan.adopted!.pem) : "";
+    if (adoptedNow && was.sha256 && now !== was.sha256) {
+      return [`${at}.${plan.root === "sa" ? "publicKey" : "certificate"}: is not the ${noun} this stack adopted (sha256 ` +
+        `${short(was.sha256)}…, now ${short(now)}…): ${rotate}`];
+    }
+    return [];
+  });
+}
+
+/** How a made generation must be made: as recorded (its identity), else from the config. */
+export function madeAs<T extends { keyAlgorithm: KeyAlgorithm; validityHours?: number }>(spec: T, recorded: RootGeneration | undefined): T {
+  if (!recorded || recorded.adopted || !recorded.keyAlgorithm) return spec;
+  return { ...spec, keyAlgorithm: recorded.keyAlgorithm, ...(spec.validityHours !== undefined && recorded.validityHours ? { validityHours: recorded.validityHours } : {}) };
+}
+
+/**
+ * A CA that signs must outlive the leaves it signs now: the signing generation's expiry against `leafHours` from now.
+ * A problem when it expires first (unless a rotation away from it is under way: its leaves are re-issued at switch),
+ * a warning when it expires within twice that. `path` is the cluster's.
+ */
+export function signerExpiry(path: string, plan: TrustPlan, notAfter: string | undefined, leafHours: number, now = new Date()):
+  { problem?: string; warning?: string } {
+  if (plan.root === "sa" || !notAfter) return {};
+  const end = Date.parse(notAfter);
+  if (Number.isNaN(end)) return {};
+  const key = TRUST_ROOT_KEYS[plan.root];
+  const leafEnd = now.getTime() + leafHours * 3_600_000;
+  const leaving = plan.rotation?.phase === "add" && plan.signer === plan.rotation.generation - 1;
+  const declare = `declare rotation.${key}: { generation: ${plan.signer + 1}, phase: add } (then switch, then drop; README "Rotating a CA")`;
+  const where = plan.adopted && plan.signer === 1 ? `${path}.adopt.${key}.certificate` : `${path}.rotation.${key}`;
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  if (end < leafEnd && !leaving) {
+    const hoursLeft = Math.max(0, Math.floor((end - now.getTime()) / 3_600_000));
+    return { problem: `${where}: the ${plan.root} CA (generation ${plan.signer}) expires on ${day(end)}, before the leaves it would sign now ` +
+      `(validity.leafHours ${leafHours} h, until ${day(leafEnd)}): ${declare}, or lower validity.leafHours below ${hoursLeft}` };
+  }
+  if (end < now.getTime() + 2 * leafHours * 3_600_000 && !leaving) {
+    return { warning: `${where}: the ${plan.root} CA (generation ${plan.signer}) expires on ${day(end)}; leaves issued after ` +
+      `${day(end - leafHours * 3_600_000)} would outlive it and will be refused: ${declare} before then` };
+  }
+  return {};
 }

@@ -4,7 +4,10 @@
 // the old and new inputs; and the node files that will be pushed and the components restarted. It reads only spec
 // inputs (never PEMs, never secrets), so no key material can reach the report.
 import * as pulumi from "@pulumi/pulumi";
-import { bundlePathsById, bundleSlug, CA_SIGNER_FILE, ClusterPlan, defineStack, PKI_DIR, planClusters, TRUST_ROOT_KEYS, TRUST_ROOTS } from "../components";
+import {
+  bundlePathsById, bundleSlug, CA_SIGNER_FILE, ClusterCatalog, ClusterPlan, defineStack, PKI_DIR, planClusters, RecordedRoots,
+  rootSha256, rotationChangeProblems, TRUST_ROOT_KEYS, TRUST_ROOTS, trustChangeProblems, trustPlan,
+} from "../components";
 import { COMMAND_TYPES } from "./commandStandIn";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE, unwrapSecrets } from "./evaluate";
 import { TLS_TYPES } from "./tlsStandIn";
@@ -107,6 +110,8 @@ export interface CertDiffReport {
   readonly notes: readonly string[];
   /** Declared rotations of trust roots: the phase, and what it does to which nodes. */
   readonly rotations: readonly string[];
+  /** Config problems `pulumi up` refuses the change for (a trust root that would change identity): BLOCKED. */
+  readonly refused: readonly string[];
 }
 
 export interface ReportContext {
@@ -115,6 +120,8 @@ export interface ReportContext {
   /** Names of protected resources the change would replace or delete (preview diagnostics, or an evaluation). */
   readonly blocked?: ReadonlySet<string>;
   readonly notes?: readonly string[];
+  /** Config problems the program refuses the change for (preview diagnostics, or the offline check). */
+  readonly refused?: readonly string[];
 }
 
 /** The protected resources a `pulumi preview --json` refused to replace or delete (its error diagnostics). */
@@ -122,6 +129,16 @@ export function blockedFromPreview(preview: unknown): Set<string> {
   const diagnostics = (preview as { diagnostics?: { urn?: string; message?: string; severity?: string }[] } | null)?.diagnostics ?? [];
   return new Set(diagnostics.filter((d) => d.severity === "error" && d.urn && /marked for protection|because it is protected/.test(d.message ?? ""))
     .map((d) => d.urn!.split("::").pop()!));
+}
+
+/**
+ * The config problems a `pulumi preview --json` failed with (the program's ConfigError, one `path: message` line
+ * each): the change is refused as a whole.
+ */
+export function refusedFromPreview(preview: unknown): string[] {
+  const diagnostics = (preview as { diagnostics?: { message?: string; severity?: string }[] } | null)?.diagnostics ?? [];
+  return diagnostics.filter((d) => d.severity === "error" && /kube-pki:clusters is invalid/.test(d.message ?? ""))
+    .flatMap((d) => (d.message ?? "").split("\n").flatMap((l) => /^\s+- (.*)$/.exec(l)?.[1] ?? []));
 }
 
 /** The subject a CSR's inputs describe: tls.CertRequest's `subject`, or GroupsCertRequest's CN and O values. */
@@ -263,7 +280,8 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const at = (x: { cluster?: string; node: string }, rest: string) => `${x.cluster ?? ""}\u0000${x.node}\u0000${rest}`;
   pushes.sort((a, b) => at(a, a.bundle).localeCompare(at(b, b.bundle)));
   restarts.sort((a, b) => at(a, a.component).localeCompare(at(b, b.component)));
-  return { title, certificates, pushes, restarts, unmatched, blocked: [...blocked].sort(), notes: context.notes ?? [], rotations: rotationsOf(headPlans, context.basePlans) };
+  return { title, certificates, pushes, restarts, unmatched, blocked: [...blocked].sort(), notes: context.notes ?? [], rotations: rotationsOf(headPlans, context.basePlans),
+    refused: context.refused ?? [] };
 }
 
 /**
@@ -359,6 +377,9 @@ function details(c: CertificateChange): string[] {
 
 function summary(r: CertDiffReport): string {
   const count = (op: CertificateChange["operation"]) => r.certificates.filter((c) => c.operation === op).length;
+  if (r.refused.length > 0) {
+    return `BLOCKED: pulumi up refuses this config and changes nothing (${r.refused.length} problem(s)): ${r.refused.join("; ")}`;
+  }
   if (r.blocked.length > 0) {
     return `BLOCKED: this change would replace or delete ${r.blocked.length} protected resource(s) (protectCAs: CA keys and ` +
       `certificates, the service-account key, the destroy guard): pulumi up refuses it and changes nothing. ` +
@@ -370,7 +391,7 @@ function summary(r: CertDiffReport): string {
 }
 
 export function renderMarkdown(r: CertDiffReport): string {
-  const out = [`### ${r.title}`, "", r.blocked.length > 0 ? `**${summary(r)}**` : summary(r), "",
+  const out = [`### ${r.title}`, "", r.blocked.length + r.refused.length > 0 ? `**${mdText(summary(r))}**` : summary(r), "",
     ...r.rotations.map((x) => `- **${mdText(x)}**`), ...(r.rotations.length ? [""] : []),
     ...r.notes.map((n) => `_${mdText(n)}_`), ...(r.notes.length ? [""] : [])];
   if (r.certificates.length === 0 && r.pushes.length === 0) return [...out, "No certificate changes."].join("\n") + "\n";
@@ -414,19 +435,42 @@ const offlineEnvironment = (stack: string) => ({ stack, secret: () => pulumi.sec
 
 /**
  * The report `pulumi preview` would give for moving a stack from `baseClusters` (undefined: the stack is new) to
- * `headClusters`: the program is evaluated with each, the second with the first as its state.
+ * `headClusters`: the program is evaluated with each, the second with the first as its state and its record.
  */
-export async function offlineReport(stack: string, baseClusters: unknown, headClusters: unknown): Promise<CertDiffReport> {
+export async function offlineReport(stack: string, baseClusters: unknown, headClusters: unknown,
+  opts: { readonly trustRecorded?: boolean } = {}): Promise<CertDiffReport> {
   const headPlans = planClusters(headClusters);
   const basePlans = baseClusters === undefined ? [] : planClusters(baseClusters);
+  // The base config stands for what the stack recorded: the head must keep its trust roots' identities (what pulumi up
+  // refuses is BLOCKED here), and made CAs keep how they were made. `trustRecorded: false` models a stack deployed
+  // before kube-pki recorded its trust roots (output `trustRoots`), which its next update records.
+  const previousTrust = baseClusters === undefined || opts.trustRecorded === false ? undefined
+    : Object.fromEntries(basePlans.map(({ catalog }) => [catalog.cluster.name, plannedRoots(catalog)]));
   const base = baseClusters === undefined
     ? await evaluate(() => undefined, { stack })
     : await evaluate(() => defineStack(baseClusters, offlineEnvironment(stack)), { stack });
-  const head = await evaluate(() => defineStack(headClusters, offlineEnvironment(stack)), { stack, prior: base, continueOnError: true });
+  const head = await evaluate(() => defineStack(headClusters, { ...offlineEnvironment(stack), previousTrust, refuseTrustChanges: false }),
+    { stack, prior: base, continueOnError: true });
   // Base plans name what the head removed; head plans win for everything that still exists.
   return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), headPlans, {
-    basePlans, blocked: new Set(head.protectViolations.map((v) => v.name)),
+    basePlans, blocked: new Set(head.protectViolations.map((v) => v.name)), refused: [
+      ...trustChangeProblems(headPlans, previousTrust),
+      // As pulumi up checks against the recorded phases; a new stack (no base) has none: only add may come first.
+      ...rotationChangeProblems(headPlans, Object.fromEntries(basePlans.map(({ catalog: { cluster } }) => [cluster.name, cluster.rotation]))),
+    ],
     notes: ["Offline mode: computed from two versions of the config, without the stack's state. It cannot see " +
       "certificates reaching their renewal window or expiry; `pulumi preview` (and its cert diff) can."],
   });
+}
+
+/** The trust roots a config makes, as a stack deployed from it would record them (made ones without their hash). */
+function plannedRoots(catalog: ClusterCatalog): RecordedRoots {
+  const { cluster } = catalog;
+  return Object.fromEntries(TRUST_ROOTS.map((root) => {
+    const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
+    const spec = root === "sa" ? catalog.serviceAccount : catalog.certificates.find((c) => c.id === root)!;
+    return [root, plan.generations.map((g) => g === 1 && plan.adopted
+      ? { generation: g, adopted: true, sha256: rootSha256(root, plan.adopted.pem) }
+      : { generation: g, adopted: false, sha256: "", keyAlgorithm: spec.keyAlgorithm, ...("validityHours" in spec ? { validityHours: spec.validityHours } : {}) })];
+  }));
 }

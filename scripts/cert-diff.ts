@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { planClusters } from "../components";
-import { blockedFromPreview, buildReport, offlineReport, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
+import { blockedFromPreview, buildReport, offlineReport, refusedFromPreview, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
 import { parseStackConfig, readConfigFile, readStackConfig, STACKS_DIR } from "../offline/stackFile";
 import { cli, runMain } from "./cli";
 
@@ -46,7 +46,7 @@ runMain("kube-pki cert-diff", async () => {
     let json: unknown;
     try { json = JSON.parse(text); } catch { throw new Error(`${values.preview}: not JSON (the output of pulumi preview --json)`); }
     report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()),
-      { blocked: blockedFromPreview(json) });
+      { blocked: blockedFromPreview(json), refused: refusedFromPreview(json) });
   } else {
     const headClusters = values.head ? clustersAt(values.head, file) : current();
     if (headClusters === undefined) throw new Error(`${relative(process.cwd(), file)} does not exist at ${values.head}`);

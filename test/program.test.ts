@@ -28,7 +28,7 @@ describe("the Pulumi program (index.ts)", () => {
       secretKeys: ["kube-pki:sshPrivateKey"],
     });
     assert.deepEqual(ev.resources.filter((r) => r.type === "kube-pki:index:ClusterPki").map((r) => r.name), ["eu-1", "eu-2"]);
-    assert.deepEqual(Object.keys(ev.result).sort(), ["adminKubeconfigs", "caCertificates", "inventory", "rotation", "userKubeconfigs"]);
+    assert.deepEqual(Object.keys(ev.result).sort(), ["adminKubeconfigs", "caCertificates", "inventory", "rotation", "trustRoots", "userKubeconfigs"]);
     assert.deepEqual(Object.keys(await valueOf(ev.result.caCertificates!) as object).sort(), ["eu-1", "eu-2"]);
     assert.equal(await pulumi.isSecret(ev.result.adminKubeconfigs!), true);
     // The SSH key reached every connection of eu-1 as a secret; eu-2's connections hold no key (the agent's).

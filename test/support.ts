@@ -1,5 +1,9 @@
 // Shared helpers for tests that evaluate the real stack program under Pulumi's mock runtime.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeTempDir } from "./e2e/proc";
 import { defineStack, StackProgram } from "../components";
 import { evaluate, EvaluateOptions, Evaluation, RegisteredResource, unwrapSecrets } from "../offline/evaluate";
 import { TLS_TYPES } from "../offline/tlsStandIn";
@@ -35,4 +39,15 @@ export function clusterConfig(name: string, cp: number, workers: number, extra: 
     ],
     ...extra,
   };
+}
+
+/** A CA made by openssl (as kubeadm's would be on disk): certificate and key PEM. */
+export function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean; days?: number } = {}): { cert: string; key: string } {
+  const dir = makeTempDir("ca");
+  const key = join(dir, "k");
+  if (opts.rsaBits) execFileSync("openssl", ["genrsa", "-traditional", "-out", key, String(opts.rsaBits)], { stdio: "pipe" });
+  else execFileSync("openssl", ["ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key], { stdio: "pipe" });
+  execFileSync("openssl", ["req", "-x509", "-new", "-key", key, "-subj", `/CN=${cn}`, "-days", String(opts.days ?? 3650), "-out", join(dir, "c"),
+    "-addext", `basicConstraints=critical,CA:${opts.leaf ? "FALSE" : "TRUE"}`, "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign"], { stdio: "pipe" });
+  return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(key, "utf8") };
 }

@@ -15,18 +15,7 @@ import { offlineReport, renderText } from "../offline/certDiff";
 import { rowsFromDirectory } from "../offline/expiry";
 import { renderClusters } from "../offline/render";
 import { makeTempDir } from "./e2e/proc";
-import { clusterConfig, find, plain, T } from "./support";
-
-/** A CA made by openssl (as kubeadm's would be on disk): certificate and key PEM. */
-function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean } = {}): { cert: string; key: string } {
-  const dir = makeTempDir("ca");
-  const key = join(dir, "k");
-  if (opts.rsaBits) execFileSync("openssl", ["genrsa", "-traditional", "-out", key, String(opts.rsaBits)], { stdio: "pipe" });
-  else execFileSync("openssl", ["ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key], { stdio: "pipe" });
-  execFileSync("openssl", ["req", "-x509", "-new", "-key", key, "-subj", `/CN=${cn}`, "-days", "3650", "-out", join(dir, "c"),
-    "-addext", `basicConstraints=critical,CA:${opts.leaf ? "FALSE" : "TRUE"}`, "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign"], { stdio: "pipe" });
-  return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(key, "utf8") };
-}
+import { clusterConfig, find, opensslCa, plain, T } from "./support";
 
 const certsIn = (bundle: string) => pemBlocks(bundle);
 
