@@ -3,7 +3,7 @@
 import { AdoptedRoot, ROTATION_PHASES, RotationSpec, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot } from "./trust";
 import {
   Cidr, canonicalIp, cidrHostBits, hasIpv6Zone, isDns1123Label, isDns1123Subdomain, isIpAddress,
-  isWildcardDns1123Subdomain, parseCidr, splitHostPort,
+  isWildcardDns1123Subdomain, notAHostAddress, notAHostRange, parseCidr, splitHostPort,
 } from "./net";
 
 /** Key algorithms, named as kubeadm's v1beta4 `encryptionAlgorithm`. */
@@ -61,6 +61,25 @@ export const DEFAULTS = {
   earlyRenewalHours: 720,
   caKeys: "none" as CaKeyPlacement,
 };
+
+/**
+ * The bounds of every number in the config (README, Configuration). Beyond them a value only breaks something later:
+ * `1e21` seconds is `1e+21` in a node command, 1e20 hours is a notAfter JavaScript cannot represent.
+ */
+interface Bounds { readonly what: string; readonly min: number; readonly max: number; readonly maxText?: string }
+/** 100 years of 365.25 days: long enough for any CA, short enough for any notAfter. */
+const MAX_HOURS = 876600;
+const hours = (min: number): Bounds => ({ what: "a whole number of hours", min, max: MAX_HOURS, maxText: `${MAX_HOURS} (100 years)` });
+const BOUNDS = {
+  port: { what: "a port number", min: 1, max: 65535 },
+  caHours: hours(1),
+  leafHours: hours(1),
+  earlyRenewalHours: hours(0),
+  /** A health check that waits longer than an hour holds every later node of the update. */
+  healthCheckTimeoutSeconds: { what: "a whole number of seconds", min: 1, max: 3600 },
+  /** A rotation takes three `pulumi up`s; a thousand is centuries of yearly rotations. */
+  generation: { what: "a generation number", min: 2, max: 1000 },
+} as const satisfies Record<string, Bounds>;
 
 export interface SshTarget {
   /** Host to connect to (default: the node's address). */
@@ -195,7 +214,8 @@ class Problems {
   }
 }
 
-const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+// Numbers as JavaScript writes them: JSON would show YAML's .inf as null.
+const show = (v: unknown): string => (typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v));
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
@@ -257,10 +277,10 @@ function oneOf<T extends string>(p: Problems, path: string, value: unknown, allo
   return undefined;
 }
 
-function wholeNumber(p: Problems, path: string, value: unknown, dflt: number, min: number, unit = ""): number | undefined {
+function wholeNumber(p: Problems, path: string, value: unknown, dflt: number, b: Bounds): number | undefined {
   if (value === undefined || value === null) return dflt;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    p.add(path, `must be a whole number${unit ? ` of ${unit}` : ""} ≥ ${min}, got ${show(value)}`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < b.min || value > b.max) {
+    p.add(path, `must be ${b.what} from ${b.min} to ${b.maxText ?? b.max}, got ${show(value)}`);
     return undefined;
   }
   return value;
@@ -291,6 +311,8 @@ function sanList(p: Problems, path: string, value: unknown): string[] {
   list(p, path, value).forEach((san, i) => {
     if (typeof san === "string" && hasIpv6Zone(san)) {
       p.add(`${path}[${i}]`, zoneMessage(san));
+    } else if (typeof san === "string" && isIpAddress(san) && notAHostAddress(san)) {
+      p.add(`${path}[${i}]`, notAHostMessage(san));
     } else if (typeof san !== "string" ||
       !(isIpAddress(san) || isDns1123Subdomain(san) || isWildcardDns1123Subdomain(san))) {
       p.add(`${path}[${i}]`, `${show(san)} is neither an IP address nor a DNS name (RFC 1123, lower case, optional leading "*.")`);
@@ -300,6 +322,17 @@ function sanList(p: Problems, path: string, value: unknown): string[] {
   });
   return out;
 }
+
+/** For an IP address that names no host (see net.ts NOT_A_HOST). */
+const notAHostMessage = (ip: string) => `${show(ip)} is not a host's address: it is ${notAHostAddress(ip)}`;
+
+/**
+ * Paths in one canonical form, so that one directory has one identity: `.` and `..` components are refused
+ * (`dotComponent`), repeated and trailing slashes collapse here.
+ */
+const canonicalPath = (path: string) => path.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+const dotComponent = (path: string) => path.split("/").some((c) => c === "." || c === "..");
+const dotMessage = (path: string) => `${show(path)} has a "." or ".." component: write the path without them`;
 
 const zoneMessage = (ip: string) =>
   `${show(ip)} is an IPv6 address with a zone (${show(ip.slice(ip.indexOf("%")))}); a certificate cannot carry a zone: give the address without it`;
@@ -356,7 +389,7 @@ function validateAdopt(p: Problems, path: string, value: unknown, clusterName: s
 /** `rotation`: per trust root, the generation being rotated to and the phase (add, switch, drop). */
 function validateRotation(p: Problems, path: string, value: unknown): ClusterSpec["rotation"] {
   return perTrustRoot<RotationSpec>(p, path, value, () => ["generation", "phase"], (_root, at, r) => {
-    const generation = wholeNumber(p, `${at}.generation`, r.generation, 2, 2);
+    const generation = wholeNumber(p, `${at}.generation`, r.generation, 2, BOUNDS.generation);
     const phase = oneOf(p, `${at}.phase`, r.phase, ROTATION_PHASES);
     return generation !== undefined && phase !== undefined ? { generation, phase } : undefined;
   });
@@ -391,7 +424,7 @@ function validateDelivery(p: Problems, path: string, value: unknown): DeliverySp
   const localDirectory = optionalString(p, `${path}.localDirectory`, o.localDirectory);
   if (localDirectory !== undefined && !SHELL_WORD.test(localDirectory)) {
     p.add(`${path}.localDirectory`, `${show(localDirectory)} may only contain letters, digits and _ . / : @ % + = , - (no ~, spaces or quotes)`);
-  }
+  } else if (localDirectory !== undefined && dotComponent(localDirectory)) p.add(`${path}.localDirectory`, dotMessage(localDirectory));
   const restartRaw = o.restart === undefined ? {} : object(p, `${path}.restart`, o.restart, READERS) ?? {};
   const restart = { ...DEFAULT_RESTART_COMMANDS };
   for (const reader of READERS) {
@@ -405,7 +438,7 @@ function validateDelivery(p: Problems, path: string, value: unknown): DeliverySp
   if (sshAuth === "agent" && o.sshPrivateKeyConfig !== undefined) {
     p.add(`${path}.sshPrivateKeyConfig`, `is not used with sshAuth "agent" (the key comes from the ssh-agent): remove one of them`);
   }
-  const timeout = wholeNumber(p, `${path}.healthCheckTimeoutSeconds`, o.healthCheckTimeoutSeconds, 120, 1, "seconds");
+  const timeout = wholeNumber(p, `${path}.healthCheckTimeoutSeconds`, o.healthCheckTimeoutSeconds, 120, BOUNDS.healthCheckTimeoutSeconds);
   if (mode === undefined || timeout === undefined || sshAuth === undefined) return undefined;
   return {
     mode, localDirectory, restart, sshAuth, sshPrivateKeyConfig, healthCheckTimeoutSeconds: timeout,
@@ -423,8 +456,9 @@ function validateSsh(p: Problems, path: string, value: unknown, address: string 
   if (!o) return undefined;
   const host = optionalString(p, `${path}.host`, o.host) ?? address;
   if (host !== undefined && !(isIpAddress(host) || isDns1123Subdomain(host))) p.add(`${path}.host`, `${show(host)} is neither an IP address nor a DNS name`);
-  const port = wholeNumber(p, `${path}.port`, o.port, 22, 1);
-  if (port !== undefined && port > 65535) p.add(`${path}.port`, `${port} is not a port (1 to 65535)`);
+  // The node's own address (the default) was judged at nodes[].address.
+  else if (host !== undefined && host !== address && isIpAddress(host) && notAHostAddress(host)) p.add(`${path}.host`, notAHostMessage(host));
+  const port = wholeNumber(p, `${path}.port`, o.port, 22, BOUNDS.port);
   const user = optionalString(p, `${path}.user`, o.user) ?? "root";
   if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) p.add(`${path}.user`, `${show(user)} is not a user name`);
   const hostKey = requiredString(p, `${path}.hostKey`, o.hostKey);
@@ -439,6 +473,7 @@ function validateSsh(p: Problems, path: string, value: unknown, address: string 
   }
   const root = optionalString(p, `${path}.root`, o.root) ?? "/";
   if (!root.startsWith("/") || !SHELL_WORD.test(root)) p.add(`${path}.root`, `${show(root)} must be an absolute path of letters, digits and _ . / : @ % + = , -`);
+  else if (dotComponent(root)) p.add(`${path}.root`, dotMessage(root));
   if (host === undefined || port === undefined || hostKey === undefined) return undefined;
   return { host, port, user, hostKey: hostKey.trim().split(" ").slice(0, 2).join(" "), root };
 }
@@ -455,6 +490,9 @@ function validateEndpoint(p: Problems, path: string, value: unknown, bindPort: n
   if (!(isIpAddress(host) || isDns1123Subdomain(host))) {
     p.add(path, `${show(text)}: host ${show(host)} is neither an IP address nor a DNS name`);
     ok = false;
+  } else if (isIpAddress(host) && notAHostAddress(host)) {
+    p.add(path, `${show(text)}: host ${notAHostMessage(host)}`);
+    ok = false;
   }
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
     p.add(path, `${show(text)}: port ${show(port)} is not a number from 1 to 65535`);
@@ -463,7 +501,17 @@ function validateEndpoint(p: Problems, path: string, value: unknown, bindPort: n
   return ok ? { host: isIpAddress(host) ? canonicalIp(host) : host, port: port === undefined ? bindPort : Number(port) } : undefined;
 }
 
-/** kubeadm's service-subnet rules: one CIDR, or two of different families (dual-stack), with room for the VIP. */
+/**
+ * kubeadm's service-subnet rules (v1.36 cmd/kubeadm/app/apis/kubeadm/validation ValidateNetworking): one CIDR, or two
+ * of different families (dual-stack), each of at least MinimumAddressesInServiceSubnet = 10 addresses
+ * (ValidateIPNetFromString) and at most MaximumBitsForServiceSubnet = 20 host bits (ValidateServiceSubnetSize), for
+ * IPv4 and IPv6 alike. kubeadm is the stricter one: kube-apiserver v1.36 wants 8 addresses (pkg/controlplane/apiserver/
+ * options ServiceIPRange) and an IPv6 prefix of /64 or longer (pkg/registry/core/service/ipallocator NewIPAllocator),
+ * and no longer applies its own 20-bit limit (cmd/kube-apiserver/app/options/validation.go validateClusterIPFlags skips
+ * it now that MultiCIDRServiceAllocator and DisableAllocatorDualWrite are GA and locked on). kubeadm does not refuse
+ * a range that holds addresses of no host (0.0.0.0/0 only as too large, 224.0.0.0/12 not at all): we do (NOT_A_HOST
+ * in net.ts), as its VIP becomes an apiserver SAN and the service IPs would not be unicast.
+ */
 function validateServiceSubnet(p: Problems, path: string, value: unknown): Cidr[] {
   const text = requiredString(p, path, value);
   if (text === undefined) return [];
@@ -471,11 +519,14 @@ function validateServiceSubnet(p: Problems, path: string, value: unknown): Cidr[
   const cidrs: Cidr[] = [];
   parts.forEach((part) => {
     const parsed = parseCidr(part);
-    if (typeof parsed === "string") p.add(path, `${show(part)} ${parsed}`);
-    else if (cidrHostBits(parsed) < 2) p.add(path, `${show(part)} is too small: the service subnet needs room for the API server VIP`);
-    else if (parsed.family === 6 && cidrHostBits(parsed) > 20) {
-      p.add(path, `${show(part)} is too large: an IPv6 service subnet may have at most 20 host bits (a /108), as kube-apiserver requires`);
-    } else cidrs.push(parsed);
+    if (typeof parsed === "string") return p.add(path, `${show(part)} ${parsed}`);
+    const bits = parsed.family === 4 ? 32 : 128;
+    const notAHost = notAHostRange(parsed);
+    if (notAHost) p.add(path, `${show(part)} cannot be a service subnet: it holds ${notAHost}`);
+    // 2^4 = 16 is the smallest range of at least 10 addresses.
+    else if (cidrHostBits(parsed) < 4) p.add(path, `${show(part)} is too small: kubeadm needs at least 10 addresses (prefix /${bits - 4} or shorter)`);
+    else if (cidrHostBits(parsed) > 20) p.add(path, `${show(part)} is too large: kubeadm allows at most 20 host bits (prefix /${bits - 20} or longer)`);
+    else cidrs.push(parsed);
   });
   if (parts.length > 2) p.add(path, `${show(text)} has ${parts.length} CIDRs; at most two (one IPv4, one IPv6) are allowed`);
   if (cidrs.length === 2 && cidrs[0]!.family === cidrs[1]!.family) {
@@ -496,6 +547,7 @@ function validateNode(p: Problems, path: string, value: unknown, sshMode: boolea
   const address = requiredString(p, `${path}.address`, o.address);
   if (address !== undefined && hasIpv6Zone(address)) p.add(`${path}.address`, zoneMessage(address));
   else if (address !== undefined && !isIpAddress(address)) p.add(`${path}.address`, `${show(address)} is not an IP address`);
+  else if (address !== undefined && notAHostAddress(address)) p.add(`${path}.address`, notAHostMessage(address));
   const ssh = sshMode ? validateSsh(p, `${path}.ssh`, o.ssh, address) : undefined;
   if (sshMode === false && o.ssh !== undefined) p.add(`${path}.ssh`, `is only used when delivery.mode is "ssh"`);
   if (name === undefined || role === undefined || address === undefined) return undefined;
@@ -551,8 +603,7 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const serviceSubnets = validateServiceSubnet(p, `${path}.serviceSubnet`, o.serviceSubnet);
 
   const apiServerRaw = o.apiServer === undefined ? {} : object(p, `${path}.apiServer`, o.apiServer, ["certSANs", "bindPort"]) ?? {};
-  const bindPort = wholeNumber(p, `${path}.apiServer.bindPort`, apiServerRaw.bindPort, DEFAULTS.bindPort, 1) ?? DEFAULTS.bindPort;
-  if (bindPort > 65535) p.add(`${path}.apiServer.bindPort`, `${bindPort} is not a port (1 to 65535)`);
+  const bindPort = wholeNumber(p, `${path}.apiServer.bindPort`, apiServerRaw.bindPort, DEFAULTS.bindPort, BOUNDS.port) ?? DEFAULTS.bindPort;
   const certSANs = sanList(p, `${path}.apiServer.certSANs`, apiServerRaw.certSANs);
   const etcdRaw = o.etcd === undefined ? {} : object(p, `${path}.etcd`, o.etcd, ["serverCertSANs", "peerCertSANs"]) ?? {};
   const serverCertSANs = sanList(p, `${path}.etcd.serverCertSANs`, etcdRaw.serverCertSANs);
@@ -562,10 +613,10 @@ function validateCluster(p: Problems, path: string, value: unknown): ClusterSpec
   const keyAlgorithm = oneOf(p, `${path}.keyAlgorithm`, o.keyAlgorithm, KEY_ALGORITHMS, DEFAULTS.keyAlgorithm);
   const validityRaw = o.validity === undefined ? {} :
     object(p, `${path}.validity`, o.validity, ["caHours", "leafHours", "earlyRenewalHours"]) ?? {};
-  const caHours = wholeNumber(p, `${path}.validity.caHours`, validityRaw.caHours, DEFAULTS.caHours, 1, "hours");
-  const leafHours = wholeNumber(p, `${path}.validity.leafHours`, validityRaw.leafHours, DEFAULTS.leafHours, 1, "hours");
+  const caHours = wholeNumber(p, `${path}.validity.caHours`, validityRaw.caHours, DEFAULTS.caHours, BOUNDS.caHours);
+  const leafHours = wholeNumber(p, `${path}.validity.leafHours`, validityRaw.leafHours, DEFAULTS.leafHours, BOUNDS.leafHours);
   const earlyRenewalHours = wholeNumber(p, `${path}.validity.earlyRenewalHours`, validityRaw.earlyRenewalHours,
-    Math.min(DEFAULTS.earlyRenewalHours, Math.floor((leafHours ?? DEFAULTS.leafHours) / 2)), 0, "hours");
+    Math.min(DEFAULTS.earlyRenewalHours, Math.floor((leafHours ?? DEFAULTS.leafHours) / 2)), BOUNDS.earlyRenewalHours);
   if (caHours !== undefined && leafHours !== undefined && leafHours > caHours) {
     p.add(`${path}.validity.leafHours`, `${leafHours} h is longer than the CA validity (${caHours} h): a leaf must not outlive its CA`);
   }
@@ -635,12 +686,13 @@ export function validateClusters(raw: unknown): ClusterSpec[] {
     p.add(`clusters[${clusters.indexOf(valid[idx[1]!])}].name`, `${show(dup)} is used by more than one cluster`);
   }
   // Two nodes installing into one filesystem would fight over the same files (and each one's entitlements would
-  // remove the other's): one node per (host, port, root) in the whole stack.
+  // remove the other's): one node per (host, port, root) in the whole stack, each in canonical form. ssh.host and
+  // ssh.root stay as written in the spec: they are in every delivery command of a deployed stack.
   const targets = new Map<string, string>();
   valid.forEach((c) => c.nodes.forEach((n, ni) => {
     if (!n.ssh) return;
     const host = isIpAddress(n.ssh.host) ? canonicalIp(n.ssh.host) : n.ssh.host.toLowerCase();
-    const target = `${host.includes(":") ? `[${host}]` : host}:${n.ssh.port} ${n.ssh.root.replace(/(.)\/+$/, "$1")}`;
+    const target = `${host.includes(":") ? `[${host}]` : host}:${n.ssh.port} ${canonicalPath(n.ssh.root)}`;
     const where = `clusters[${clusters.indexOf(c)}].nodes[${ni}]`;
     const first = targets.get(target);
     if (first) p.add(`${where}.ssh`, `${target} is also the SSH target of ${first} (two nodes would install into one filesystem)`);

@@ -29,13 +29,20 @@ export function hasIpv6Zone(s: string): boolean {
   return s.includes("%") && isIP(s) === 6;
 }
 
+/** An IPv6 address in RFC 5952 text (lower case, longest zero run as `::`): what the URL parser writes. */
+const compressIpv6 = (ip: string): string => new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+
 /**
- * Canonical text of an IP address, so that `::0:1` and `::1` count as one SAN (kubeadm compares parsed net.IPs).
- * IPv4 is already canonical once `isIP` accepts it (Node rejects leading zeros).
+ * Canonical text of an IP address, so that one address has one identity: `::0:1` and `::1` are one SAN (kubeadm
+ * compares parsed net.IPs), and an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, RFC 4291 §2.5.5.2) is its IPv4
+ * address, as Go's net.ParseIP reads it and as an x509 SAN encodes it: the same node, the same SSH target, and the
+ * plain IPv4 in SANs and kubeconfig servers. IPv4 is already canonical once `isIP` accepts it (Node rejects leading
+ * zeros).
  */
 export function canonicalIp(ip: string): string {
   if (isIP(ip) !== 6) return ip;
-  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  const value = ipToBigInt(ip);
+  return value >> 32n === 0xffffn ? bigIntToIp(value & 0xffffffffn, 4) : compressIpv6(ip);
 }
 
 export interface Cidr {
@@ -51,9 +58,8 @@ function ipToBigInt(ip: string): bigint {
   if (isIP(ip) === 4) {
     return ip.split(".").reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
   }
-  const canonical = canonicalIp(ip);
   // Expand "::" and embedded IPv4 into eight 16-bit groups.
-  const [head = "", tail] = canonical.split("::");
+  const [head = "", tail] = ip.split("::");
   const toGroups = (part: string): number[] =>
     part === "" ? [] : part.split(":").flatMap((g) => {
       if (g.includes(".")) {
@@ -74,7 +80,7 @@ function bigIntToIp(value: bigint, family: 4 | 6): string {
   }
   const groups: string[] = [];
   for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
-  return canonicalIp(groups.join(":"));
+  return compressIpv6(groups.join(":"));
 }
 
 /**
@@ -86,7 +92,7 @@ export function parseCidr(text: string): Cidr | string {
   if (slash < 0) return "is not a CIDR (expected address/prefix, e.g. 10.96.0.0/12)";
   const addr = text.slice(0, slash);
   const prefixText = text.slice(slash + 1);
-  const family = isIP(addr);
+  const family = isIpAddress(addr) ? isIP(addr) : 0;
   if (family === 0) return "is not a CIDR: the address part is not an IP address";
   if (!/^\d{1,3}$/.test(prefixText)) return "is not a CIDR: the prefix is not a number";
   const prefix = Number(prefixText);
@@ -104,6 +110,37 @@ export function parseCidr(text: string): Cidr | string {
 /** The address at `offset` inside a CIDR (kubeadm's service VIP is offset 1, K3 GetAPIServerVirtualIP). */
 export function cidrAddress(cidr: Cidr, offset: number): string {
   return bigIntToIp(cidr.network + BigInt(offset), cidr.family);
+}
+
+/** Whether two CIDRs share an address: one holds the other's network. */
+function overlaps(a: Cidr, b: Cidr): boolean {
+  const shift = BigInt((a.family === 4 ? 32 : 128) - Math.min(a.prefix, b.prefix));
+  return a.family === b.family && a.network >> shift === b.network >> shift;
+}
+
+/**
+ * Ranges that hold no address of one host (RFC 1122 §3.2.1.3, RFC 919, RFC 4291 §2.5.2 and §2.7): an address there
+ * cannot be a node's, an endpoint's or a SAN's (0.0.0.0 is a listener's "any": a kubelet.conf server of
+ * https://0.0.0.0:6443 reaches no API server, and kubeadm takes an unspecified advertise address to mean "pick one"),
+ * and a service subnet must not hold one. Loopback stays allowed: one-machine labs use it. IPv4-mapped IPv6 only
+ * matters for CIDRs: canonicalIp already turns such an address into its IPv4 one.
+ */
+const NOT_A_HOST = ([
+  ["0.0.0.0/32", "the unspecified address"], ["::/128", "the unspecified address"],
+  ["255.255.255.255/32", "the broadcast address"],
+  ["224.0.0.0/4", "a multicast address (224.0.0.0/4)"], ["ff00::/8", "a multicast address (ff00::/8)"],
+  ["::ffff:0:0/96", "an IPv4-mapped IPv6 address (::ffff:0:0/96; write the IPv4 CIDR)"],
+] as const).map(([text, what]) => ({ cidr: parseCidr(text) as Cidr, what }));
+
+/** What `cidr` holds that names no host (a NOT_A_HOST range it shares an address with), or undefined. */
+export function notAHostRange(cidr: Cidr): string | undefined {
+  return NOT_A_HOST.find((r) => overlaps(r.cidr, cidr))?.what;
+}
+
+/** What an IP address is when it names no host (the unspecified, broadcast or a multicast address), else undefined. */
+export function notAHostAddress(ip: string): string | undefined {
+  const canonical = canonicalIp(ip);
+  return notAHostRange(parseCidr(`${canonical}/${isIP(canonical) === 4 ? 32 : 128}`) as Cidr);
 }
 
 /** Number of host bits of a CIDR. */

@@ -26,16 +26,29 @@ const FLAGS: Record<string, string[]> = {
 
 describe("command-line tools", () => {
   for (const [script, flags] of Object.entries(FLAGS)) {
-    it(`${script}: --help describes every flag; an unknown flag or a stray argument is an error`, () => {
+    it(`${script}: --help describes every flag`, () => {
       const help = tool(script, ["--help"]);
       assert.equal(help.code, 0, help.stderr);
       for (const f of flags) assert.match(help.stdout, new RegExp(`${f}\\b.* \\S`), `${f} described`);
+    });
+
+    it(`${script}: a misspelt flag is a usage error naming it, on one line`, () => {
       const typo = tool(script, ["--stak", "dev"]);
       assert.equal(typo.code, 2);
       assert.match(typo.stderr, /Unknown option '--stak'/);
       assert.equal(typo.stderr.trim().split("\n").length, 1, "one line");
-      const stray = tool(script, ["--help-me-not", "x"]);
+    });
+
+    it(`${script}: an unknown flag alone is a usage error naming it`, () => {
+      const unknown = tool(script, ["--help-me-not"]);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /: Unknown option '--help-me-not' \(/);
+    });
+
+    it(`${script}: a stray argument alone is a usage error naming it`, () => {
+      const stray = tool(script, ["x"]);
       assert.equal(stray.code, 2);
+      assert.match(stray.stderr, /: Unexpected argument 'x'\. /);
     });
   }
 
