@@ -21,10 +21,6 @@ class CommandPlugin implements provider.Provider {
   readonly version = "1.2.1";
   private readonly runner = new CommandStandIn({ perHostConcurrency: 16 });
 
-  dispose(): void {
-    this.runner.dispose();
-  }
-
   async diff(_id: string, _urn: string, olds: any, news: any): Promise<provider.DiffResult> {
     const changed = INPUTS.filter((k) => !isDeepStrictEqual(unwrapSecrets(olds[k]), unwrapSecrets(news[k])));
     return { changes: changed.length > 0, replaces: changed.includes("triggers") ? ["triggers"] : [] };
@@ -63,9 +59,9 @@ class CommandPlugin implements provider.Provider {
   }
 }
 
-const plugin = new CommandPlugin();
-process.on("exit", () => plugin.dispose());
-provider.main(plugin, process.argv.slice(2)).catch((e) => {
+// The engine stops plugins with SIGINT (SIGKILL a second later): the runner's ssh-agent and scratch directory go on
+// exit and on SIGINT, SIGTERM and SIGHUP (offline/commandStandIn.ts); a later run sweeps what a SIGKILL left.
+provider.main(new CommandPlugin(), process.argv.slice(2)).catch((e) => {
   console.error(e);
   process.exit(1);
 });

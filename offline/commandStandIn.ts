@@ -1,11 +1,12 @@
 // A stand-in for @pulumi/command 1.2.1 under the mock runtime that really runs the commands, as the provider would
 // (pulumi-command's documented behaviour): `command:local:Command` through /bin/sh, `command:remote:Command` through the OpenSSH
-// client to the connection's host with the host key pinned, the stdin piped, create on create, `update` (or create)
+// client to the connection's host with the host key pinned and the private key in this process's ssh-agent (never in
+// a file), the stdin piped, create on create, `update` (or create)
 // on any input change, create-then-delete-old on replace, `delete` on removal. It counts SSH sessions and bytes per
 // host, and can cut a connection after a given number of stdin bytes (fault injection for the delivery tests).
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -66,21 +67,205 @@ export const knownHostsLine = (host: string, port: number, hostKey: string) => `
 export const pinnedHostKeyOptions = (hostKey: string, knownHostsFile: string) =>
   ["-o", `HostKeyAlgorithms=${hostKey.split(" ")[0]}`, "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "StrictHostKeyChecking=yes"];
 
+// ---- the process's SSH scratch: known_hosts and public key files, and one ssh-agent holding the private keys ----
+
+const SCRATCH_PREFIX = "kube-pki-ssh-";
+const AGENT_SOCKET = "agent.sock";
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+const readText = (file: string) => { try { return readFileSync(file, "utf8"); } catch { return undefined; } };
+
+/** Start time of a process (/proc/<pid>/stat field 22), undefined when it is gone: with the pid, which process it is. */
+const startTime = (pid: number) => readText(`/proc/${pid}/stat`)?.replace(/^.*\) /s, "").split(" ")[19];
+
+function alive(pid: number, start: string): boolean {
+  const now = startTime(pid);
+  if (now !== undefined || start !== "-") return now === start;
+  // Recorded without /proc: all there is to go by is whether the pid exists.
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+}
+
+/**
+ * Removes what processes that died without running their handlers (SIGKILL, a crash) left in `base`: this user's
+ * scratch directories whose recorded process is gone, and their ssh-agents (if that pid still is the directory's
+ * agent). A directory with no record yet is being created by a live process, and never touched.
+ */
+function sweepScratch(base: string): void {
+  for (const name of readdirSync(base).filter((n) => n.startsWith(SCRATCH_PREFIX))) {
+    const dir = join(base, name);
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || st.uid !== process.getuid?.()) continue;
+    const [pid, start] = (readText(join(dir, "owner")) ?? "").trim().split(" ");
+    if (!pid || !start || alive(Number(pid), start)) continue;
+    const agent = Number(readText(join(dir, "agent")) ?? 0);
+    if (agent > 0 && readText(`/proc/${agent}/cmdline`)?.split("\0").includes(join(dir, AGENT_SOCKET))) {
+      try { process.kill(agent, "SIGTERM"); } catch { /* gone meanwhile */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a program with `input` on its stdin; resolves with its stdout, rejects with its stderr (never the input). */
+function pipeTo(file: string, args: string[], input: string, env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b) => { out += b; });
+    child.stderr.on("data", (b) => { err += b; });
+    child.stdin.on("error", () => undefined); // the exit status tells
+    child.on("error", (e) => reject(new Error(`${file}: ${e.message}`)));
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} failed (${code}): ${err.trim()}`))));
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * This process's SSH scratch directory (0700, in the temp dir): known_hosts files, the public halves of the
+ * connections' private keys, and the socket of one ssh-agent that holds the private keys themselves, so no private
+ * key is ever written to a file. `owner` records the process (pid and start time), `agent` the agent's pid, for the
+ * sweep of a later process should this one die without its handlers.
+ */
+class SshScratch {
+  readonly dir: string;
+  private readonly knownHosts = new Set<string>();
+  private readonly identities = new Map<string, Promise<string>>();
+  private agent?: Promise<void>;
+  private agentPid?: number;
+  private watchdog?: ChildProcess;
+  private closed = false;
+
+  constructor() {
+    sweepScratch(tmpdir());
+    this.dir = mkdtempSync(join(tmpdir(), SCRATCH_PREFIX));
+    writeFileSync(join(this.dir, "owner"), `${process.pid} ${startTime(process.pid) ?? "-"}\n`);
+  }
+
+  /**
+   * The known_hosts file that pins `hostKey` for host:port. One file per host and key, written once: rewriting it
+   * under concurrent sessions to the same host lets a starting ssh read it half-written ("No ED25519 host key is known").
+   */
+  knownHostsFile(host: string, port: number, hostKey: string): string {
+    const file = join(this.dir, `known_hosts-${host}-${port}-${createHash("sha256").update(hostKey).digest("hex").slice(0, 12)}`);
+    if (!this.knownHosts.has(file)) {
+      writeFileSync(file, knownHostsLine(host, port, hostKey));
+      this.knownHosts.add(file);
+    }
+    return file;
+  }
+
+  /** ssh options that log in with `privateKey` through the agent (added on first use), offering only that key. */
+  async identityOptions(privateKey: string): Promise<string[]> {
+    let publicKeyFile = this.identities.get(privateKey);
+    if (!publicKeyFile) {
+      publicKeyFile = this.addIdentity(privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`);
+      this.identities.set(privateKey, publicKeyFile);
+      publicKeyFile.catch(() => this.identities.delete(privateKey));
+    }
+    // IdentityFile names the public half: ssh finds the key in the agent by it (a public key on disk is harmless).
+    return ["-o", `IdentityAgent=${join(this.dir, AGENT_SOCKET)}`, "-o", `IdentityFile=${await publicKeyFile}`, "-o", "IdentitiesOnly=yes"];
+  }
+
+  private async addIdentity(key: string): Promise<string> {
+    await (this.agent ??= this.startAgent());
+    // The key on stdin only, never in an argument list. ssh-keygen cannot open a socket as /dev/stdin (Node's stdio
+    // pipes are sockets): cat hands it a pipe. An encrypted key fails instead of prompting.
+    const publicKey = await pipeTo("sh", ["-c", 'cat | ssh-keygen -y -P "" -f /dev/stdin'], key);
+    await pipeTo("ssh-add", ["-q", "-"], key, { SSH_AUTH_SOCK: join(this.dir, AGENT_SOCKET), SSH_ASKPASS_REQUIRE: "never" });
+    const file = join(this.dir, `id-${createHash("sha256").update(publicKey).digest("hex").slice(0, 16)}.pub`);
+    writeFileSync(file, publicKey);
+    return file;
+  }
+
+  /**
+   * `ssh-agent -a <socket> <command>`: the agent watches its parent, the command (`cat` reading a pipe that only this
+   * process holds open), and exits within 10 s of it, so it ends even when this process is killed outright. The
+   * command prints the agent's pid first, to stop it at once on exit or on a signal.
+   */
+  private startAgent(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("ssh-agent", ["-a", join(this.dir, AGENT_SOCKET), "sh", "-c", 'echo "$SSH_AGENT_PID"; exec cat >/dev/null'],
+        { stdio: ["pipe", "pipe", "pipe"] });
+      this.watchdog = child;
+      let out = "";
+      let err = "";
+      child.on("error", (e) => reject(new Error(`ssh-agent: ${e.message}`)));
+      child.once("exit", (code) => reject(new Error(`ssh-agent exited (${code}): ${err.trim()}`)));
+      child.stderr.on("data", (b) => { err += b; });
+      child.stdout.on("data", (b) => {
+        out += b;
+        if (!out.includes("\n")) return;
+        this.agentPid = Number(out.trim());
+        if (this.closed) this.stopAgent();
+        else writeFileSync(join(this.dir, "agent"), `${this.agentPid}\n`);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve();
+      });
+      // Neither the agent nor its lifeline keeps this process running.
+      child.unref();
+      (child.stdin as unknown as { unref(): void }).unref();
+    });
+  }
+
+  private stopAgent(): void {
+    for (const pid of [this.agentPid, this.watchdog?.pid]) {
+      if (pid) try { process.kill(pid, "SIGTERM"); } catch { /* gone */ }
+    }
+  }
+
+  /** Stops the agent and removes the directory (synchronous: also for exit and signal handlers). */
+  close(): void {
+    this.closed = true;
+    this.stopAgent();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let scratch: SshScratch | undefined;
+/** Stand-ins not disposed yet: the last `dispose()` closes the scratch. */
+const liveStandIns = new Set<CommandStandIn>();
+
+function openScratch(): SshScratch {
+  if (!scratch) {
+    scratch = new SshScratch();
+    for (const s of SIGNALS) process.on(s, onSignal);
+  }
+  return scratch;
+}
+
+function closeScratch(): void {
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  scratch?.close();
+  scratch = undefined;
+}
+
+/**
+ * Node runs no `exit` handler on a signal (the engine stops plugins with SIGINT), so the scratch goes here; then,
+ * unless someone else handles the signal, the process dies of it as the default action would.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  closeScratch();
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+process.on("exit", closeScratch);
+
 export class CommandStandIn implements ExtraMocks {
   readonly runs: CommandRun[] = [];
-  private readonly dir = mkdtempSync(join(tmpdir(), "kube-pki-ssh-"));
   private readonly gates = new Map<string, Semaphore>();
-  private readonly knownHostsWritten = new Set<string>();
 
-  constructor(private readonly opts: CommandStandInOptions = {}) {}
+  constructor(private readonly opts: CommandStandInOptions = {}) {
+    liveStandIns.add(this);
+  }
 
   handles(type: string): boolean {
     return type === COMMAND_TYPES.local || type === COMMAND_TYPES.remote;
   }
 
-  /** Removes the temporary key and known_hosts files. */
+  /** The last stand-in disposed stops the ssh-agent and removes the scratch directory (exit and signals do too). */
   dispose(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    liveStandIns.delete(this);
+    if (liveStandIns.size === 0) closeScratch();
   }
 
   async newResource(args: pulumi.runtime.MockResourceArgs, op: Operation, prior?: RegisteredResource) {
@@ -118,29 +303,18 @@ export class CommandStandIn implements ExtraMocks {
     const host = `${c.host}:${port}`;
     const gate = this.gates.get(host) ?? new Semaphore(this.opts.perHostConcurrency ?? 4);
     this.gates.set(host, gate);
-    return gate.run(() => {
+    return gate.run(async () => {
       const sshArgs = ["-p", String(port), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
         "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5"];
       if (c.hostKey) {
         // The provider's SSH client (golang.org/x/crypto/ssh with the pinned key) offers only the pinned key's own
         // algorithm name: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8 no longer accepts.
-        // One file per host and key, written once: rewriting it under concurrent sessions to the same host lets a
-        // starting ssh read it half-written ("No ED25519 host key is known").
-        const knownHosts = join(this.dir, `known_hosts-${c.host}-${port}-${createHash("sha256").update(c.hostKey).digest("hex").slice(0, 12)}`);
-        if (!this.knownHostsWritten.has(knownHosts)) {
-          writeFileSync(knownHosts, knownHostsLine(c.host, port, c.hostKey));
-          this.knownHostsWritten.add(knownHosts);
-        }
-        sshArgs.push(...pinnedHostKeyOptions(c.hostKey, knownHosts));
+        sshArgs.push(...pinnedHostKeyOptions(c.hostKey, openScratch().knownHostsFile(c.host, port, c.hostKey)));
       } else {
         // What the provider does without hostKey (InsecureIgnoreHostKey); kube-pki always pins one.
         sshArgs.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");
       }
-      if (c.privateKey) {
-        const keyFile = join(this.dir, `key-${resource}`);
-        writeFileSync(keyFile, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
-        sshArgs.push("-i", keyFile, "-o", "IdentitiesOnly=yes");
-      }
+      if (c.privateKey) sshArgs.push(...await openScratch().identityOptions(c.privateKey));
       // Without a key the provider uses the agent at SSH_AUTH_SOCK (sshAuth: agent); so does OpenSSH.
       sshArgs.push(`${c.user ?? "root"}@${c.host}`, "--", command);
       return this.spawnAndPipe({ resource, phase, kind: "remote", host }, "ssh", sshArgs, stdin, command.length);

@@ -11,7 +11,7 @@ import { isMap, isSeq, parseDocument } from "yaml";
 import { adoptionProblems, TRUST_ROOT_KEYS, TrustRoot } from "../components";
 import { knownHostsLine, pinnedHostKeyOptions } from "../offline/commandStandIn";
 import { STACKS_DIR } from "../offline/stackFile";
-import { cli, runMain } from "./cli";
+import { cli, onPath, runMain } from "./cli";
 
 const COMMAND = "npm run adopt --";
 const { values, usage, path } = cli(COMMAND, "Adopts an existing cluster's CAs and service-account key (from a node's /etc/kubernetes/pki) into a stack.", {
@@ -26,11 +26,11 @@ const { values, usage, path } = cli(COMMAND, "Adopts an existing cluster's CAs a
 });
 
 /** Where each root's files are under pki/, and which are required. */
-const FILES: readonly { root: TrustRoot; pem: string; key: string; required: boolean }[] = [
-  { root: "ca", pem: "ca.crt", key: "ca.key", required: true },
-  { root: "front-proxy-ca", pem: "front-proxy-ca.crt", key: "front-proxy-ca.key", required: false },
-  { root: "etcd-ca", pem: "etcd/ca.crt", key: "etcd/ca.key", required: false }, // none with external etcd
-  { root: "sa", pem: "sa.pub", key: "sa.key", required: false },
+const FILES: readonly { root: TrustRoot; pemFile: string; keyFile: string; required: boolean }[] = [
+  { root: "ca", pemFile: "ca.crt", keyFile: "ca.key", required: true },
+  { root: "front-proxy-ca", pemFile: "front-proxy-ca.crt", keyFile: "front-proxy-ca.key", required: false },
+  { root: "etcd-ca", pemFile: "etcd/ca.crt", keyFile: "etcd/ca.key", required: false }, // none with external etcd
+  { root: "sa", pemFile: "sa.pub", keyFile: "sa.key", required: false },
 ];
 
 /** Reads one file of the pki directory, or undefined when it is absent. */
@@ -67,6 +67,12 @@ runMain("kube-pki adopt", async () => {
   if (!values.stack) usage("--stack is required");
   if (!values.cluster) usage("--cluster is required");
   if (!!values.dir === !!values.ssh) usage("give exactly one of --dir and --ssh");
+  // The keys go into the stack through the CLI: without it, say so before reading anything.
+  if (!onPath("pulumi")) {
+    const version = (require("../package.json") as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+    throw new Error(`needs the pulumi CLI on PATH (it stores the keys with pulumi config set --secret): build it with npm run toolchain ` +
+      `(then export PATH="$(npm run -s toolchain | tail -1):$PATH"), or use Pulumi's installer (curl -fsSL https://get.pulumi.com | sh -s -- --version ${version})`);
+  }
   const file = values.config ? path(values.config) : join(STACKS_DIR, `Pulumi.${values.stack}.yaml`);
   if (!existsSync(file)) throw new Error(`${file}: no such stack file`);
   const doc = parseDocument(readFileSync(file, "utf8"));
@@ -76,18 +82,18 @@ runMain("kube-pki adopt", async () => {
 
   // Read and check everything before anything is written.
   const source = reader();
-  const found: { root: TrustRoot; pem: string; key: string; keyConfig: string }[] = [];
+  const found: { root: TrustRoot; pemFile: string; pem: string; key: string; keyConfig: string }[] = [];
   const problems: string[] = [];
   for (const f of FILES) {
-    const pem = source.read(f.pem);
-    const key = source.read(f.key);
+    const pem = source.read(f.pemFile);
+    const key = source.read(f.keyFile);
     if (pem === undefined || key === undefined) {
-      if (f.required || pem !== key) problems.push(`${source.where(pem === undefined ? f.pem : f.key)}: missing`);
+      if (f.required || pem !== key) problems.push(`${source.where(pem === undefined ? f.pemFile : f.keyFile)}: missing`);
       continue;
     }
     const keyConfig = `adopted-${values.cluster}-${f.root}-key`;
-    problems.push(...adoptionProblems(f.root, f.root, { pem, keyConfig }, key, new Date(), { pem: source.where(f.pem), key: source.where(f.key) }));
-    found.push({ root: f.root, pem: pem.replace(/\r\n/g, "\n").trim() + "\n", key, keyConfig });
+    problems.push(...adoptionProblems(f.root, f.root, { pem, keyConfig }, key, new Date(), { pem: source.where(f.pemFile), key: source.where(f.keyFile) }));
+    found.push({ root: f.root, pemFile: f.pemFile, pem: pem.replace(/\r\n/g, "\n").trim() + "\n", key, keyConfig });
   }
   if (problems.length > 0) throw new Error(`refusing to adopt (nothing was written):\n  - ${problems.join("\n  - ")}`);
 
@@ -96,13 +102,13 @@ runMain("kube-pki adopt", async () => {
   for (const f of found) {
     const r = spawnSync("pulumi", ["config", "set", "--secret", "--stack", values.stack!, "--config-file", file, f.keyConfig],
       { cwd: project, input: f.key, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`pulumi config set --secret ${f.keyConfig} failed: ${r.stderr.trim()}`);
+    if (r.status !== 0) throw new Error(`pulumi config set --secret ${f.keyConfig} failed: ${r.error?.message ?? r.stderr.trim()}`);
   }
   const written = parseDocument(readFileSync(file, "utf8")); // with the encrypted values the CLI just added
   const target = (written.getIn(["config", "kube-pki:clusters"]) as any).items.find((c: any) => c.get("name") === values.cluster);
   target.set("adopt", written.createNode(Object.fromEntries(found.map((f) =>
     [TRUST_ROOT_KEYS[f.root], { [f.root === "sa" ? "publicKey" : "certificate"]: f.pem, keyConfig: f.keyConfig }]))));
   writeFileSync(file, written.toString({ lineWidth: 0 }));
-  for (const f of found) console.log(`adopted ${f.root} from ${source.where(f.pem)}; its key is the secret kube-pki:${f.keyConfig}`);
+  for (const f of found) console.log(`adopted ${f.root} from ${source.where(f.pemFile)}; its key is the secret kube-pki:${f.keyConfig}`);
   console.log(`${file}: clusters[${values.cluster}].adopt written. Review it, commit it, then pulumi preview: every leaf is re-issued by the adopted CAs, which stay byte for byte.`);
 });

@@ -1,7 +1,8 @@
 // What the command-line tools share: flags parsed by Node's util.parseArgs in strict mode (an unknown flag or a stray
 // argument is an error, never ignored), `--help` generated from the same table that parses, one-line errors (exit 2
 // for usage, 1 for failures), and paths resolved against the directory the user ran `npm run` from.
-import { resolve } from "node:path";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 export interface FlagSpec {
@@ -70,3 +71,13 @@ export function runMain(command: string, main: () => Promise<void>, onError?: (e
     process.exit(1);
   });
 }
+
+/** Whether `program` is an executable file in one of PATH's directories (as the shell would find it). */
+export const onPath = (program: string) => (process.env.PATH ?? "").split(delimiter).filter(Boolean).some((dir) => {
+  try {
+    accessSync(join(dir, program), constants.X_OK);
+    return statSync(join(dir, program)).isFile();
+  } catch {
+    return false;
+  }
+});

