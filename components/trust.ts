@@ -105,7 +105,8 @@ export function adoptionProblems(path: string, root: TrustRoot, adopted: Adopted
   const field = root === "sa" ? "publicKey" : "certificate";
   // Messages name config paths, or (for the adopt command) the files read.
   const at = (s: string) => (where
-    ? s.replace(`${path}.${field}`, where.pem).replace(`${path}.keyConfig`, where.key).replace(` in kube-pki:${adopted.keyConfig}`, "").replace(`kube-pki:${adopted.keyConfig} is`, "it is")
+    // Functions as replacements: a `$&` in a file's path is text, not a pattern.
+    ? s.replace(`${path}.${field}`, () => where.pem).replace(`${path}.keyConfig`, () => where.key).replace(` in kube-pki:${adopted.keyConfig}`, "").replace(`kube-pki:${adopted.keyConfig} is`, "it is")
     : s);
   let publicDer: Buffer | undefined;
   try {
