@@ -90,7 +90,8 @@ export class ClusterDelivery extends pulumi.ComponentResource {
         return pki.contentOf(certFile).apply(certificateFingerprint);
       });
       const digests = pulumi.all(restart.reads.map((r) => payloads.get(r.push)!.apply(bundleDigest)));
-      const files = restart.reads.flatMap((r) => pushPlans.get(r.push)!.bundle.files.map((f) => f.path));
+      const files = restart.reads.flatMap((r) =>
+        pushPlans.get(r.push)!.bundle.files.map((f) => ({ path: f.path, bundle: r.bundle, sharedWith: r.sharedWith })));
       const stdin = pulumi.all([pulumi.all(fingerprints), digests]).apply(([fps, ds]) => restartInput(
         restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
         Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!])), files));

@@ -29,8 +29,11 @@ export interface RestartPlan {
   readonly node: NodeSpec;
   readonly reader: Reader;
   readonly command: string;
-  /** The node's bundles this reader reads, with their push: a change to any of them re-runs the restart. */
-  readonly reads: readonly { readonly bundle: string; readonly push: string }[];
+  /**
+   * The node's bundles this reader reads, with their push (a change to any of them re-runs the restart) and the other
+   * readers of the bundle restarted on this node (its previous version stays until they all passed).
+   */
+  readonly reads: readonly { readonly bundle: string; readonly push: string; readonly sharedWith: readonly Reader[] }[];
   /** Push resources it waits for: what it reads, and the client certificate its health check uses. */
   readonly after: readonly string[];
   /** The same reader's restart on the previous control-plane node: one node at a time keeps the API up. */
@@ -81,10 +84,9 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const previousOnControlPlane = new Map<Reader, string>();
   for (const node of cluster.nodes) {
     const nodePushes = pushes.filter((p) => p.node.name === node.name);
-    const readers = [...new Set(nodePushes.flatMap((p) => p.bundle.readers))];
+    const readers = [...new Set(nodePushes.flatMap((p) => p.bundle.readers))].filter((r) => !!cluster.delivery.restart[r]);
     for (const reader of readers) {
       const command = cluster.delivery.restart[reader];
-      if (!command) continue;
       const reads = nodePushes.filter((p) => p.bundle.readers.includes(reader));
       const checks: HealthCheckPlan[] = !cluster.delivery.healthCheck ? [] : reads
         .filter((p) => p.bundle.servedAt)
@@ -98,7 +100,9 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
         ? nodePushes.filter((p) => p.bundle.files.some((f) => f.path === ETCD_HEALTH_CLIENT.cert)).map((p) => p.resourceName) : [];
       restarts.push({
         resourceName, node, reader, command, checks,
-        reads: reads.map((p) => ({ bundle: p.bundle.id, push: p.resourceName })),
+        reads: reads.map((p) => ({
+          bundle: p.bundle.id, push: p.resourceName, sharedWith: p.bundle.readers.filter((r) => r !== reader && readers.includes(r)),
+        })),
         after: [...new Set([...reads.map((p) => p.resourceName), ...checkClient])],
         ...(sequential && previousOnControlPlane.has(reader) ? { previousNode: previousOnControlPlane.get(reader)! } : {}),
       });

@@ -3,7 +3,7 @@
 // stdin. POSIX sh plus coreutils (base64, sha256sum, sync), gzip and, for health checks, openssl. Pure code.
 import { createHash, X509Certificate } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { SHELL_WORD } from "./config";
+import { Reader, SHELL_WORD } from "./config";
 
 export interface PayloadFile {
   /** Absolute path on the node (no whitespace). */
@@ -66,11 +66,16 @@ export const certificateFingerprint = (pem: string) => new X509Certificate(pem).
 // removal at a time per root (flock on <root>/var/lib/kube-pki/lock). The journal (<root>/var/lib/kube-pki/journal)
 // lists every step of a committed swap, so whichever install runs next on that root finishes an interrupted one.
 // The ledger (<root>/var/lib/kube-pki/installed: `<sha256> <path>`) remembers what kube-pki installed, so a file a node
-// is no longer entitled to is removed only if it still holds what kube-pki put there.
+// is no longer entitled to is removed only if it still holds what kube-pki put there. The journal and the ledger are
+// read as instructions or written with > (which follows a link), so a link at either, their .tmp names or the lock is
+// refused. `sweep <path> create|check` is safefile after removing the scratch files (mktemp names: nothing else uses
+// them) that an install killed outright (no trap runs) left beside the target and beside its copy under originals/
+// (`orig`: that copy's name, when its directory exists); only under the lock, so no other install is staging then.
 const COMMON = `set -eu
 umask 077
 root=\${1%/}; me=$(id -u); state=$root/var/lib/kube-pki; ledger=$state/installed; journal=$state/journal
 fail() { echo "kube-pki: $*" >&2; exit 1; }
+nolink() { for f; do if [ -L "$f" ]; then fail "refusing $f: it is a symlink"; fi; done; }
 checkpath() {
   case $1 in /*) ;; *) fail "path $1 is not absolute" ;; esac
   case $1 in *[!A-Za-z0-9_./-]*) fail "path $1 has characters other than letters, digits, _ . / -" ;; esac
@@ -81,7 +86,7 @@ safedir() {
   while :; do
     case $rest in /*/*) ;; *) break ;; esac
     rest=\${rest#/}; d=$d/\${rest%%/*}; rest=/\${rest#*/}
-    if [ -L "$d" ]; then fail "refusing $d: it is a symlink"; fi
+    nolink "$d"
     if [ ! -e "$d" ]; then
       if [ "$2" = create ]; then (umask 022; mkdir "$d" 2>/dev/null) || [ -d "$d" ] || fail "cannot create $d"; else return 1; fi
     fi
@@ -94,10 +99,17 @@ safedir() {
 safefile() {
   checkpath "$1"; t=$root$1
   safedir "$t" "$2" || return 1
-  if [ -L "$t" ]; then fail "refusing $t: it is a symlink"; fi
+  nolink "$t"
   if [ -e "$t" ] && [ ! -f "$t" ]; then fail "refusing $t: not a regular file"; fi
   d=\${t%/*}; b=\${t##*/}
 }
+sweep() {
+  checkpath "$1"; orig=""
+  if safefile "/var/lib/kube-pki/originals$1" check; then orig=$t; scrap; fi
+  safefile "$1" "$2" || return 1
+  scrap
+}
+scrap() { for old in "$d/.$b.kube-pki-new".* "$d/.$b.kube-pki-prev-new".*; do rm -f "$old"; done; }
 sumof() { s=$(sha256sum < "$1"); s=\${s%% *}; }
 replay() {
   while read -r jop ja jb; do
@@ -116,9 +128,10 @@ lock() {
   command -v flock >/dev/null || fail "flock (util-linux) is needed on the node"
   if [ -n "$root" ]; then (umask 022; mkdir -p "$root"); fi
   safedir "$state/lock" create
-  if [ -L "$state/lock" ]; then fail "refusing $state/lock: it is a symlink"; fi
+  nolink "$state/lock"
   exec 9>>"$state/lock"
   flock -w 900 9 || fail "another kube-pki install on this node did not finish within 900 s"
+  nolink "$journal" "$journal.tmp" "$ledger" "$ledger.tmp"
   if [ -f "$journal" ]; then replay "$journal"; fi
 }
 `;
@@ -128,7 +141,12 @@ lock() {
 // hang-ups ignored: back up the bundle's current files when a restart may need a fallback, then write the journal
 // (renames, removals, ledger updates), replay it and drop it. A key and its certificate are one bundle, so they are
 // swapped together, and a cut at any point leaves either the old pair or the new pair (after roll-forward). Staged
-// files of a failed install are removed on exit; nothing prints file content.
+// files of a failed install are removed on exit, those of a killed one by the next install or removal of the same
+// path; nothing prints file content. A write that fails while staging (a full disk) is told apart from bad content by
+// decoding again to nowhere (base64's errors say nothing of the content). A file kube-pki did not install and now
+// replaces with other content (kubeadm's, on an adopted node) is copied once to originals/, for going back to it, and
+// kept only while the node is entitled to its path: an `absent` line removes, whoever made the file, the path's copy
+// under originals/, its scratch files and its previous version.
 const INSTALL = `lock
 staged=""; jlines=""; count=0; files=0; committed=no; done=no; changed=no; previous=drop; removed=0; kept=""; originals=0
 cleanup() { if [ "$done" = no ]; then for e in $staged; do rm -f "\${e%%|*}"; done; rm -f "$journal.tmp"; fi; }
@@ -138,21 +156,20 @@ while read -r kind mode owner sum path data; do
   case $kind in
   option) if [ "$mode" = previous ] && [ "$owner" = keep ]; then previous=keep; fi; count=$((count + 1)) ;;
   file)
-    safefile "$path" create
+    sweep "$path" create
     case $mode in 0[0-7][0-7][0-7]) ;; *) fail "bad mode $mode for $path" ;; esac
     case $owner in ""|*[!a-z0-9_-]*) fail "bad owner $owner for $path" ;; esac
-    # Scratch files of an install that crashed before its commit (mktemp names: nothing else reuses them).
-    for old in "$d/.$b.kube-pki-new".* "$d/.$b.kube-pki-prev-new".*; do rm -f "$old"; done
     n=$(mktemp "$d/.$b.kube-pki-new.XXXXXX")
     staged="$staged $n|$t"
-    printf "%s" "$data" | base64 -d > "$n" 2>/dev/null || fail "$path: content is not valid base64"
+    if ! err=$(printf "%s" "$data" | base64 -d 2>&1 > "$n"); then
+      printf "%s" "$data" | base64 -d > /dev/null 2>&1 || fail "$path: content is not valid base64"
+      fail "$path: cannot write $n (\${err#base64: })"
+    fi
     sumof "$n"; [ "$s" = "$sum" ] || fail "checksum mismatch for $path"
     chmod "$mode" "$n"
     if [ "$me" = 0 ]; then chown "$owner:$owner" "$n"; fi
     sync "$n" 2>/dev/null || sync
     s=$sum; if [ -f "$t" ]; then sumof "$t"; if [ "$s" != "$sum" ]; then changed=yes; fi; fi
-    # A file kube-pki did not install and now replaces with other content (as kubeadm made it, on an adopted node) is
-    # kept, once, under originals/ (a signing key there goes when the node stops being entitled to it).
     if [ "$s" != "$sum" ] && [ ! -e "$state/originals$path" ] && ! awk -v p="$path" "\\$2 == p { f = 1 } END { exit !f }" "$ledger" 2>/dev/null; then
       src=$t; safedir "$state/originals/x" create; chmod 0700 "$state/originals"; safefile "/var/lib/kube-pki/originals$path" create
       o=$(mktemp "$d/.$b.kube-pki-new.XXXXXX"); cp -p "$src" "$o"; staged="$staged $o|-"; jlines="$jlines|mv $o $t"; originals=$((originals + 1))
@@ -161,13 +178,15 @@ while read -r kind mode owner sum path data; do
     jlines="$jlines|ledger $path $sum"; files=$((files + 1)); count=$((count + 1)) ;;
   absent)
     count=$((count + 1))
-    if [ "$mode" = always ] && safefile "/var/lib/kube-pki/originals$path" check; then jlines="$jlines|rm $t"; fi
-    if ! safefile "$path" check; then continue; fi
-    if [ ! -e "$t" ]; then jlines="$jlines|rm $d/.$b.kube-pki-prev"; continue; fi
+    if sweep "$path" check; then here=yes; else here=no; fi
+    if [ -n "$orig" ]; then jlines="$jlines|rm $orig"; fi
+    if [ "$here" = no ]; then continue; fi
+    jlines="$jlines|rm $d/.$b.kube-pki-prev"
+    if [ ! -e "$t" ]; then continue; fi
     sumof "$t"
     ours=$(awk -v p="$path" -v s="$s" "\\$1 == s && \\$2 == p { print \\"yes\\" }" "$ledger" 2>/dev/null || true)
     if [ "$mode" = always ] || [ "$ours" = yes ]; then
-      jlines="$jlines|rm $t|rm $d/.$b.kube-pki-prev|ledger $path -"; removed=$((removed + 1))
+      jlines="$jlines|rm $t|ledger $path -"; removed=$((removed + 1))
     else kept="$kept $path"; fi ;;
   commit) if [ "$mode" = "$count" ]; then committed=yes; fi ;;
   *) fail "unexpected line in the bundle" ;;
@@ -201,7 +220,7 @@ const REMOVE = `lock
 removed=0; kept=0
 while read -r kind mode owner sum path data; do
   [ "$kind" = file ] || continue
-  safefile "$path" check || continue
+  sweep "$path" check || continue
   [ -f "$t" ] || continue
   sumof "$t"
   if [ "$s" = "$sum" ]; then
@@ -213,12 +232,15 @@ echo "kube-pki: removed $removed file(s), kept $kept changed since"
 `;
 // Restart of one component on a node: stdin holds the digest of every bundle it reads (`# <bundle> <digest>`), the
 // health checks (`check <host> <port> <sha256 fingerprint> [<client cert> <client key>]`) and the files it reads
-// (`prev <path>`). On update it restarts only if the digests differ from those recorded after its last successful
-// restart on this node, so inputs that change nothing it reads (a rotated deploy key, a new timeout) restart nothing.
-// After the restart every check must, within the timeout, see its certificate served; on create (a new node, nothing
-// running yet) "nothing serves" is accepted. Only after success are the digests recorded and the previous versions
-// of the files it reads dropped (a replaced key must not stay on the node); a failed restart keeps them for a
-// rollback and is retried by the next apply.
+// (`prev <path> <bundle> <digest> [<other reader>…]`). On update it restarts only if the digests differ from those
+// recorded after its last successful restart on this node, so inputs that change nothing it reads (a rotated deploy
+// key, a new timeout) restart nothing. After the restart every check must, within the timeout, see its certificate
+// served. On create "nothing serves" is accepted only where nothing served before the restart either (files go in
+// before `kubeadm init` / `join`): right after the restart command nothing serves anywhere, so a component that was
+// serving (an adopted node, a node added again) must show its new certificate as on update. Only after success are
+// the digests recorded and the previous version of each file it reads dropped (a replaced key must not stay on the
+// node), once every other component restarted on this node that reads it has passed with the same bundle digest too
+// (they may still need it for a rollback); a failed restart keeps them and is retried by the next apply.
 const RESTART = `set +e
 reader=$2; timeout=$3; mode=$4; command=$5
 input=$(cat)
@@ -227,18 +249,24 @@ digests=$(printf "%s\\n" "$input" | grep "^# " || true)
 if [ "$mode" = update ] && [ -f "$statefile" ] && [ "$(cat "$statefile")" = "$digests" ]; then
   echo "kube-pki: $reader reads nothing new here: not restarted"; exit 0
 fi
+checks() { printf "%s\\n" "$input" | grep "^check " || true; }
+probe() {
+  case $1 in *:*) hp="[$1]:$2" ;; *) hp="$1:$2" ;; esac
+  if [ -n "\${3:-}" ]; then set -- -cert "$root$3" -key "$root$4"; else set --; fi
+  got=$(openssl s_client -connect "$hp" "$@" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+  got=\${got#*=}
+}
+if [ "$mode" = create ]; then
+  served=$(checks | while read -r kind host port want cert key; do probe "$host" "$port" "$cert" "$key"; if [ -n "$got" ]; then printf " %s" "$hp"; fi; done)
+  if [ -n "$served" ]; then echo "kube-pki: served before the restart at$served: not a first install, the new certificate must be served"; mode=update; fi
+fi
 if ! sh -c "$command" </dev/null; then echo "kube-pki: restarting $reader failed" >&2; exit 1; fi
-printf "%s\\n" "$input" | {
+checks | {
   status=0
   while read -r kind host port want cert key; do
-    [ "$kind" = check ] || continue
-    case $host in *:*) hp="[$host]:$port" ;; *) hp="$host:$port" ;; esac
-    set --
-    if [ -n "$cert" ]; then set -- -cert "$root$cert" -key "$root$key"; fi
     deadline=$(( $(date +%s) + timeout ))
     while :; do
-      got=$(openssl s_client -connect "$hp" "$@" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
-      got=\${got#*=}
+      probe "$host" "$port" "$cert" "$key"
       if [ "$got" = "$want" ]; then echo "kube-pki: $hp serves the new certificate"; break; fi
       if [ -z "$got" ] && [ "$mode" = create ]; then echo "kube-pki: nothing serves on $hp yet (first install)"; break; fi
       if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -251,9 +279,16 @@ printf "%s\\n" "$input" | {
 } || exit 1
 set -e
 lock
+nolink "$statefile" "$statefile.tmp"
 printf "%s\\n" "$digests" > "$statefile.tmp" && mv -f "$statefile.tmp" "$statefile"
-printf "%s\\n" "$input" | while read -r kind path rest; do
+printf "%s\\n" "$input" | while read -r kind path bundle digest others; do
   [ "$kind" = prev ] || continue
+  case $others in *[!a-z0-9\\ -]*) fail "bad reader names $others" ;; esac
+  pending=""
+  for r in $others; do
+    if ! grep -qxF "# $bundle $digest" "$state/restart-$r.digests" 2>/dev/null; then pending="$pending $r"; fi
+  done
+  if [ -n "$pending" ]; then echo "kube-pki: previous version of $path kept until$pending passed"; continue; fi
   if safefile "$path" check; then rm -f "$d/.$b.kube-pki-prev"; fi
 done
 `;
@@ -373,15 +408,29 @@ export function restartCommand(command: string, root: string, reader: string, ti
   return `sh -c '${RUN}' kube-pki-restart ${shWord(root)} ${shWord(reader)} ${timeoutSeconds} ${mode} ${shQuote(command.trim())}`;
 }
 
+/** A file a restarted component reads: its bundle, and the other components restarted on the node that read it too. */
+export interface ReadFile {
+  readonly path: string;
+  readonly bundle: string;
+  readonly sharedWith: readonly Reader[];
+}
+
 /**
  * Restart stdin: the digest of every bundle the component reads (a change re-runs it), the health checks, and the
- * paths of the files it reads, whose previous versions are dropped once the restart succeeded.
+ * files it reads, whose previous versions are dropped once it and every component in `sharedWith` passed with the
+ * bundle's current digest.
  */
 export function restartInput(checks: readonly HealthCheck[], bundleDigests: Readonly<Record<string, string>>,
-  files: readonly string[] = []): string {
+  files: readonly ReadFile[] = []): string {
+  const digestOf = (bundle: string) => {
+    const digest = bundleDigests[bundle];
+    if (digest === undefined) throw new Error(`restart input: ${bundle} is read but has no digest`);
+    return digest;
+  };
   return [
     ...Object.entries(bundleDigests).sort().map(([id, digest]) => `# ${id} ${digest}`),
     ...checks.map((c) => ["check", c.host, String(c.port), c.fingerprint, ...(c.clientCert ? [c.clientCert.cert, c.clientCert.key] : [])].join(" ")),
-    ...[...new Set(files)].sort().map((f) => `prev ${checkPath(f)}`),
+    ...[...new Map(files.map((f) => [checkPath(f.path), f])).values()].sort((x, y) => (x.path < y.path ? -1 : 1))
+      .map((f) => ["prev", f.path, f.bundle, digestOf(f.bundle), ...f.sharedWith].join(" ")),
   ].join("\n") + "\n";
 }

@@ -1,13 +1,17 @@
 // The node-side scripts run for real with /bin/sh against a scratch root: content-checked removal, absent paths,
-// and the restart gate (restart only when what a component reads changed; a silent server accepted only on create).
+// and the restart gate (restart only when what a component reads changed; a silent server accepted only on create);
+// and the restart stdin the delivery plan gives each component.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildCatalog, validateClusters } from "../components";
+import { deliveryPlan } from "../components/delivery";
 import {
   bundlePayload, installCommand, nodeProgramPath, nodeToolsPayload, removeCommand, restartCommand, restartInput, toolsCommand,
 } from "../components/nodeScripts";
 import { makeNodeRoot, makeTempDir } from "./e2e/proc";
+import { clusterConfig } from "./support";
 
 function sh(command: string, input: string): { ok: boolean; out: string } {
   try {
@@ -43,7 +47,7 @@ describe("node scripts (run with sh)", () => {
     assert.ok(!existsSync(join(root, "pki/a.crt")));
   });
 
-  it("restart gate: create accepts a silent server; update restarts only on new digests; a failure is retried", () => {
+  it("restart gate: create accepts a server silent before and after the restart; update restarts only on new digests; a failure is retried", () => {
     const root = makeNodeRoot("scripts");
     const log = join(root, "restarts.log");
     const restart = `echo restarted >> ${log}`;
@@ -122,5 +126,30 @@ describe("node scripts (run with sh)", () => {
     const o = sh(toolsCommand(open), nodeToolsPayload());
     assert.equal(o.ok, false);
     assert.match(o.out, /writable by others/);
+  });
+});
+
+describe("restart inputs of the delivery plan", () => {
+  it("each prev line names the file's bundle, the bundle's digest and the other readers restarted after it on the node", () => {
+    const input = restartInput([], { apiserver: "d2", ca: "d1" }, [
+      { path: "/etc/kubernetes/pki/ca.crt", bundle: "ca", sharedWith: ["kube-controller-manager", "kubelet"] },
+      { path: "/etc/kubernetes/pki/apiserver.crt", bundle: "apiserver", sharedWith: [] },
+    ]);
+    assert.equal(input, [
+      "# apiserver d2", "# ca d1",
+      "prev /etc/kubernetes/pki/apiserver.crt apiserver d2",
+      "prev /etc/kubernetes/pki/ca.crt ca d1 kube-controller-manager kubelet", "",
+    ].join("\n"));
+  });
+
+  it("a control-plane node's CA bundle is shared by its kube-apiserver, controller-manager and kubelet restarts; a worker's by none", () => {
+    const raw = clusterConfig("t", 1, 1, { delivery: { mode: "ssh" } });
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0d2kaJ1rjbG5dNl5I6vvKyGFDDp0Q4z0FOh1lPdQ7";
+    raw.nodes = raw.nodes.map((n: any) => ({ ...n, ssh: { hostKey } }));
+    const plan = deliveryPlan(buildCatalog(validateClusters([raw])[0]!));
+    const caReaders = (restart: string) => plan.restarts.find((r) => r.resourceName === restart)!.reads.find((r) => r.bundle === "ca")!.sharedWith;
+    assert.deepEqual(caReaders("t-cp-1-restart-kube-apiserver"), ["kube-controller-manager", "kubelet"]);
+    assert.deepEqual(caReaders("t-cp-1-restart-kubelet"), ["kube-apiserver", "kube-controller-manager"]);
+    assert.deepEqual(caReaders("t-w-1-restart-kubelet"), []);
   });
 });
