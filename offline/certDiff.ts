@@ -9,7 +9,8 @@ import {
   rootSha256, rotationChangeProblems, TRUST_ROOT_KEYS, TRUST_ROOTS, trustChangeProblems, trustPlan,
 } from "../components";
 import { COMMAND_TYPES } from "./commandStandIn";
-import { evaluate, Evaluation, GROUPS_CSR_TYPE, unwrapSecrets } from "./evaluate";
+import { evaluate, Evaluation, GROUPS_CSR_TYPE } from "./evaluate";
+import { unwrapSecrets } from "./secrets";
 import { TLS_TYPES } from "./tlsStandIn";
 
 export type StepOp = "create" | "update" | "replace" | "delete" | "same";

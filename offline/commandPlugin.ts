@@ -7,10 +7,8 @@
 import * as provider from "@pulumi/pulumi/provider";
 import { isDeepStrictEqual } from "node:util";
 import { CommandStandIn } from "./commandStandIn";
-import { unwrapSecrets } from "./evaluate";
+import { unwrapSecrets, wrapSecret } from "./secrets";
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const secret = (value: unknown) => ({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value });
 /** The inputs a Command takes; its state is these plus stdout and stderr. */
 const INPUTS = ["connection", "create", "update", "delete", "triggers", "stdin", "environment", "logging", "addPreviousOutputInEnv", "dir", "interpreter"];
 
@@ -48,7 +46,7 @@ class CommandPlugin implements provider.Provider {
     const result = command
       ? await this.runner.execute(typeOf(urn), nameOf(urn), phase, this.environment(plain, olds), command)
       : { stdout: "", stderr: "" };
-    return { ...inputs, stdout: secret(result.stdout), stderr: secret(result.stderr) };
+    return { ...inputs, stdout: wrapSecret(result.stdout), stderr: wrapSecret(result.stderr) };
   }
 
   /** addPreviousOutputInEnv (default true): the previous run's output as PULUMI_COMMAND_STDOUT/STDERR. */

@@ -10,7 +10,8 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ExtraMocks, Operation, RegisteredResource, unwrapSecrets } from "./evaluate";
+import { ExtraMocks, Operation, RegisteredResource } from "./evaluate";
+import { unwrapSecrets } from "./secrets";
 
 export const COMMAND_TYPES = { local: "command:local:Command", remote: "command:remote:Command" } as const;
 

@@ -7,6 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { certificateRequestPem } from "../components/csr";
+import { observeRegistrations, Registration, waitForRPCs } from "./sdkInternals";
+import { unwrapSecrets } from "./secrets";
 import { dueForRenewal, TLS_TYPES, TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
 
 /** kube-pki's own dynamic resource (components/groupsCertRequest.ts): a CSR with several O values. */
@@ -15,27 +17,17 @@ const GROUPS_CSR_REPLACE = ["privateKeyPem", "commonName", "organizations"];
 
 const CERT_TYPES: readonly string[] = [TLS_TYPES.selfSignedCert, TLS_TYPES.locallySignedCert];
 
+// An evaluation's inputs and states hold secrets in the envelope: its readers (tests, scripts) unwrap them with these.
+export { isWrappedSecret, unwrapSecrets } from "./secrets";
+
 export type Operation = "create" | "same" | "update" | "replace";
 
-export interface RegisteredResource {
-  readonly urn: string;
-  readonly type: string;
-  readonly name: string;
-  readonly custom: boolean;
-  /** Parent URN, "" for top-level resources. */
-  readonly parent: string;
-  /** Inputs as the provider receives them: secret values stay wrapped (see isRpcSecret). */
+export interface RegisteredResource extends Registration {
+  /** Inputs as the provider receives them: secret values stay wrapped (offline/secrets.ts). */
   readonly inputs: Record<string, unknown>;
   /** Outputs (the stand-in's state, or the previous state when unchanged). */
   state: Record<string, unknown>;
   readonly id: string;
-  readonly dependencies: readonly string[];
-  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
-  readonly protect: boolean;
-  readonly retainOnDelete: boolean;
-  readonly additionalSecretOutputs: readonly string[];
-  readonly deleteBeforeReplace: boolean;
-  readonly replaceOnChanges: readonly string[];
   /** What `pulumi preview` would do to it, against the prior evaluation (create when there is none). */
   readonly op: Operation;
   /** Input keys that differ from the prior evaluation; replaceKeys: those that force replacement. */
@@ -88,29 +80,6 @@ export interface EvaluateOptions {
   readonly continueOnError?: boolean;
 }
 
-// @internal in the SDK (stripped from its typings), stable across 3.x and pinned with the SDK: resolves once every
-// outstanding resource registration has completed.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-/** Removes the mock runtime's secret wrappers at any depth. */
-export function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if (o[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(o.value);
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
-}
-
-/** True when the mock runtime delivered this value as a secret. */
-export function isWrappedSecret(value: unknown): boolean {
-  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
-}
-
 function genericDiff(oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>, replaceOnChanges: readonly string[]) {
   const keys = [...new Set([...Object.keys(oldInputs), ...Object.keys(newInputs)])].sort();
   const changedKeys = keys.filter((k) => !isDeepStrictEqual(oldInputs[k], newInputs[k]));
@@ -131,7 +100,7 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
   const renewalClock = opts.tls?.now ?? (() => new Date());
   const prior = new Map((opts.prior?.resources ?? []).map((r) => [r.urn, r]));
   const resources: RegisteredResource[] = [];
-  let current: { urn: string; req: any } | undefined;
+  let current: Registration | undefined;
   const pending = new Map<string, Omit<RegisteredResource, "id" | "state">>();
   const failures: { name: string; type: string; error: string }[] = [];
   const protectViolations: { name: string; type: string; op: "replace" | "delete" }[] = [];
@@ -157,15 +126,7 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
       }
       const meta = current;
       current = undefined;
-      const req = meta.req;
-      const propertyDependencies: Record<string, string[]> = {};
-      req.getPropertydependenciesMap().forEach((v: any, k: string) => { propertyDependencies[k] = v.getUrnsList(); });
-      const base = {
-        urn: meta.urn, type: args.type, name: args.name, custom: args.custom ?? false, parent: req.getParent() as string,
-        inputs: args.inputs as Record<string, unknown>, dependencies: req.getDependenciesList() as string[],
-        propertyDependencies, protect: !!req.getProtect(), retainOnDelete: !!req.getRetainondelete(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-        deleteBeforeReplace: !!req.getDeletebeforereplace(), replaceOnChanges: req.getReplaceonchangesList() as string[],
-      };
+      const base = { ...meta, inputs: args.inputs as Record<string, unknown> };
       const before = prior.get(meta.urn);
       let diff = { op: "create" as Operation, changedKeys: [] as string[], replaceKeys: [] as string[] };
       if (before) {
@@ -198,7 +159,7 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
       }
       // As the engine does: a resource that depends on a failed (or skipped) one is not touched this time, and after
       // a failure no new step starts at all; it keeps its state, and the next evaluation plans it again.
-      const dependsOn = [...base.dependencies, ...Object.values(propertyDependencies).flat()];
+      const dependsOn = [...base.dependencies, ...Object.values(base.propertyDependencies).flat()];
       if (dependsOn.some((u) => blocked.has(u)) || (stopped && diff.op !== "same")) {
         blocked.add(meta.urn);
         skipped.push({ name: args.name, type: args.type });
@@ -239,27 +200,15 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
 
   await pulumi.runtime.setMocks(mocks, opts.project ?? "kube-pki", opts.stack ?? "offline", false, "organization");
   if (opts.config) pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ? [...opts.secretKeys] : undefined);
-  const monitor: any = pulumi.runtime.getMonitor();
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
-    // MockMonitor calls mocks.newResource synchronously from here, so `current` reaches exactly this registration.
-    current = { urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()), req };
-    return register(req, (err: unknown, resp: any) => {
-      if (!err) {
-        const urn = resp.getUrn();
-        const recorded = pending.get(urn);
-        const stored = monitor.resources.get(urn);
-        if (recorded && stored && !blocked.has(urn)) {
-          resources.push({ ...recorded, id: stored.id ?? "", state: unwrapState(stored.state) });
-        }
-        // Recorded once: neither copy is read again (a thousand-node cluster keeps ~9,000 of each alive otherwise);
-        // a component's entry stays, for its registerOutputs.
-        pending.delete(urn);
-        if (req.getCustom()) monitor.resources.delete(urn);
-      }
-      callback(err, resp);
-    });
-  };
+  observeRegistrations({
+    registering: (registration) => { current = registration; },
+    registered: (urn, stored) => {
+      const recorded = pending.get(urn);
+      if (recorded && stored && !blocked.has(urn)) resources.push({ ...recorded, ...stored });
+      // Recorded once: not read again (a thousand-node cluster keeps ~9,000 of them alive otherwise).
+      pending.delete(urn);
+    },
+  });
 
   // The SDK records `new Error().stack` for every promise and resource it makes, and ts-node source-maps each one:
   // about 70 % of an evaluation's time and most of its memory at a thousand nodes (docs/benchmarks-render.md). No
@@ -288,11 +237,6 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
   }
   const kept = gone.filter((r) => !deleted.includes(r));
   return { result, failures, skipped, protectViolations, resources: [...resources, ...carriedOver, ...kept], deleted };
-}
-
-/** The monitor stores serialized state; keep it as the mock received it (secrets stay wrapped). */
-function unwrapState(state: unknown): Record<string, unknown> {
-  return (state ?? {}) as Record<string, unknown>;
 }
 
 /** Changes an evaluation implies, for tests and reports: every resource whose op is not `same`, plus deletions. */

@@ -17,6 +17,7 @@ import * as asn1Csr from "@peculiar/asn1-csr";
 import * as nodeCrypto from "node:crypto";
 import { isIP } from "node:net";
 import { isDeepStrictEqual, promisify } from "node:util";
+import { unwrapSecrets, wrapSecret } from "./secrets";
 
 // ---------------------------------------------------------------------------------------------------------
 // Public API
@@ -274,12 +275,8 @@ const EXTENSION_REQUEST = "1.2.840.113549.1.9.14"; // PKCS#9
 const GO_SPACE_SUFFIX =
   /(?:[\t\n\v\f\r ]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)+$/;
 
-/** Pulumi's RPC secret envelope (= pulumi.runtime.specialSigKey / specialSecretSig). */
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
 // ---------------------------------------------------------------------------------------------------------
-// Small utilities: errors, secrets, caches, PEM
+// Small utilities: errors, caches, PEM
 // ---------------------------------------------------------------------------------------------------------
 
 /** Diagnostics are reported as "<summary>: <detail>", as the bridge prints them. */
@@ -307,22 +304,6 @@ function isSet(v: unknown): boolean {
 
 function isObject(v: unknown): v is Props {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
-function isRpcSecret(v: unknown): v is { value: unknown } {
-  return isObject(v) && v[SECRET_SIG_KEY] === SECRET_SIG;
-}
-
-function wrapSecret(value: unknown): Props {
-  return { [SECRET_SIG_KEY]: SECRET_SIG, value };
-}
-
-/** Secret inputs arrive wrapped, possibly nested (e.g. one secret dnsNames item): unwrap recursively. */
-function unwrapSecrets(v: unknown): unknown {
-  if (isRpcSecret(v)) return unwrapSecrets(v.value);
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
-  return v;
 }
 
 /** Adds to a cache, which forgets its oldest entry when full (a Map keeps insertion order). */

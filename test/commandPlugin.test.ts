@@ -7,13 +7,12 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import { chownSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { providerRpc } from "../offline/sdkInternals";
 import { makeTempDir } from "./e2e/proc";
 import { SshCluster } from "./support-sshd";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const grpc = require("@grpc/grpc-js");
-const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
-const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -39,13 +38,13 @@ async function startPlugin(tmp: string): Promise<Plugin> {
     });
     child.once("exit", (code) => reject(new Error(`the plugin exited (${code}):\n${err}`)));
   });
-  const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new providerRpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   return { child, client, stderr: () => err };
 }
 
 /** One Create of a `command:remote:Command`, as the engine sends it; resolves with the outputs. */
 function create(p: Plugin, name: string, inputs: Record<string, unknown>): Promise<Record<string, any>> {
-  const req = new provproto.CreateRequest();
+  const req = new providerRpc.CreateRequest();
   req.setUrn(`urn:pulumi:t::kube-pki::command:remote:Command::${name}`);
   req.setProperties(Struct.fromJavaScript(inputs));
   return new Promise((resolve, reject) => p.client.create(req, (e: Error | null, r: any) =>

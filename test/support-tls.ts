@@ -1,15 +1,14 @@
-// Helpers of the tls stand-in tests (test/tlsStandIn*.test.ts): openssl on real artefacts, the RPC secret envelope,
-// and creating resources with the stand-in directly, without the Pulumi runtime.
+// Helpers of the tls stand-in tests (test/tlsStandIn*.test.ts): openssl on real artefacts, and creating resources with
+// the stand-in directly, without the Pulumi runtime.
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { unwrapSecrets } from "../offline/secrets";
 import { TLS_TYPES, TlsStandIn } from "../offline/tlsStandIn";
 
-export const SECRET_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-standin-test-"));
 let tmpCounter = 0;
 
@@ -33,12 +32,8 @@ export function opensslStatus(args: string[], input?: string): { ok: boolean; ou
   return { ok: r.status === 0, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 
-export function isSecret(v: unknown): boolean {
-  return typeof v === "object" && v !== null && (v as any)[SECRET_KEY] === SECRET_SIG;
-}
-
 export function plain<T = string>(v: unknown): T {
-  return (isSecret(v) ? (v as any).value : v) as T;
+  return unwrapSecrets(v) as T;
 }
 
 export function certText(pem: string): string {

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "./e2e/proc";
 import { defineStack, StackProgram } from "../components";
-import { evaluate, EvaluateOptions, Evaluation, RegisteredResource, unwrapSecrets } from "../offline/evaluate";
+import { evaluate, EvaluateOptions, Evaluation, RegisteredResource } from "../offline/evaluate";
+import { unwrapSecrets } from "../offline/secrets";
 import { TLS_TYPES } from "../offline/tlsStandIn";
 
 export const T = {

@@ -5,9 +5,10 @@
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { certificateRequestPem } from "../components/csr";
+import { isWrappedSecret } from "../offline/secrets";
 import { TLS_TYPES, TlsStandIn, dueForRenewal, formatGoTime, tlsDiff } from "../offline/tlsStandIn";
 import {
-  tmpFile, openssl, opensslDer, opensslStatus, isSecret, plain, certText, asn1parse, extensionValue, objects, spkiDer,
+  tmpFile, openssl, opensslDer, opensslStatus, plain, certText, asn1parse, extensionValue, objects, spkiDer,
   derOfPem, assertGoPem, FIXED_NOW, verifyArgs, CA_USES, SERVER_USES, State, create, key, rejectsWith,
   SUBJECT_OBJECT_ORDER, subjectObjects, selfSignedCa,
 } from "./support-tls";
@@ -67,7 +68,7 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
     assert.equal(ca.state.earlyRenewalHours, 0);
     assert.equal(ca.state.isCaCertificate, true);
     assert.equal(ca.state.readyForRenewal, false);
-    assert.ok(isSecret(ca.state.privateKeyPem));
+    assert.ok(isWrappedSecret(ca.state.privateKeyPem));
     assert.equal(typeof ca.state.certPem, "string");
   });
 
@@ -261,7 +262,7 @@ describe("tlsStandIn: LocallySignedCert (§6, §7)", () => {
   });
 
   it("state: defaults, secret CA key, plain PEMs (§6, §9)", () => {
-    assert.ok(isSecret(leaf.state.caPrivateKeyPem));
+    assert.ok(isWrappedSecret(leaf.state.caPrivateKeyPem));
     assert.equal(typeof leaf.state.caCertPem, "string");
     assert.equal(typeof leaf.state.certPem, "string");
     assert.equal(leaf.state.isCaCertificate, false);
