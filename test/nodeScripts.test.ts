@@ -1,29 +1,67 @@
-// The node-side scripts run for real with /bin/sh against a scratch root: content-checked removal, absent paths,
-// and the restart gate (restart only when what a component reads changed; a silent server accepted only on create);
-// and the restart stdin the delivery plan gives each component.
+// The node program: what ships (the digest a deployed stack knows, shellcheck on its source) and, run for real under
+// dash and under busybox sh against a scratch root, content-checked removal, absent paths and the restart gate
+// (restart only when what a component reads changed; a silent server accepted only on create); and the restart stdin
+// the delivery plan gives each component.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { buildCatalog, validateClusters } from "../components";
 import { deliveryPlan } from "../components/delivery";
 import {
-  bundlePayload, installCommand, nodeProgramPath, nodeToolsPayload, removeCommand, restartCommand, restartInput, toolsCommand,
+  bundlePayload, installCommand, NODE_PROGRAM_DIGEST, nodeProgramPath, nodeToolsPayload, removeCommand, restartCommand, restartInput,
+  toolsCommand,
 } from "../components/nodeScripts";
-import { makeNodeRoot, makeTempDir } from "./e2e/proc";
+import { makeTempDir } from "./e2e/proc";
 import { clusterConfig } from "./support";
+import { nodeShell, SHELLS } from "./support-shells";
 
-function sh(command: string, input: string): { ok: boolean; out: string } {
-  try {
-    return { ok: true, out: execFileSync("/bin/sh", ["-c", command], { input, encoding: "utf8", stdio: "pipe" }) };
-  } catch (e: any) {
-    return { ok: false, out: `${e.stdout}${e.stderr}` };
-  }
-}
+const REPO = join(__dirname, "..");
+const SOURCE = join(REPO, "components/node/kube-pki-node.sh");
 
-describe("node scripts (run with sh)", () => {
+describe("the node program as shipped", () => {
+  // Every node's tools command and every push's command name this digest: a change replaces them all and re-runs
+  // every push. It is the digest of the program kube-pki shipped when the program still lived in nodeScripts.ts's
+  // template literals; change it only with the program.
+  it("is byte-identical to the program before it moved to components/node/kube-pki-node.sh (its digest is pinned)", () => {
+    assert.equal(NODE_PROGRAM_DIGEST, "46250475e438d1532a399a7b0308482c374995d02e8955caf5ebedc54797be04");
+  });
+
+  it("holds the source file's code without its comment lines (documentation and directives stay in the repository)", () => {
+    const shipped = gunzipSync(Buffer.from(nodeToolsPayload(), "base64")).toString("utf8");
+    assert.ok(readFileSync(SOURCE, "utf8").split("\n").some((l) => /^\s*#/.test(l)), "the source documents itself");
+    assert.deepEqual(shipped.split("\n").filter((l) => /^\s*#/.test(l)), [], "no comment line shipped");
+    assert.match(shipped, /^op=\$1; shift\n/);
+  });
+
+  it("is clean under shellcheck --shell=sh (npm run lint:sh; Debian's shellcheck, never skipped)", () => {
+    const lint = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).scripts["lint:sh"];
+    assert.equal(lint, "shellcheck --shell=sh components/node/kube-pki-node.sh");
+    try {
+      execFileSync("/bin/sh", ["-c", lint], { cwd: REPO, encoding: "utf8", stdio: "pipe" });
+    } catch (e: any) {
+      if (e.status === 127) assert.fail("shellcheck is not installed: apt-get install shellcheck (README, \"Set up\")");
+      assert.fail(`shellcheck findings:\n${e.stdout}${e.stderr}`);
+    }
+  });
+});
+
+for (const shell of SHELLS.map(nodeShell)) describe(`the node program under ${shell.name}`, () => {
+  const { run: sh, nodeRoot } = shell;
+
+  it(`runs in ${shell.name}: the loader's exec and the restart command it starts both find that shell as sh`, () => {
+    const root = nodeRoot("which-shell");
+    const seen = join(root, "shells");
+    const r = sh(restartCommand(`echo "$(readlink /proc/$PPID/exe) $(readlink /proc/$$/exe)" > ${seen}`, root, "kubelet", 1, "create"),
+      restartInput([], { kubelet: "d1" }));
+    assert.ok(r.ok, r.out);
+    const binary = execFileSync("/bin/sh", ["-c", `readlink -f "$(command -v ${shell.name.split(" ")[0]})"`], { encoding: "utf8" }).trim();
+    assert.equal(readFileSync(seen, "utf8"), `${binary} ${binary}\n`);
+  });
+
   it("install removes the paths a bundle declares absent (a CA key the node may no longer hold), backups included", () => {
-    const root = makeNodeRoot("scripts");
+    const root = nodeRoot("scripts");
     mkdirSync(join(root, "pki"), { recursive: true });
     for (const f of ["pki/ca.key", "pki/.ca.key.kube-pki-prev"]) writeFileSync(join(root, f), "old key\n");
     const payload = bundlePayload([{ path: "/pki/ca.crt", mode: 0o644, owner: "root", content: "cert\n" }], [{ path: "/pki/ca.key", signingKey: true }]);
@@ -36,7 +74,7 @@ describe("node scripts (run with sh)", () => {
   });
 
   it("removal deletes only files that still hold what this bundle installed", () => {
-    const root = makeNodeRoot("scripts");
+    const root = nodeRoot("scripts");
     const v1 = bundlePayload([{ path: "/pki/a.crt", mode: 0o644, owner: "root", content: "v1\n" }]);
     const v2 = bundlePayload([{ path: "/pki/a.crt", mode: 0o644, owner: "root", content: "v2\n" }]);
     assert.ok(sh(installCommand(root), v2).ok);
@@ -48,7 +86,7 @@ describe("node scripts (run with sh)", () => {
   });
 
   it("restart gate: create accepts a server silent before and after the restart; update restarts only on new digests; a failure is retried", () => {
-    const root = makeNodeRoot("scripts");
+    const root = nodeRoot("scripts");
     const log = join(root, "restarts.log");
     const restart = `echo restarted >> ${log}`;
     // Port 1 on loopback: nothing listens there.
