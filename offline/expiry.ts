@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as tls from "node:tls";
 import { parse } from "yaml";
-import { CaName, CERTIFICATE_AUTHORITIES, KUBECONFIGS, LEAF_CERTIFICATES } from "../components/catalog";
+import { CaName, CERTIFICATE_AUTHORITIES, KUBECONFIGS } from "../components/catalog";
 import {
   KEY_PAIR_PATHS, KUBERNETES_DIR, kubeconfigPath, pathBelow, PKI_DIR, splitCatalogId, TRUST_ROOT_KEYS,
 } from "../components/names";
@@ -28,7 +28,7 @@ export interface ExpiryRow {
  * kube-pki adds): those under /etc/kubernetes first, then the kubelet serving certificate beside it.
  */
 const CERTIFICATE_FILES: readonly { name: string; path: string; kubeconfig: boolean }[] = [
-  ...[...CERTIFICATE_AUTHORITIES, ...LEAF_CERTIFICATES].map(({ name }) => ({ name, path: KEY_PAIR_PATHS[name].certificate, kubeconfig: false })),
+  ...Object.entries(KEY_PAIR_PATHS).map(([name, paths]) => ({ name, path: paths.certificate, kubeconfig: false })),
   ...KUBECONFIGS.map(({ name }) => ({ name, path: kubeconfigPath(name), kubeconfig: true })),
 ].sort((a, b) => Number(!a.path.startsWith(KUBERNETES_DIR)) - Number(!b.path.startsWith(KUBERNETES_DIR)));
 const CA_BY_CN: Record<string, string> = Object.fromEntries(CERTIFICATE_AUTHORITIES.map((ca) => [ca.commonName, ca.name]));
