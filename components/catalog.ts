@@ -6,10 +6,9 @@ import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
 import type { AbsentPath } from "./nodeScripts";
-
-export const PKI_DIR = "/etc/kubernetes/pki";
-export const KUBERNETES_DIR = "/etc/kubernetes";
-export const KUBELET_PKI_DIR = "/var/lib/kubelet/pki";
+import {
+  buildName, CA_SIGNER_PATH, catalogId, KEY_PAIR_PATHS, KeyPairName, kubeconfigPath, SA_PATHS, userCatalogId,
+} from "./names";
 
 export type CaName = "ca" | "front-proxy-ca" | "etcd-ca";
 
@@ -31,29 +30,25 @@ export type Audience = "control-plane" | "init-node" | "every-node" | "operator-
 interface CaProfile {
   readonly name: CaName;
   readonly commonName: string;
-  /** File base path under PKI_DIR. */
-  readonly base: string;
   readonly readers: readonly Reader[];
 }
 
 interface LeafProfile {
-  /** kubeadm's name (`kubeadm certs check-expiration` rows). */
-  readonly name: string;
+  /** kubeadm's name (`kubeadm certs check-expiration` rows); its files are KEY_PAIR_PATHS[name]. */
+  readonly name: KeyPairName;
   readonly signer: CaName;
   readonly scope: Scope;
   readonly commonName: (node: NodeSpec) => string;
   readonly organization?: string;
   readonly uses: readonly string[];
   readonly altNames?: (cluster: ClusterSpec, node: NodeSpec) => AltNames;
-  readonly dir: string;
-  readonly base: string;
   readonly readers: readonly Reader[];
   /** TCP port on the node's address where a reader serves this certificate (for post-push health checks). */
   readonly servedOnPort?: (cluster: ClusterSpec) => number;
 }
 
 interface KubeconfigProfile {
-  /** File name in /etc/kubernetes (the check-expiration row name). */
+  /** File name in /etc/kubernetes (the check-expiration row name): kubeconfigPath(name). */
   readonly name: string;
   readonly scope: Scope;
   readonly audience: Audience;
@@ -61,7 +56,6 @@ interface KubeconfigProfile {
   readonly organization?: string;
   /** CPE: the control-plane endpoint; LOCAL: the node's own API server (docs/kubeadm.md §4). */
   readonly server: "CPE" | "LOCAL";
-  readonly path: string;
   readonly readers: readonly Reader[];
 }
 
@@ -69,9 +63,9 @@ interface KubeconfigProfile {
 
 /** §1: three self-signed CAs (CN, DNS SAN = CN). */
 export const CERTIFICATE_AUTHORITIES: readonly CaProfile[] = [
-  { name: "ca", commonName: "kubernetes", base: "ca", readers: ["kube-apiserver", "kube-controller-manager", "kubelet"] },
-  { name: "front-proxy-ca", commonName: "front-proxy-ca", base: "front-proxy-ca", readers: ["kube-apiserver", "kube-controller-manager"] },
-  { name: "etcd-ca", commonName: "etcd-ca", base: "etcd/ca", readers: ["etcd", "kube-apiserver"] },
+  { name: "ca", commonName: "kubernetes", readers: ["kube-apiserver", "kube-controller-manager", "kubelet"] },
+  { name: "front-proxy-ca", commonName: "front-proxy-ca", readers: ["kube-apiserver", "kube-controller-manager"] },
+  { name: "etcd-ca", commonName: "etcd-ca", readers: ["etcd", "kube-apiserver"] },
 ];
 
 const fixed = (cn: string) => () => cn;
@@ -81,42 +75,37 @@ const nodeIdentity = (node: NodeSpec) => `system:node:${node.name}`;
 /** §1 leaves, plus the kubelet serving certificate of §6. */
 export const LEAF_CERTIFICATES: readonly LeafProfile[] = [
   { name: "apiserver", signer: "ca", scope: "control-plane", commonName: fixed("kube-apiserver"), uses: USES.server,
-    altNames: apiServerAltNames, dir: PKI_DIR, base: "apiserver", readers: ["kube-apiserver"],
-    servedOnPort: (c) => c.apiServer.bindPort },
+    altNames: apiServerAltNames, readers: ["kube-apiserver"], servedOnPort: (c) => c.apiServer.bindPort },
   { name: "apiserver-kubelet-client", signer: "ca", scope: "control-plane", commonName: fixed("kube-apiserver-kubelet-client"),
-    organization: "kubeadm:cluster-admins", uses: USES.client, dir: PKI_DIR, base: "apiserver-kubelet-client", readers: ["kube-apiserver"] },
+    organization: "kubeadm:cluster-admins", uses: USES.client, readers: ["kube-apiserver"] },
   { name: "front-proxy-client", signer: "front-proxy-ca", scope: "control-plane", commonName: fixed("front-proxy-client"),
-    uses: USES.client, dir: PKI_DIR, base: "front-proxy-client", readers: ["kube-apiserver"] },
+    uses: USES.client, readers: ["kube-apiserver"] },
   { name: "apiserver-etcd-client", signer: "etcd-ca", scope: "control-plane", commonName: fixed("kube-apiserver-etcd-client"),
-    uses: USES.client, dir: PKI_DIR, base: "apiserver-etcd-client", readers: ["kube-apiserver"] },
+    uses: USES.client, readers: ["kube-apiserver"] },
   { name: "etcd-healthcheck-client", signer: "etcd-ca", scope: "control-plane", commonName: fixed("kube-etcd-healthcheck-client"),
-    uses: USES.client, dir: PKI_DIR, base: "etcd/healthcheck-client", readers: [] },
+    uses: USES.client, readers: [] },
   { name: "etcd-server", signer: "etcd-ca", scope: "control-plane", commonName: nodeName, uses: USES.serverAndClient,
-    altNames: (c, n) => etcdAltNames(n, c.etcd.serverCertSANs), dir: PKI_DIR, base: "etcd/server", readers: ["etcd"],
-    servedOnPort: () => 2379 },
+    altNames: (c, n) => etcdAltNames(n, c.etcd.serverCertSANs), readers: ["etcd"], servedOnPort: () => 2379 },
   { name: "etcd-peer", signer: "etcd-ca", scope: "control-plane", commonName: nodeName, uses: USES.serverAndClient,
-    altNames: (c, n) => etcdAltNames(n, c.etcd.peerCertSANs), dir: PKI_DIR, base: "etcd/peer", readers: ["etcd"],
-    servedOnPort: () => 2380 },
+    altNames: (c, n) => etcdAltNames(n, c.etcd.peerCertSANs), readers: ["etcd"], servedOnPort: () => 2380 },
   { name: "kubelet-serving", signer: "ca", scope: "node", commonName: nodeIdentity, organization: "system:nodes",
-    uses: USES.server, altNames: (_, n) => kubeletServingAltNames(n), dir: KUBELET_PKI_DIR, base: "kubelet-serving",
-    readers: ["kubelet"], servedOnPort: () => 10250 },
+    uses: USES.server, altNames: (_, n) => kubeletServingAltNames(n), readers: ["kubelet"], servedOnPort: () => 10250 },
 ];
 
 /** §4 kubeconfigs, plus kube-proxy's (a client-certificate kubeconfig, as self-managed clusters run it). */
 export const KUBECONFIGS: readonly KubeconfigProfile[] = [
   { name: "admin.conf", scope: "cluster", audience: "control-plane", commonName: fixed("kubernetes-admin"),
-    organization: "kubeadm:cluster-admins", server: "CPE", path: `${KUBERNETES_DIR}/admin.conf`, readers: [] },
+    organization: "kubeadm:cluster-admins", server: "CPE", readers: [] },
   { name: "super-admin.conf", scope: "cluster", audience: "init-node", commonName: fixed("kubernetes-super-admin"),
-    organization: "system:masters", server: "CPE", path: `${KUBERNETES_DIR}/super-admin.conf`, readers: [] },
+    organization: "system:masters", server: "CPE", readers: [] },
   { name: "controller-manager.conf", scope: "control-plane", audience: "control-plane",
-    commonName: fixed("system:kube-controller-manager"), server: "LOCAL", path: `${KUBERNETES_DIR}/controller-manager.conf`,
-    readers: ["kube-controller-manager"] },
+    commonName: fixed("system:kube-controller-manager"), server: "LOCAL", readers: ["kube-controller-manager"] },
   { name: "scheduler.conf", scope: "control-plane", audience: "control-plane", commonName: fixed("system:kube-scheduler"),
-    server: "LOCAL", path: `${KUBERNETES_DIR}/scheduler.conf`, readers: ["kube-scheduler"] },
+    server: "LOCAL", readers: ["kube-scheduler"] },
   { name: "kubelet.conf", scope: "node", audience: "every-node", commonName: nodeIdentity, organization: "system:nodes",
-    server: "CPE", path: `${KUBERNETES_DIR}/kubelet.conf`, readers: ["kubelet"] },
+    server: "CPE", readers: ["kubelet"] },
   { name: "kube-proxy.conf", scope: "cluster", audience: "every-node", commonName: fixed("system:kube-proxy"),
-    organization: "system:node-proxier", server: "CPE", path: `${KUBERNETES_DIR}/kube-proxy.conf`, readers: ["kube-proxy"] },
+    organization: "system:node-proxier", server: "CPE", readers: ["kube-proxy"] },
 ];
 
 // ---- the expanded catalog -----------------------------------------------------------------------------------------
@@ -187,9 +176,6 @@ export interface ClusterCatalog {
   readonly bundles: readonly Bundle[];
 }
 
-/** Beside ca.key: the cluster CA's signing certificate alone (kube-controller-manager's --cluster-signing-cert-file). */
-export const CA_SIGNER_FILE = "ca-signer.crt";
-
 const certificateFile = (source: string, path: string): FileSpec =>
   ({ path, mode: 0o644, owner: "root", source, content: "certificate" });
 const privateKeyFile = (source: string, path: string): FileSpec =>
@@ -216,10 +202,6 @@ function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audie
 
 const orgs = (o: string | undefined): readonly string[] => (o === undefined ? [] : [o]);
 
-/** Resource names: `<cluster>-<certificate>[-<node>]`. Adding a node or a SAN never changes an existing name. */
-const resourceName = (cluster: ClusterSpec, name: string, node?: NodeSpec) =>
-  [cluster.name, name.replace(/\.conf$/, "-kubeconfig"), ...(node ? [node.name] : [])].join("-");
-
 /** Expands the table for one validated cluster. */
 export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   const initNode = cluster.nodes.find((n) => n.role === "control-plane");
@@ -232,7 +214,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
 
   for (const ca of CERTIFICATE_AUTHORITIES) {
     certificates.push({
-      id: ca.name, name: ca.name, kind: "ca", resourceName: resourceName(cluster, ca.name),
+      id: ca.name, name: ca.name, kind: "ca", resourceName: buildName({ kind: "ca", cluster: cluster.name, ca: ca.name, generation: 1 }),
       commonName: ca.commonName, organizations: [], allowedUses: USES.ca, dnsNames: [ca.commonName], ipAddresses: [],
       // CAs are never renewed behind the operator's back: replacing one re-issues everything under it (§11).
       validityHours: caHours, earlyRenewalHours: 0, keyAlgorithm,
@@ -241,13 +223,14 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
     // ca.crt is the one PKI file workers need (§6); CA keys go to control-plane nodes only, and only on opt-in (§8).
     const targets = ca.name === "ca" ? cluster.nodes : controlPlane;
     for (const node of targets) {
-      const files = [certificateFile(ca.name, `${PKI_DIR}/${ca.base}.crt`)];
+      const paths = KEY_PAIR_PATHS[ca.name];
+      const files = [certificateFile(ca.name, paths.certificate)];
       if (withKey && node.role === "control-plane") {
-        files.push(privateKeyFile(ca.name, `${PKI_DIR}/${ca.base}.key`));
+        files.push(privateKeyFile(ca.name, paths.key));
         // kube-controller-manager signs with one certificate and refuses a bundle ("expected 1 certificate, found
         // 2"), while ca.crt is one during a rotation: its --cluster-signing-cert-file reads this file instead, which
         // always holds just the certificate of ca.key, and changes with it.
-        if (ca.name === "ca") files.push({ ...certificateFile(ca.name, `${PKI_DIR}/${CA_SIGNER_FILE}`), content: "signer-certificate" });
+        if (ca.name === "ca") files.push({ ...certificateFile(ca.name, CA_SIGNER_PATH), content: "signer-certificate" });
       }
       const readers = node.role === "control-plane" ? ca.readers : ca.readers.filter((r) => r === "kubelet");
       bundles.push({ id: ca.name, node: node.name, files, readers });
@@ -258,17 +241,18 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
     for (const node of nodesInScope(cluster, leaf.scope)) {
       if (!node) continue; // every leaf profile is per node (kubeadm issues them on each control-plane node)
       const sans = leaf.altNames?.(cluster, node) ?? { dnsNames: [], ipAddresses: [] };
-      const id = `${leaf.name}@${node.name}`;
+      const id = catalogId(leaf.name, node.name);
       const servedAt = leaf.servedOnPort ? { host: node.address, port: leaf.servedOnPort(cluster) } : undefined;
       certificates.push({
-        id, name: leaf.name, kind: "leaf", resourceName: resourceName(cluster, leaf.name, node), node: node.name,
+        id, name: leaf.name, kind: "leaf", resourceName: buildName({ kind: "leaf", cluster: cluster.name, certificate: leaf.name, node: node.name }),
+        node: node.name,
         signer: leaf.signer, commonName: leaf.commonName(node), organizations: orgs(leaf.organization), allowedUses: leaf.uses,
         dnsNames: sans.dnsNames, ipAddresses: sans.ipAddresses, validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
         servedAt,
       });
       bundles.push({
         id, node: node.name, readers: leaf.readers, servedAt,
-        files: [certificateFile(id, `${leaf.dir}/${leaf.base}.crt`), privateKeyFile(id, `${leaf.dir}/${leaf.base}.key`)],
+        files: [certificateFile(id, KEY_PAIR_PATHS[leaf.name].certificate), privateKeyFile(id, KEY_PAIR_PATHS[leaf.name].key)],
       });
     }
   }
@@ -277,10 +261,11 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   for (const kc of KUBECONFIGS) {
     for (const node of nodesInScope(cluster, kc.scope)) {
       const commonName = kc.commonName(node ?? initNode);
-      const id = node ? `${kc.name}@${node.name}` : kc.name;
+      const id = catalogId(kc.name, node?.name);
       const server = kc.server === "LOCAL" && node ? httpsUrl(node.address, cluster.apiServer.bindPort) : endpoint;
       certificates.push({
-        id, name: kc.name, kind: "kubeconfig", resourceName: resourceName(cluster, kc.name, node), node: node?.name,
+        id, name: kc.name, kind: "kubeconfig",
+        resourceName: buildName({ kind: "kubeconfig", cluster: cluster.name, kubeconfig: kc.name, ...(node ? { node: node.name } : {}) }), node: node?.name,
         signer: "ca", commonName, organizations: orgs(kc.organization), allowedUses: USES.client, dnsNames: [], ipAddresses: [],
         validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
         kubeconfig: { clusterName: cluster.clusterName, server, user: commonName },
@@ -289,15 +274,16 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       for (const target of targets) {
         bundles.push({
           id, node: target.name, readers: kc.readers,
-          files: [{ path: kc.path, mode: 0o600, owner: "root", source: id, content: "kubeconfig" }],
+          files: [{ path: kubeconfigPath(kc.name), mode: 0o600, owner: "root", source: id, content: "kubeconfig" }],
         });
       }
     }
   }
 
   for (const user of cluster.users) {
+    const id = userCatalogId(user.name);
     certificates.push({
-      id: `user:${user.name}`, name: `user:${user.name}`, kind: "kubeconfig", resourceName: `${cluster.name}-user-${user.name}`,
+      id, name: id, kind: "kubeconfig", resourceName: buildName({ kind: "user", cluster: cluster.name, user: user.name }),
       signer: "ca", commonName: user.name, organizations: user.groups, allowedUses: USES.client, dnsNames: [],
       ipAddresses: [], validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
       kubeconfig: { clusterName: cluster.clusterName, server: endpoint, user: user.name },
@@ -309,15 +295,15 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
     bundles.push({
       id: "sa", node: node.name, readers: ["kube-apiserver", "kube-controller-manager"],
       files: [
-        { path: `${PKI_DIR}/sa.key`, mode: 0o600, owner: "root", source: "sa", content: "private-key" },
-        { path: `${PKI_DIR}/sa.pub`, mode: 0o600, owner: "root", source: "sa", content: "public-key" },
+        { path: SA_PATHS.privateKey, mode: 0o600, owner: "root", source: "sa", content: "private-key" },
+        { path: SA_PATHS.publicKey, mode: 0o600, owner: "root", source: "sa", content: "public-key" },
       ],
     });
   }
 
   return {
     cluster, initNode, certificates, bundles: withEntitlements(cluster, bundles),
-    serviceAccount: { id: "sa", resourceName: `${cluster.name}-sa`, keyAlgorithm },
+    serviceAccount: { id: "sa", resourceName: buildName({ kind: "service-account", cluster: cluster.name, generation: 1 }), keyAlgorithm },
   };
 }
 
@@ -327,15 +313,14 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
  */
 export function bundlePathsById(): ReadonlyMap<string, readonly string[]> {
   return new Map<string, readonly string[]>([
-    ...CERTIFICATE_AUTHORITIES.map((ca) => [ca.name, [`${PKI_DIR}/${ca.base}.crt`, `${PKI_DIR}/${ca.base}.key`]] as const),
-    ...LEAF_CERTIFICATES.map((l) => [l.name, [`${l.dir}/${l.base}.crt`, `${l.dir}/${l.base}.key`]] as const),
-    ...KUBECONFIGS.map((k) => [k.name, [k.path]] as const),
-    ["sa", [`${PKI_DIR}/sa.key`, `${PKI_DIR}/sa.pub`]] as const,
+    ...[...CERTIFICATE_AUTHORITIES, ...LEAF_CERTIFICATES].map(({ name }) => [name, [KEY_PAIR_PATHS[name].certificate, KEY_PAIR_PATHS[name].key]] as const),
+    ...KUBECONFIGS.map((k) => [k.name, [kubeconfigPath(k.name)]] as const),
+    ["sa", [SA_PATHS.privateKey, SA_PATHS.publicKey]] as const,
   ]);
 }
 
 /** Signing keys: wherever the config does not place them, they must not exist (docs/kubeadm.md §6, §8). */
-export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.map((ca) => `${PKI_DIR}/${ca.base}.key`), `${PKI_DIR}/sa.key`];
+export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.map((ca) => KEY_PAIR_PATHS[ca.name].key), SA_PATHS.privateKey];
 
 /**
  * Least privilege, also after a change (caKeys back to none, a control-plane node turned worker, another init node):
@@ -343,7 +328,7 @@ export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.
  * installing it removes them (the signing keys always; other files only while they hold what kube-pki put there).
  */
 function withEntitlements(cluster: ClusterSpec, bundles: readonly Bundle[]): Bundle[] {
-  const managed = new Set([...bundles.flatMap((b) => b.files.map((f) => f.path)), ...SIGNING_KEY_PATHS, `${PKI_DIR}/${CA_SIGNER_FILE}`]);
+  const managed = new Set([...bundles.flatMap((b) => b.files.map((f) => f.path)), ...SIGNING_KEY_PATHS, CA_SIGNER_PATH]);
   const received = new Map<string, Set<string>>();
   for (const b of bundles) {
     const paths = received.get(b.node) ?? new Set<string>();

@@ -4,6 +4,7 @@ import { KeyAlgorithm } from "./config";
 import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
 import { Signer } from "./certificateAuthority";
 import { GroupsCertRequest } from "./groupsCertRequest";
+import { childName } from "./names";
 
 export interface CertificateArgs {
   /** Subject CN (required). */
@@ -52,15 +53,15 @@ export class Certificate extends pulumi.ComponentResource {
     ].filter((p): p is string => typeof p === "string");
     if (problems.length > 0) throw new Error(`Certificate ${name}: ${problems.join("; ")}`);
 
-    const key = new tls.PrivateKey(`${name}-key`, privateKeyInputs(args.keyAlgorithm),
+    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
       { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
     const privateKeyPem = pulumi.secret(key.privateKeyPem);
     const organizations = args.organizations ?? [];
     // tls.CertRequest carries one organization; a subject with several (a user in several groups) gets its CSR from
     // GroupsCertRequest, made once and kept in state. Only client certificates have several groups (no SANs).
     const csr = organizations.length > 1
-      ? new GroupsCertRequest(`${name}-csr`, { privateKeyPem, commonName: args.commonName, organizations }, { parent: this })
-      : new tls.CertRequest(`${name}-csr`, {
+      ? new GroupsCertRequest(childName(name, "csr"), { privateKeyPem, commonName: args.commonName, organizations }, { parent: this })
+      : new tls.CertRequest(childName(name, "csr"), {
         privateKeyPem,
         subject: organizations.length === 0
           ? { commonName: args.commonName }
@@ -71,7 +72,7 @@ export class Certificate extends pulumi.ComponentResource {
     if (organizations.length > 1 && ((args.dnsNames?.length ?? 0) > 0 || (args.ipAddresses?.length ?? 0) > 0)) {
       throw new Error(`Certificate ${name}: a subject with several organizations cannot carry SANs here`);
     }
-    const cert = new tls.LocallySignedCert(`${name}-cert`, {
+    const cert = new tls.LocallySignedCert(childName(name, "cert"), {
       certRequestPem: csr.certRequestPem,
       caCertPem: args.signer.certPem,
       caPrivateKeyPem: pulumi.secret(args.signer.privateKeyPem),

@@ -3,6 +3,7 @@ import * as tls from "@pulumi/tls";
 import { KeyAlgorithm } from "./config";
 import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
 import { USES } from "./catalog";
+import { childName } from "./names";
 
 export interface CertificateAuthorityArgs {
   /** Subject CN; also the CA's one DNS SAN, as kubeadm makes it (required). */
@@ -35,9 +36,9 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Si
     if (!Number.isInteger(args.validityHours) || args.validityHours <= 0) {
       throw new Error(`CertificateAuthority ${name}: validityHours must be a positive whole number, got ${args.validityHours}`);
     }
-    const key = new tls.PrivateKey(`${name}-key`, privateKeyInputs(args.keyAlgorithm),
+    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
       { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
-    const cert = new tls.SelfSignedCert(`${name}-cert`, {
+    const cert = new tls.SelfSignedCert(childName(name, "cert"), {
       privateKeyPem: pulumi.secret(key.privateKeyPem),
       subject: { commonName: args.commonName },
       dnsNames: [args.commonName],

@@ -6,7 +6,8 @@ import { Certificate } from "./certificate";
 import { Kubeconfig } from "./kubeconfig";
 import { ServiceAccountKey } from "./serviceAccountKey";
 import { Signer } from "./certificateAuthority";
-import { generationName, madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "./trust";
+import { buildName, userCatalogId } from "./names";
+import { madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "./trust";
 
 export interface ClusterPkiArgs {
   /** The expanded catalog of one validated cluster (buildCatalog(validateClusters(...)[i])) (required). */
@@ -90,7 +91,7 @@ export class ClusterPki extends pulumi.ComponentResource {
           generations.set(g, g === 1 && plan.adopted
             // An adopted CA is no resource: its certificate and key as the cluster has them sign the leaves.
             ? { certPem: pulumi.output(plan.adopted.pem), privateKeyPem: adoptedKey(root), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") }
-            : new CertificateAuthority(generationName(spec.resourceName, g), madeAs(spec, recordedAs(root, g)),
+            : new CertificateAuthority(buildName({ kind: "ca", cluster: cluster.name, ca: root as CaName, generation: g }), madeAs(spec, recordedAs(root, g)),
               { parent: this, protect: protectGeneration(plan, g) }));
         }
         const signer = generations.get(plan.signer)!;
@@ -116,7 +117,7 @@ export class ClusterPki extends pulumi.ComponentResource {
         saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: adoptedKey("sa"), publicKeyPem: pulumi.output(saPlan.adopted.pem), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") });
         continue;
       }
-      const key = new ServiceAccountKey(generationName(catalog.serviceAccount.resourceName, g),
+      const key = new ServiceAccountKey(buildName({ kind: "service-account", cluster: cluster.name, generation: g }),
         madeAs({ keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, recordedAs("sa", g)), { parent: this, protect: protectGeneration(saPlan, g) });
       saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, validityEndTime: pulumi.output(""), serial: pulumi.output("") });
     }
@@ -128,7 +129,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     }) as pulumi.Output<Record<CaName, string>>;
     this.adminKubeconfig = pulumi.secret(this.get("admin.conf").kubeconfig!);
     this.userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(
-      cluster.users.map((u) => [u.name, this.get(`user:${u.name}`).kubeconfig!]))));
+      cluster.users.map((u) => [u.name, this.get(userCatalogId(u.name)).kubeconfig!]))));
     const entries = inventoryOf(catalog);
     this.inventory = pulumi.all(entries.map((e) => pulumi.all([this.get(e.id).validityEndTime, this.get(e.id).serial])
       .apply(([notAfter, serial]) => ({ ...e, notAfter, serial }))));

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterPki } from "./clusterPki";
 import { withCertSANs } from "./kubeadmConfig";
+import { childName, PublicationChild } from "./names";
 
 export interface ClusterPublicationArgs {
   /** The cluster's PKI (required). */
@@ -31,6 +32,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterPublicationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:publication:ClusterPublication", name, {}, opts);
     const { pki } = args;
+    const child = (c: PublicationChild) => childName(name, c);
     const written: pulumi.CustomResource[] = [];
     const after = { dependsOn: args.rollout ? [args.rollout] : [] };
     const cluster = pki.catalog.cluster;
@@ -40,9 +42,9 @@ export class ClusterPublication extends pulumi.ComponentResource {
     }
 
     if (spec.kubeadmConfig) {
-      const workload = new k8s.Provider(`${name}-workload`, { kubeconfig: pki.adminKubeconfig }, { parent: this, ...after });
-      const current = k8s.core.v1.ConfigMap.get(`${name}-kubeadm-config-current`, "kube-system/kubeadm-config", { parent: this, provider: workload });
-      written[written.length] = new k8s.core.v1.ConfigMapPatch(`${name}-kubeadm-config`, {
+      const workload = new k8s.Provider(child("workload"), { kubeconfig: pki.adminKubeconfig }, { parent: this, ...after });
+      const current = k8s.core.v1.ConfigMap.get(child("kubeadm-config-current"), "kube-system/kubeadm-config", { parent: this, provider: workload });
+      written[written.length] = new k8s.core.v1.ConfigMapPatch(child("kubeadm-config"), {
         metadata: {
           name: "kubeadm-config", namespace: "kube-system",
           // kubeadm owns the ConfigMap; our server-side apply takes over only the ClusterConfiguration field.
@@ -66,10 +68,10 @@ export class ClusterPublication extends pulumi.ComponentResource {
     if (management) {
       // enableSecretMutable: a changed Secret is updated in place instead of deleted and re-created, so Cluster API
       // never sees `<cluster>-kubeconfig` or `-ca` missing.
-      const provider = new k8s.Provider(`${name}-management`,
+      const provider = new k8s.Provider(child("management"),
         { kubeconfig: pulumi.secret(args.managementKubeconfig!), enableSecretMutable: true }, { parent: this, ...after });
-      const secret = (suffix: string, stringData: Record<string, pulumi.Input<string>>) =>
-        written[written.length] = new k8s.core.v1.Secret(`${name}-capi-${suffix}`, {
+      const secret = (suffix: "ca" | "etcd" | "proxy" | "sa" | "kubeconfig", stringData: Record<string, pulumi.Input<string>>) =>
+        written[written.length] = new k8s.core.v1.Secret(child(`capi-${suffix}`), {
           metadata: { name: `${management.clusterName}-${suffix}`, namespace: management.namespace, labels: { [CAPI_CLUSTER_LABEL]: management.clusterName } },
           type: CAPI_SECRET_TYPE,
           stringData: pulumi.secret(pulumi.all(stringData)),

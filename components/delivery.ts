@@ -2,6 +2,7 @@
 // restarted (and health-checked) on which node after which bundles changed. Pure: derived from the catalog alone.
 import { Bundle, ClusterCatalog } from "./catalog";
 import { NodeSpec, Reader } from "./config";
+import { buildName, KEY_PAIR_PATHS, splitCatalogId } from "./names";
 
 export interface PushPlan {
   /** Stable: `<cluster>-<node>-push-<bundle>`. */
@@ -59,24 +60,21 @@ export interface DeliveryPlan {
 const CONTROL_PLANE_READERS: readonly Reader[] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
 
 /** etcd requires a client certificate on both ports; the healthcheck client is the identity kubeadm made for that. */
-const ETCD_HEALTH_CLIENT = { cert: "/etc/kubernetes/pki/etcd/healthcheck-client.crt", key: "/etc/kubernetes/pki/etcd/healthcheck-client.key" };
-
-/** The bundle part of a push's resource name: `apiserver@cp-1` → `apiserver`, `admin.conf` → `admin-conf`. */
-export const bundleSlug = (bundleId: string) => bundleId.replace(/@.*$/, "").replace(/[^a-z0-9-]+/gi, "-");
+const ETCD_HEALTH_CLIENT = { cert: KEY_PAIR_PATHS["etcd-healthcheck-client"].certificate, key: KEY_PAIR_PATHS["etcd-healthcheck-client"].key };
 
 export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const { cluster } = catalog;
   if (cluster.delivery.mode === "none") return { tools: [], pushes: [], restarts: [] };
   const restarted = (bundle: Bundle) => cluster.delivery.mode === "ssh" && bundle.readers.some((r) => !!cluster.delivery.restart[r]);
   const pushes: PushPlan[] = catalog.bundles.map((bundle) => ({
-    resourceName: `${cluster.name}-${bundle.node}-push-${bundleSlug(bundle.id)}`,
+    resourceName: buildName({ kind: "push", cluster: cluster.name, node: bundle.node, bundle: splitCatalogId(bundle.id).name }),
     node: cluster.nodes.find((n) => n.name === bundle.node)!,
     bundle,
     secret: bundle.files.some((f) => f.content === "private-key" || f.content === "kubeconfig"),
     keepPrevious: restarted(bundle),
   }));
   const tools: ToolsPlan[] = cluster.nodes.filter((n) => pushes.some((p) => p.node.name === n.name))
-    .map((node) => ({ resourceName: `${cluster.name}-${node.name}-tools`, node }));
+    .map((node) => ({ resourceName: buildName({ kind: "tools", cluster: cluster.name, node: node.name }), node }));
   // Local delivery writes files for inspection and labs: nothing runs there to restart.
   if (cluster.delivery.mode === "local") return { tools, pushes, restarts: [] };
 
@@ -94,7 +92,7 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
           host: p.bundle.servedAt!.host, port: p.bundle.servedAt!.port, certificate: p.bundle.id,
           ...(reader === "etcd" ? { clientCert: ETCD_HEALTH_CLIENT } : {}),
         }));
-      const resourceName = `${cluster.name}-${node.name}-restart-${reader}`;
+      const resourceName = buildName({ kind: "restart", cluster: cluster.name, node: node.name, reader });
       const sequential = node.role === "control-plane" && CONTROL_PLANE_READERS.includes(reader);
       const checkClient = checks.some((c) => c.clientCert)
         ? nodePushes.filter((p) => p.bundle.files.some((f) => f.path === ETCD_HEALTH_CLIENT.cert)).map((p) => p.resourceName) : [];

@@ -17,3 +17,4 @@ export * from "./clusterPublication";
 export * from "./stack";
 export * from "./destroyGuard";
 export * from "./trust";
+export * from "./names";

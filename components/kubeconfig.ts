@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Certificate, CertificateArgs } from "./certificate";
 import { renderKubeconfig } from "./kubeconfigYaml";
+import { childName } from "./names";
 
 export interface KubeconfigArgs extends CertificateArgs {
   /** kubeadm clusterName: the cluster entry's name (required). */
@@ -26,7 +27,7 @@ export class Kubeconfig extends pulumi.ComponentResource {
     if (!/^https:\/\/[^/]+:\d+$/.test(args.server)) {
       throw new Error(`Kubeconfig ${name}: server must look like https://host:port, got ${JSON.stringify(args.server)}`);
     }
-    this.certificate = new Certificate(`${name}-client`, args, { parent: this });
+    this.certificate = new Certificate(childName(name, "client"), args, { parent: this });
     this.content = pulumi.secret(pulumi.all([args.caBundle ?? args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
       .apply(([caCertPem, clientCertPem, clientKeyPem]) => renderKubeconfig({
         clusterName: args.clusterName, server: args.server, user: args.commonName, caCertPem, clientCertPem, clientKeyPem,

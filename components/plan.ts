@@ -3,6 +3,7 @@
 import { buildCatalog, ClusterCatalog } from "./catalog";
 import { ConfigError, validateClusters } from "./config";
 import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./delivery";
+import { buildName } from "./names";
 
 export interface ClusterPlan {
   readonly catalog: ClusterCatalog;
@@ -21,8 +22,9 @@ export function planClusters(rawClusters: unknown): ClusterPlan[] {
   const owners = new Map<string, string>();
   const problems: string[] = [];
   plans.forEach(({ catalog, delivery }, ci) => {
+    const cluster = catalog.cluster.name;
     const names = [...catalog.certificates.map((c) => c.resourceName), catalog.serviceAccount.resourceName,
-      `${catalog.cluster.name}-delivery`, `${catalog.cluster.name}-publication`, `${catalog.cluster.name}-destroy-guard`,
+      ...(["delivery", "publication", "destroy-guard"] as const).map((kind) => buildName({ kind, cluster })),
       ...deliveryResourceNames(delivery)];
     for (const name of names) {
       const where = `clusters[${ci}]`;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeyAlgorithm } from "./config";
 import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
+import { childName } from "./names";
 
 export interface ServiceAccountKeyArgs {
   /** Key algorithm, kubeadm naming (required). */
@@ -17,7 +18,7 @@ export class ServiceAccountKey extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceAccountKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:pki:ServiceAccountKey", name, {}, opts);
-    const key = new tls.PrivateKey(`${name}-key`, privateKeyInputs(args.keyAlgorithm),
+    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
       { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
     this.privateKeyPem = pulumi.secret(key.privateKeyPem);
     this.publicKeyPem = key.publicKeyPem;

@@ -13,6 +13,7 @@ import {
   trustPlan, TrustRoot,
 } from "./trust";
 import { ClusterPlan, planClusters } from "./plan";
+import { buildName } from "./names";
 
 export interface StackOutputs {
   /** Per cluster: the three CA certificates (public). */
@@ -112,13 +113,13 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
     const cluster = catalog.cluster;
     if (!env.plainSecret) {
       // Offline: the adopted keys are out of reach, so generated roots stand in for them (same names and specs).
-      return new ClusterPki(cluster.name, { catalog: { ...catalog, cluster: { ...cluster, adopt: {} } }, recorded: env.previousTrust?.[cluster.name] });
+      return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), { catalog: { ...catalog, cluster: { ...cluster, adopt: {} } }, recorded: env.previousTrust?.[cluster.name] });
     }
     const adoptedKeys = Object.fromEntries(Object.entries(cluster.adopt).map(([root, a]) => [root, pulumi.secret(adoptedKey(a!.keyConfig)!)]));
-    return new ClusterPki(cluster.name, { catalog, adoptedKeys, recorded: env.previousTrust?.[cluster.name] });
+    return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), { catalog, adoptedKeys, recorded: env.previousTrust?.[cluster.name] });
   });
   const deliveries = plans.map(({ catalog, delivery }, i) => !deliver || catalog.cluster.delivery.mode === "none" ? undefined
-    : new ClusterDelivery(`${catalog.cluster.name}-delivery`, {
+    : new ClusterDelivery(buildName({ kind: "delivery", cluster: catalog.cluster.name }), {
       pki: clusters[i]!, plan: delivery, sshPrivateKey: sshKeys[i],
       localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
     }));
@@ -126,14 +127,14 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   const publications = plans.map(({ catalog: { cluster } }, i) => {
     const p = cluster.publication;
     return deliver && (p.kubeadmConfig || p.managementCluster)
-      ? new ClusterPublication(`${cluster.name}-publication`,
+      ? new ClusterPublication(buildName({ kind: "publication", cluster: cluster.name }),
         { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i] })
       : undefined;
   });
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
     const covers = [clusters[i]!, deliveries[i], publications[i]].filter((r) => r !== undefined) as pulumi.ComponentResource[];
-    new DestroyGuard(`${cluster.name}-destroy-guard`, { covers });
+    new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers });
   });
   return {
     clusters, deliveries,

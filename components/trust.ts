@@ -7,12 +7,12 @@
 // order the trust bundle lists them, how adopted material is checked.
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import type { KeyAlgorithm } from "./config";
+import { TRUST_ROOT_KEYS } from "./names";
 
 /** The trust roots: the CAs by their catalog name, and the service-account key pair. */
 export const TRUST_ROOTS = ["ca", "front-proxy-ca", "etcd-ca", "sa"] as const;
 export type TrustRoot = (typeof TRUST_ROOTS)[number];
-/** How each root is spelt in the config (`adopt.<key>`, `rotation.<key>`). */
-export const TRUST_ROOT_KEYS: Readonly<Record<TrustRoot, string>> = { ca: "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa", sa: "serviceAccount" };
+export { TRUST_ROOT_KEYS };
 
 export const ROTATION_PHASES = ["add", "switch", "drop"] as const;
 export type RotationPhase = (typeof ROTATION_PHASES)[number];
@@ -63,8 +63,6 @@ export function trustPlan(root: TrustRoot, rotation: RotationSpec | undefined, a
 export function pemBlocks(text: string, label: "CERTIFICATE" | "PUBLIC KEY" = "CERTIFICATE"): string[] {
   return (text.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g")) ?? []).map((b) => `${b}\n`);
 }
-
-export const generationName = (base: string, generation: number) => (generation === 1 ? base : `${base}-g${generation}`);
 
 /** A rotation's state as the stack records it (an output), to check the next phase against. */
 export type RotationState = Partial<Record<TrustRoot, RotationSpec>>;

@@ -5,8 +5,9 @@
 // inputs (never PEMs, never secrets), so no key material can reach the report.
 import * as pulumi from "@pulumi/pulumi";
 import {
-  bundlePathsById, bundleSlug, CA_SIGNER_FILE, ClusterCatalog, ClusterPlan, defineStack, PKI_DIR, planClusters, RecordedRoots,
-  rootSha256, rotationChangeProblems, TRUST_ROOT_KEYS, TRUST_ROOTS, trustChangeProblems, trustPlan,
+  bundlePathsById, CA_SIGNER_PATH, ClusterCatalog, ClusterPlan, defineStack, parseName, planClusters, RecordedRoots, rootSha256,
+  rotationChangeProblems, splitCatalogId, splitTlsChild, TRUST_ROOT_KEYS, TRUST_ROOTS, trustChangeProblems, trustPlan,
+  userCatalogId,
 } from "../components";
 import { COMMAND_TYPES } from "./commandStandIn";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE } from "./evaluate";
@@ -162,19 +163,23 @@ const changed = <T>(before: T, after: T): FieldChange<T> | undefined =>
   JSON.stringify(before) === JSON.stringify(after) ? undefined : { before, after };
 
 /** What a certificate resource-name stem is, according to the stack's plan. */
-interface Known { id: string; cluster: string; node?: string }
+interface Known { id: string; cluster: string; node?: string; kind: "ca" | "service-account" | "leaf" | "kubeconfig" | "user" }
 
-function knownStems(plans: readonly ClusterPlan[]): Map<string, Known> {
-  const stems = new Map<string, Known>();
-  for (const { catalog } of plans) {
-    for (const c of catalog.certificates) {
-      // Kubeconfig client certificates live one level down, in `<kubeconfig>-client`.
-      const stem = c.kind === "kubeconfig" ? `${c.resourceName}-client` : c.resourceName;
-      stems.set(stem, { id: c.id.replace(/@.*$/, ""), cluster: catalog.cluster.name, node: c.node });
-    }
-    stems.set(catalog.serviceAccount.resourceName, { id: "sa (service-account key)", cluster: catalog.cluster.name });
+/**
+ * The certificate whose key, CSR and certificate a stem groups. A rotation's later generations are not one of the
+ * plan's certificates here: they are listed by resource name.
+ */
+function knownStem(stem: string, plans: readonly ClusterPlan[]): Known | undefined {
+  const x = parseName(stem, plans);
+  switch (x?.kind) {
+    case "ca": return x.generation === 1 && !x.part ? { id: x.ca, cluster: x.cluster, kind: x.kind } : undefined;
+    case "service-account": return x.generation === 1 && !x.part ? { id: "sa (service-account key)", cluster: x.cluster, kind: x.kind } : undefined;
+    case "leaf": return x.part ? undefined : { id: x.certificate, cluster: x.cluster, node: x.node, kind: x.kind };
+    // Kubeconfig client certificates live one level down, in `<kubeconfig>-client`.
+    case "kubeconfig": return x.part === "client" ? { id: x.kubeconfig, cluster: x.cluster, node: x.node, kind: x.kind } : undefined;
+    case "user": return x.part === "client" ? { id: userCatalogId(x.user), cluster: x.cluster, kind: x.kind } : undefined;
+    default: return undefined;
   }
-  return stems;
 }
 
 /**
@@ -186,13 +191,12 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const headPlans = plans;
   plans = [...(context.basePlans ?? []), ...headPlans];
   const blocked = context.blocked ?? new Set<string>();
-  const stems = knownStems(plans);
   const groups = new Map<string, { key?: ResourceStep; csr?: ResourceStep; cert?: ResourceStep }>();
   for (const s of steps) {
     const role = s.type === TLS.key ? "key" : s.type === TLS.csr || s.type === GROUPS_CSR_TYPE ? "csr"
       : s.type === TLS.signed || s.type === TLS.selfSigned ? "cert" : undefined;
     if (!role) continue;
-    const stem = s.name.replace(/-(key|csr|cert)$/, "");
+    const stem = splitTlsChild(s.name).parent;
     const g = groups.get(stem) ?? {};
     g[role] = s;
     groups.set(stem, g);
@@ -203,12 +207,12 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   for (const [stem, g] of groups) {
     const all = [g.key, g.csr, g.cert].filter((s): s is ResourceStep => !!s);
     if (all.every((s) => s.op === "same")) continue;
-    const known = stems.get(stem);
+    const known = knownStem(stem, plans);
     if (!known) unmatched++;
     const main = g.cert ?? g.key!;
     const isBlocked = all.some((s) => blocked.has(s.name));
     const operation = isBlocked ? "blocked" : main.op === "create" ? "new" : main.op === "delete" ? "remove" : main.op === "replace" ? "re-issue" : "update in place";
-    const causes: string[] = isBlocked ? [`blocked: ${/-ca$|-sa$/.test(stem) ? (stem.endsWith("-sa") ? "the service-account key" : "CA") : "it"} is protected (protectCAs)`] : [];
+    const causes: string[] = isBlocked ? [`blocked: ${known?.kind === "service-account" ? "the service-account key" : known?.kind === "ca" ? "CA" : "it"} is protected (protectCAs)`] : [];
     if (operation === "re-issue" || operation === "update in place" || operation === "blocked") {
       const certReasons = g.cert?.replaceReasons ?? [];
       if (g.key?.op === "replace") causes.push("new key");
@@ -219,7 +223,7 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
       if (certReasons.some((r) => r === "caCertPem" || r === "caPrivateKeyPem") && !causes.includes("new key")) causes.push("signer re-issued");
       if (operation === "update in place") causes.push(`in-place update (${diffKeys(main).join(", ")}): no new certificate`);
     }
-    if (operation !== "remove" && /(^|, )O=system:masters(,|$)/.test(subjectOf(g.csr?.newInputs)) && stem.includes("-user-")) causes.push(BREAK_GLASS);
+    if (operation !== "remove" && /(^|, )O=system:masters(,|$)/.test(subjectOf(g.csr?.newInputs)) && known?.kind === "user") causes.push(BREAK_GLASS);
     const csrOld = g.csr?.oldInputs ?? g.cert?.oldInputs;
     const csrNew = g.csr?.newInputs ?? g.cert?.newInputs;
     const [sOld, sNew] = [sansOf(csrOld), sansOf(csrNew)];
@@ -259,7 +263,7 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
     const push = pushPlans.get(s.name);
     if (push && s.op !== "delete") {
       pushes.push({
-        cluster: push.cluster, node: push.push.node.name, bundle: push.push.bundle.id.replace(/@.*$/, ""),
+        cluster: push.cluster, node: push.push.node.name, bundle: splitCatalogId(push.push.bundle.id).name,
         operation: s.op === "create" ? "first push" : "push", files: push.push.bundle.files.map((f) => f.path),
       });
       continue;
@@ -269,11 +273,14 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
       restarts.push({ cluster: restart.cluster, node: restart.r.node.name, component: restart.r.reader, healthCheck: restart.r.checks.length > 0 });
       continue;
     }
-    if (s.op === "delete" && /-push-/.test(s.name)) {
+    // A push the plans do not have is read from its name alone.
+    const unplanned = push ? undefined : parseName(s.name, []);
+    const bundle = push ? splitCatalogId(push.push.bundle.id).name : unplanned?.kind === "unplanned-push" ? unplanned.bundle : undefined;
+    if (s.op === "delete" && bundle !== undefined) {
       // A push that left the plan with its node: its files stay unless its delete command removes them.
       const removes = typeof s.oldInputs?.delete === "string" && s.oldInputs.delete.length > 0;
       pushes.push({
-        cluster: push?.cluster, node: push?.push.node.name ?? s.name, bundle: push ? push.push.bundle.id.replace(/@.*$/, "") : s.name.replace(/^.*-push-/, ""),
+        cluster: push?.cluster, node: push?.push.node.name ?? s.name, bundle,
         operation: removes ? "remove files" : "stop managing", files: push ? push.push.bundle.files.map((f) => f.path) : [],
       });
     }
@@ -318,7 +325,7 @@ function rotationsOf(plans: readonly ClusterPlan[], basePlans: readonly ClusterP
       }[r.phase];
       // The one manifest change a rotation needs (kube-controller-manager refuses a signing bundle).
       const signer = root === "ca" && r.phase === "add" && cluster.caKeys === "control-plane"
-        ? ` kube-controller-manager must sign with ${PKI_DIR}/${CA_SIGNER_FILE} (its --cluster-signing-cert-file), not ca.crt, which now holds both: check every control-plane node before this up.` : "";
+        ? ` kube-controller-manager must sign with ${CA_SIGNER_PATH} (its --cluster-signing-cert-file), not ca.crt, which now holds both: check every control-plane node before this up.` : "";
       const adopted = r.phase === "drop" && old === 1 && cluster.adopt[root]
         ? ` Generation 1 was adopted: remove adopt.${TRUST_ROOT_KEYS[root]} and its key (pulumi config rm ${cluster.adopt[root]!.keyConfig}).` : "";
       out.push(`${cluster.name}: rotation of ${root} to generation ${r.generation}, phase ${r.phase}: ${does}.${signer}${adopted}`);
@@ -332,16 +339,14 @@ function rotationsOf(plans: readonly ClusterPlan[], basePlans: readonly ClusterP
  * bundle the node is no longer entitled to (its `ca` bundle's absent list removes them), else undefined.
  */
 function lostBundles(headPlans: readonly ClusterPlan[]): (pushName: string) => Omit<PushChange, "operation"> | undefined {
-  const bySlug = new Map([...bundlePathsById()].map(([id, paths]) => [bundleSlug(id), { id, paths }]));
-  const nodes = headPlans.flatMap(({ catalog }) => catalog.cluster.nodes.map((n) => ({
-    cluster: catalog.cluster.name, node: n.name, prefix: `${catalog.cluster.name}-${n.name}-push-`,
-    absent: new Set((catalog.bundles.find((b) => b.id === "ca" && b.node === n.name)?.absent ?? []).map((a) => a.path)),
-  }))).sort((a, b) => b.prefix.length - a.prefix.length);
+  const paths = bundlePathsById();
   return (pushName) => {
-    const node = nodes.find((n) => pushName.startsWith(n.prefix));
-    const bundle = node && bySlug.get(pushName.slice(node.prefix.length));
-    const files = bundle ? bundle.paths.filter((p) => node.absent.has(p)) : [];
-    return node && bundle && files.length > 0 ? { cluster: node.cluster, node: node.node, bundle: bundle.id, files } : undefined;
+    const push = parseName(pushName, headPlans);
+    if (push?.kind !== "push") return undefined;
+    const { catalog } = headPlans.find((p) => p.catalog.cluster.name === push.cluster)!;
+    const absent = new Set((catalog.bundles.find((b) => b.id === "ca" && b.node === push.node)?.absent ?? []).map((a) => a.path));
+    const files = (paths.get(push.bundle) ?? []).filter((p) => absent.has(p));
+    return files.length > 0 ? { cluster: push.cluster, node: push.node, bundle: push.bundle, files } : undefined;
   };
 }
 

@@ -6,6 +6,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as tls from "node:tls";
 import { parse } from "yaml";
+import { CaName, CERTIFICATE_AUTHORITIES, KUBECONFIGS } from "../components/catalog";
+import {
+  KEY_PAIR_PATHS, KUBERNETES_DIR, kubeconfigPath, pathBelow, PKI_DIR, splitCatalogId, TRUST_ROOT_KEYS,
+} from "../components/names";
 import { pemBlocks } from "../components/trust";
 
 export interface ExpiryRow {
@@ -19,16 +23,15 @@ export interface ExpiryRow {
   readonly source: string;
 }
 
-/** kubeadm's names of the files under /etc/kubernetes it reports (K7), plus the ones kube-pki adds. */
-const FILE_NAMES: Record<string, string> = {
-  "pki/ca.crt": "ca", "pki/front-proxy-ca.crt": "front-proxy-ca", "pki/etcd/ca.crt": "etcd-ca",
-  "pki/apiserver.crt": "apiserver", "pki/apiserver-kubelet-client.crt": "apiserver-kubelet-client",
-  "pki/front-proxy-client.crt": "front-proxy-client", "pki/apiserver-etcd-client.crt": "apiserver-etcd-client",
-  "pki/etcd/server.crt": "etcd-server", "pki/etcd/peer.crt": "etcd-peer", "pki/etcd/healthcheck-client.crt": "etcd-healthcheck-client",
-  "admin.conf": "admin.conf", "super-admin.conf": "super-admin.conf", "controller-manager.conf": "controller-manager.conf",
-  "scheduler.conf": "scheduler.conf", "kubelet.conf": "kubelet.conf", "kube-proxy.conf": "kube-proxy.conf",
-};
-const CA_BY_CN: Record<string, string> = { kubernetes: "ca", "front-proxy-ca": "front-proxy-ca", "etcd-ca": "etcd-ca" };
+/**
+ * The files of the catalog that hold a certificate, by kubeadm's names (check-expiration's rows, K7, and the ones
+ * kube-pki adds): those under /etc/kubernetes first, then the kubelet serving certificate beside it.
+ */
+const CERTIFICATE_FILES: readonly { name: string; path: string; kubeconfig: boolean }[] = [
+  ...Object.entries(KEY_PAIR_PATHS).map(([name, paths]) => ({ name, path: paths.certificate, kubeconfig: false })),
+  ...KUBECONFIGS.map(({ name }) => ({ name, path: kubeconfigPath(name), kubeconfig: true })),
+].sort((a, b) => Number(!a.path.startsWith(KUBERNETES_DIR)) - Number(!b.path.startsWith(KUBERNETES_DIR)));
+const CA_BY_CN: Record<string, string> = Object.fromEntries(CERTIFICATE_AUTHORITIES.map((ca) => [ca.commonName, ca.name]));
 
 const commonName = (dn: string) => /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1] ?? dn.replace(/\n/g, ", ");
 const authorityOf = (cert: X509Certificate) => CA_BY_CN[commonName(cert.issuer)] ?? commonName(cert.issuer);
@@ -48,14 +51,14 @@ function kubeconfigCertificate(text: string): X509Certificate | undefined {
 function kubernetesDirs(dir: string): string[] {
   // A node's /etc/kubernetes has pki/ (control plane) or kubelet.conf (every node); a render's cluster directory has
   // only the operator's admin.conf beside the node directories, so it is walked.
-  if (existsSync(join(dir, "pki")) || existsSync(join(dir, "kubelet.conf"))) return [dir];
+  if (existsSync(pathBelow(dir, PKI_DIR)) || existsSync(pathBelow(dir, kubeconfigPath("kubelet.conf")))) return [dir];
   const found: string[] = [];
   const walk = (d: string, depth: number) => {
     if (depth > 6) return;
     for (const name of readdirSync(d)) {
       const full = join(d, name);
       if (!statSync(full).isDirectory()) continue;
-      if (name === "kubernetes" && d.endsWith("/etc")) found.push(full);
+      if (full.endsWith(KUBERNETES_DIR)) found.push(full);
       else walk(full, depth + 1);
     }
   };
@@ -72,14 +75,12 @@ export function rowsFromDirectory(dir: string): ExpiryRow[] {
   if (roots.length === 0) throw new Error(`${dir}: no /etc/kubernetes layout (pki/, *.conf) found`);
   const rows: ExpiryRow[] = [];
   for (const root of roots) {
-    const prefix = root === dir ? "" : `${relative(dir, root).replace(/\/?etc\/kubernetes$/, "")}/`;
-    const files = { ...FILE_NAMES };
-    const serving = join(root, "../../var/lib/kubelet/pki/kubelet-serving.crt");
-    for (const [path, name] of Object.entries(files)) {
-      const full = join(root, path);
+    const prefix = root === dir ? "" : `${relative(dir, pathBelow(root, "/"))}/`;
+    for (const { name, path, kubeconfig } of CERTIFICATE_FILES) {
+      const full = pathBelow(root, path);
       if (!existsSync(full)) continue;
       const text = readFileSync(full, "utf8");
-      if (path.endsWith(".conf")) {
+      if (kubeconfig) {
         const cert = kubeconfigCertificate(text);
         if (cert) rows.push(rowOf(`${prefix}${name}`, cert, full));
         continue;
@@ -88,7 +89,6 @@ export function rowsFromDirectory(dir: string): ExpiryRow[] {
       const pems = pemBlocks(text);
       pems.forEach((pem, i) => rows.push(rowOf(`${prefix}${name}${i === 0 ? "" : ` (${i + 1})`}`, new X509Certificate(pem), full)));
     }
-    if (existsSync(serving)) rows.push(rowOf(`${prefix}kubelet-serving`, new X509Certificate(readFileSync(serving)), serving));
   }
   return rows;
 }
@@ -130,10 +130,13 @@ export function rowsFromEndpoint(endpoint: string, opts: EndpointOptions = {}): 
 export function rowsFromStackOutputs(outputs: unknown): ExpiryRow[] {
   const inventory = (outputs as { inventory?: Record<string, { id: string; kind: string; signer: string; notAfter: string }[]> })?.inventory;
   if (!inventory || typeof inventory !== "object") throw new Error("stack outputs have no `inventory` (is this a kube-pki stack?)");
-  return Object.entries(inventory).flatMap(([cluster, entries]) => entries.map((e) => ({
-    certificate: `${cluster}/${e.id.replace(/^(.*)@(.*)$/, "$2/$1")}`, notAfter: new Date(e.notAfter),
-    authority: e.kind === "ca" ? "" : e.signer, isCa: e.kind === "ca", source: "stack output",
-  })));
+  return Object.entries(inventory).flatMap(([cluster, entries]) => entries.map((e) => {
+    const { name, node } = splitCatalogId(e.id);
+    return {
+      certificate: [cluster, ...(node === undefined ? [] : [node]), name].join("/"), notAfter: new Date(e.notAfter),
+      authority: e.kind === "ca" ? "" : e.signer, isCa: e.kind === "ca", source: "stack output",
+    };
+  }));
 }
 
 /** kubeadm's residual time (apimachinery ShortHumanDuration): `<invalid>` once expired. */
@@ -161,11 +164,10 @@ export function expiresText(d: Date): string {
  * `ca`, `front-proxy-ca`, `etcd-ca`) is never renewed, so it must be rotated: the rotation to declare, per CA.
  */
 export function advice(rows: readonly ExpiryRow[], now: Date, warnDays: number): string[] {
-  const CONFIG_KEY: Record<string, string> = { ca: "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa" };
   const cas = [...new Set(rows.filter((r) => r.isCa && statusOf(r, now, warnDays) !== "ok")
     .map((r) => r.certificate.replace(/ \(\d+\)$/, "").split("/").pop()!))].sort();
   return cas.map((ca) => `CA ${ca} expires within ${warnDays} days and is never renewed: rotate it (set ` +
-    `rotation.${CONFIG_KEY[ca] ?? ca}: { generation: <current + 1>, phase: add }, then switch, then drop, one pulumi up each)`);
+    `rotation.${CERTIFICATE_AUTHORITIES.some((c) => c.name === ca) ? TRUST_ROOT_KEYS[ca as CaName] : ca}: { generation: <current + 1>, phase: add }, then switch, then drop, one pulumi up each)`);
 }
 
 export type Status = "ok" | "warning" | "expired";

@@ -6,9 +6,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
-import { adoptionProblems, TRUST_ROOT_KEYS, TrustRoot } from "../components";
+import {
+  adoptedKeyConfig, adoptionProblems, KUBERNETES_DIR, PKI_DIR, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot, trustRootPaths,
+} from "../components";
 import { knownHostsLine, pinnedHostKeyOptions } from "../offline/commandStandIn";
 import { STACKS_DIR } from "../offline/stackFile";
 import { cli, onPath, runMain } from "./cli";
@@ -25,21 +27,19 @@ const { values, usage, path } = cli(COMMAND, "Adopts an existing cluster's CAs a
   root: { type: "string", value: "path", help: "with --ssh: the node's filesystem root, as nodes[].ssh.root (default /)" },
 });
 
-/** Where each root's files are under pki/, and which are required. */
-const FILES: readonly { root: TrustRoot; pemFile: string; keyFile: string; required: boolean }[] = [
-  { root: "ca", pemFile: "ca.crt", keyFile: "ca.key", required: true },
-  { root: "front-proxy-ca", pemFile: "front-proxy-ca.crt", keyFile: "front-proxy-ca.key", required: false },
-  { root: "etcd-ca", pemFile: "etcd/ca.crt", keyFile: "etcd/ca.key", required: false }, // none with external etcd
-  { root: "sa", pemFile: "sa.pub", keyFile: "sa.key", required: false },
-];
+/** Where each root's files are on a node; only the cluster CA is required (none of etcd's with external etcd). */
+const FILES: readonly { root: TrustRoot; pemFile: string; keyFile: string; required: boolean }[] =
+  TRUST_ROOTS.map((root) => { const { pem, key } = trustRootPaths(root); return { root, pemFile: pem, keyFile: key, required: root === "ca" }; });
 
-/** Reads one file of the pki directory, or undefined when it is absent. */
+/** Reads one file of the node's pki directory (by its path on the node), or undefined when it is absent. */
 function reader(): { read(file: string): string | undefined; where(file: string): string } {
   if (values.dir) {
     const base = path(values.dir);
-    const pki = [base, join(base, "pki"), join(base, "etc/kubernetes/pki")].find((d) => existsSync(join(d, "ca.crt")));
-    if (!pki) throw new Error(`${base}: no ca.crt there, in pki/ or in etc/kubernetes/pki/`);
-    return { read: (f) => (existsSync(join(pki, f)) && statSync(join(pki, f)).isFile() ? readFileSync(join(pki, f), "utf8") : undefined), where: (f) => join(pki, f) };
+    const caCert = relative(PKI_DIR, trustRootPaths("ca").pem);
+    const pki = [base, join(base, relative(KUBERNETES_DIR, PKI_DIR)), join(base, PKI_DIR)].find((d) => existsSync(join(d, caCert)));
+    if (!pki) throw new Error(`${base}: no ${caCert} there, in pki/ or in etc/kubernetes/pki/`);
+    const at = (f: string) => join(pki, relative(PKI_DIR, f));
+    return { read: (f) => (existsSync(at(f)) && statSync(at(f)).isFile() ? readFileSync(at(f), "utf8") : undefined), where: at };
   }
   const m = /^([^@\s]+)@([^:\s]+)(?::(\d+))?$/.exec(values.ssh!);
   if (!m) usage(`--ssh ${values.ssh}: user@host[:port]`);
@@ -55,11 +55,11 @@ function reader(): { read(file: string): string | undefined; where(file: string)
     ...(values.identity ? ["-i", path(values.identity), "-o", "IdentitiesOnly=yes"] : []), `${user}@${host}`];
   return {
     read: (f) => {
-      const r = spawnSync("ssh", [...args, "cat", `${root}/etc/kubernetes/pki/${f}`], { encoding: "utf8", timeout: 30_000 });
+      const r = spawnSync("ssh", [...args, "cat", `${root}${f}`], { encoding: "utf8", timeout: 30_000 });
       if (r.status === 255) throw new Error(`ssh ${user}@${host}:${port}: ${r.stderr.trim().split("\n").pop()}`);
       return r.status === 0 ? r.stdout : undefined;
     },
-    where: (f) => `${user}@${host}:${root}/etc/kubernetes/pki/${f}`,
+    where: (f) => `${user}@${host}:${root}${f}`,
   };
 }
 
@@ -91,7 +91,7 @@ runMain("kube-pki adopt", async () => {
       if (f.required || pem !== key) problems.push(`${source.where(pem === undefined ? f.pemFile : f.keyFile)}: missing`);
       continue;
     }
-    const keyConfig = `adopted-${values.cluster}-${f.root}-key`;
+    const keyConfig = adoptedKeyConfig(values.cluster!, f.root);
     problems.push(...adoptionProblems(f.root, f.root, { pem, keyConfig }, key, new Date(), { pem: source.where(f.pemFile), key: source.where(f.keyFile) }));
     found.push({ root: f.root, pemFile: f.pemFile, pem: pem.replace(/\r\n/g, "\n").trim() + "\n", key, keyConfig });
   }

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { defineStack } from "../components";
+import { defineStack, parseName, planClusters } from "../components";
 import { evaluate, Evaluation, unwrapSecrets } from "../offline/evaluate";
 import { CommandRun, CommandStandIn } from "../offline/commandStandIn";
 import { SshCluster } from "../test/support-sshd";
@@ -71,12 +71,13 @@ async function measure(nodes: SshCluster, scenario: string, raw: unknown[], prio
     const stdin = r ? (unwrapSecrets(r.inputs) as { stdin?: string }).stdin ?? "" : "";
     return run.phase === "delete" ? 0 : Buffer.byteLength(stdin, "utf8");
   };
+  const plans = planClusters(raw);
   const rows = nodes.nodes.map((n): Row => {
     const runs = commands.runs.filter((r) => r.host === `${n.address}:${n.port}`);
     return {
       scenario, node: n.name,
-      pushes: runs.filter((r) => r.resource.includes("-push-")).length,
-      restarts: runs.filter((r) => r.resource.includes("-restart-")).length,
+      pushes: runs.filter((r) => parseName(r.resource, plans)?.kind === "push").length,
+      restarts: runs.filter((r) => parseName(r.resource, plans)?.kind === "restart").length,
       sessions: runs.length,
       sshdSessions: after[n.name]! - (before[n.name] ?? 0),
       bytes: runs.reduce((s, r) => s + r.bytesSent, 0),
