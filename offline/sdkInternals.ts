@@ -2,7 +2,6 @@
 // API, in one place. Each internal is named in SDK_INTERNALS with the shape relied on; test/sdkInternals.test.ts checks
 // them against the pinned SDK (package.json), so that an SDK upgrade that moves one fails there, by name, instead of
 // deep inside an evaluation. Nothing else imports from @pulumi/pulumi/runtime/* or @pulumi/pulumi/proto/*.
-/* eslint-disable @typescript-eslint/no-require-imports */
 import * as pulumi from "@pulumi/pulumi";
 import type { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import type { RegisterResourceRequest, RegisterResourceResponse } from "@pulumi/pulumi/proto/resource_pb";

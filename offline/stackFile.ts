@@ -75,7 +75,7 @@ export function readStackText(text: string, source: string): { config: Record<st
     try {
       out.clusters = JSON.parse(out.clusters);
     } catch (e) {
-      throw new Error(`${source}: ${CLUSTERS_KEY} is a string, which Pulumi reads as JSON: ${(e as Error).message}`);
+      throw new Error(`${source}: ${CLUSTERS_KEY} is a string, which Pulumi reads as JSON: ${(e as Error).message}`, { cause: e });
     }
   }
   return { config: out, refused };

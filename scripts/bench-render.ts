@@ -75,7 +75,6 @@ function cluster(workers: number, keyAlgorithm: Spec["keyAlgorithm"]): unknown {
 }
 
 function makeSpec(scenario: string, workers: number, keyAlgorithm: Spec["keyAlgorithm"]): Spec {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { planClusters } = require("../components") as typeof import("../components");
   const raw = cluster(workers, keyAlgorithm);
   const [plan] = planClusters([raw]);
@@ -96,7 +95,6 @@ function nodeResult(spec: Spec, variant: Variant, start: bigint, baseRssKiB: num
 }
 
 async function runRender(spec: Spec): Promise<Result> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { renderClusters } = require("../offline/render") as typeof import("../offline/render");
   const out = mkdtempSync(join(tmpdir(), "bench-render-"));
   try {
@@ -115,9 +113,7 @@ async function runRender(spec: Spec): Promise<Result> {
 /** The same tls resources the program registers, straight into the stand-in: CA key + self-signed cert first,
  * then every leaf's key, CSR and locally signed cert, all chains in flight at once (as Pulumi runs them). */
 async function runStandIn(spec: Spec): Promise<Result> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { TlsStandIn, TLS_TYPES } = require("../offline/tlsStandIn") as typeof import("../offline/tlsStandIn");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { privateKeyInputs } = require("../components/keyAlgorithm") as typeof import("../components/keyAlgorithm");
   const base = process.resourceUsage().maxRSS;
   const start = process.hrtime.bigint();
@@ -171,7 +167,6 @@ async function runStandIn(spec: Spec): Promise<Result> {
  * real TBS would have (SPKI + names + SANs + fixed fields). RSA keys and RSA signatures go to the libuv pool (as the
  * stand-in does), ECDSA signatures are inline. No ASN.1, no PEM, no files: the floor under any implementation. */
 async function runRaw(spec: Spec): Promise<Result> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require("node:crypto") as typeof import("node:crypto");
   type Key = import("node:crypto").KeyPairKeyObjectResult;
   const rsa = spec.keyAlgorithm === "RSA-2048";

@@ -27,7 +27,7 @@ function clustersAt(ref: string, file: string): unknown {
     text = execFileSync("git", ["show", `${ref}:./${repoPath}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (e: any) {
     if (/does not exist|exists on disk, but not in/.test(String(e.stderr))) return undefined;
-    throw new Error(`git show ${ref}:${repoPath} failed: ${String(e.stderr).trim()}`);
+    throw new Error(`git show ${ref}:${repoPath} failed: ${String(e.stderr).trim()}`, { cause: e });
   }
   return parseStackConfig(text, `${ref}:${repoPath}`).clusters;
 }

@@ -11,10 +11,8 @@ import { providerRpc } from "../offline/sdkInternals";
 import { makeTempDir } from "./e2e/proc";
 import { SshCluster } from "./support-sshd";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const grpc = require("@grpc/grpc-js");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 const ROOT = join(__dirname, "..");
 const SCRATCH = /^kube-pki-ssh-/;

@@ -53,7 +53,6 @@ describe("offline render: where it may write", () => {
   it("a render that fails halfway (a disk error) leaves no key and no partial directory behind", async () => {
     const out = makeTempDir("fail");
     // The module object the render calls through (CommonJS): a disk error on the 12th file it writes.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fsModule = require("node:fs") as typeof import("node:fs");
     const realWrite = fsModule.writeFileSync;
     let writes = 0;

@@ -330,7 +330,7 @@ export class SshCluster {
     const stack = [n.root];
     while (stack.length > 0) {
       const dir = stack.pop()!;
-      let entries: import("node:fs").Dirent[] = [];
+      let entries: import("node:fs").Dirent[];
       try {
         entries = readdirSync(dir, { withFileTypes: true });
       } catch {
@@ -413,7 +413,7 @@ const pidsNow = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Nu
 /** Direct children of a process (cheap: /proc/<pid>/task/<tid>/children, no scan of every process). */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
-  let tids: string[] = [];
+  let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {

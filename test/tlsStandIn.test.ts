@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import { isWrappedSecret } from "../offline/secrets";
 import { TLS_TYPES, TlsStandIn, dueForRenewal, hashForState, tlsDiff } from "../offline/tlsStandIn";
 import {
-  openssl, opensslStatus, plain, asn1parse, objects, spkiDer, expectedId, derOfPem,
+  openssl, opensslStatus, plain, asn1parse, spkiDer, expectedId, derOfPem,
   assertGoPem, CA_USES, SERVER_USES, State, create, key, rejectsWith, SUBJECT_OBJECT_ORDER, subjectObjects,
 } from "./support-tls";
 

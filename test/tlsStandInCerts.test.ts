@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { certificateRequestPem } from "../components/csr";
 import { isWrappedSecret } from "../offline/secrets";
-import { TLS_TYPES, TlsStandIn, dueForRenewal, formatGoTime, tlsDiff } from "../offline/tlsStandIn";
+import { TLS_TYPES, TlsStandIn, formatGoTime } from "../offline/tlsStandIn";
 import {
   tmpFile, openssl, opensslDer, opensslStatus, plain, certText, asn1parse, extensionValue, objects, spkiDer,
   derOfPem, assertGoPem, FIXED_NOW, verifyArgs, CA_USES, SERVER_USES, State, create, key, rejectsWith,

