@@ -2,18 +2,18 @@
 // offline render, the benchmarks and the tests. Everything is validated before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
-import { CaName } from "./catalog";
-import { ClusterPki, IssuedInventoryEntry } from "./clusterPki";
-import { ClusterDelivery } from "./clusterDelivery";
-import { ClusterPublication } from "./clusterPublication";
+import { CaName } from "./model/catalog";
+import { ClusterPki, IssuedInventoryEntry } from "./pki/clusterPki";
+import { ClusterDelivery } from "./delivery/clusterDelivery";
+import { ClusterPublication } from "./publication/clusterPublication";
 import { DestroyGuard } from "./destroyGuard";
-import { ClusterSpec, ConfigError } from "./config";
+import { ClusterSpec, ConfigError } from "./model/config";
 import {
   adoptionProblems, identityProblems, RecordedRoots, rotationProblems, RotationState, signerExpiry, TRUST_ROOT_KEYS, TRUST_ROOTS,
   trustPlan, TrustRoot,
-} from "./trust";
-import { ClusterPlan, planClusters } from "./plan";
-import { buildName } from "./names";
+} from "./model/trust";
+import { ClusterPlan, planClusters } from "./model/plan";
+import { buildName } from "./model/names";
 
 export interface StackOutputs {
   /** Per cluster: the three CA certificates (public). */

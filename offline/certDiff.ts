@@ -9,10 +9,10 @@ import {
   rotationChangeProblems, splitCatalogId, splitTlsChild, TRUST_ROOT_KEYS, TRUST_ROOTS, trustChangeProblems, trustPlan,
   userCatalogId,
 } from "../components";
-import { COMMAND_TYPES } from "./commandStandIn";
-import { evaluate, Evaluation, GROUPS_CSR_TYPE } from "./evaluate";
-import { unwrapSecrets } from "./secrets";
-import { TLS_TYPES } from "./tlsStandIn";
+import { COMMAND_TYPES } from "../emulator/commandStandIn";
+import { evaluate, Evaluation, GROUPS_CSR_TYPE } from "../emulator/evaluate";
+import { unwrapSecrets } from "../emulator/secrets";
+import { TLS_TYPES } from "../emulator/tlsStandIn";
 
 export type StepOp = "create" | "update" | "replace" | "delete" | "same";
 

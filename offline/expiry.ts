@@ -6,11 +6,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as tls from "node:tls";
 import { parse } from "yaml";
-import { CaName, CERTIFICATE_AUTHORITIES, KUBECONFIGS } from "../components/catalog";
+import { CaName, CERTIFICATE_AUTHORITIES, KUBECONFIGS } from "../components/model/catalog";
 import {
   KEY_PAIR_PATHS, KUBERNETES_DIR, kubeconfigPath, pathBelow, PKI_DIR, splitCatalogId, TRUST_ROOT_KEYS,
-} from "../components/names";
-import { pemBlocks } from "../components/trust";
+} from "../components/model/names";
+import { pemBlocks } from "../components/model/trust";
 
 export interface ExpiryRow {
   /** kubeadm's name (`apiserver`, `admin.conf`, `etcd-ca`), prefixed with `<cluster>/<node>` or the endpoint when known. */

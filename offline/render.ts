@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ClusterPki, defineStack, FileSpec, planClusters, RENDER_USERS_DIR } from "../components";
-import { evaluate, Evaluation, valueOf } from "./evaluate";
-import { TlsStandInOptions } from "./tlsStandIn";
+import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
+import { TlsStandInOptions } from "../emulator/tlsStandIn";
 
 export interface ManifestEntry {
   readonly path: string;

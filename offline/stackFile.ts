@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
-import { suggestion } from "../components/config";
+import { suggestion } from "../components/model/config";
 
 export const PROJECT = "kube-pki";
 export const STACKS_DIR = resolve(__dirname, "..", "stacks");

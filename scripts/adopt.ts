@@ -11,7 +11,7 @@ import { isMap, isSeq, parseDocument } from "yaml";
 import {
   adoptedKeyConfig, adoptionProblems, KUBERNETES_DIR, PKI_DIR, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot, trustRootPaths,
 } from "../components";
-import { knownHostsLine, pinnedHostKeyOptions } from "../offline/commandStandIn";
+import { knownHostsLine, pinnedHostKeyOptions } from "../emulator/commandStandIn";
 import { STACKS_DIR } from "../offline/stackFile";
 import { cli, onPath, runMain } from "./cli";
 

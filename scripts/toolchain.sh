@@ -13,7 +13,7 @@
 #                                   served by the proxy
 #   pulumi-resource-tls             the Terraform TLS provider through the Pulumi bridge, with our own provider
 #                                   mapping (toolchain/tls): pulumi-tls's provider module is not served
-#   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (offline/commandPlugin.ts):
+#   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (emulator/commandPlugin.ts):
 #                                   pulumi-command's provider module is not served at any version
 #   pulumi-resource-kubernetes      the Kubernetes provider from its module (toolchain/kubernetes-provider); the proxy
 #                                   serves only its v4.25.0 release, stamped as such (kube-pki's resources are in it)
@@ -104,12 +104,15 @@ write_command_plugin() {
   cat > "$bin/pulumi-resource-command.tmp" <<'EOF'
 #!/bin/sh
 # kube-pki's stand-in for pulumi-resource-command (see scripts/toolchain.sh), run as a real plugin from the project.
-[ -f ./offline/commandPlugin.ts ] && [ -d ./node_modules/ts-node ] || {
+# emulator/ since the layout of issue 20; offline/ in a project of an earlier kube-pki (the upgrade test deploys one).
+plugin=./emulator/commandPlugin.ts
+[ -f "$plugin" ] || plugin=./offline/commandPlugin.ts
+[ -f "$plugin" ] && [ -d ./node_modules/ts-node ] || {
   echo "pulumi-resource-command (kube-pki's stand-in): $PWD is not a kube-pki project with node_modules (run pulumi there, after npm ci)" >&2
   exit 1
 }
 export TS_NODE_PROJECT="$PWD/tsconfig.json" TS_NODE_TRANSPILE_ONLY=true
-exec node -r ./node_modules/ts-node/register ./offline/commandPlugin.ts "$@"
+exec node -r ./node_modules/ts-node/register "$plugin" "$@"
 EOF
   chmod 755 "$bin/pulumi-resource-command.tmp" && mv -f "$bin/pulumi-resource-command.tmp" "$bin/pulumi-resource-command"
 }
@@ -148,7 +151,7 @@ build_etcd() {
 step "pulumi $PULUMI_VERSION (Pulumi CLI)" pulumi "$(digest "$repo/toolchain/pulumi" "$PULUMI_VERSION")" build_pulumi
 step "pulumi-language-nodejs" language-nodejs "$(digest "$repo/toolchain/language-nodejs")" build_language_host
 step "pulumi-resource-tls $TLS_VERSION" tls "$(digest "$repo/toolchain/tls" "$TLS_VERSION")" build_tls
-step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "from-project-dir" "$COMMAND_VERSION")" write_command_plugin
+step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "from-project-dir-emulator" "$COMMAND_VERSION")" write_command_plugin
 step "pulumi-resource-pulumi-nodejs (dynamic providers)" pulumi-nodejs "$(digest "v1")" write_nodejs_dynamic_host
 step "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" kubernetes-provider "$(digest "$repo/toolchain/kubernetes-provider" "$K8S_PROVIDER_VERSION")" build_kubernetes_provider
 for b in kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl; do

@@ -3,7 +3,7 @@
 // evaluator: unchanged resources keep their outputs, replaced ones get new ones). Prints each changed set.
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { changes, evaluate, Evaluation, isWrappedSecret, unwrapSecrets } from "../offline/evaluate";
+import { changes, evaluate, Evaluation, isWrappedSecret, unwrapSecrets } from "../emulator/evaluate";
 import { defineStack, deliveryPlan, StackProgram } from "../components";
 import { clusterConfig, runStack, T } from "./support";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack, planClusters } from "../components";
 import { blockedFromPreview, buildReport, CertDiffReport, offlineReport, renderMarkdown, renderText, stepsFromEvaluation, stepsFromPreview } from "../offline/certDiff";
-import { evaluate, Evaluation, isWrappedSecret } from "../offline/evaluate";
+import { evaluate, Evaluation, isWrappedSecret } from "../emulator/evaluate";
 import { clusterConfig } from "./support";
 
 const fixture = (f: string) => JSON.parse(readFileSync(join(__dirname, "fixtures/pulumi-preview", f), "utf8"));

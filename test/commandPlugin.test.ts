@@ -1,4 +1,4 @@
-// The command provider stand-in as the engine runs it (offline/commandPlugin.ts started the way the toolchain's
+// The command provider stand-in as the engine runs it (emulator/commandPlugin.ts started the way the toolchain's
 // pulumi-resource-command wrapper starts it, driven over its gRPC interface as the engine drives it) with a remote
 // command that logs in with `connection.privateKey`, against a loopback sshd. The deploy key must never reach a file:
 // not while the plugin serves, not after the engine stops it with a signal (SIGINT; SIGTERM and SIGHUP alike), and a
@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import { chownSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { providerRpc } from "../offline/sdkInternals";
+import { providerRpc } from "../emulator/sdkInternals";
 import { makeTempDir } from "./e2e/proc";
 import { SshCluster } from "./support-sshd";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ConfigError, validateClusters } from "../components/config";
-import { planClusters } from "../components/plan";
-import { apiServerAltNames } from "../components/sans";
+import { ConfigError, validateClusters } from "../components/model/config";
+import { planClusters } from "../components/model/plan";
+import { apiServerAltNames } from "../components/model/sans";
 import { BAD, Expected, good, sshCluster, sshNode } from "./configCases";
 
 function problemsOf(raw: unknown): readonly string[] {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as https from "node:https";
 import { AddressInfo } from "node:net";
 import { defineStack } from "../components";
-import { evaluate, valueOf } from "../offline/evaluate";
+import { evaluate, valueOf } from "../emulator/evaluate";
 import { expiresText, renderExpiryText, residualTime, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf } from "../offline/expiry";
 import { renderClusters } from "../offline/render";
 import { clusterConfig } from "./support";

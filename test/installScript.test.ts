@@ -13,7 +13,7 @@ import {
 import { join } from "node:path";
 import {
   bundlePayload, certificateFingerprint, installCommand, PayloadFile, removeCommand, restartCommand, restartInput,
-} from "../components/nodeScripts";
+} from "../components/node/nodeProgram";
 import { makeTempDir } from "./e2e/proc";
 import { nodeShell, SHELLS } from "./support-shells";
 

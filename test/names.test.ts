@@ -1,7 +1,7 @@
 // Resource names are part of a deployed stack's URNs: every name the program registers for a 3+2 cluster (users, trust
 // roots at generations 1 to 3, SSH delivery with every restart, publication, protectCAs) and a 1+1 cluster whose name
 // and node name can be read as the other's (`prod` + `eu-1` against `prod-eu`) is the table below, captured from the
-// program before components/names.ts existed; buildName makes each of them from the plans, and parseName reads each
+// program before components/model/names.ts existed; buildName makes each of them from the plans, and parseName reads each
 // back, one kind per case.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import {
   buildName, ClientPart, ClusterPlan, defineStack, parseName, planClusters, PUBLICATION_CHILDREN, ResourceName, splitCatalogId, TLS_CHILDREN,
   TRUST_ROOTS, trustPlan,
 } from "../components";
-import { evaluate } from "../offline/evaluate";
+import { evaluate } from "../emulator/evaluate";
 import { clusterConfig } from "./support";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0d2kaJ1rjbG5dNl5I6vvKyGFDDp0Q4z0FOh1lPdQ7";
@@ -77,7 +77,7 @@ function registered({ catalog, delivery }: ClusterPlan): ResourceName[] {
   ];
 }
 
-describe("resource names (components/names.ts)", () => {
+describe("resource names (components/model/names.ts)", () => {
   const plans = planClusters(clusters());
   const all = plans.flatMap(registered);
 

@@ -8,11 +8,11 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { buildCatalog, validateClusters } from "../components";
-import { deliveryPlan } from "../components/delivery";
+import { deliveryPlan } from "../components/model/deliveryPlan";
 import {
   bundlePayload, installCommand, NODE_PROGRAM_DIGEST, nodeProgramPath, nodeToolsPayload, removeCommand, restartCommand, restartInput,
   toolsCommand,
-} from "../components/nodeScripts";
+} from "../components/node/nodeProgram";
 import { makeTempDir } from "./e2e/proc";
 import { clusterConfig } from "./support";
 import { nodeShell, SHELLS } from "./support-shells";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { X509Certificate } from "node:crypto";
-import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, valueOf } from "../offline/evaluate";
+import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderMarkdown } from "../offline/certDiff";
 import { defineStack, StackProgram } from "../components";
 import { clusterConfig, find, plain, plainState, runStack, T } from "./support";

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate, isWrappedSecret, unwrapSecrets, valueOf } from "../offline/evaluate";
+import { evaluate, isWrappedSecret, unwrapSecrets, valueOf } from "../emulator/evaluate";
 import { readStackConfig } from "../offline/stackFile";
 import { renderClusters } from "../offline/render";
 import { clusterConfig } from "./support";

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { defineStack } from "../components";
-import { withCertSANs } from "../components/kubeadmConfig";
-import { evaluate, isWrappedSecret, unwrapSecrets } from "../offline/evaluate";
+import { withCertSANs } from "../components/model/kubeadmConfig";
+import { evaluate, isWrappedSecret, unwrapSecrets } from "../emulator/evaluate";
 import { clusterConfig, find, plainState, T } from "./support";
 
 const LIVE_CLUSTER_CONFIGURATION = `apiServer:

@@ -6,10 +6,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv, { ValidateFunction } from "ajv";
 import { parse } from "yaml";
-import { KEYWORDS_READ } from "../components/config";
-import { MIRRORED_KEYWORDS, VALUE_RULES } from "../components/configRules";
-import { ClusterSchema, stackSchemaText } from "../components/configSchema";
-import { isDns1123Label, isDns1123Subdomain } from "../components/net";
+import { KEYWORDS_READ } from "../components/model/config";
+import { MIRRORED_KEYWORDS, VALUE_RULES } from "../components/model/configRules";
+import { ClusterSchema, stackSchemaText } from "../components/model/configSchema";
+import { isDns1123Label, isDns1123Subdomain } from "../components/model/net";
 import { STACKS_DIR, stackNames } from "../offline/stackFile";
 import { SCHEMA_FILE } from "../scripts/schema";
 import { BAD, RULE_LEVEL } from "./configCases";
@@ -43,7 +43,7 @@ const pointerOf = (problem: string | RegExp) => {
 };
 
 describe("schema/stack.schema.json", () => {
-  it("is what npm run schema writes from components/configSchema.ts", () => {
+  it("is what npm run schema writes from components/model/configSchema.ts", () => {
     assert.equal(readFileSync(SCHEMA_FILE, "utf8"), stackSchemaText(), "run npm run schema and commit schema/stack.schema.json");
   });
 
@@ -107,7 +107,7 @@ const CLUSTER_KEYS = keysOf(ClusterSchema);
 /** A key with keys of its own is an object; the others (and lists of plain values) are what the table must list. */
 const isLeaf = (path: string) => ![...CLUSTER_KEYS.keys()].some((k) => k.startsWith(`${path}.`) || k.startsWith(`${path}[].`));
 
-describe("components/configSchema.ts", () => {
+describe("components/model/configSchema.ts", () => {
   it("uses only keywords config.ts reads, annotations, or keywords a rule mirrors (MIRRORED_KEYWORDS)", () => {
     const known = new Set<string>([...KEYWORDS_READ, ...ANNOTATIONS, ...MIRRORED_KEYWORDS]);
     const unknown = new Set<string>();

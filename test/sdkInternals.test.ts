@@ -1,11 +1,11 @@
-// Smoke test of offline/sdkInternals.ts against the pinned @pulumi/pulumi: every internal the adapter takes is still
+// Smoke test of emulator/sdkInternals.ts against the pinned @pulumi/pulumi: every internal the adapter takes is still
 // there with the shape it relies on, and one evaluation through it works. An SDK upgrade that moves an internal fails
 // here, naming it, instead of deep inside an evaluation.
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluate, valueOf } from "../offline/evaluate";
-import { SDK_INTERNALS, SdkInternal, sdkExport } from "../offline/sdkInternals";
-import { isWrappedSecret, wrapSecret } from "../offline/secrets";
+import { evaluate, valueOf } from "../emulator/evaluate";
+import { SDK_INTERNALS, SdkInternal, sdkExport } from "../emulator/sdkInternals";
+import { isWrappedSecret, wrapSecret } from "../emulator/secrets";
 
 const SDK_VERSION = (require("@pulumi/pulumi/package.json") as { version: string }).version;
 
@@ -22,7 +22,7 @@ function mismatch(internal: SdkInternal): string {
   }).filter(Boolean).join("\n");
 }
 
-describe("sdkInternals: the SDK internals offline/sdkInternals.ts takes exist with the expected shape", () => {
+describe("sdkInternals: the SDK internals emulator/sdkInternals.ts takes exist with the expected shape", () => {
   for (const [group, internals] of Object.entries(SDK_INTERNALS)) {
     it(group, () => {
       assert.equal(internals.map(mismatch).filter(Boolean).join("\n"), "");

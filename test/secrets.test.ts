@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, RegisteredResource, unwrapSecrets, valueOf } from "../offline/evaluate";
+import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, RegisteredResource, unwrapSecrets, valueOf } from "../emulator/evaluate";
 import { defineStack, StackProgram } from "../components";
 import { clusterConfig, T } from "./support";
 

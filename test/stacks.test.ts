@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack, planClusters } from "../components";
-import { evaluate, unwrapSecrets } from "../offline/evaluate";
+import { evaluate, unwrapSecrets } from "../emulator/evaluate";
 import { parseStackConfig, readStackConfig, stackNames } from "../offline/stackFile";
 import { T } from "./support";
 

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { nodeToolsPayload, toolsCommand } from "../components/nodeScripts";
+import { nodeToolsPayload, toolsCommand } from "../components/node/nodeProgram";
 import { makeTempDir } from "./e2e/proc";
 
 /** Each shell as a command line (`busybox sh`: BusyBox picks its applet from the name it is started as). */

@@ -6,8 +6,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { unwrapSecrets } from "../offline/secrets";
-import { TLS_TYPES, TlsStandIn } from "../offline/tlsStandIn";
+import { unwrapSecrets } from "../emulator/secrets";
+import { TLS_TYPES, TlsStandIn } from "../emulator/tlsStandIn";
 
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-standin-test-"));
 let tmpCounter = 0;

@@ -5,9 +5,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "./e2e/proc";
 import { defineStack, StackProgram } from "../components";
-import { evaluate, EvaluateOptions, Evaluation, RegisteredResource } from "../offline/evaluate";
-import { unwrapSecrets } from "../offline/secrets";
-import { TLS_TYPES } from "../offline/tlsStandIn";
+import { evaluate, EvaluateOptions, Evaluation, RegisteredResource } from "../emulator/evaluate";
+import { unwrapSecrets } from "../emulator/secrets";
+import { TLS_TYPES } from "../emulator/tlsStandIn";
 
 export const T = {
   key: TLS_TYPES.privateKey, csr: TLS_TYPES.certRequest, selfSigned: TLS_TYPES.selfSignedCert, signed: TLS_TYPES.locallySignedCert,

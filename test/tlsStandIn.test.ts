@@ -1,13 +1,13 @@
 /**
- * Tests of offline/tlsStandIn.ts against docs/tls-provider.md ("§n"): keys, CSRs, the replace rules, and what is
+ * Tests of emulator/tlsStandIn.ts against docs/tls-provider.md ("§n"): keys, CSRs, the replace rules, and what is
  * refused. Certificates are in tlsStandInCerts.test.ts. Every emulated fact is checked on the real artefacts, by
  * openssl where possible, never against hard-coded outputs. The stand-in is called directly, without the Pulumi
  * runtime. It emulates what kube-pki sends; the last block checks that anything else is refused.
  */
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
-import { isWrappedSecret } from "../offline/secrets";
-import { TLS_TYPES, TlsStandIn, dueForRenewal, hashForState, tlsDiff } from "../offline/tlsStandIn";
+import { isWrappedSecret } from "../emulator/secrets";
+import { TLS_TYPES, TlsStandIn, dueForRenewal, hashForState, tlsDiff } from "../emulator/tlsStandIn";
 import {
   openssl, opensslStatus, plain, asn1parse, spkiDer, expectedId, derOfPem,
   assertGoPem, CA_USES, SERVER_USES, State, create, key, rejectsWith, SUBJECT_OBJECT_ORDER, subjectObjects,

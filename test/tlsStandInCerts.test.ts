@@ -1,12 +1,12 @@
 /**
- * Tests of offline/tlsStandIn.ts against docs/tls-provider.md ("§n"): self-signed and locally signed certificates,
+ * Tests of emulator/tlsStandIn.ts against docs/tls-provider.md ("§n"): self-signed and locally signed certificates,
  * checked on the real artefacts by openssl, never against hard-coded outputs.
  */
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
-import { certificateRequestPem } from "../components/csr";
-import { isWrappedSecret } from "../offline/secrets";
-import { TLS_TYPES, TlsStandIn, formatGoTime } from "../offline/tlsStandIn";
+import { certificateRequestPem } from "../components/pki/csr";
+import { isWrappedSecret } from "../emulator/secrets";
+import { TLS_TYPES, TlsStandIn, formatGoTime } from "../emulator/tlsStandIn";
 import {
   tmpFile, openssl, opensslDer, opensslStatus, plain, certText, asn1parse, extensionValue, objects, spkiDer,
   derOfPem, assertGoPem, FIXED_NOW, verifyArgs, CA_USES, SERVER_USES, State, create, key, rejectsWith,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { adoptionProblems, defineStack, FileContent, pemBlocks, rotationProblems, trustPlan } from "../components";
-import { evaluate, Evaluation, valueOf } from "../offline/evaluate";
+import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderText } from "../offline/certDiff";
 import { rowsFromDirectory } from "../offline/expiry";
 import { renderClusters } from "../offline/render";

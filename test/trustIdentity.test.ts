@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, defineStack, RecordedRoots, signerExpiry, StackProgram, trustPlan } from "../components";
-import { evaluate, Evaluation, valueOf } from "../offline/evaluate";
+import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderText } from "../offline/certDiff";
 import { clusterConfig, opensslCa, T } from "./support";
 

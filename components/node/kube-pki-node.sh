@@ -4,7 +4,7 @@
 # sha256sum, stat, mktemp, sync), gzip, flock (util-linux), awk and, for health checks, openssl.
 #
 # What ships is this file without its comment lines (every line whose first non-blank character is #) and without
-# its trailing newline: components/nodeScripts.ts loads it so, and the node checks the result against its SHA-256
+# its trailing newline: components/node/nodeProgram.ts loads it so, and the node checks the result against its SHA-256
 # (NODE_PROGRAM_DIGEST). Comments here cost nothing on the node and never change the digest. Dropping them must not
 # change the code: no comment line after a line that ends in a backslash, none inside a here-document or a string.
 # `npm run lint:sh` (shellcheck --shell=sh) checks it.

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
-import { pemBlocks } from "../../components/trust";
+import { pemBlocks } from "../../components/model/trust";
 import { join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { rowsFromDirectory } from "../../offline/expiry";

@@ -1,6 +1,6 @@
 // What the rendered PKI of the e2e cluster must contain, written from docs/kubeadm.md (§1 the
 // certificate table, §2 SAN rules, §4 kubeconfigs, §6 files per role, §8 external-CA mode) and NOT from
-// components/catalog.ts, so that a catalog mistake makes the e2e tests fail instead of moving the expectation with
+// components/model/catalog.ts, so that a catalog mistake makes the e2e tests fail instead of moving the expectation with
 // it. The one addition the reference does not list is kube-proxy.conf (CN system:kube-proxy, O system:node-proxier,
 // the identity Kubernetes' default RBAC binds), which this project ships to every node.
 import { CONTROL_PLANE, E2eNode, NODES, OPERATOR } from "./rendered";

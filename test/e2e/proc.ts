@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nodeToolsPayload, toolsCommand } from "../../components/nodeScripts";
+import { nodeToolsPayload, toolsCommand } from "../../components/node/nodeProgram";
 
 // ---- temp dirs -----------------------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { TlsStandIn } from "../../offline/tlsStandIn";
+import { TlsStandIn } from "../../emulator/tlsStandIn";
 import { makeTempDir, run } from "../e2e/proc";
 import { clusterConfig } from "../support";
 import { describeRun, REPO, Workspace } from "./workspace";

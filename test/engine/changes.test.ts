@@ -1,5 +1,5 @@
 // What the real engine plans and does for the changes a platform team makes, against what kube-pki's offline model
-// (offline/evaluate.ts, under mocks with the stand-ins) predicts for the same change: the same steps (type, name,
+// (emulator/evaluate.ts, under mocks with the stand-ins) predicts for the same change: the same steps (type, name,
 // operation), so the PR diff and the offline tools can be trusted. Also the lifecycle rules only the real engine
 // shows: protected CAs (a replace fails the preview; destroy refuses before deleting anything), the renewal window
 // and an expired CA (state rewritten, imported), a hand-edited file (refresh cannot see it; --replace restores it),
@@ -10,7 +10,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineStack, planClusters } from "../../components";
 import { blockedFromPreview, buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
-import { evaluate } from "../../offline/evaluate";
+import { evaluate } from "../../emulator/evaluate";
 import { clusterConfig } from "../support";
 import { changedSteps, checkCapture, describeRun, typeAndName, Workspace } from "./workspace";
 import * as pulumi from "@pulumi/pulumi";

@@ -118,7 +118,7 @@ export class Workspace {
     const dir = makeTempDir(`ws-${label}`);
     for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"]) cpSync(join(REPO, f), join(dir, f));
     // offline/ for the command plugin, which the engine starts in the project's directory (scripts/toolchain.sh).
-    for (const d of ["components", "offline"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
+    for (const d of ["components", "offline", "emulator"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
     symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
     mkdirSync(join(dir, "stacks"));
     const backend = join(dir, ".state");

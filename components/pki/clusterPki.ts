@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
-import { CaName, ClusterCatalog, FileSpec, InventoryEntry, inventoryOf } from "./catalog";
+import { CaName, ClusterCatalog, FileSpec, InventoryEntry, inventoryOf } from "../model/catalog";
 import { CertificateAuthority } from "./certificateAuthority";
 import { Certificate } from "./certificate";
 import { Kubeconfig } from "./kubeconfig";
 import { ServiceAccountKey } from "./serviceAccountKey";
 import { Signer } from "./certificateAuthority";
-import { buildName, userCatalogId } from "./names";
-import { madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "./trust";
+import { buildName, userCatalogId } from "../model/names";
+import { madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "../model/trust";
 
 export interface ClusterPkiArgs {
   /** The expanded catalog of one validated cluster (buildCatalog(validateClusters(...)[i])) (required). */

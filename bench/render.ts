@@ -14,7 +14,7 @@
 // variants' peak is the largest process of the script (/usr/bin/time -f %M over the shell, which folds in the
 // maxrss of every waited-for descendant), their time the whole script.
 //
-// Usage: npx ts-node -T scripts/bench-render.ts [--quick] [--all] [--only <substring of "scenario variant">] [--json <file>]
+// Usage: npx ts-node -T bench/render.ts [--quick] [--all] [--only <substring of "scenario variant">] [--json <file>]
 //   default: {3 + 2, 3 + 1,000 workers} x {ECDSA-P256, RSA-2048} x every variant, except stand-in and openssl-2way
 //   for 3 + 1,000 RSA-2048 (~2,040 RSA keys: ~4 + ~9 more minutes on 2 cores; --all runs them too). About 25 min.
 //   --quick: 3 + 2 and 3 + 100 workers (about 2 min).
@@ -113,8 +113,8 @@ async function runRender(spec: Spec): Promise<Result> {
 /** The same tls resources the program registers, straight into the stand-in: CA key + self-signed cert first,
  * then every leaf's key, CSR and locally signed cert, all chains in flight at once (as Pulumi runs them). */
 async function runStandIn(spec: Spec): Promise<Result> {
-  const { TlsStandIn, TLS_TYPES } = require("../offline/tlsStandIn") as typeof import("../offline/tlsStandIn");
-  const { privateKeyInputs } = require("../components/keyAlgorithm") as typeof import("../components/keyAlgorithm");
+  const { TlsStandIn, TLS_TYPES } = require("../emulator/tlsStandIn") as typeof import("../emulator/tlsStandIn");
+  const { privateKeyInputs } = require("../components/model/keyAlgorithm") as typeof import("../components/model/keyAlgorithm");
   const base = process.resourceUsage().maxRSS;
   const start = process.hrtime.bigint();
   const tls = new TlsStandIn();

@@ -5,7 +5,7 @@
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
-import type { AbsentPath } from "./nodeScripts";
+import type { AbsentPath } from "../node/nodeProgram";
 import {
   buildName, CA_SIGNER_PATH, catalogId, KEY_PAIR_PATHS, KeyPairName, kubeconfigPath, SA_PATHS, userCatalogId,
 } from "./names";

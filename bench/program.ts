@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack } from "../components";
-import { evaluate } from "../offline/evaluate";
+import { evaluate } from "../emulator/evaluate";
 
 interface Result { scenario: string; variant: string; resources: number; seconds: number; peakRssMiB: number }
 

@@ -59,7 +59,7 @@ export class TlsStandIn {
     return (Object.values(TLS_TYPES) as string[]).includes(type);
   }
 
-  /** A create (the mock runtime's newResource). Reads never reach it: offline/evaluate.ts answers them. The state
+  /** A create (the mock runtime's newResource). Reads never reach it: emulator/evaluate.ts answers them. The state
    * echoes the inputs as given: the SDK hands the key inputs over as secrets already (§9). */
   async newResource(args: { type: string; name: string; inputs: unknown }): Promise<{ id: string; state: Props }> {
     if (!this.handles(args.type)) throw new Error(`TlsStandIn does not handle resource type ${args.type}`);
@@ -254,13 +254,13 @@ function alwaysDueForRenewal(p: Props): boolean {
 
 const HOUR_MS = 3_600_000;
 
-/** ECDSA curves kube-pki uses (components/keyAlgorithm.ts): node/OpenSSL name, signature hash and OID (§7.5). */
+/** ECDSA curves kube-pki uses (components/model/keyAlgorithm.ts): node/OpenSSL name, signature hash and OID (§7.5). */
 const CURVES: Record<string, { node: string; hash: string; signature: string }> = {
   P256: { node: "prime256v1", hash: "sha256", signature: "1.2.840.10045.4.3.2" },
   P384: { node: "secp384r1", hash: "sha384", signature: "1.2.840.10045.4.3.3" },
 };
 
-/** §7.3 (CC keyUsages / extendedKeyUsages), for the uses kube-pki's catalog asks for (components/catalog.ts USES):
+/** §7.3 (CC keyUsages / extendedKeyUsages), for the uses kube-pki's catalog asks for (components/model/catalog.ts USES):
  * Go x509.KeyUsage bit values and x509.ExtKeyUsage OIDs. */
 const KEY_USAGES: Record<string, number> = { digital_signature: 1 << 0, key_encipherment: 1 << 2, cert_signing: 1 << 5 };
 const EXT_KEY_USAGES: Record<string, string> = { server_auth: "1.3.6.1.5.5.7.3.1", client_auth: "1.3.6.1.5.5.7.3.2" };

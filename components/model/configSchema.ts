@@ -247,7 +247,7 @@ export const StackFileSchema = Keys({
 }, {
   $schema: "http://json-schema.org/draft-07/schema#",
   title: "kube-pki stack file",
-  description: "A kube-pki stack file, stacks/Pulumi.<stack>.yaml (generated from components/configSchema.ts by npm run schema).",
+  description: "A kube-pki stack file, stacks/Pulumi.<stack>.yaml (generated from components/model/configSchema.ts by npm run schema).",
 });
 
 /** What a reader of the JSON looks for first in each schema object; the rest keeps its order. */

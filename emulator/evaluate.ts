@@ -6,12 +6,12 @@
 // a replaced one. Used by the tests, the offline render, the cert diff and the benchmarks.
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
-import { certificateRequestPem } from "../components/csr";
+import { certificateRequestPem } from "../components/pki/csr";
 import { observeRegistrations, Registration, waitForRPCs } from "./sdkInternals";
 import { unwrapSecrets } from "./secrets";
 import { dueForRenewal, TLS_TYPES, TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
 
-/** kube-pki's own dynamic resource (components/groupsCertRequest.ts): a CSR with several O values. */
+/** kube-pki's own dynamic resource (components/pki/groupsCertRequest.ts): a CSR with several O values. */
 export const GROUPS_CSR_TYPE = "pulumi-nodejs:dynamic/kube-pki:GroupsCertRequest";
 const GROUPS_CSR_REPLACE = ["privateKeyPem", "commonName", "organizations"];
 
@@ -23,7 +23,7 @@ export { isWrappedSecret, unwrapSecrets } from "./secrets";
 export type Operation = "create" | "same" | "update" | "replace";
 
 export interface RegisteredResource extends Registration {
-  /** Inputs as the provider receives them: secret values stay wrapped (offline/secrets.ts). */
+  /** Inputs as the provider receives them: secret values stay wrapped (emulator/secrets.ts). */
   readonly inputs: Record<string, unknown>;
   /** Outputs (the stand-in's state, or the previous state when unchanged). */
   state: Record<string, unknown>;

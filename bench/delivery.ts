@@ -3,7 +3,7 @@
 // For a full first push, an apply with nothing changed, and a SAN change (one apiServer.certSANs entry added), it
 // reports per node the commands run, the bytes sent (command text + stdin, from CommandStandIn.runs), the SSH
 // sessions (from the runs, cross-checked against "Accepted publickey" lines in each sshd's log) and the wall time.
-// Usage: npx ts-node -T scripts/bench-delivery.ts [--repeat 3] [--concurrency 1]
+// Usage: npx ts-node -T bench/delivery.ts [--repeat 3] [--concurrency 1]
 // The nodes use 127.0.1.x, not the tests' 127.0.0.x, so the benchmark can run while the tests do.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,8 +11,8 @@ import * as os from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack, parseName, planClusters } from "../components";
-import { evaluate, Evaluation, unwrapSecrets } from "../offline/evaluate";
-import { CommandRun, CommandStandIn } from "../offline/commandStandIn";
+import { evaluate, Evaluation, unwrapSecrets } from "../emulator/evaluate";
+import { CommandRun, CommandStandIn } from "../emulator/commandStandIn";
 import { SshCluster } from "../test/support-sshd";
 
 const API_PORT = 16443;

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local, remote } from "@pulumi/command";
-import { ClusterPki } from "./clusterPki";
-import { ClusterSpec, NodeSpec, SshTarget } from "./config";
-import { DeliveryPlan, PushPlan } from "./delivery";
+import { ClusterPki } from "../pki/clusterPki";
+import { ClusterSpec, NodeSpec, SshTarget } from "../model/config";
+import { DeliveryPlan, PushPlan } from "../model/deliveryPlan";
 import {
   bundleDigest, bundlePayload, certificateFingerprint, installCommand, nodeToolsPayload, removeCommand, restartCommand,
   restartInput, toolsCommand,
-} from "./nodeScripts";
+} from "../node/nodeProgram";
 
 export interface ClusterDeliveryArgs {
   /** The cluster's PKI: where file contents come from (required). */

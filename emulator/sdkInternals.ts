@@ -1,4 +1,4 @@
-// Everything the offline evaluator (offline/evaluate.ts) and the tests take from @pulumi/pulumi beyond its public
+// Everything the offline evaluator (emulator/evaluate.ts) and the tests take from @pulumi/pulumi beyond its public
 // API, in one place. Each internal is named in SDK_INTERNALS with the shape relied on; test/sdkInternals.test.ts checks
 // them against the pinned SDK (package.json), so that an SDK upgrade that moves one fails there, by name, instead of
 // deep inside an evaluation. Nothing else imports from @pulumi/pulumi/runtime/* or @pulumi/pulumi/proto/*.
@@ -39,14 +39,14 @@ export const SDK_INTERNALS: Readonly<Record<string, readonly SdkInternal[]>> = {
     { module: "proto/resource_pb", name: "RegisterResourceResponse", kind: "function", methods: { getUrn: 0 } },
   ],
   // The engine's side of the provider gRPC interface, to drive a provider plugin as the engine does
-  // (test/commandPlugin.test.ts drives offline/commandPlugin.ts).
+  // (test/commandPlugin.test.ts drives emulator/commandPlugin.ts).
   "provider gRPC client": [
     // grpc-js's generated client methods take (...args): arity 0.
     { module: "proto/provider_grpc_pb", name: "ResourceProviderClient", kind: "function", methods: { create: 0 } },
     { module: "proto/provider_pb", name: "CreateRequest", kind: "function", methods: { setUrn: 1, setProperties: 1 } },
     { module: "proto/provider_pb", name: "CreateResponse", kind: "function", methods: { getProperties: 0 } },
   ],
-  // Public (pulumi.runtime), listed because offline/secrets.ts builds the secret envelope from them.
+  // Public (pulumi.runtime), listed because emulator/secrets.ts builds the secret envelope from them.
   "secret envelope": [
     { module: "runtime", name: "specialSigKey", kind: "string" },
     { module: "runtime", name: "specialSecretSig", kind: "string" },

@@ -1,11 +1,11 @@
 // What runs on a node (or locally) to install a bundle, remove one, and check that a restarted component serves its
-// new certificate: the node program (node/kube-pki-node.sh), the payloads it reads and the fixed command strings that
+// new certificate: the node program (kube-pki-node.sh beside this module), the payloads it reads and the fixed command strings that
 // install and run it. Each command string holds no secret: the bundle travels on stdin. Pure code.
 import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { Reader, SHELL_WORD } from "./config";
+import { Reader, SHELL_WORD } from "../model/config";
 
 export interface PayloadFile {
   /** Absolute path on the node (no whitespace). */
@@ -62,14 +62,14 @@ export const bundleDigest = (payload: string) => sha256(payload);
 export const certificateFingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 /**
- * kube-pki's program on a node (node/kube-pki-node.sh, beside this module): one shell script holding the install,
+ * kube-pki's program on a node (kube-pki-node.sh, beside this module): one shell script holding the install,
  * removal, restart and self-install operations (`sh -c "$program" kube-pki <operation> <root> …`). It is installed on
  * each node once, by the node's tools command, so that each push records in the state only its bundle and a short
  * command that runs this program, not the program itself (which made 74 % of a 1,500-resource state). What ships is
  * the file's code: its comment lines (documentation, shellcheck directives) and trailing newline are dropped, so they
  * change neither the node's copy nor its digest.
  */
-const NODE_PROGRAM = readFileSync(join(__dirname, "node", "kube-pki-node.sh"), "utf8").replace(/^[ \t]*#.*\n/gm, "").replace(/\n+$/, "");
+const NODE_PROGRAM = readFileSync(join(__dirname, "kube-pki-node.sh"), "utf8").replace(/^[ \t]*#.*\n/gm, "").replace(/\n+$/, "");
 
 /** SHA-256 of the node program as installed (the file holds the program without a trailing newline). */
 export const NODE_PROGRAM_DIGEST = sha256(NODE_PROGRAM);

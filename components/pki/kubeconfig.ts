@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Certificate, CertificateArgs } from "./certificate";
-import { renderKubeconfig } from "./kubeconfigYaml";
-import { childName } from "./names";
+import { renderKubeconfig } from "../model/kubeconfigYaml";
+import { childName } from "../model/names";
 
 export interface KubeconfigArgs extends CertificateArgs {
   /** kubeadm clusterName: the cluster entry's name (required). */

@@ -3,7 +3,7 @@
 // version, so this is the closest the engine tests can get. It serves `command:local:Command` and
 // `command:remote:Command` with the provider's documented semantics (inputs create/update/delete, stdin, triggers,
 // logging, addPreviousOutputInEnv, connection with a pinned host key or the ssh-agent), running the commands for real
-// through the same code as the mock-runtime stand-in (offline/commandStandIn.ts): /bin/sh locally, OpenSSH remotely.
+// through the same code as the mock-runtime stand-in (emulator/commandStandIn.ts): /bin/sh locally, OpenSSH remotely.
 import * as provider from "@pulumi/pulumi/provider";
 import { isDeepStrictEqual } from "node:util";
 import { CommandStandIn } from "./commandStandIn";
@@ -58,7 +58,7 @@ class CommandPlugin implements provider.Provider {
 }
 
 // The engine stops plugins with SIGINT (SIGKILL a second later): the runner's ssh-agent and scratch directory go on
-// exit and on SIGINT, SIGTERM and SIGHUP (offline/commandStandIn.ts); a later run sweeps what a SIGKILL left.
+// exit and on SIGINT, SIGTERM and SIGHUP (emulator/commandStandIn.ts); a later run sweeps what a SIGKILL left.
 provider.main(new CommandPlugin(), process.argv.slice(2)).catch((e) => {
   console.error(e);
   process.exit(1);

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ClusterPki } from "./clusterPki";
-import { withCertSANs } from "./kubeadmConfig";
-import { childName, PublicationChild } from "./names";
+import { ClusterPki } from "../pki/clusterPki";
+import { withCertSANs } from "../model/kubeadmConfig";
+import { childName, PublicationChild } from "../model/names";
 
 export interface ClusterPublicationArgs {
   /** The cluster's PKI (required). */

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KeyAlgorithm } from "./config";
-import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
+import { KeyAlgorithm } from "../model/config";
+import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "../model/keyAlgorithm";
 import { Signer } from "./certificateAuthority";
 import { GroupsCertRequest } from "./groupsCertRequest";
-import { childName } from "./names";
+import { childName } from "../model/names";
 
 export interface CertificateArgs {
   /** Subject CN (required). */

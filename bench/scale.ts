@@ -2,7 +2,7 @@
 // cluster of 3 control-plane nodes + N workers (ECDSA-P256) for several N, each in a fresh child process, and prints
 // wall time, peak RSS and time per node; linear scaling shows as a flat "ms per node" column. Figures go to
 // docs/benchmarks-scale.md. Usage:
-//   npx ts-node -T scripts/bench-scale.ts [--workers 250,500,1000,2000] [--profile <N>]
+//   npx ts-node -T bench/scale.ts [--workers 250,500,1000,2000] [--profile <N>]
 // --profile N writes a V8 CPU profile (.cpuprofile, for Chrome DevTools) of the render of 3 + N into the current
 // directory, and prints the 25 functions with the most self time.
 import { execFileSync } from "node:child_process";

@@ -2,7 +2,7 @@
 // delivery plans, and a check that every resource name is unique across the stack. Pure code.
 import { buildCatalog, ClusterCatalog } from "./catalog";
 import { ConfigError, validateClusters } from "./config";
-import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./delivery";
+import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./deliveryPlan";
 import { buildName } from "./names";
 
 export interface ClusterPlan {

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KeyAlgorithm } from "./config";
-import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
-import { childName } from "./names";
+import { KeyAlgorithm } from "../model/config";
+import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "../model/keyAlgorithm";
+import { childName } from "../model/names";
 
 export interface ServiceAccountKeyArgs {
   /** Key algorithm, kubeadm naming (required). */

@@ -3,7 +3,7 @@
 // change, and an unchanged `pulumi up`; wall time, peak RSS of the CLI, the language host, the program (node), each
 // provider, and the state file's size. Side by side, in the same run: a bare program with as many plain
 // tls.PrivateKey resources. Figures go to docs/benchmarks-engine.md. Usage:
-//   npx ts-node -T scripts/bench-engine.ts [--workers 2,100,1000] [--skip-checkpoints] [--no-bare]
+//   npx ts-node -T bench/engine.ts [--workers 2,100,1000] [--skip-checkpoints] [--no-bare]
 // --skip-checkpoints runs both ups with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end);
 // --no-bare leaves out the bare program.
 import { spawn } from "node:child_process";

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KeyAlgorithm } from "./config";
-import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "./keyAlgorithm";
-import { USES } from "./catalog";
-import { childName } from "./names";
+import { KeyAlgorithm } from "../model/config";
+import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "../model/keyAlgorithm";
+import { USES } from "../model/catalog";
+import { childName } from "../model/names";
 
 export interface CertificateAuthorityArgs {
   /** Subject CN; also the CA's one DNS SAN, as kubeadm makes it (required). */
