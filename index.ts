@@ -13,11 +13,11 @@ export = async () => {
     const near = suggestion(Object.keys(pulumi.runtime.allConfig()), "kube-pki:clusters", (k) => k.replace(/[-_]/g, ""));
     if (near) throw new ConfigError([`clusters: is not set; the stack has "${near}": did you mean "kube-pki:clusters"?`]);
   }
-  // The config is checked before the stack is read: a bad config registers nothing at all.
-  planClusters(clusters);
+  // Validated once, before the stack is read: a bad config registers nothing at all.
+  const plans = planClusters(clusters);
   const self = new pulumi.StackReference("self", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
   const [rotation, trustRoots] = await Promise.all([self.getOutputDetails("rotation"), self.getOutputDetails("trustRoots")]);
-  const program = defineStack(clusters, {
+  const program = defineStack(plans, {
     stack: pulumi.getStack(),
     secret: (key) => config.getSecret(key),
     // Adopted keys are checked against their certificates before anything is registered, so read in plain text here.

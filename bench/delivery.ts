@@ -59,7 +59,7 @@ async function measure(nodes: SshCluster, scenario: string, raw: unknown[], prio
   const commands = new CommandStandIn({ perHostConcurrency: CONCURRENCY });
   const before = nodes.sessions();
   const start = process.hrtime.bigint();
-  const ev = await evaluate(() => defineStack(raw, {
+  const ev = await evaluate(() => defineStack(planClusters(raw), {
     stack: "bench", secret: (k) => (k === "sshPrivateKey" ? pulumi.secret(nodes.clientKey) : undefined),
   }), { extra: commands, prior });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -4,7 +4,7 @@
 // child process so that peak RSS is its own. Usage: npm run bench:program [-- --workers 1000]
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { defineStack } from "../components";
+import { defineStack, planClusters } from "../components";
 import { evaluate } from "../emulator/evaluate";
 
 interface Result { scenario: string; variant: string; resources: number; seconds: number; peakRssMiB: number }
@@ -38,7 +38,7 @@ async function child(scenario: string, variant: string, count: number, cp: numbe
     });
     resources = ev.resources.length;
   } else {
-    const ev = await evaluate(() => defineStack(raw));
+    const ev = await evaluate(() => defineStack(planClusters(raw)));
     resources = ev.resources.length;
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import { formerType } from "./typeToken";
 
 export interface DestroyGuardArgs {
   /** Everything the guard stands in front of: the cluster's PKI, delivery and publication components (required). */
-  readonly covers: readonly pulumi.Resource[];
+  readonly covers: readonly [pulumi.Resource, ...pulumi.Resource[]];
 }
 
 /**
@@ -13,8 +14,7 @@ export interface DestroyGuardArgs {
  */
 export class DestroyGuard extends pulumi.ComponentResource {
   constructor(name: string, args: DestroyGuardArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.covers.length === 0) throw new Error(`DestroyGuard ${name}: covers must name at least one resource`);
-    super("kube-pki:index:DestroyGuard", name, {}, { ...opts, protect: true, dependsOn: [...args.covers] });
+    super("kube-pki:stack:DestroyGuard", name, {}, formerType("kube-pki:index:DestroyGuard", { ...opts, protect: true, dependsOn: [...args.covers] }));
     this.registerOutputs({});
   }
 }

@@ -1,5 +1,7 @@
-// The stack program as a function of the raw `kube-pki:clusters` value, shared by index.ts (pulumi up), the
-// offline render, the benchmarks and the tests. Everything is validated before the first resource is registered.
+// The stack program as a function of the planned clusters (planClusters: `kube-pki:clusters` validated once, at the
+// edge), shared by index.ts (pulumi up), the offline render, the benchmarks and the tests. What only the stack can
+// tell (its secrets, what it recorded) is checked here, before the first resource is registered. Each component gets
+// what it needs, not the ClusterPki: delivery its plan and the files' contents, publication what it exports.
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
 import { CaName } from "./model/catalog";
@@ -12,7 +14,7 @@ import {
   adoptionProblems, identityProblems, RecordedRoots, rotationProblems, RotationState, signerExpiry, TRUST_ROOT_KEYS, TRUST_ROOTS,
   trustPlan, TrustRoot,
 } from "./model/trust";
-import { ClusterPlan, planClusters } from "./model/plan";
+import { ClusterPlan } from "./model/plan";
 import { buildName } from "./model/names";
 
 export interface StackOutputs {
@@ -76,8 +78,7 @@ const byCluster = <T>(pkis: readonly ClusterPki[], f: (p: ClusterPki) => pulumi.
 /** SSH delivery with the deploy key in the stack's secret config (not `sshAuth: agent`). */
 const usesKey = (cluster: ClusterSpec) => cluster.delivery.mode === "ssh" && cluster.delivery.sshAuth === "key";
 
-export function defineStack(rawClusters: unknown, env: StackEnvironment = { stack: "dev" }): StackProgram {
-  const plans = planClusters(rawClusters);
+export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment = { stack: "dev" }): StackProgram {
   // Secrets the delivery needs are checked with the rest of the config, before anything is registered.
   const deliver = env.deliver ?? true;
   const sshKeys = plans.map(({ catalog: { cluster } }) =>
@@ -120,21 +121,27 @@ export function defineStack(rawClusters: unknown, env: StackEnvironment = { stac
   });
   const deliveries = plans.map(({ catalog, delivery }, i) => !deliver || catalog.cluster.delivery.mode === "none" ? undefined
     : new ClusterDelivery(buildName({ kind: "delivery", cluster: catalog.cluster.name }), {
-      pki: clusters[i]!, plan: delivery, sshPrivateKey: sshKeys[i],
+      cluster: catalog.cluster, plan: delivery, contentOf: (file) => clusters[i]!.contentOf(file), sshPrivateKey: sshKeys[i],
       localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
     }));
   // Publication talks to live clusters, so it is part of "deliver" too (the offline render skips it).
   const publications = plans.map(({ catalog: { cluster } }, i) => {
     const p = cluster.publication;
-    return deliver && (p.kubeadmConfig || p.managementCluster)
-      ? new ClusterPublication(buildName({ kind: "publication", cluster: cluster.name }),
-        { pki: clusters[i]!, managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i] })
-      : undefined;
+    if (!deliver || !(p.kubeadmConfig || p.managementCluster)) return undefined;
+    const pki = clusters[i]!;
+    return new ClusterPublication(buildName({ kind: "publication", cluster: cluster.name }), {
+      spec: p,
+      sans: { apiServerCertSANs: cluster.apiServer.certSANs, etcdServerCertSANs: cluster.etcd.serverCertSANs, etcdPeerCertSANs: cluster.etcd.peerCertSANs },
+      adminKubeconfig: pki.adminKubeconfig,
+      cas: pki.caSigners,
+      serviceAccount: { publicKeyPem: pki.serviceAccountPublicKey, privateKeyPem: pki.serviceAccountPrivateKey },
+      managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i],
+    });
   });
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
-    const covers = [clusters[i]!, deliveries[i], publications[i]].filter((r) => r !== undefined) as pulumi.ComponentResource[];
-    new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers });
+    const others = [deliveries[i], publications[i]].filter((r) => r !== undefined);
+    new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers: [clusters[i]!, ...others] });
   });
   return {
     clusters, deliveries,

@@ -454,8 +454,8 @@ export async function offlineReport(stack: string, baseClusters: unknown, headCl
     : Object.fromEntries(basePlans.map(({ catalog }) => [catalog.cluster.name, plannedRoots(catalog)]));
   const base = baseClusters === undefined
     ? await evaluate(() => undefined, { stack })
-    : await evaluate(() => defineStack(baseClusters, offlineEnvironment(stack)), { stack });
-  const head = await evaluate(() => defineStack(headClusters, { ...offlineEnvironment(stack), previousTrust, refuseTrustChanges: false }),
+    : await evaluate(() => defineStack(basePlans, offlineEnvironment(stack)), { stack });
+  const head = await evaluate(() => defineStack(headPlans, { ...offlineEnvironment(stack), previousTrust, refuseTrustChanges: false }),
     { stack, prior: base, continueOnError: true });
   // Base plans name what the head removed; head plans win for everything that still exists.
   return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), headPlans, {

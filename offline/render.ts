@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ClusterPki, defineStack, FileSpec, planClusters, RENDER_USERS_DIR } from "../components";
+import { ClusterPki, ClusterPlan, defineStack, FileSpec, planCluster, planClusters, RENDER_USERS_DIR } from "../components";
 import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
 import { TlsStandInOptions } from "../emulator/tlsStandIn";
 
@@ -98,14 +98,16 @@ export async function writeCluster(pki: ClusterPki, root: string, only?: Readonl
  * those of one evaluation of the whole cluster (resource names do not depend on other nodes), while memory is
  * bounded by the batch: the mock runtime keeps every registration of an evaluation in flight at once.
  */
-async function renderInBatches(raw: { nodes: { name: string; role: string }[] }, root: string, opts: RenderOptions): Promise<Record<string, ManifestEntry[]>> {
+async function renderInBatches(plan: ClusterPlan, root: string, opts: RenderOptions): Promise<Record<string, ManifestEntry[]>> {
   const batch = opts.workerBatch ?? 250;
-  const controlPlane = raw.nodes.filter((n) => n.role === "control-plane");
-  const workers = raw.nodes.filter((n) => n.role !== "control-plane");
+  const { cluster } = plan.catalog;
+  const controlPlane = cluster.nodes.filter((n) => n.role === "control-plane");
+  const workers = cluster.nodes.filter((n) => n.role !== "control-plane");
   const nodes: Record<string, ManifestEntry[]> = {};
   let prior: Evaluation<unknown> | undefined;
   for (let first = 0; first === 0 || first < workers.length; first += batch) {
-    const part = { ...raw, nodes: [...controlPlane, ...workers.slice(first, first + batch)] };
+    // Part of a validated cluster is one too: a worker's certificates are its own, and every part has all control planes.
+    const part = workers.length <= batch ? plan : planCluster({ ...cluster, nodes: [...controlPlane, ...workers.slice(first, first + batch)] });
     const ev = await evaluate(() => defineStack([part], { stack: "render", deliver: false }), { tls: opts.tls, prior });
     const only = new Set([...(first === 0 ? controlPlane : []), ...workers.slice(first, first + batch)].map((n) => n.name));
     Object.assign(nodes, await writeCluster(ev.result.clusters[0]!, root, only, first === 0));
@@ -130,19 +132,19 @@ function refusal(dir: string, force: boolean): string | undefined {
 const isLink = (path: string) => { try { return lstatSync(path).isSymbolicLink(); } catch { return false; } };
 
 /**
- * Renders every cluster of a stack's raw `clusters` value into `outDir`. The whole config is validated, and every
- * cluster's target directory checked, first: on a bad config or a directory it may not write this throws and writes
- * nothing. Each cluster is written to a temporary directory (removed if anything fails, so no key is left behind)
+ * Renders every cluster of a stack's raw `clusters` value into `outDir`. The whole config is validated (once), and
+ * every cluster's target directory checked, first: on a bad config or a directory it may not write this throws and
+ * writes nothing. Each cluster is written to a temporary directory (removed if anything fails, so no key is left behind)
  * and moved into place when complete.
  */
 export async function renderClusters(rawClusters: unknown, outDir: string, opts: RenderOptions = {}): Promise<RenderedCluster[]> {
-  const clusters = planClusters(rawClusters).map((p) => p.catalog.cluster);
-  const refusals = clusters.map((c) => refusal(join(outDir, c.name), opts.force ?? false)).filter((r): r is string => !!r);
+  const plans = planClusters(rawClusters);
+  const refusals = plans.map((p) => refusal(join(outDir, p.catalog.cluster.name), opts.force ?? false)).filter((r): r is string => !!r);
   if (refusals.length > 0) throw new Error(refusals.join("\n"));
   const rendered: RenderedCluster[] = [];
-  for (const [i, cluster] of clusters.entries()) {
+  for (const [i, plan] of plans.entries()) {
     const start = Date.now();
-    const raw = (rawClusters as unknown[])[i] as { nodes: { name: string; role: string }[] };
+    const cluster = plan.catalog.cluster;
     const final = join(outDir, cluster.name);
     const temp = join(outDir, `.${cluster.name}.rendering-${process.pid}`);
     const replaced = join(outDir, `.${cluster.name}.replaced-${process.pid}`);
@@ -152,7 +154,7 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     Error.stackTraceLimit = 0;
     try {
       rmSync(temp, { recursive: true, force: true });
-      nodes = await renderInBatches(raw, temp, opts);
+      nodes = await renderInBatches(plan, temp, opts);
       writeFile(temp, { path: `/${RENDER_MARKER}`, mode: 0o644 },
         `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`);
       // Checked again just before the swap: nothing else may have appeared there meanwhile.
@@ -168,10 +170,10 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     }
     rmSync(replaced, { recursive: true, force: true });
     const seconds = (Date.now() - start) / 1000;
-    const result = { cluster: cluster.name, nodes, certificates: planClusters([raw])[0]!.catalog.certificates.length, seconds };
+    const result = { cluster: cluster.name, nodes, certificates: plan.catalog.certificates.length, seconds };
     rendered.push(result);
     const files = Object.values(nodes).reduce((n, e) => n + e.length, 0);
-    opts.log?.(`cluster ${cluster.name} (${i + 1}/${clusters.length}): ${result.certificates.toLocaleString("en-US")} certificates, ` +
+    opts.log?.(`cluster ${cluster.name} (${i + 1}/${plans.length}): ${result.certificates.toLocaleString("en-US")} certificates, ` +
       `${cluster.nodes.length.toLocaleString("en-US")} nodes, ${files.toLocaleString("en-US")} files in ${seconds.toFixed(1)} s -> ${final}`);
   }
   return rendered;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { changes, evaluate, Evaluation, isWrappedSecret, unwrapSecrets } from "../emulator/evaluate";
-import { defineStack, deliveryPlan, StackProgram } from "../components";
+import { defineStack, deliveryPlan, planClusters, StackProgram } from "../components";
 import { clusterConfig, runStack, T } from "./support";
 
 function printChanges(title: string, ev: Evaluation<unknown>): ReturnType<typeof changes> {
@@ -109,7 +109,7 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
   const env = { stack: "t", secret: (k: string) => (k === "sshPrivateKey" ? pulumi.secret("test-key") : undefined) };
   let base: Evaluation<StackProgram>;
   before(async () => {
-    base = await evaluate(() => defineStack([sshConfig()], env));
+    base = await evaluate(() => defineStack(planClusters([sshConfig()]), env));
   });
 
   function table(ev: Evaluation<unknown>): string[] {
@@ -121,7 +121,7 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
   it("one apiserver SAN: the CSR and certificate, one apiserver push and one kube-apiserver restart per control-plane node; nothing on workers", async () => {
     const b = sshConfig();
     b.apiServer.certSANs.push("new.example.com");
-    const rows = table(await evaluate(() => defineStack([b], env), { prior: base }));
+    const rows = table(await evaluate(() => defineStack(planClusters([b]), env), { prior: base }));
     assert.deepEqual(rows, [1, 2, 3].flatMap((i) => [
       `replace t-apiserver-cp-${i}-cert`, `replace t-apiserver-cp-${i}-csr`,
       `update t-cp-${i}-push-apiserver`, `update t-cp-${i}-restart-kube-apiserver`]).sort());
@@ -130,7 +130,7 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
   it("a worker added: only that worker's certificates and pushes (and its kubelet restart)", async () => {
     const b = sshConfig();
     b.nodes.push({ name: "w-3", role: "worker", address: "10.1.0.3", ssh: { hostKey } });
-    const rows = table(await evaluate(() => defineStack([b], env), { prior: base }));
+    const rows = table(await evaluate(() => defineStack(planClusters([b]), env), { prior: base }));
     assert.ok(rows.every((r) => r.startsWith("create ") && /w-3/.test(r)), rows.join("\n"));
     assert.deepEqual(rows.filter((r) => /push|restart/.test(r)), [
       "create t-w-3-push-ca", "create t-w-3-push-kube-proxy-conf", "create t-w-3-push-kubelet-conf",

@@ -29,7 +29,7 @@ function previewJsonOf(head: Evaluation<unknown>, base: Evaluation<unknown>): un
   return {
     steps: [
       ...head.resources.map((r) => ({
-        op: r.op, urn: `urn:pulumi:t::kube-pki::kube-pki:index:ClusterPki$${r.type}::${r.name}`,
+        op: r.op, urn: `urn:pulumi:t::kube-pki::kube-pki:pki:ClusterPki$${r.type}::${r.name}`,
         oldState: before.has(r.urn) ? { type: r.type, inputs: mask(before.get(r.urn)!.inputs, {}) } : undefined,
         newState: { type: r.type, inputs: mask(r.inputs, r.propertyDependencies) },
         replaceReasons: r.op === "replace" ? r.replaceKeys : undefined,
@@ -184,8 +184,8 @@ describe("cert diff", function () {
     b[0].apiServer.certSANs.push("new.example.com");
     b[0].validity = { earlyRenewalHours: 100 };
     const env = { stack: "t", secret: () => pulumi.secret("x") };
-    const base = await evaluate(() => defineStack(a, env));
-    const head = await evaluate(() => defineStack(b, env), { prior: base });
+    const base = await evaluate(() => defineStack(planClusters(a), env));
+    const head = await evaluate(() => defineStack(planClusters(b), env), { prior: base });
     const plans = planClusters(b);
     const offline = buildReport("t", stepsFromEvaluation(head, base), plans);
     const fromPreview = buildReport("t", stepsFromPreview(previewJsonOf(head, base)), plans);
@@ -209,14 +209,14 @@ describe("cert diff: the renewal window", () => {
     // inside its window; the CAs (10 years, no early renewal) are not.
     const raw = [clusterConfig("t", 1, 1)];
     const longAgo = new Date(Date.now() - 8100 * 3_600_000);
-    const base = await evaluate(() => defineStack(raw), { tls: { now: () => longAgo } });
-    const head = await evaluate(() => defineStack(raw), { prior: base });
+    const base = await evaluate(() => defineStack(planClusters(raw)), { tls: { now: () => longAgo } });
+    const head = await evaluate(() => defineStack(planClusters(raw)), { prior: base });
     const r = buildReport("t", stepsFromEvaluation(head, base), planClusters(raw));
     assert.equal(r.certificates.length, 16, "every leaf of a 1+1 cluster: its 19 certificates but the 3 CAs");
     assert.ok(r.certificates.every((c) => c.operation === "re-issue" && c.causes.join() === "renewal window reached"), renderText(r));
     assert.ok(!r.certificates.some((c) => ["ca", "etcd-ca", "front-proxy-ca"].includes(c.certificate)));
     // Outside the window nothing is due.
-    const fresh = await evaluate(() => defineStack(raw), { prior: head });
+    const fresh = await evaluate(() => defineStack(planClusters(raw)), { prior: head });
     assert.deepEqual(buildReport("t", stepsFromEvaluation(fresh, head), planClusters(raw)).certificates, []);
   });
 });

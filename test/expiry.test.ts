@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as https from "node:https";
 import { AddressInfo } from "node:net";
-import { defineStack } from "../components";
+import { defineStack, planClusters } from "../components";
 import { evaluate, valueOf } from "../emulator/evaluate";
 import { expiresText, renderExpiryText, residualTime, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf } from "../offline/expiry";
 import { renderClusters } from "../offline/render";
@@ -128,7 +128,7 @@ describe("expiry report", function () {
   });
 
   it("reads the stack outputs (`pulumi stack output --json`): every cluster's inventory", async () => {
-    const ev = await evaluate(() => defineStack([clusterConfig("a", 1, 1), clusterConfig("b", 1, 0)]));
+    const ev = await evaluate(() => defineStack(planClusters([clusterConfig("a", 1, 1), clusterConfig("b", 1, 0)])));
     const outputs = { inventory: await valueOf(ev.result.outputs.inventory) };
     const rows = rowsFromStackOutputs(JSON.parse(JSON.stringify(outputs)));
     assert.ok(rows.some((r) => r.certificate === "a/cp-1/apiserver" && r.authority === "ca"));

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, statSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { defineStack } from "../components";
+import { defineStack, planClusters } from "../components";
 import { evaluate, Evaluation } from "../emulator/evaluate";
 import { CommandStandIn } from "../emulator/commandStandIn";
 import { writeCluster } from "../offline/render";
@@ -27,7 +27,7 @@ describe("local delivery (the install script run for real)", function () {
 
   before(async () => {
     commands = new CommandStandIn();
-    first = await evaluate(() => defineStack(config(), { stack: "lab" }), { extra: commands });
+    first = await evaluate(() => defineStack(planClusters(config()), { stack: "lab" }), { extra: commands });
     assert.deepEqual(first.failures, []);
   });
   after(() => { commands.dispose(); rmSync(dir, { recursive: true, force: true }); });
@@ -49,7 +49,7 @@ describe("local delivery (the install script run for real)", function () {
 
   it("an apply with nothing changed runs nothing", async () => {
     const before = commands.runs.length;
-    const again = await evaluate(() => defineStack(config(), { stack: "lab" }), { extra: commands, prior: first });
+    const again = await evaluate(() => defineStack(planClusters(config()), { stack: "lab" }), { extra: commands, prior: first });
     assert.equal(commands.runs.length, before);
     assert.ok(again.resources.every((r) => r.op === "same"));
   });
@@ -60,7 +60,7 @@ describe("local delivery (the install script run for real)", function () {
     const before = commands.runs.length;
     const crt = (n: string) => join(dir, "out", "lab", n, "etc/kubernetes/pki/apiserver.crt");
     const oldPem = readFileSync(crt("cp-2"), "utf8");
-    const next = await evaluate(() => defineStack([san], { stack: "lab" }), { extra: commands, prior: first });
+    const next = await evaluate(() => defineStack(planClusters([san]), { stack: "lab" }), { extra: commands, prior: first });
     const runs = commands.runs.slice(before).map((r) => r.resource).sort();
     console.log(`      SAN change ran: ${runs.join(", ")}`);
     assert.deepEqual(runs, ["lab-cp-1-push-apiserver", "lab-cp-2-push-apiserver", "lab-cp-3-push-apiserver"]);
@@ -86,7 +86,7 @@ describe("local delivery (the install script run for real)", function () {
     const crt = join(dir, "out", "lab", "cp-1", "etc/kubernetes/pki/apiserver.crt");
     const key = join(dir, "out", "lab", "cp-1", "etc/kubernetes/pki/apiserver.key");
     const before = readFileSync(crt, "utf8");
-    const failed = await evaluate(() => defineStack([san], { stack: "lab" }), { extra: cutting, prior: first }).catch((e) => e);
+    const failed = await evaluate(() => defineStack(planClusters([san]), { stack: "lab" }), { extra: cutting, prior: first }).catch((e) => e);
     const failures = "failures" in failed ? failed.failures : [];
     assert.deepEqual(failures.map((f: { name: string }) => f.name), ["lab-cp-1-push-apiserver"]);
     assert.equal(readFileSync(crt, "utf8"), before, "cp-1 still has its previous certificate");
@@ -94,7 +94,7 @@ describe("local delivery (the install script run for real)", function () {
     assert.ok(!existsSync(join(dir, "out", "lab", "cp-1", "etc/kubernetes/pki/.apiserver.crt.kube-pki-new")), "no staged leftovers");
     // The next apply retries the failed push and completes.
     const clean = new CommandStandIn();
-    const retry = await evaluate(() => defineStack([san], { stack: "lab" }), { extra: clean, prior: failed });
+    const retry = await evaluate(() => defineStack(planClusters([san]), { stack: "lab" }), { extra: clean, prior: failed });
     assert.deepEqual(clean.runs.map((r) => r.resource), ["lab-cp-1-push-apiserver"], "only the failed push runs again");
     assert.deepEqual(retry.failures, []);
     assert.match(new X509Certificate(readFileSync(crt)).subjectAltName!, /DNS:cut\.example\.com/);
@@ -105,11 +105,11 @@ describe("local delivery (the install script run for real)", function () {
 
   it("CA keys placed with caKeys: control-plane are removed from the nodes when caKeys goes back to none", async () => {
     const keys = (node: string) => ["ca.key", "front-proxy-ca.key", "etcd/ca.key"].map((f) => join(dir, "out", "lab", node, "etc/kubernetes/pki", f));
-    const withKeys = await evaluate(() => defineStack(config({ caKeys: "control-plane" }), { stack: "lab" }), { extra: commands, prior: first });
+    const withKeys = await evaluate(() => defineStack(planClusters(config({ caKeys: "control-plane" })), { stack: "lab" }), { extra: commands, prior: first });
     assert.deepEqual(withKeys.failures, []);
     assert.ok(keys("cp-1").every(existsSync), "placed on control-plane nodes");
     assert.ok(!keys("w-1").some(existsSync), "never on workers");
-    const without = await evaluate(() => defineStack(config({ caKeys: "none" }), { stack: "lab" }), { extra: commands, prior: withKeys });
+    const without = await evaluate(() => defineStack(planClusters(config({ caKeys: "none" })), { stack: "lab" }), { extra: commands, prior: withKeys });
     assert.deepEqual(without.failures, []);
     for (const n of ["cp-1", "cp-2", "cp-3"]) assert.ok(!keys(n).some(existsSync), `${n}: CA keys removed`);
     first = without;
@@ -127,7 +127,7 @@ describe("local delivery (the install script run for real)", function () {
     // cp-3 becomes a worker, and cp-2 is listed first: it becomes the init node (super-admin.conf moves there).
     const cfg = config()[0];
     cfg.nodes = [cfg.nodes[1], cfg.nodes[0], { ...cfg.nodes[2], role: "worker" }, ...cfg.nodes.slice(3)];
-    const next = await evaluate(() => defineStack([cfg], { stack: "lab" }), { extra: commands, prior: first });
+    const next = await evaluate(() => defineStack(planClusters([cfg]), { stack: "lab" }), { extra: commands, prior: first });
     assert.deepEqual(next.failures, []);
     const left = cpOnly.filter((f) => existsSync(join(root("cp-3"), f)));
     assert.deepEqual(left, [], "no control-plane credential left on the new worker");

@@ -82,7 +82,7 @@ describe("resource names (components/model/names.ts)", () => {
   const all = plans.flatMap(registered);
 
   it("the program registers exactly today's resource names", async () => {
-    const ev = await evaluate(() => defineStack(clusters(), env), { stack: "names", extra: reads });
+    const ev = await evaluate(() => defineStack(planClusters(clusters()), env), { stack: "names", extra: reads });
     assert.deepEqual(ev.failures, []);
     assert.deepEqual(ev.resources.map((r) => r.name).sort(), TODAY);
   });

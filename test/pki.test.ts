@@ -6,7 +6,8 @@ import { parse } from "yaml";
 import { X509Certificate } from "node:crypto";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderMarkdown } from "../offline/certDiff";
-import { defineStack, StackProgram } from "../components";
+import * as pulumi from "@pulumi/pulumi";
+import { Certificate, ClusterDelivery, ClusterPlan, defineStack, planClusters, StackProgram } from "../components";
 import { clusterConfig, find, plain, plainState, runStack, T } from "./support";
 
 const CA = ["digital_signature", "key_encipherment", "cert_signing"];
@@ -201,8 +202,17 @@ describe("the cluster PKI under the mock runtime", () => {
     const ev = await runStack([clusterConfig("t", 1, 1)]);
     for (const r of ev.resources) {
       if (r.type.startsWith("kube-pki:")) assert.match(r.type, /^kube-pki:[a-z]+:[A-Z][A-Za-z]+$/);
-      if (r.type !== "kube-pki:index:ClusterPki") assert.notEqual(r.parent, "", `${r.name} has no parent`);
+      if (r.type !== "kube-pki:pki:ClusterPki") assert.notEqual(r.parent, "", `${r.name} has no parent`);
     }
+  });
+
+  it("types every component kube-pki:<module>:<Type>, the module its part of the program (pki, delivery, publication, stack)", async () => {
+    const raw = clusterConfig("t", 1, 1, { protectCAs: true, delivery: { mode: "local" }, publication: { managementCluster: {} } });
+    const ev = await evaluate(() => defineStack(planClusters([raw]), { stack: "t", secret: () => pulumi.secret("kubeconfig") }));
+    const components = [...new Set(ev.resources.filter((r) => !r.custom).map((r) => r.type))].sort();
+    assert.deepEqual(components, ["kube-pki:delivery:ClusterDelivery", "kube-pki:pki:Certificate", "kube-pki:pki:CertificateAuthority",
+      "kube-pki:pki:ClusterPki", "kube-pki:pki:Kubeconfig", "kube-pki:pki:ServiceAccountKey", "kube-pki:publication:ClusterPublication",
+      "kube-pki:stack:DestroyGuard"]);
   });
 
   it("raises the config error before registering any resource", async () => {
@@ -210,7 +220,7 @@ describe("the cluster PKI under the mock runtime", () => {
     bad.nodes[1].address = "10.0.0.300";
     let error: unknown;
     const ev = await evaluate(() => {
-      try { defineStack([clusterConfig("ok", 1, 0), bad]); } catch (e) { error = e; }
+      try { defineStack(planClusters([clusterConfig("ok", 1, 0), bad])); } catch (e) { error = e; }
     });
     assert.match(String(error), /clusters\[1\]\.nodes\[1\]\.address: "10\.0\.0\.300" is not an IP address/);
     assert.equal(ev.resources.length, 0, "no resource was registered, not even for the valid cluster");
@@ -245,3 +255,29 @@ describe("users in several groups (GroupsCertRequest) and break-glass users", ()
     assert.match(renderMarkdown(r), /break-glass identity/);
   });
 });
+
+describe("component errors name their component (pulumi.ResourceError)", () => {
+  /** The error `make` throws while the program runs, with the component it names. */
+  async function thrown(make: () => void): Promise<pulumi.ResourceError> {
+    let error: unknown;
+    await evaluate(() => { try { make(); } catch (e) { error = e; } });
+    assert.ok(error instanceof pulumi.ResourceError, `not a ResourceError: ${error}`);
+    return error;
+  }
+
+  it("a certificate with an impossible validity", async () => {
+    const signer = { certPem: pulumi.output(""), privateKeyPem: pulumi.output("") };
+    const error = await thrown(() => new Certificate("odd", {
+      commonName: "x", allowedUses: CLIENT, validityHours: 0, earlyRenewalHours: 0, keyAlgorithm: "ECDSA-P256", signer }));
+    assert.ok(error.resource instanceof Certificate);
+    assert.match(error.message, /^validityHours must be a positive whole number, got 0;/);
+  });
+
+  it("local delivery without its directory", async () => {
+    const [{ catalog: { cluster }, delivery }] = planClusters([clusterConfig("t", 1, 0, { delivery: { mode: "local" } })]) as [ClusterPlan];
+    const error = await thrown(() => new ClusterDelivery("t-delivery", { cluster, plan: delivery, contentOf: () => pulumi.output("") }));
+    assert.ok(error.resource instanceof ClusterDelivery);
+    assert.equal(error.message, "localDirectory is required for local delivery");
+  });
+});
+

@@ -27,7 +27,7 @@ describe("the Pulumi program (index.ts)", () => {
       config: { "kube-pki:clusters": JSON.stringify(clusters), "kube-pki:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" },
       secretKeys: ["kube-pki:sshPrivateKey"],
     });
-    assert.deepEqual(ev.resources.filter((r) => r.type === "kube-pki:index:ClusterPki").map((r) => r.name), ["eu-1", "eu-2"]);
+    assert.deepEqual(ev.resources.filter((r) => r.type === "kube-pki:pki:ClusterPki").map((r) => r.name), ["eu-1", "eu-2"]);
     assert.deepEqual(Object.keys(ev.result).sort(), ["adminKubeconfigs", "caCertificates", "inventory", "rotation", "trustRoots", "userKubeconfigs"]);
     assert.deepEqual(Object.keys(await valueOf(ev.result.caCertificates!) as object).sort(), ["eu-1", "eu-2"]);
     assert.equal(await pulumi.isSecret(ev.result.adminKubeconfigs!), true);

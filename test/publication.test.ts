@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { defineStack } from "../components";
+import { defineStack, planClusters } from "../components";
 import { withCertSANs } from "../components/model/kubeadmConfig";
 import { evaluate, isWrappedSecret, unwrapSecrets } from "../emulator/evaluate";
 import { clusterConfig, find, plainState, T } from "./support";
@@ -40,14 +40,14 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
   });
 
   it("is off by default: no kubernetes resource at all", async () => {
-    const ev = await evaluate(() => defineStack([clusterConfig("t", 1, 1)], env));
+    const ev = await evaluate(() => defineStack(planClusters([clusterConfig("t", 1, 1)]), env));
     assert.equal(ev.resources.filter((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes").length, 0);
   });
 
   it("keeps kube-system/kubeadm-config's certSANs equal to the config, through the cluster's own admin.conf", async () => {
     const reads: string[] = [];
     const raw = clusterConfig("t", 3, 1, { publication: { kubeadmConfig: true }, etcd: { serverCertSANs: ["etcd.example.com"] } });
-    const ev = await evaluate(() => defineStack([raw], env), {
+    const ev = await evaluate(() => defineStack(planClusters([raw]), env), {
       extra: {
         read: async (args) => {
           reads.push(`${args.type} ${args.id}`);
@@ -72,7 +72,7 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
   it("exports Cluster API secrets to the management cluster, secret, CA keys only on opt-in", async () => {
     for (const includeCaKeys of [false, true]) {
       const raw = clusterConfig("t", 1, 1, { publication: { managementCluster: { namespace: "capi-system", clusterName: "workload-1", includeCaKeys } } });
-      const ev = await evaluate(() => defineStack([raw], env));
+      const ev = await evaluate(() => defineStack(planClusters([raw]), env));
       const provider = find(ev, "pulumi:providers:kubernetes", "t-publication-management");
       assert.ok(isWrappedSecret((provider.inputs as any).kubeconfig));
       const secrets = ev.resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
@@ -99,7 +99,7 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
   it("a missing management kubeconfig is a config error before anything is registered", async () => {
     let error: unknown;
     const ev = await evaluate(() => {
-      try { defineStack([clusterConfig("t", 1, 1, { publication: { managementCluster: {} } })], { stack: "t" }); } catch (e) { error = e; }
+      try { defineStack(planClusters([clusterConfig("t", 1, 1, { publication: { managementCluster: {} } })]), { stack: "t" }); } catch (e) { error = e; }
     });
     assert.match(String(error), /clusters\[0\]\.publication\.managementCluster\.kubeconfigConfig: the secret stack config "kube-pki:managementKubeconfig" is not set/);
     assert.equal(ev.resources.length, 0);
@@ -110,7 +110,7 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
     const published = (publication: Record<string, unknown>) => {
       const raw = clusterConfig("t", 3, 1, { publication, delivery: { mode: "ssh" } });
       raw.nodes.forEach((n: any) => { n.ssh = { hostKey }; });
-      return evaluate(() => defineStack([raw], sshEnv), {
+      return evaluate(() => defineStack(planClusters([raw]), sshEnv), {
         extra: { read: async () => ({ data: { ClusterConfiguration: LIVE_CLUSTER_CONFIGURATION } }) },
       });
     };

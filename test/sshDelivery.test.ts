@@ -21,7 +21,7 @@ import { join, relative } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { connect as tlsConnect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
-import { defineStack, StackProgram } from "../components";
+import { defineStack, planClusters, StackProgram } from "../components";
 import { evaluate, Evaluation, unwrapSecrets } from "../emulator/evaluate";
 import { CommandRun, CommandStandIn, CommandStandInOptions } from "../emulator/commandStandIn";
 import { writeCluster } from "../offline/render";
@@ -130,7 +130,7 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     let timer: NodeJS.Timeout | undefined;
     try {
       const ev = await Promise.race([
-        evaluate(() => defineStack(raw, {
+        evaluate(() => defineStack(planClusters(raw), {
           stack: CLUSTER, secret: (key) => (key === "sshPrivateKey" ? pulumi.secret(nodes.clientKey) : undefined),
         }), { extra: commands, prior: "prior" in opts ? opts.prior : state }),
         new Promise<never>((_, reject) => {
@@ -494,7 +494,7 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
       }),
     ];
     let cut: Applied;
-    let killed: RandomKill[] = [];
+    const killed: RandomKill[] = [];
     try {
       cut = await apply(config(), {
         prior: withKeysReplaced(state, CUT_TARGETS.map((t) => t.key)),

@@ -25,8 +25,9 @@ describe("stacks/", () => {
   for (const stack of stackNames()) {
     it(`${stack} evaluates under mocks; CAs protected as configured; delivery as configured`, async () => {
       const config = readStackConfig(stack);
-      const clusters = planClusters(config.clusters).map((p) => p.catalog.cluster);
-      const ev = await evaluate(() => defineStack(config.clusters, env(stack)), { extra: reads });
+      const plans = planClusters(config.clusters);
+      const clusters = plans.map((p) => p.catalog.cluster);
+      const ev = await evaluate(() => defineStack(plans, env(stack)), { extra: reads });
       assert.deepEqual(ev.failures, []);
       for (const cluster of clusters) {
         const caKeys = ev.resources.filter((r) => r.type === T.key && [`${cluster.name}-ca-key`, `${cluster.name}-etcd-ca-key`,
@@ -50,7 +51,7 @@ describe("stacks/", () => {
   });
 
   it("prod-eu: two clusters, two independent PKIs (no shared key, no shared resource name)", async () => {
-    const ev = await evaluate(() => defineStack(readStackConfig("prod-eu").clusters, env("prod-eu")));
+    const ev = await evaluate(() => defineStack(planClusters(readStackConfig("prod-eu").clusters), env("prod-eu")));
     const byCluster = (c: string) => ev.resources.filter((r) => r.name === c || r.name.startsWith(`${c}-`));
     const [a, b] = [byCluster("eu-1"), byCluster("eu-2")];
     assert.equal(a.length + b.length, ev.resources.length, "every resource belongs to one cluster");

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "./e2e/proc";
-import { defineStack, StackProgram } from "../components";
+import { defineStack, planClusters, StackProgram } from "../components";
 import { evaluate, EvaluateOptions, Evaluation, RegisteredResource } from "../emulator/evaluate";
 import { unwrapSecrets } from "../emulator/secrets";
 import { TLS_TYPES } from "../emulator/tlsStandIn";
@@ -14,7 +14,7 @@ export const T = {
 } as const;
 
 export function runStack(raw: unknown, opts: EvaluateOptions = {}): Promise<Evaluation<StackProgram>> {
-  return evaluate(() => defineStack(raw), opts);
+  return evaluate(() => defineStack(planClusters(raw)), opts);
 }
 
 export function find(ev: Evaluation<unknown>, type: string, name: string): RegisteredResource {

@@ -3,13 +3,12 @@
 // program protects, and the refusals (a key that does not match, a leaf as CA, an expired CA, a short RSA key, a
 // skipped phase).
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { X509Certificate, generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { adoptionProblems, defineStack, FileContent, pemBlocks, rotationProblems, trustPlan } from "../components";
+import { adoptionProblems, defineStack, FileContent, pemBlocks, planClusters, rotationProblems, trustPlan } from "../components";
 import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderText } from "../offline/certDiff";
 import { rowsFromDirectory } from "../offline/expiry";
@@ -63,7 +62,7 @@ describe("trust roots: plans and rules (pure)", () => {
 describe("trust roots under the mock runtime", () => {
   const env = (secrets: Record<string, string> = {}) => ({ stack: "t", secret: (k: string) => pulumi.secret(secrets[k] ?? "unused"), plainSecret: (k: string) => secrets[k] });
   const run = (raw: unknown[], prior?: Evaluation<unknown>, secrets: Record<string, string> = {}) =>
-    evaluate(() => defineStack(raw, env(secrets)), { prior, stack: "t" });
+    evaluate(() => defineStack(planClusters(raw), env(secrets)), { prior, stack: "t" });
   const cluster = (extra: Record<string, unknown> = {}) => [clusterConfig("t", 1, 1, { delivery: { mode: "none" }, ...extra })];
   const pkiOf = (ev: Evaluation<ReturnType<typeof defineStack>>) => ev.result.clusters[0]!;
   const file = (ev: Evaluation<ReturnType<typeof defineStack>>, source: string, content: FileContent) =>
@@ -87,7 +86,7 @@ describe("trust roots under the mock runtime", () => {
     assert.ok(new X509Certificate(plain(find(ev, T.signed, "t-apiserver-cp-1-cert")).caCertPem).ca);
     // A mismatched key is refused before anything is registered.
     let error: unknown;
-    const bad = await evaluate(() => { try { defineStack(raw, env({ "adopted-t-ca-key": opensslCa("x").key, "adopted-t-sa-key": saKey })); } catch (e) { error = e; } }, { stack: "t" });
+    const bad = await evaluate(() => { try { defineStack(planClusters(raw), env({ "adopted-t-ca-key": opensslCa("x").key, "adopted-t-sa-key": saKey })); } catch (e) { error = e; } }, { stack: "t" });
     assert.match(String(error), /clusters\[0\]\.adopt\.ca\.keyConfig: the key in kube-pki:adopted-t-ca-key does not match the certificate/);
     assert.equal(bad.resources.length, 0);
   });
@@ -133,7 +132,7 @@ describe("trust roots under the mock runtime", () => {
     let error: unknown;
     const ev = await evaluate(() => {
       try {
-        defineStack(cluster({ rotation: { ca: { generation: 2, phase: "drop" } } }),
+        defineStack(planClusters(cluster({ rotation: { ca: { generation: 2, phase: "drop" } } })),
           { ...env(), previousRotation: { t: { ca: { generation: 2, phase: "add" } } } });
       } catch (e) { error = e; }
     }, { stack: "t" });

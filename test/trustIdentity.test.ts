@@ -4,7 +4,7 @@
 // program's own checks; test/engine/trust.test.ts shows the same with the real engine.
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, defineStack, RecordedRoots, signerExpiry, StackProgram, trustPlan } from "../components";
+import { ConfigError, defineStack, planClusters, RecordedRoots, signerExpiry, StackProgram, trustPlan } from "../components";
 import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderText } from "../offline/certDiff";
 import { clusterConfig, opensslCa, T } from "./support";
@@ -23,7 +23,7 @@ const rotating = (phase: string) => ({ rotation: { ca: { generation: 2, phase } 
 
 /** Deploys `raw` (optionally on top of `prior`) and returns the evaluation with what the stack recorded. */
 async function deployed(raw: unknown[], prior?: Deployed): Promise<Deployed> {
-  const ev = await evaluate(() => defineStack(raw, env(prior?.recorded)), { stack: "t", prior: prior?.ev });
+  const ev = await evaluate(() => defineStack(planClusters(raw), env(prior?.recorded)), { stack: "t", prior: prior?.ev });
   assert.deepEqual(ev.failures, []);
   return { ev, recorded: await valueOf(ev.result.outputs.trustRoots) };
 }
@@ -33,7 +33,7 @@ interface Deployed { ev: Evaluation<StackProgram>; recorded: Record<string, Reco
 async function refusal(raw: unknown[], prior: Deployed, keys: Record<string, string> = {}): Promise<{ problems: readonly string[]; registered: number }> {
   let problems: readonly string[] = [];
   const ev = await evaluate(() => {
-    try { defineStack(raw, env(prior.recorded, keys)); } catch (e) { if (e instanceof ConfigError) problems = e.problems; else throw e; }
+    try { defineStack(planClusters(raw), env(prior.recorded, keys)); } catch (e) { if (e instanceof ConfigError) problems = e.problems; else throw e; }
   }, { stack: "t" });
   return { problems, registered: ev.resources.length };
 }
@@ -85,7 +85,7 @@ describe("trust roots keep their identity against the stack's record", () => {
   });
 
   it("a made CA keeps the key algorithm and validity it was made with when the config changes them", async () => {
-    const head = await evaluate(() => defineStack(cluster({ keyAlgorithm: "RSA-2048", validity: { caHours: 43800, leafHours: 8760 } }),
+    const head = await evaluate(() => defineStack(planClusters(cluster({ keyAlgorithm: "RSA-2048", validity: { caHours: 43800, leafHours: 8760 } })),
       env(made.recorded)), { stack: "t", prior: made.ev });
     const ops = (type: string, names: RegExp) => head.resources.filter((r) => r.type === type && names.test(r.name)).map((r) => r.op);
     assert.deepEqual([...new Set(ops(T.key, /^t-(ca|etcd-ca|front-proxy-ca|sa)-key$/))], ["same"]);
@@ -107,7 +107,7 @@ describe("trust roots keep their identity against the stack's record", () => {
 describe("a signing CA must outlive the leaves it signs", () => {
   const shortCa = opensslCa("kubernetes", { days: 30 });
   const adoptShort = { adopt: { ca: { certificate: shortCa.cert, keyConfig: KEY } } };
-  const define = (raw: unknown[]) => evaluate(() => defineStack(raw, env(undefined, { [KEY]: shortCa.key })), { stack: "t" });
+  const define = (raw: unknown[]) => evaluate(() => defineStack(planClusters(raw), env(undefined, { [KEY]: shortCa.key })), { stack: "t" });
 
   it("an adopted CA expiring before a leaf issued now would is refused, naming the rotation to declare", async () => {
     await assert.rejects(define(cluster(adoptShort)).then((ev) => ev.result),

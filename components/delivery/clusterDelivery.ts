@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { local, remote } from "@pulumi/command";
-import { ClusterPki } from "../pki/clusterPki";
+import { FileSpec } from "../model/catalog";
 import { ClusterSpec, NodeSpec, SshTarget } from "../model/config";
 import { DeliveryPlan, PushPlan } from "../model/deliveryPlan";
 import {
@@ -8,11 +8,16 @@ import {
   restartInput, toolsCommand,
 } from "../node/nodeProgram";
 
+/** What delivery needs of the cluster's spec: its name (local directories) and how it is delivered to. */
+export type DeliveredCluster = Pick<ClusterSpec, "name" | "delivery">;
+
 export interface ClusterDeliveryArgs {
-  /** The cluster's PKI: where file contents come from (required). */
-  readonly pki: ClusterPki;
+  /** The cluster's name and delivery spec (required). */
+  readonly cluster: DeliveredCluster;
   /** What to push where and what to restart (deliveryPlan(catalog)) (required). */
   readonly plan: DeliveryPlan;
+  /** The content of a file the plan pushes (ClusterPki.contentOf), secret where it holds a key (required). */
+  readonly contentOf: (file: FileSpec) => pulumi.Output<string>;
   /** SSH private key (OpenSSH or PEM) for SSH delivery; kept secret. Required in SSH mode with `sshAuth: key`. */
   readonly sshPrivateKey?: pulumi.Input<string>;
   /** Local delivery: files go to `<localDirectory>/<cluster>/<node>/…`. Required in local mode. */
@@ -31,7 +36,7 @@ const connectionOf = (ssh: SshTarget, privateKey: pulumi.Output<string> | undefi
  * --replace`, a rename): the default create-then-delete would let the old push's removal delete the files the new one
  * had just installed (same content, so the content check cannot tell them apart).
  */
-const replaceOptions = (cluster: ClusterSpec) => (cluster.delivery.removeFiles ? { deleteBeforeReplace: true } : {});
+const replaceOptions = (cluster: DeliveredCluster) => (cluster.delivery.removeFiles ? { deleteBeforeReplace: true } : {});
 
 /** Command options shared by every push and restart: their output could echo file content, so it stays secret. */
 const COMMAND_OPTIONS = { additionalSecretOutputs: ["stdout", "stderr"] };
@@ -49,13 +54,12 @@ export class ClusterDelivery extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClusterDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:delivery:ClusterDelivery", name, {}, opts);
-    const { pki, plan } = args;
-    const cluster = pki.catalog.cluster;
+    const { cluster, plan, contentOf } = args;
     const delivery = cluster.delivery;
     if (delivery.mode === "ssh" && delivery.sshAuth === "key" && args.sshPrivateKey === undefined) {
-      throw new Error(`ClusterDelivery ${name}: sshPrivateKey is required for SSH delivery with sshAuth "key"`);
+      throw new pulumi.ResourceError(`sshPrivateKey is required for SSH delivery with sshAuth "key"`, this);
     }
-    if (delivery.mode === "local" && !args.localDirectory) throw new Error(`ClusterDelivery ${name}: localDirectory is required for local delivery`);
+    if (delivery.mode === "local" && !args.localDirectory) throw new pulumi.ResourceError("localDirectory is required for local delivery", this);
     const sshKey = args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey);
 
     // The node program, once per node; it stays on the node (with kube-pki's ledger) when the node leaves the config.
@@ -72,7 +76,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     const payloads = new Map<string, pulumi.Output<string>>();
     const pushes = new Map<string, pulumi.Resource>();
     for (const push of plan.pushes) {
-      const payload = pulumi.all(push.bundle.files.map((f) => pki.contentOf(f))).apply((contents) =>
+      const payload = pulumi.all(push.bundle.files.map((f) => contentOf(f))).apply((contents) =>
         bundlePayload(push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! })),
           push.bundle.absent, { keepPrevious: push.keepPrevious }));
       const stdin = push.secret ? pulumi.secret(payload) : payload;
@@ -85,9 +89,9 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     for (const restart of plan.restarts) {
       const ssh = restart.node.ssh!;
       const fingerprints = restart.checks.map((c) => {
-        const certFile = pki.catalog.bundles.find((b) => b.id === c.certificate && b.node === restart.node.name)!
-          .files.find((f) => f.content === "certificate")!;
-        return pki.contentOf(certFile).apply(certificateFingerprint);
+        const certFile = plan.pushes.find((p) => p.bundle.id === c.certificate && p.node.name === restart.node.name)!
+          .bundle.files.find((f) => f.content === "certificate")!;
+        return contentOf(certFile).apply(certificateFingerprint);
       });
       const digests = pulumi.all(restart.reads.map((r) => payloads.get(r.push)!.apply(bundleDigest)));
       const files = restart.reads.flatMap((r) =>
@@ -114,11 +118,11 @@ export class ClusterDelivery extends pulumi.ComponentResource {
   }
 
   /** Where the node's filesystem is: a directory per node for local delivery, the configured root over SSH. */
-  private rootOf(cluster: ClusterSpec, node: NodeSpec, localDirectory?: string): string {
+  private rootOf(cluster: DeliveredCluster, node: NodeSpec, localDirectory?: string): string {
     return cluster.delivery.mode === "local" ? `${localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${node.name}` : node.ssh!.root;
   }
 
-  private push(cluster: ClusterSpec, push: PushPlan, stdin: pulumi.Output<string>, sshKey: pulumi.Output<string> | undefined,
+  private push(cluster: DeliveredCluster, push: PushPlan, stdin: pulumi.Output<string>, sshKey: pulumi.Output<string> | undefined,
     tools: pulumi.Resource, localDirectory?: string): pulumi.Resource {
     const root = this.rootOf(cluster, push.node, localDirectory);
     const install = installCommand(root);

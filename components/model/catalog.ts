@@ -5,7 +5,6 @@
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
-import type { AbsentPath } from "../node/nodeProgram";
 import {
   buildName, CA_SIGNER_PATH, catalogId, KEY_PAIR_PATHS, KeyPairName, kubeconfigPath, SA_PATHS, userCatalogId,
 } from "./names";
@@ -109,6 +108,12 @@ export const KUBECONFIGS: readonly KubeconfigProfile[] = [
 ];
 
 // ---- the expanded catalog -----------------------------------------------------------------------------------------
+
+/** A path the node must not have: `signingKey` ones (CA keys, sa.key) always go; others only if kube-pki put them there. */
+export interface AbsentPath {
+  readonly path: string;
+  readonly signingKey: boolean;
+}
 
 export interface CertificateSpec {
   /** Unique in the cluster and readable: `apiserver@cp-1`, `admin.conf`, `ca`, `user:alice`. */

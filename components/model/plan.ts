@@ -1,7 +1,7 @@
 // The whole stack, planned before anything is registered: validated clusters, their certificate catalogs and
 // delivery plans, and a check that every resource name is unique across the stack. Pure code.
 import { buildCatalog, ClusterCatalog } from "./catalog";
-import { ConfigError, validateClusters } from "./config";
+import { ClusterSpec, ConfigError, validateClusters } from "./config";
 import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./deliveryPlan";
 import { buildName } from "./names";
 
@@ -15,10 +15,7 @@ export interface ClusterPlan {
  * unless a node or cluster name happens to complete another resource's name, which is reported as a config error.
  */
 export function planClusters(rawClusters: unknown): ClusterPlan[] {
-  const plans = validateClusters(rawClusters).map((cluster) => {
-    const catalog = buildCatalog(cluster);
-    return { catalog, delivery: deliveryPlan(catalog) };
-  });
+  const plans = validateClusters(rawClusters).map(planCluster);
   const owners = new Map<string, string>();
   const problems: string[] = [];
   plans.forEach(({ catalog, delivery }, ci) => {
@@ -35,4 +32,10 @@ export function planClusters(rawClusters: unknown): ClusterPlan[] {
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return plans;
+}
+
+/** The plan of one validated cluster (planClusters checks names across clusters; the render plans parts of one). */
+export function planCluster(cluster: ClusterSpec): ClusterPlan {
+  const catalog = buildCatalog(cluster);
+  return { catalog, delivery: deliveryPlan(catalog) };
 }

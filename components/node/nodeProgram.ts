@@ -5,6 +5,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { AbsentPath } from "../model/catalog";
 import { Reader, SHELL_WORD } from "../model/config";
 
 export interface PayloadFile {
@@ -16,12 +17,6 @@ export interface PayloadFile {
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
-
-/** A path the node must not have: `signingKey` ones (CA keys, sa.key) always go; others only if kube-pki put them there. */
-export interface AbsentPath {
-  readonly path: string;
-  readonly signingKey: boolean;
-}
 
 export interface PayloadOptions {
   /**

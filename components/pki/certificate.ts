@@ -3,7 +3,7 @@ import * as tls from "@pulumi/tls";
 import { KeyAlgorithm } from "../model/config";
 import { PRIVATE_KEY_SECRET_OUTPUTS, privateKeyInputs } from "../model/keyAlgorithm";
 import { Signer } from "./certificateAuthority";
-import { GroupsCertRequest } from "./groupsCertRequest";
+import { GroupsCertRequest, severalGroups } from "./groupsCertRequest";
 import { childName } from "../model/names";
 
 export interface CertificateArgs {
@@ -44,22 +44,24 @@ export class Certificate extends pulumi.ComponentResource {
     // No inputs recorded: the spec lives in the children (and the inventory output); recorded inputs would make
     // every spec change show the component itself as an extra "update" in `pulumi preview`.
     super("kube-pki:pki:Certificate", name, {}, opts);
+    const organizations = args.organizations ?? [];
     const problems = [
       !args.commonName && "commonName is required",
       !(Number.isInteger(args.validityHours) && args.validityHours > 0) && `validityHours must be a positive whole number, got ${args.validityHours}`,
       !(Number.isInteger(args.earlyRenewalHours) && args.earlyRenewalHours >= 0 && args.earlyRenewalHours < args.validityHours) &&
         `earlyRenewalHours must be a whole number from 0 to validityHours - 1, got ${args.earlyRenewalHours}`,
       args.allowedUses.length === 0 && "allowedUses must not be empty",
+      severalGroups(organizations) && ((args.dnsNames?.length ?? 0) > 0 || (args.ipAddresses?.length ?? 0) > 0) &&
+        "a subject with several organizations cannot carry SANs here",
     ].filter((p): p is string => typeof p === "string");
-    if (problems.length > 0) throw new Error(`Certificate ${name}: ${problems.join("; ")}`);
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("; "), this);
 
     const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
       { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
     const privateKeyPem = pulumi.secret(key.privateKeyPem);
-    const organizations = args.organizations ?? [];
     // tls.CertRequest carries one organization; a subject with several (a user in several groups) gets its CSR from
     // GroupsCertRequest, made once and kept in state. Only client certificates have several groups (no SANs).
-    const csr = organizations.length > 1
+    const csr = severalGroups(organizations)
       ? new GroupsCertRequest(childName(name, "csr"), { privateKeyPem, commonName: args.commonName, organizations }, { parent: this })
       : new tls.CertRequest(childName(name, "csr"), {
         privateKeyPem,
@@ -69,9 +71,6 @@ export class Certificate extends pulumi.ComponentResource {
         dnsNames: args.dnsNames && args.dnsNames.length > 0 ? [...args.dnsNames] : undefined,
         ipAddresses: args.ipAddresses && args.ipAddresses.length > 0 ? [...args.ipAddresses] : undefined,
       }, { parent: this });
-    if (organizations.length > 1 && ((args.dnsNames?.length ?? 0) > 0 || (args.ipAddresses?.length ?? 0) > 0)) {
-      throw new Error(`Certificate ${name}: a subject with several organizations cannot carry SANs here`);
-    }
     const cert = new tls.LocallySignedCert(childName(name, "cert"), {
       certRequestPem: csr.certRequestPem,
       caCertPem: args.signer.certPem,

@@ -32,9 +32,9 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Si
   constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
     // No inputs recorded (see Certificate): a preview lists only the resources that change.
     super("kube-pki:pki:CertificateAuthority", name, {}, opts);
-    if (!args.commonName) throw new Error(`CertificateAuthority ${name}: commonName is required`);
+    if (!args.commonName) throw new pulumi.ResourceError("commonName is required", this);
     if (!Number.isInteger(args.validityHours) || args.validityHours <= 0) {
-      throw new Error(`CertificateAuthority ${name}: validityHours must be a positive whole number, got ${args.validityHours}`);
+      throw new pulumi.ResourceError(`validityHours must be a positive whole number, got ${args.validityHours}`, this);
     }
     const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
       { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });

@@ -6,11 +6,12 @@ import { Certificate } from "./certificate";
 import { Kubeconfig } from "./kubeconfig";
 import { ServiceAccountKey } from "./serviceAccountKey";
 import { Signer } from "./certificateAuthority";
+import { formerType } from "../typeToken";
 import { buildName, userCatalogId } from "../model/names";
 import { madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "../model/trust";
 
 export interface ClusterPkiArgs {
-  /** The expanded catalog of one validated cluster (buildCatalog(validateClusters(...)[i])) (required). */
+  /** The expanded catalog of one validated cluster (planClusters(...)[i].catalog) (required). */
   readonly catalog: ClusterCatalog;
   /** The private keys of the adopted trust roots (cluster.adopt), secret; required for each adopted root. */
   readonly adoptedKeys?: Partial<Record<TrustRoot, pulumi.Input<string>>>;
@@ -68,7 +69,7 @@ export class ClusterPki extends pulumi.ComponentResource {
   private readonly roots = new Map<TrustRoot, { plan: TrustPlan; generations: Map<number, Generation>; bundle: pulumi.Output<string> }>();
 
   constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kube-pki:index:ClusterPki", name, { cluster: args.catalog.cluster.name }, opts);
+    super("kube-pki:pki:ClusterPki", name, { cluster: args.catalog.cluster.name }, formerType("kube-pki:index:ClusterPki", opts));
     const catalog = args.catalog;
     this.catalog = catalog;
     const cluster = catalog.cluster;
@@ -78,7 +79,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     const recordedAs = (root: TrustRoot, g: number) => args.recorded?.[root]?.find((r) => r.generation === g);
     const adoptedKey = (root: TrustRoot) => {
       const key = args.adoptedKeys?.[root];
-      if (key === undefined) throw new Error(`ClusterPki ${name}: adoptedKeys.${root} is required (cluster.adopt)`);
+      if (key === undefined) throw new pulumi.ResourceError(`adoptedKeys.${root} is required (cluster.adopt)`, this);
       return pulumi.secret(key);
     };
 
@@ -101,7 +102,7 @@ export class ClusterPki extends pulumi.ComponentResource {
         continue;
       }
       const signer = cas.get(spec.signer ?? "");
-      if (!signer) throw new Error(`catalog of ${cluster.name}: ${spec.id} is signed by unknown CA ${spec.signer}`);
+      if (!signer) throw new pulumi.ResourceError(`${spec.id} is signed by unknown CA ${spec.signer}`, this);
       if (spec.kind === "leaf") {
         this.issued.set(spec.id, new Certificate(spec.resourceName, { ...spec, signer }, { parent: this }));
       } else {
@@ -158,14 +159,14 @@ export class ClusterPki extends pulumi.ComponentResource {
 
   private get(id: string): Issued {
     const issued = this.issued.get(id);
-    if (!issued) throw new Error(`cluster ${this.catalog.cluster.name} has no certificate ${id}`);
+    if (!issued) throw new pulumi.ResourceError(`no certificate ${id} in the catalog`, this);
     return issued;
   }
 
-  /** A CA's certificate and (secret) private key. */
-  public caMaterial(id: CaName): { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> } {
-    const ca = this.get(id);
-    return { certPem: ca.certPem, privateKeyPem: pulumi.secret(ca.privateKeyPem) };
+  /** Each CA's signing generation: its certificate and (secret) private key. */
+  public get caSigners(): Readonly<Record<CaName, Signer>> {
+    const signer = (id: CaName) => ({ certPem: this.get(id).certPem, privateKeyPem: pulumi.secret(this.get(id).privateKeyPem) });
+    return { ca: signer("ca"), "front-proxy-ca": signer("front-proxy-ca"), "etcd-ca": signer("etcd-ca") };
   }
 
   /** A trust root's bundle: every generation's certificate (or, for `sa`, public key), the signing one first. */
@@ -202,7 +203,7 @@ export class ClusterPki extends pulumi.ComponentResource {
       case "signer-certificate": return issued.certPem;
       case "private-key": return pulumi.secret(issued.privateKeyPem);
       case "kubeconfig": return pulumi.secret(issued.kubeconfig!);
-      case "public-key": throw new Error(`${file.source} has no public-key file`);
+      case "public-key": throw new pulumi.ResourceError(`${file.source} has no public-key file`, this);
     }
   }
 }

@@ -7,8 +7,12 @@ export interface GroupsCertRequestArgs {
   /** Subject CN (required). */
   readonly commonName: string;
   /** Subject O values, two or more (Kubernetes groups) (required). */
-  readonly organizations: readonly string[];
+  readonly organizations: SeveralGroups;
 }
+
+/** Two or more groups: what tls.CertRequest cannot carry. */
+export type SeveralGroups = readonly [string, string, ...string[]];
+export const severalGroups = (organizations: readonly string[]): organizations is SeveralGroups => organizations.length > 1;
 
 /** Dynamic-provider inputs and outputs as the provider sees them (plain values). */
 interface Inputs { privateKeyPem: string; commonName: string; organizations: string[] }
@@ -38,7 +42,6 @@ export class GroupsCertRequest extends pulumi.dynamic.Resource {
   declare public readonly certRequestPem: pulumi.Output<string>;
 
   constructor(name: string, args: GroupsCertRequestArgs, opts?: pulumi.CustomResourceOptions) {
-    if (args.organizations.length < 2) throw new Error(`GroupsCertRequest ${name}: organizations must hold two or more groups (else use tls.CertRequest)`);
     super(provider, name, {
       privateKeyPem: pulumi.secret(args.privateKeyPem), commonName: args.commonName, organizations: [...args.organizations],
       certRequestPem: undefined,

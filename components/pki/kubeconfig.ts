@@ -25,7 +25,7 @@ export class Kubeconfig extends pulumi.ComponentResource {
     // No inputs recorded (see Certificate): a preview lists only the resources that change.
     super("kube-pki:pki:Kubeconfig", name, {}, opts);
     if (!/^https:\/\/[^/]+:\d+$/.test(args.server)) {
-      throw new Error(`Kubeconfig ${name}: server must look like https://host:port, got ${JSON.stringify(args.server)}`);
+      throw new pulumi.ResourceError(`server must look like https://host:port, got ${JSON.stringify(args.server)}`, this);
     }
     this.certificate = new Certificate(childName(name, "client"), args, { parent: this });
     this.content = pulumi.secret(pulumi.all([args.caBundle ?? args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])

@@ -1,12 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ClusterPki } from "../pki/clusterPki";
-import { withCertSANs } from "../model/kubeadmConfig";
+import { CaName } from "../model/catalog";
+import { Signer } from "../pki/certificateAuthority";
+import { PublicationSpec } from "../model/config";
+import { KubeadmSans, withCertSANs } from "../model/kubeadmConfig";
 import { childName, PublicationChild } from "../model/names";
 
 export interface ClusterPublicationArgs {
-  /** The cluster's PKI (required). */
-  readonly pki: ClusterPki;
+  /** What is published where: the cluster's `publication` (required). */
+  readonly spec: PublicationSpec;
+  /** The SAN lists kubeadm-config's ClusterConfiguration is kept equal to (required). */
+  readonly sans: KubeadmSans;
+  /** The cluster's admin.conf (secret): how publication reaches the cluster, and its `-kubeconfig` export (required). */
+  readonly adminKubeconfig: pulumi.Input<string>;
+  /** Each CA's signing certificate and (secret) key, exported to a management cluster (required). */
+  readonly cas: Readonly<Record<CaName, Signer>>;
+  /** sa.pub (every generation's public key) and sa.key (secret), exported to a management cluster (required). */
+  readonly serviceAccount: { readonly publicKeyPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
   /** Kubeconfig of the management cluster (secret), required when the config exports to one. */
   readonly managementKubeconfig?: pulumi.Input<string>;
   /**
@@ -31,18 +41,16 @@ export class ClusterPublication extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClusterPublicationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:publication:ClusterPublication", name, {}, opts);
-    const { pki } = args;
+    const { spec } = args;
     const child = (c: PublicationChild) => childName(name, c);
     const written: pulumi.CustomResource[] = [];
     const after = { dependsOn: args.rollout ? [args.rollout] : [] };
-    const cluster = pki.catalog.cluster;
-    const spec = cluster.publication;
     if (spec.managementCluster && args.managementKubeconfig === undefined) {
-      throw new Error(`ClusterPublication ${name}: managementKubeconfig is required to export to a management cluster`);
+      throw new pulumi.ResourceError("managementKubeconfig is required to export to a management cluster", this);
     }
 
     if (spec.kubeadmConfig) {
-      const workload = new k8s.Provider(child("workload"), { kubeconfig: pki.adminKubeconfig }, { parent: this, ...after });
+      const workload = new k8s.Provider(child("workload"), { kubeconfig: pulumi.secret(args.adminKubeconfig) }, { parent: this, ...after });
       const current = k8s.core.v1.ConfigMap.get(child("kubeadm-config-current"), "kube-system/kubeadm-config", { parent: this, provider: workload });
       written[written.length] = new k8s.core.v1.ConfigMapPatch(child("kubeadm-config"), {
         metadata: {
@@ -51,10 +59,7 @@ export class ClusterPublication extends pulumi.ComponentResource {
           annotations: { "pulumi.com/patchForce": "true" },
         },
         data: {
-          ClusterConfiguration: current.data.apply((data) => withCertSANs(data?.ClusterConfiguration ?? "", {
-            apiServerCertSANs: cluster.apiServer.certSANs,
-            etcdServerCertSANs: cluster.etcd.serverCertSANs, etcdPeerCertSANs: cluster.etcd.peerCertSANs,
-          })),
+          ClusterConfiguration: current.data.apply((data) => withCertSANs(data?.ClusterConfiguration ?? "", args.sans)),
         },
       }, {
         parent: this, provider: workload, ...after,
@@ -76,15 +81,15 @@ export class ClusterPublication extends pulumi.ComponentResource {
           type: CAPI_SECRET_TYPE,
           stringData: pulumi.secret(pulumi.all(stringData)),
         }, { parent: this, provider, ...after });
-      const ca = (id: "ca" | "etcd-ca" | "front-proxy-ca"): Record<string, pulumi.Input<string>> => {
-        const m = pki.caMaterial(id);
+      const ca = (id: CaName): Record<string, pulumi.Input<string>> => {
+        const m = args.cas[id];
         return management.includeCaKeys ? { "tls.crt": m.certPem, "tls.key": m.privateKeyPem } : { "tls.crt": m.certPem };
       };
       secret("ca", ca("ca"));
       secret("etcd", ca("etcd-ca"));
       secret("proxy", ca("front-proxy-ca"));
-      secret("sa", { "tls.crt": pki.serviceAccountPublicKey, "tls.key": pki.serviceAccountPrivateKey });
-      secret("kubeconfig", { value: pki.adminKubeconfig });
+      secret("sa", { "tls.crt": args.serviceAccount.publicKeyPem, "tls.key": args.serviceAccount.privateKeyPem });
+      secret("kubeconfig", { value: args.adminKubeconfig });
     }
     this.published = pulumi.all(written.map((r) => r.id)).apply(() => true);
     this.registerOutputs({});

@@ -19,8 +19,8 @@ const env = { stack: "t", secret: () => pulumi.secret("unused") };
 
 /** The offline model's steps for moving from `base` to `head` (a plan of everything, as a preview lists it). */
 async function predicted(base: unknown[], head: unknown[]): Promise<string[]> {
-  const a = await evaluate(() => defineStack(base, env), { stack: "t" });
-  const b = await evaluate(() => defineStack(head, env), { stack: "t", prior: a, continueOnError: true });
+  const a = await evaluate(() => defineStack(planClusters(base), env), { stack: "t" });
+  const b = await evaluate(() => defineStack(planClusters(head), env), { stack: "t", prior: a, continueOnError: true });
   return [
     ...b.resources.filter((r) => r.op !== "same").map((r) => `${r.op} ${typeAndName(r.urn)}`),
     ...b.deleted.map((r) => `delete ${typeAndName(r.urn)}`),

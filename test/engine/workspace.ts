@@ -1,11 +1,12 @@
 // The real Pulumi engine for the engine tests: the CLI and plugins `npm run toolchain` built, a copy of the project
-// (index.ts, components/, Pulumi.yaml, package.json, the given stack files) in a temp directory, a fresh local file
+// (index.ts, components/, Pulumi.yaml, package.json, the given stack files; as checked out, or as an earlier commit
+// had it) in a temp directory, a fresh local file
 // backend and PULUMI_HOME, PULUMI_CONFIG_PASSPHRASE set, plugins installed from their files so the engine never
 // downloads. Every CLI run is bounded in time and runs in its own process group, killed as a group afterwards
 // (providers may outlive the CLI by seconds).
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { makeTempDir } from "../e2e/proc";
@@ -31,9 +32,30 @@ export function toolchain(): string {
 }
 
 function spawnSyncText(cmd: string, args: string[]): { code: number; stdout: string; stderr: string } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const r = require("node:child_process").spawnSync(cmd, args, { encoding: "utf8" });
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
   return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** What the engine runs: the program and, in emulator/ (offline/ before issue 20), the command plugin it starts in the project's directory. */
+const PROJECT = ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components", "offline", "emulator"];
+
+/** Puts the project into `dir`, replacing what is there: as checked out, or as `commit` had it (`git archive`). */
+function copyProject(dir: string, commit?: string): void {
+  for (const p of PROJECT) rmSync(join(dir, p), { recursive: true, force: true });
+  if (commit === undefined) {
+    for (const p of PROJECT) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    return;
+  }
+  // safe.directory: CI runs the tests as root in a checkout another user owns.
+  const git = (args: string[]) => spawnSync("git", ["-c", `safe.directory=${REPO}`, "-C", REPO, ...args], { maxBuffer: 256 * 1024 * 1024 });
+  const present = new Set(git(["ls-tree", "--name-only", commit]).stdout.toString().split("\n"));
+  const tar = spawnSync("git", ["-c", `safe.directory=${REPO}`, "-C", REPO, "archive", "--format=tar", commit, ...PROJECT.filter((p) => present.has(p))],
+    { maxBuffer: 256 * 1024 * 1024 });
+  if (tar.status !== 0) {
+    throw new Error(`git archive ${commit} failed (the engine tests need the repository's history: a full clone, not a shallow one): ${tar.stderr}`);
+  }
+  const untar = spawnSync("tar", ["-x", "-C", dir], { input: tar.stdout });
+  if (untar.status !== 0) throw new Error(`tar -x of ${commit} failed: ${untar.stderr}`);
 }
 
 export interface CliResult {
@@ -113,12 +135,13 @@ export const describeRun = (r: CliResult) =>
 export class Workspace {
   private constructor(readonly dir: string, readonly backend: string, readonly env: NodeJS.ProcessEnv) {}
 
-  /** `stacks`: stack name → the value of `kube-pki:clusters` (written as stacks/Pulumi.<stack>.yaml), or a file's text. */
-  static async create(label: string, stacks: Record<string, unknown>): Promise<Workspace> {
+  /**
+   * `stacks`: stack name → the value of `kube-pki:clusters` (written as stacks/Pulumi.<stack>.yaml), or a file's text.
+   * `commit`: the project as that commit had it (an earlier release), instead of as checked out.
+   */
+  static async create(label: string, stacks: Record<string, unknown>, opts: { commit?: string } = {}): Promise<Workspace> {
     const dir = makeTempDir(`ws-${label}`);
-    for (const f of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"]) cpSync(join(REPO, f), join(dir, f));
-    // offline/ for the command plugin, which the engine starts in the project's directory (scripts/toolchain.sh).
-    for (const d of ["components", "offline", "emulator"]) cpSync(join(REPO, d), join(dir, d), { recursive: true });
+    copyProject(dir, opts.commit);
     symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
     mkdirSync(join(dir, "stacks"));
     const backend = join(dir, ".state");
@@ -141,6 +164,11 @@ export class Workspace {
       return;
     }
     writeFileSync(file, stringify({ ...existing, config: { ...(existing.config ?? {}), "kube-pki:clusters": clusters } }));
+  }
+
+  /** Replaces the project by the one checked out (an upgrade), keeping the stacks, the state and the delivered files. */
+  useCurrentProject(): void {
+    copyProject(this.dir);
   }
 
   run(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
