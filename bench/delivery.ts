@@ -46,36 +46,49 @@ interface Measured {
 }
 
 function config(nodes: SshCluster, sans: string[]): unknown[] {
-  return [{
-    name: "bench", serviceSubnet: "10.96.0.0/12",
-    apiServer: { certSANs: ["k8s.example.com", ...sans], bindPort: API_PORT },
-    delivery: { mode: "ssh", restart: nodes.restartCommands(), healthCheckTimeoutSeconds: 10 },
-    nodes: nodes.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: nodes.sshTarget(n.name) })),
-  }];
+  return [
+    {
+      name: "bench",
+      serviceSubnet: "10.96.0.0/12",
+      apiServer: { certSANs: ["k8s.example.com", ...sans], bindPort: API_PORT },
+      delivery: { mode: "ssh", restart: nodes.restartCommands(), healthCheckTimeoutSeconds: 10 },
+      nodes: nodes.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: nodes.sshTarget(n.name) })),
+    },
+  ];
 }
 
-async function measure(nodes: SshCluster, scenario: string, raw: unknown[], prior: Evaluation<unknown> | undefined):
-  Promise<{ m: Measured; ev: Evaluation<unknown> }> {
+async function measure(
+  nodes: SshCluster,
+  scenario: string,
+  raw: unknown[],
+  prior: Evaluation<unknown> | undefined,
+): Promise<{ m: Measured; ev: Evaluation<unknown> }> {
   const commands = new CommandStandIn({ perHostConcurrency: CONCURRENCY });
   const before = nodes.sessions();
   const start = process.hrtime.bigint();
-  const ev = await evaluate(() => defineStack(planClusters(raw), {
-    stack: "bench", secret: (k) => (k === "sshPrivateKey" ? pulumi.secret(nodes.clientKey) : undefined),
-  }), { extra: commands, prior });
+  const ev = await evaluate(
+    () =>
+      defineStack(planClusters(raw), {
+        stack: "bench",
+        secret: (k) => (k === "sshPrivateKey" ? pulumi.secret(nodes.clientKey) : undefined),
+      }),
+    { extra: commands, prior },
+  );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   commands.dispose();
   const after = nodes.sessions();
   // stdin bytes per resource, from the inputs the commands ran with.
   const stdinOf = (run: CommandRun) => {
     const r = ev.resources.find((x) => x.name === run.resource);
-    const stdin = r ? (unwrapSecrets(r.inputs) as { stdin?: string }).stdin ?? "" : "";
+    const stdin = r ? ((unwrapSecrets(r.inputs) as { stdin?: string }).stdin ?? "") : "";
     return run.phase === "delete" ? 0 : Buffer.byteLength(stdin, "utf8");
   };
   const plans = planClusters(raw);
   const rows = nodes.nodes.map((n): Row => {
     const runs = commands.runs.filter((r) => r.host === `${n.address}:${n.port}`);
     return {
-      scenario, node: n.name,
+      scenario,
+      node: n.name,
       pushes: runs.filter((r) => parseName(r.resource, plans)?.kind === "push").length,
       restarts: runs.filter((r) => parseName(r.resource, plans)?.kind === "restart").length,
       sessions: runs.length,
@@ -97,9 +110,25 @@ function bareSessions(nodes: SshCluster, count: number): number[] {
     const n = nodes.nodes[0]!;
     writeFileSync(join(dir, "known_hosts"), `[${n.address}]:${n.port} ${n.hostKey}\n`);
     writeFileSync(join(dir, "key"), nodes.clientKey, { mode: 0o600 });
-    const args = ["-p", String(n.port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-      "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes", "-i", join(dir, "key"),
-      `root@${n.address}`, "--", "true"];
+    const args = [
+      "-p",
+      String(n.port),
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "LogLevel=ERROR",
+      "-o",
+      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-i",
+      join(dir, "key"),
+      `root@${n.address}`,
+      "--",
+      "true",
+    ];
     return Array.from({ length: count }, () => {
       const start = process.hrtime.bigint();
       const r = spawnSync("ssh", args, { timeout: 30_000 });
@@ -122,18 +151,23 @@ function table(ms: Measured[]): string {
   for (const m of ms) {
     for (const r of m.rows) {
       const check = r.sessions === r.sshdSessions ? "" : " ≠";
-      lines.push(`| ${m.scenario} | ${r.node} | ${r.pushes} | ${r.restarts} | ${r.sessions} / ${r.sshdSessions}${check} | ${kib(r.bytes)} | ${kib(r.stdinBytes)} |`);
+      lines.push(
+        `| ${m.scenario} | ${r.node} | ${r.pushes} | ${r.restarts} | ${r.sessions} / ${r.sshdSessions}${check} | ${kib(r.bytes)} | ${kib(r.stdinBytes)} |`,
+      );
     }
     const sum = (f: (r: Row) => number) => m.rows.reduce((s, r) => s + f(r), 0);
-    lines.push(`| **${m.scenario}** | **all** | **${sum((r) => r.pushes)}** | **${sum((r) => r.restarts)}** | ` +
-      `**${sum((r) => r.sessions)} / ${sum((r) => r.sshdSessions)}** | **${kib(sum((r) => r.bytes))}** | **${kib(sum((r) => r.stdinBytes))}** |`);
+    lines.push(
+      `| **${m.scenario}** | **all** | **${sum((r) => r.pushes)}** | **${sum((r) => r.restarts)}** | ` +
+        `**${sum((r) => r.sessions)} / ${sum((r) => r.sshdSessions)}** | **${kib(sum((r) => r.bytes))}** | **${kib(sum((r) => r.stdinBytes))}** |`,
+    );
   }
   return lines.join("\n");
 }
 
 async function main(): Promise<void> {
   const nodes = await SshCluster.start({
-    label: "bench", apiServerPort: API_PORT,
+    label: "bench",
+    apiServerPort: API_PORT,
     nodes: [
       { name: "cp-1", role: "control-plane", address: "127.0.1.11" },
       { name: "cp-2", role: "control-plane", address: "127.0.1.12" },
@@ -143,10 +177,17 @@ async function main(): Promise<void> {
     ],
   });
   try {
-    console.log(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load average ` +
-      `${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; ${new Date().toISOString()}`);
-    console.log(`cluster: 3 control-plane + 2 workers on loopback sshd, ${CONCURRENCY} session(s) per node at a time, ` +
-      `health checks on; ${REPEAT} repetition(s) of the unchanged apply and of the SAN change`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load average ` +
+        `${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}; ${new Date().toISOString()}`,
+    );
+    console.log(
+      `cluster: 3 control-plane + 2 workers on loopback sshd, ${CONCURRENCY} session(s) per node at a time, ` +
+        `health checks on; ${REPEAT} repetition(s) of the unchanged apply and of the SAN change`,
+    );
     const sans: string[] = [];
     const firstRun = await measure(nodes, "first push", config(nodes, sans), undefined);
     let state = firstRun.ev;
@@ -167,17 +208,23 @@ async function main(): Promise<void> {
     // Counts and bytes are the same in every repetition; the first of each is shown.
     console.log(`\n${table([firstRun.m, unchanged[0]!, sanChanges[0]!])}\n`);
     const bare = bareSessions(nodes, 10);
-    const times = (ms: Measured[]) => ms.length === 1 ? `${ms[0]!.seconds.toFixed(1)} s`
-      : `${median(ms.map((m) => m.seconds)).toFixed(1)} s median (${ms.map((m) => m.seconds.toFixed(1)).join(", ")})`;
+    const times = (ms: Measured[]) =>
+      ms.length === 1
+        ? `${ms[0]!.seconds.toFixed(1)} s`
+        : `${median(ms.map((m) => m.seconds)).toFixed(1)} s median (${ms.map((m) => m.seconds.toFixed(1)).join(", ")})`;
     console.log("| scenario | wall time (evaluation + every command) |\n|---|---:|");
     console.log(`| first push | ${times([firstRun.m])} |\n| unchanged | ${times(unchanged)} |\n| SAN change | ${times(sanChanges)} |`);
-    console.log(`| one bare SSH session (\`ssh … true\`, 10 in a row) | ${median(bare).toFixed(0)} ms median ` +
-      `(${Math.min(...bare).toFixed(0)} to ${Math.max(...bare).toFixed(0)}) |`);
+    console.log(
+      `| one bare SSH session (\`ssh … true\`, 10 in a row) | ${median(bare).toFixed(0)} ms median ` +
+        `(${Math.min(...bare).toFixed(0)} to ${Math.max(...bare).toFixed(0)}) |`,
+    );
     // Certificates differ in length by a byte or two between issues (ECDSA signatures), so compare the counts.
     const counts = (m: Measured) => JSON.stringify(m.rows.map((r) => [r.node, r.pushes, r.restarts, r.sessions, r.sshdSessions]));
     const stable = [unchanged, sanChanges].every((ms) => ms.every((m) => counts(m) === counts(ms[0]!)));
-    console.log(`\nfailed commands: ${failures}; runs vs sshd logs: ${mismatch ? "MISMATCH" : "agree for every node and scenario"}; ` +
-      `every repetition ran the same commands: ${stable ? "yes" : "NO"}`);
+    console.log(
+      `\nfailed commands: ${failures}; runs vs sshd logs: ${mismatch ? "MISMATCH" : "agree for every node and scenario"}; ` +
+        `every repetition ran the same commands: ${stable ? "yes" : "NO"}`,
+    );
     if (failures > 0 || mismatch || !stable) process.exitCode = 1;
   } finally {
     await nodes.stop();

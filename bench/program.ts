@@ -7,7 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { defineStack, planClusters } from "../components";
 import { evaluate } from "../emulator/evaluate";
 
-interface Result { scenario: string; variant: string; resources: number; seconds: number; peakRssMiB: number }
+interface Result {
+  scenario: string;
+  variant: string;
+  resources: number;
+  seconds: number;
+  peakRssMiB: number;
+}
 
 function clusters(count: number, cp: number, workers: number): unknown[] {
   return Array.from({ length: count }, (_, c) => ({
@@ -16,7 +22,11 @@ function clusters(count: number, cp: number, workers: number): unknown[] {
     controlPlaneEndpoint: `api.c${c}.example:6443`,
     nodes: [
       ...Array.from({ length: cp }, (_, i) => ({ name: `cp-${i + 1}`, role: "control-plane", address: `10.${c}.0.${i + 1}` })),
-      ...Array.from({ length: workers }, (_, i) => ({ name: `w-${i + 1}`, role: "worker", address: `10.${c}.${1 + Math.floor(i / 250)}.${(i % 250) + 1}` })),
+      ...Array.from({ length: workers }, (_, i) => ({
+        name: `w-${i + 1}`,
+        role: "worker",
+        address: `10.${c}.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+      })),
     ],
   }));
 }
@@ -59,25 +69,37 @@ async function main(): Promise<void> {
   }
   const rows: Result[] = [];
   const run = (s: string, v: string, env: Record<string, string> = {}) => {
-    const out = execFileSync(process.execPath, [...process.execArgv, __filename, "--child", s, v],
-      { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 26 });
+    const out = execFileSync(process.execPath, [...process.execArgv, __filename, "--child", s, v], {
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+    });
     const r = JSON.parse(out.trim().split("\n").pop()!) as Result;
     rows.push(r);
-    console.log(`${r.scenario.padEnd(30)} ${r.variant.padEnd(14)} ${String(r.resources).padStart(7)} resources ` +
-      `${r.seconds.toFixed(2).padStart(8)} s ${r.peakRssMiB.toFixed(0).padStart(6)} MiB peak RSS`);
+    console.log(
+      `${r.scenario.padEnd(30)} ${r.variant.padEnd(14)} ${String(r.resources).padStart(7)} resources ` +
+        `${r.seconds.toFixed(2).padStart(8)} s ${r.peakRssMiB.toFixed(0).padStart(6)} MiB peak RSS`,
+    );
     return r;
   };
-  console.log(`node ${process.version}, ${require("node:os").cpus().length} cores; variants: pki = the stack program with the ` +
-    `tls stand-in (real keys and certificates), bare = the same number of plain resources with echo mocks`);
+  console.log(
+    `node ${process.version}, ${require("node:os").cpus().length} cores; variants: pki = the stack program with the ` +
+      `tls stand-in (real keys and certificates), bare = the same number of plain resources with echo mocks`,
+  );
   for (const s of SCENARIOS) {
     const pki = run(s.scenario, "pki");
     run(s.scenario, "bare", { BENCH_BARE_COUNT: String(pki.resources) });
   }
   for (const s of SCENARIOS) {
     const [pki, bare] = ["pki", "bare"].map((v) => rows.find((r) => r.scenario === s.scenario && r.variant === v)!);
-    console.log(`${s.scenario}: pki/bare time ${(pki!.seconds / bare!.seconds).toFixed(2)}x, ` +
-      `pki/bare memory ${(pki!.peakRssMiB / bare!.peakRssMiB).toFixed(2)}x`);
+    console.log(
+      `${s.scenario}: pki/bare time ${(pki!.seconds / bare!.seconds).toFixed(2)}x, ` +
+        `pki/bare memory ${(pki!.peakRssMiB / bare!.peakRssMiB).toFixed(2)}x`,
+    );
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

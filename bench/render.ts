@@ -28,8 +28,10 @@ type Variant = "render" | "stand-in" | "openssl" | "openssl-2way" | "raw";
 const VARIANTS: readonly Variant[] = ["render", "stand-in", "openssl", "openssl-2way", "raw"];
 
 /** One catalog entry, as every variant needs it. */
-type CertJob = Pick<CertificateSpec, "id" | "kind" | "signer" | "commonName" | "dnsNames" | "ipAddresses" |
-  "allowedUses" | "validityHours"> & { readonly organization?: string };
+type CertJob = Pick<
+  CertificateSpec,
+  "id" | "kind" | "signer" | "commonName" | "dnsNames" | "ipAddresses" | "allowedUses" | "validityHours"
+> & { readonly organization?: string };
 
 interface Spec {
   readonly scenario: string;
@@ -68,8 +70,11 @@ function cluster(workers: number, keyAlgorithm: Spec["keyAlgorithm"]): unknown {
     keyAlgorithm,
     nodes: [
       ...[1, 2, 3].map((i) => ({ name: `cp-${i}`, role: "control-plane", address: `10.0.0.${10 + i}` })),
-      ...Array.from({ length: workers }, (_, i) =>
-        ({ name: `w-${i + 1}`, role: "worker", address: `10.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}` })),
+      ...Array.from({ length: workers }, (_, i) => ({
+        name: `w-${i + 1}`,
+        role: "worker",
+        address: `10.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+      })),
     ],
   };
 }
@@ -79,8 +84,15 @@ function makeSpec(scenario: string, workers: number, keyAlgorithm: Spec["keyAlgo
   const raw = cluster(workers, keyAlgorithm);
   const [plan] = planClusters([raw]);
   const certificates = plan!.catalog.certificates.map((c): CertJob => ({
-    id: c.id, kind: c.kind, signer: c.signer, commonName: c.commonName, organization: c.organizations[0],
-    dnsNames: c.dnsNames, ipAddresses: c.ipAddresses, allowedUses: c.allowedUses, validityHours: c.validityHours,
+    id: c.id,
+    kind: c.kind,
+    signer: c.signer,
+    commonName: c.commonName,
+    organization: c.organizations[0],
+    dnsNames: c.dnsNames,
+    ipAddresses: c.ipAddresses,
+    allowedUses: c.allowedUses,
+    validityHours: c.validityHours,
   }));
   return { scenario, keyAlgorithm, raw, certificates };
 }
@@ -89,8 +101,14 @@ function makeSpec(scenario: string, workers: number, keyAlgorithm: Spec["keyAlgo
 
 function nodeResult(spec: Spec, variant: Variant, start: bigint, baseRssKiB: number, certificates: number, keys: number): Result {
   return {
-    scenario: spec.scenario, variant, certificates, keys, seconds: elapsed(start),
-    peakRssMiB: MiB(process.resourceUsage().maxRSS), peakOf: "child maxRSS", baseRssMiB: MiB(baseRssKiB),
+    scenario: spec.scenario,
+    variant,
+    certificates,
+    keys,
+    seconds: elapsed(start),
+    peakRssMiB: MiB(process.resourceUsage().maxRSS),
+    peakOf: "child maxRSS",
+    baseRssMiB: MiB(baseRssKiB),
   };
 }
 
@@ -127,38 +145,60 @@ async function runStandIn(spec: Spec): Promise<Result> {
     return plain((await tls.newResource({ type: TLS_TYPES.privateKey, name, inputs: keyInputs })).state.privateKeyPem);
   };
   const cas = new Map<string, { certPem: unknown; keyPem: unknown }>();
-  await Promise.all(spec.certificates.filter((c) => c.kind === "ca").map(async (c) => {
-    const keyPem = await newKey(`${c.id}-key`);
-    const cert = await tls.newResource({
-      type: TLS_TYPES.selfSignedCert, name: `${c.id}-cert`, inputs: {
-        privateKeyPem: keyPem, subject: { commonName: c.commonName }, dnsNames: [...c.dnsNames], isCaCertificate: true,
-        allowedUses: [...c.allowedUses], validityPeriodHours: c.validityHours, earlyRenewalHours: 0,
-      },
-    });
-    certs++;
-    cas.set(c.id, { certPem: cert.state.certPem, keyPem });
-  }));
+  await Promise.all(
+    spec.certificates
+      .filter((c) => c.kind === "ca")
+      .map(async (c) => {
+        const keyPem = await newKey(`${c.id}-key`);
+        const cert = await tls.newResource({
+          type: TLS_TYPES.selfSignedCert,
+          name: `${c.id}-cert`,
+          inputs: {
+            privateKeyPem: keyPem,
+            subject: { commonName: c.commonName },
+            dnsNames: [...c.dnsNames],
+            isCaCertificate: true,
+            allowedUses: [...c.allowedUses],
+            validityPeriodHours: c.validityHours,
+            earlyRenewalHours: 0,
+          },
+        });
+        certs++;
+        cas.set(c.id, { certPem: cert.state.certPem, keyPem });
+      }),
+  );
   await Promise.all([
     newKey("sa-key"),
-    ...spec.certificates.filter((c) => c.kind !== "ca").map(async (c) => {
-      const keyPem = await newKey(`${c.id}-key`);
-      const csr = await tls.newResource({
-        type: TLS_TYPES.certRequest, name: `${c.id}-csr`, inputs: {
-          privateKeyPem: keyPem,
-          subject: c.organization === undefined ? { commonName: c.commonName } : { commonName: c.commonName, organization: c.organization },
-          dnsNames: c.dnsNames.length > 0 ? [...c.dnsNames] : undefined,
-          ipAddresses: c.ipAddresses.length > 0 ? [...c.ipAddresses] : undefined,
-        },
-      });
-      const ca = cas.get(c.signer!)!;
-      await tls.newResource({
-        type: TLS_TYPES.locallySignedCert, name: `${c.id}-cert`, inputs: {
-          certRequestPem: csr.state.certRequestPem, caCertPem: ca.certPem, caPrivateKeyPem: ca.keyPem,
-          allowedUses: [...c.allowedUses], validityPeriodHours: c.validityHours, earlyRenewalHours: 720,
-        },
-      });
-      certs++;
-    }),
+    ...spec.certificates
+      .filter((c) => c.kind !== "ca")
+      .map(async (c) => {
+        const keyPem = await newKey(`${c.id}-key`);
+        const csr = await tls.newResource({
+          type: TLS_TYPES.certRequest,
+          name: `${c.id}-csr`,
+          inputs: {
+            privateKeyPem: keyPem,
+            subject:
+              c.organization === undefined ? { commonName: c.commonName } : { commonName: c.commonName, organization: c.organization },
+            dnsNames: c.dnsNames.length > 0 ? [...c.dnsNames] : undefined,
+            ipAddresses: c.ipAddresses.length > 0 ? [...c.ipAddresses] : undefined,
+          },
+        });
+        const ca = cas.get(c.signer!)!;
+        await tls.newResource({
+          type: TLS_TYPES.locallySignedCert,
+          name: `${c.id}-cert`,
+          inputs: {
+            certRequestPem: csr.state.certRequestPem,
+            caCertPem: ca.certPem,
+            caPrivateKeyPem: ca.keyPem,
+            allowedUses: [...c.allowedUses],
+            validityPeriodHours: c.validityHours,
+            earlyRenewalHours: 720,
+          },
+        });
+        certs++;
+      }),
   ]);
   return nodeResult(spec, "stand-in", start, base, certs, keys);
 }
@@ -172,12 +212,13 @@ async function runRaw(spec: Spec): Promise<Result> {
   const rsa = spec.keyAlgorithm === "RSA-2048";
   const base = process.resourceUsage().maxRSS;
   const start = process.hrtime.bigint();
-  const generate = (): Promise<Key> => new Promise((resolve, reject) => {
-    const cb = (err: Error | null, publicKey: import("node:crypto").KeyObject, privateKey: import("node:crypto").KeyObject) =>
-      (err ? reject(err) : resolve({ publicKey, privateKey }));
-    if (rsa) crypto.generateKeyPair("rsa", { modulusLength: 2048, publicExponent: 0x10001 }, cb);
-    else crypto.generateKeyPair("ec", { namedCurve: "prime256v1" }, cb);
-  });
+  const generate = (): Promise<Key> =>
+    new Promise((resolve, reject) => {
+      const cb = (err: Error | null, publicKey: import("node:crypto").KeyObject, privateKey: import("node:crypto").KeyObject) =>
+        err ? reject(err) : resolve({ publicKey, privateKey });
+      if (rsa) crypto.generateKeyPair("rsa", { modulusLength: 2048, publicExponent: 0x10001 }, cb);
+      else crypto.generateKeyPair("ec", { namedCurve: "prime256v1" }, cb);
+    });
   const sign = (key: import("node:crypto").KeyObject, bytes: number): Promise<Buffer> => {
     const data = crypto.randomBytes(bytes);
     if (!rsa) return Promise.resolve(crypto.sign("sha256", data, key));
@@ -185,29 +226,38 @@ async function runRaw(spec: Spec): Promise<Result> {
   };
   const spkiBytes = rsa ? 294 : 91;
   const nameBytes = (c: CertJob) => 13 + c.commonName.length + (c.organization ? 13 + c.organization.length : 0);
-  const sanBytes = (c: CertJob) => c.dnsNames.reduce((n, d) => n + d.length + 2, 0) + c.ipAddresses.reduce((n, ip) => n + (ip.includes(":") ? 18 : 6), 0);
+  const sanBytes = (c: CertJob) =>
+    c.dnsNames.reduce((n, d) => n + d.length + 2, 0) + c.ipAddresses.reduce((n, ip) => n + (ip.includes(":") ? 18 : 6), 0);
   let certs = 0;
   let keys = 0;
   let signatures = 0;
   const cas = new Map<string, Key>();
-  await Promise.all(spec.certificates.filter((c) => c.kind === "ca").map(async (c) => {
-    const key = await generate();
-    keys++;
-    await sign(key.privateKey, 120 + 2 * nameBytes(c) + spkiBytes + sanBytes(c) + 60);
-    signatures++;
-    certs++;
-    cas.set(c.id, key);
-  }));
+  await Promise.all(
+    spec.certificates
+      .filter((c) => c.kind === "ca")
+      .map(async (c) => {
+        const key = await generate();
+        keys++;
+        await sign(key.privateKey, 120 + 2 * nameBytes(c) + spkiBytes + sanBytes(c) + 60);
+        signatures++;
+        certs++;
+        cas.set(c.id, key);
+      }),
+  );
   await Promise.all([
-    generate().then(() => { keys++; }),
-    ...spec.certificates.filter((c) => c.kind !== "ca").map(async (c) => {
-      const key = await generate();
+    generate().then(() => {
       keys++;
-      await sign(key.privateKey, 30 + nameBytes(c) + spkiBytes + sanBytes(c)); // the CSR
-      await sign(cas.get(c.signer!)!.privateKey, 170 + nameBytes(c) + 20 + spkiBytes + sanBytes(c)); // the certificate
-      signatures += 2;
-      certs++;
     }),
+    ...spec.certificates
+      .filter((c) => c.kind !== "ca")
+      .map(async (c) => {
+        const key = await generate();
+        keys++;
+        await sign(key.privateKey, 30 + nameBytes(c) + spkiBytes + sanBytes(c)); // the CSR
+        await sign(cas.get(c.signer!)!.privateKey, 170 + nameBytes(c) + 20 + spkiBytes + sanBytes(c)); // the certificate
+        signatures += 2;
+        certs++;
+      }),
   ]);
   const r = nodeResult(spec, "raw", start, base, certs, keys);
   r.note = `${signatures} signatures`;
@@ -222,8 +272,11 @@ const subj = (c: CertJob) =>
 const sanValue = (c: CertJob) => [...c.dnsNames.map((d) => `DNS:${d}`), ...c.ipAddresses.map((ip) => `IP:${ip}`)].join(",");
 const days = (hours: number) => Math.ceil(hours / 24); // openssl 3.0 has -days only; the catalog's hours are whole days
 const OPENSSL_USES: Record<string, [ku?: string, eku?: string]> = {
-  digital_signature: ["digitalSignature"], key_encipherment: ["keyEncipherment"], cert_signing: ["keyCertSign"],
-  server_auth: [undefined, "serverAuth"], client_auth: [undefined, "clientAuth"],
+  digital_signature: ["digitalSignature"],
+  key_encipherment: ["keyEncipherment"],
+  cert_signing: ["keyCertSign"],
+  server_auth: [undefined, "serverAuth"],
+  client_auth: [undefined, "clientAuth"],
 };
 const serial = () => `0x${require("node:crypto").randomBytes(16).toString("hex")}`;
 
@@ -260,8 +313,12 @@ function opensslScript(spec: Spec): { head: string[]; leaves: string[][] } {
     const f = `ca${i}`;
     caFile.set(c.id, f);
     head.push(genKey(spec, `${f}.key`));
-    head.push(`openssl req -x509 -new -key ${f}.key -subj ${q(subj(c))} -days ${days(c.validityHours)} -sha256 ` +
-      `-set_serial ${serial()} ${extLines(c).map((l) => `-addext ${q(l)}`).join(" ")} -out ${f}.crt`);
+    head.push(
+      `openssl req -x509 -new -key ${f}.key -subj ${q(subj(c))} -days ${days(c.validityHours)} -sha256 ` +
+        `-set_serial ${serial()} ${extLines(c)
+          .map((l) => `-addext ${q(l)}`)
+          .join(" ")} -out ${f}.crt`,
+    );
   });
   head.push(genKey(spec, "sa.key"), "openssl pkey -in sa.key -pubout -out sa.pub");
   const leaves = spec.certificates.flatMap((c, i) => {
@@ -269,13 +326,15 @@ function opensslScript(spec: Spec): { head: string[]; leaves: string[][] } {
     const f = `c${i}`;
     const ca = caFile.get(c.signer!)!;
     const san = sanValue(c);
-    return [[
-      genKey(spec, `${f}.key`),
-      `openssl req -new -key ${f}.key -subj ${q(subj(c))}${san ? ` -addext ${q(`subjectAltName=${san}`)}` : ""} -out ${f}.csr`,
-      `printf '%s\\n' ${extLines(c).map(q).join(" ")} > ${f}.ext`,
-      `openssl x509 -req -in ${f}.csr -CA ${ca}.crt -CAkey ${ca}.key -set_serial ${serial()} -days ${days(c.validityHours)} ` +
-        `-sha256 -extfile ${f}.ext -out ${f}.crt 2>/dev/null`, // "Certificate request self-signature ok" on stderr
-    ]];
+    return [
+      [
+        genKey(spec, `${f}.key`),
+        `openssl req -new -key ${f}.key -subj ${q(subj(c))}${san ? ` -addext ${q(`subjectAltName=${san}`)}` : ""} -out ${f}.csr`,
+        `printf '%s\\n' ${extLines(c).map(q).join(" ")} > ${f}.ext`,
+        `openssl x509 -req -in ${f}.csr -CA ${ca}.crt -CAkey ${ca}.key -set_serial ${serial()} -days ${days(c.validityHours)} ` +
+          `-sha256 -extfile ${f}.ext -out ${f}.crt 2>/dev/null`, // "Certificate request self-signature ok" on stderr
+      ],
+    ];
   });
   return { head, leaves };
 }
@@ -291,14 +350,21 @@ function runOpenssl(spec: Spec, ways: 1 | 2): Result {
     writeFileSync(join(dir, "head.sh"), script(head));
     const parts = Array.from({ length: ways }, (_, w) => leaves.filter((_, i) => i % ways === w).flat());
     parts.forEach((lines, w) => writeFileSync(join(dir, `leaves${w}.sh`), script(lines)));
-    writeFileSync(join(dir, "all.sh"), ways === 1
-      ? "set -e\nbash head.sh\nbash leaves0.sh\n"
-      : "set -e\nbash head.sh\nbash leaves0.sh & a=$!\nbash leaves1.sh & b=$!\nwait $a\nwait $b\n");
+    writeFileSync(
+      join(dir, "all.sh"),
+      ways === 1
+        ? "set -e\nbash head.sh\nbash leaves0.sh\n"
+        : "set -e\nbash head.sh\nbash leaves0.sh & a=$!\nbash leaves1.sh & b=$!\nwait $a\nwait $b\n",
+    );
     const env = { ...process.env, OPENSSL_CONF: join(dir, "openssl.cnf") };
     const haveTime = existsSync("/usr/bin/time");
     const start = process.hrtime.bigint();
     const proc = haveTime
-      ? spawnSync("/usr/bin/time", ["-f", "%M", "-o", join(dir, "time.txt"), "bash", join(dir, "all.sh")], { cwd: dir, env, encoding: "utf8" })
+      ? spawnSync("/usr/bin/time", ["-f", "%M", "-o", join(dir, "time.txt"), "bash", join(dir, "all.sh")], {
+          cwd: dir,
+          env,
+          encoding: "utf8",
+        })
       : spawnSync("bash", [join(dir, "all.sh")], { cwd: dir, env, encoding: "utf8" });
     const seconds = elapsed(start);
     if (proc.status !== 0) throw new Error(`openssl script failed (${proc.status}): ${proc.stderr.slice(-2000)}`);
@@ -310,9 +376,16 @@ function runOpenssl(spec: Spec, ways: 1 | 2): Result {
     const verify = spawnSync("openssl", ["verify", "-CAfile", `ca${caIndex}.crt`, `c${sample}.crt`], { cwd: dir, env, encoding: "utf8" });
     if (verify.status !== 0) throw new Error(`openssl verify failed: ${verify.stdout}${verify.stderr}`);
     const commands = head.length + leaves.reduce((n, l) => n + l.length - 1, 0); // printf is a shell builtin
-    const peakKiB = haveTime ? Number(readFileSync(join(dir, "time.txt"), "utf8").trim().split("\n").pop()) : process.resourceUsage().maxRSS;
+    const peakKiB = haveTime
+      ? Number(readFileSync(join(dir, "time.txt"), "utf8").trim().split("\n").pop())
+      : process.resourceUsage().maxRSS;
     return {
-      scenario: spec.scenario, variant, certificates: certs, keys, seconds, peakRssMiB: MiB(peakKiB),
+      scenario: spec.scenario,
+      variant,
+      certificates: certs,
+      keys,
+      seconds,
+      peakRssMiB: MiB(peakKiB),
       peakOf: haveTime ? "largest process (/usr/bin/time %M)" : "node driver maxRSS (no /usr/bin/time)",
       note: `${commands} openssl processes${ways === 2 ? ", leaves on 2 shells" : ""}`,
     };
@@ -325,24 +398,33 @@ function runOpenssl(spec: Spec, ways: 1 | 2): Result {
 
 async function child(variant: Variant, specFile: string): Promise<void> {
   const spec = JSON.parse(readFileSync(specFile, "utf8")) as Spec;
-  const result = variant === "render" ? await runRender(spec)
-    : variant === "stand-in" ? await runStandIn(spec)
-      : variant === "raw" ? await runRaw(spec)
-        : runOpenssl(spec, variant === "openssl" ? 1 : 2);
+  const result =
+    variant === "render"
+      ? await runRender(spec)
+      : variant === "stand-in"
+        ? await runStandIn(spec)
+        : variant === "raw"
+          ? await runRaw(spec)
+          : runOpenssl(spec, variant === "openssl" ? 1 : 2);
   console.log(JSON.stringify(result));
 }
 
 function measure(spec: Spec, specFile: string, variant: Variant): Result {
   const load1 = loadavg()[0]!;
   const start = process.hrtime.bigint();
-  const proc = spawnSync(process.execPath, [...process.execArgv, __filename, "--child", variant, specFile],
-    { encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  const proc = spawnSync(process.execPath, [...process.execArgv, __filename, "--child", variant, specFile], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+  });
   const processSeconds = elapsed(start);
   if (proc.status !== 0) throw new Error(`${spec.scenario} ${variant} failed (${proc.status}):\n${proc.stderr}`);
   const r = JSON.parse(proc.stdout.trim().split("\n").pop()!) as Result;
   const expected = spec.certificates.length;
   if (r.certificates !== expected || r.keys !== expected + 1) {
-    throw new Error(`${spec.scenario} ${variant}: made ${r.certificates} certificates / ${r.keys} keys, expected ${expected} / ${expected + 1}`);
+    throw new Error(
+      `${spec.scenario} ${variant}: made ${r.certificates} certificates / ${r.keys} keys, expected ${expected} / ${expected + 1}`,
+    );
   }
   return { ...r, processSeconds, load1 };
 }
@@ -351,9 +433,11 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : "-");
 
 function printRow(r: Result): void {
-  console.log(`${r.scenario.padEnd(24)} ${r.variant.padEnd(13)} ${pad(r.certificates, 6)} ${pad(r.keys, 6)} ` +
-    `${pad(r.seconds.toFixed(2), 9)} ${pad(r.peakRssMiB.toFixed(0), 8)} ${pad(r.baseRssMiB?.toFixed(0) ?? "-", 6)} ` +
-    `${pad(r.load1?.toFixed(1) ?? "-", 5)}  ${r.note ?? ""}`);
+  console.log(
+    `${r.scenario.padEnd(24)} ${r.variant.padEnd(13)} ${pad(r.certificates, 6)} ${pad(r.keys, 6)} ` +
+      `${pad(r.seconds.toFixed(2), 9)} ${pad(r.peakRssMiB.toFixed(0), 8)} ${pad(r.baseRssMiB?.toFixed(0) ?? "-", 6)} ` +
+      `${pad(r.load1?.toFixed(1) ?? "-", 5)}  ${r.note ?? ""}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -367,13 +451,19 @@ async function main(): Promise<void> {
   const workersList = quick ? [2, 100] : [2, 1000];
   const algorithms: Spec["keyAlgorithm"][] = ["ECDSA-P256", "RSA-2048"];
   const openssl = spawnSync("openssl", ["version"], { encoding: "utf8" }).stdout.trim();
-  console.log(`bench-render ${new Date().toISOString()}: node ${process.version}, ${openssl}, ${cpus().length} CPUs ` +
-    `(${cpus()[0]?.model ?? "?"}), UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}`);
-  console.log(`peak: node variants = the child's own maxRSS; openssl = the largest single process of the script ` +
-    `(${existsSync("/usr/bin/time") ? "/usr/bin/time -f %M" : "NO /usr/bin/time: node driver maxRSS instead"}). ` +
-    `wall: the work only (child start-up excluded). load = 1-min load average before the run.`);
-  console.log(`${"scenario".padEnd(24)} ${"variant".padEnd(13)} ${pad("certs", 6)} ${pad("keys", 6)} ${pad("wall s", 9)} ` +
-    `${pad("peak MiB", 8)} ${pad("base", 6)} ${pad("load", 5)}  note`);
+  console.log(
+    `bench-render ${new Date().toISOString()}: node ${process.version}, ${openssl}, ${cpus().length} CPUs ` +
+      `(${cpus()[0]?.model ?? "?"}), UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}`,
+  );
+  console.log(
+    `peak: node variants = the child's own maxRSS; openssl = the largest single process of the script ` +
+      `(${existsSync("/usr/bin/time") ? "/usr/bin/time -f %M" : "NO /usr/bin/time: node driver maxRSS instead"}). ` +
+      `wall: the work only (child start-up excluded). load = 1-min load average before the run.`,
+  );
+  console.log(
+    `${"scenario".padEnd(24)} ${"variant".padEnd(13)} ${pad("certs", 6)} ${pad("keys", 6)} ${pad("wall s", 9)} ` +
+      `${pad("peak MiB", 8)} ${pad("base", 6)} ${pad("load", 5)}  note`,
+  );
   const results: Result[] = [];
   const work = mkdtempSync(join(tmpdir(), "bench-spec-"));
   try {
@@ -402,11 +492,15 @@ async function main(): Promise<void> {
   for (const scenario of [...new Set(results.map((r) => r.scenario))]) {
     const get = (v: Variant) => results.find((r) => r.scenario === scenario && r.variant === v);
     const render = get("render");
-    const parts = (["openssl", "openssl-2way", "stand-in", "raw"] as const).map((v) =>
-      `/${v} ${ratio(render?.seconds, get(v)?.seconds)} time, ${ratio(render?.peakRssMiB, get(v)?.peakRssMiB)} mem`);
+    const parts = (["openssl", "openssl-2way", "stand-in", "raw"] as const).map(
+      (v) => `/${v} ${ratio(render?.seconds, get(v)?.seconds)} time, ${ratio(render?.peakRssMiB, get(v)?.peakRssMiB)} mem`,
+    );
     console.log(`${scenario.padEnd(24)} ${parts.join("; ")}`);
   }
   if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -14,7 +14,12 @@ export interface DestroyGuardArgs {
  */
 export class DestroyGuard extends pulumi.ComponentResource {
   constructor(name: string, args: DestroyGuardArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kube-pki:stack:DestroyGuard", name, {}, formerType("kube-pki:index:DestroyGuard", { ...opts, protect: true, dependsOn: [...args.covers] }));
+    super(
+      "kube-pki:stack:DestroyGuard",
+      name,
+      {},
+      formerType("kube-pki:index:DestroyGuard", { ...opts, protect: true, dependsOn: [...args.covers] }),
+    );
     this.registerOutputs({});
   }
 }

@@ -11,8 +11,16 @@ import { ClusterPublication } from "./publication/clusterPublication";
 import { DestroyGuard } from "./destroyGuard";
 import { ClusterSpec, ConfigError } from "./model/config";
 import {
-  adoptionProblems, identityProblems, RecordedRoots, rotationProblems, RotationState, signerExpiry, TRUST_ROOT_KEYS, TRUST_ROOTS,
-  trustPlan, TrustRoot,
+  adoptionProblems,
+  identityProblems,
+  RecordedRoots,
+  rotationProblems,
+  RotationState,
+  signerExpiry,
+  TRUST_ROOT_KEYS,
+  TRUST_ROOTS,
+  trustPlan,
+  TrustRoot,
 } from "./model/trust";
 import { ClusterPlan } from "./model/plan";
 import { buildName } from "./model/names";
@@ -82,28 +90,46 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
   // Secrets the delivery needs are checked with the rest of the config, before anything is registered.
   const deliver = env.deliver ?? true;
   const sshKeys = plans.map(({ catalog: { cluster } }) =>
-    deliver && usesKey(cluster) ? env.secret?.(cluster.delivery.sshPrivateKeyConfig) : undefined);
+    deliver && usesKey(cluster) ? env.secret?.(cluster.delivery.sshPrivateKeyConfig) : undefined,
+  );
   const managementKubeconfigs = plans.map(({ catalog: { cluster } }) => {
     const m = cluster.publication.managementCluster;
     return deliver && m ? env.secret?.(m.kubeconfigConfig) : undefined;
   });
   const missing = plans.flatMap(({ catalog: { cluster } }, i) => [
     ...(deliver && usesKey(cluster) && !sshKeys[i]
-      ? [`clusters[${i}].delivery.sshPrivateKeyConfig: the secret stack config "kube-pki:${cluster.delivery.sshPrivateKeyConfig}" ` +
-        `is not set (pulumi config set --secret ${cluster.delivery.sshPrivateKeyConfig} < ~/.ssh/<deploy key>)`] : []),
+      ? [
+          `clusters[${i}].delivery.sshPrivateKeyConfig: the secret stack config "kube-pki:${cluster.delivery.sshPrivateKeyConfig}" ` +
+            `is not set (pulumi config set --secret ${cluster.delivery.sshPrivateKeyConfig} < ~/.ssh/<deploy key>)`,
+        ]
+      : []),
     ...(deliver && cluster.publication.managementCluster && !managementKubeconfigs[i]
-      ? [`clusters[${i}].publication.managementCluster.kubeconfigConfig: the secret stack config ` +
-        `"kube-pki:${cluster.publication.managementCluster.kubeconfigConfig}" is not set ` +
-        `(pulumi config set --secret ${cluster.publication.managementCluster.kubeconfigConfig} < management.kubeconfig)`] : []),
+      ? [
+          `clusters[${i}].publication.managementCluster.kubeconfigConfig: the secret stack config ` +
+            `"kube-pki:${cluster.publication.managementCluster.kubeconfigConfig}" is not set ` +
+            `(pulumi config set --secret ${cluster.publication.managementCluster.kubeconfigConfig} < management.kubeconfig)`,
+        ]
+      : []),
   ]);
   if (missing.length > 0) throw new ConfigError(missing);
 
   // `pulumi config set --secret k < file` drops the file's final newline; the PEM goes to the nodes as the file was.
-  const adoptedKey = (keyConfig: string) => { const v = env.plainSecret?.(keyConfig); return v === undefined ? undefined : `${v.trimEnd()}\n`; };
+  const adoptedKey = (keyConfig: string) => {
+    const v = env.plainSecret?.(keyConfig);
+    return v === undefined ? undefined : `${v.trimEnd()}\n`;
+  };
   // Adopted roots and rotation phases are checked, like the rest of the config, before anything is registered.
   const trustProblems = plans.flatMap(({ catalog: { cluster } }, i) => [
-    ...Object.entries(cluster.adopt).flatMap(([root, adopted]) => !env.plainSecret ? []
-      : adoptionProblems(`clusters[${i}].adopt.${TRUST_ROOT_KEYS[root as TrustRoot]}`, root as TrustRoot, adopted!, adoptedKey(adopted!.keyConfig))),
+    ...Object.entries(cluster.adopt).flatMap(([root, adopted]) =>
+      !env.plainSecret
+        ? []
+        : adoptionProblems(
+            `clusters[${i}].adopt.${TRUST_ROOT_KEYS[root as TrustRoot]}`,
+            root as TrustRoot,
+            adopted!,
+            adoptedKey(adopted!.keyConfig),
+          ),
+    ),
   ]);
   trustProblems.push(...rotationChangeProblems(plans, env.previousRotation));
   const expiry = expiryRules(plans, env);
@@ -114,16 +140,31 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
     const cluster = catalog.cluster;
     if (!env.plainSecret) {
       // Offline: the adopted keys are out of reach, so generated roots stand in for them (same names and specs).
-      return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), { catalog: { ...catalog, cluster: { ...cluster, adopt: {} } }, recorded: env.previousTrust?.[cluster.name] });
+      return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), {
+        catalog: { ...catalog, cluster: { ...cluster, adopt: {} } },
+        recorded: env.previousTrust?.[cluster.name],
+      });
     }
-    const adoptedKeys = Object.fromEntries(Object.entries(cluster.adopt).map(([root, a]) => [root, pulumi.secret(adoptedKey(a!.keyConfig)!)]));
-    return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), { catalog, adoptedKeys, recorded: env.previousTrust?.[cluster.name] });
+    const adoptedKeys = Object.fromEntries(
+      Object.entries(cluster.adopt).map(([root, a]) => [root, pulumi.secret(adoptedKey(a!.keyConfig)!)]),
+    );
+    return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), {
+      catalog,
+      adoptedKeys,
+      recorded: env.previousTrust?.[cluster.name],
+    });
   });
-  const deliveries = plans.map(({ catalog, delivery }, i) => !deliver || catalog.cluster.delivery.mode === "none" ? undefined
-    : new ClusterDelivery(buildName({ kind: "delivery", cluster: catalog.cluster.name }), {
-      cluster: catalog.cluster, plan: delivery, contentOf: (file) => clusters[i]!.contentOf(file), sshPrivateKey: sshKeys[i],
-      localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
-    }));
+  const deliveries = plans.map(({ catalog, delivery }, i) =>
+    !deliver || catalog.cluster.delivery.mode === "none"
+      ? undefined
+      : new ClusterDelivery(buildName({ kind: "delivery", cluster: catalog.cluster.name }), {
+          cluster: catalog.cluster,
+          plan: delivery,
+          contentOf: (file) => clusters[i]!.contentOf(file),
+          sshPrivateKey: sshKeys[i],
+          localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
+        }),
+  );
   // Publication talks to live clusters, so it is part of "deliver" too (the offline render skips it).
   const publications = plans.map(({ catalog: { cluster } }, i) => {
     const p = cluster.publication;
@@ -131,11 +172,16 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
     const pki = clusters[i]!;
     return new ClusterPublication(buildName({ kind: "publication", cluster: cluster.name }), {
       spec: p,
-      sans: { apiServerCertSANs: cluster.apiServer.certSANs, etcdServerCertSANs: cluster.etcd.serverCertSANs, etcdPeerCertSANs: cluster.etcd.peerCertSANs },
+      sans: {
+        apiServerCertSANs: cluster.apiServer.certSANs,
+        etcdServerCertSANs: cluster.etcd.serverCertSANs,
+        etcdPeerCertSANs: cluster.etcd.peerCertSANs,
+      },
       adminKubeconfig: pki.adminKubeconfig,
       cas: pki.caSigners,
       serviceAccount: { publicKeyPem: pki.serviceAccountPublicKey, privateKeyPem: pki.serviceAccountPrivateKey },
-      managementKubeconfig: managementKubeconfigs[i], rollout: deliveries[i],
+      managementKubeconfig: managementKubeconfigs[i],
+      rollout: deliveries[i],
     });
   });
   plans.forEach(({ catalog: { cluster } }, i) => {
@@ -144,14 +190,21 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
     new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers: [clusters[i]!, ...others] });
   });
   return {
-    clusters, deliveries,
+    clusters,
+    deliveries,
     outputs: {
       caCertificates: byCluster(clusters, (p) => p.caCertificates),
       adminKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.adminKubeconfig)),
       userKubeconfigs: pulumi.secret(byCluster(clusters, (p) => p.userKubeconfigs)),
       inventory: byCluster(clusters, (p) => p.inventory),
-      rotation: pulumi.all(plans.map(({ catalog: { cluster } }, i) => pulumi.all([clusters[i]!.inventory, clusters[i]!.trustRecord,
-        deliveries[i]?.rolledOut ?? true, publications[i]?.published ?? true]).apply(() => [cluster.name, { ...cluster.rotation }] as const)))
+      rotation: pulumi
+        .all(
+          plans.map(({ catalog: { cluster } }, i) =>
+            pulumi
+              .all([clusters[i]!.inventory, clusters[i]!.trustRecord, deliveries[i]?.rolledOut ?? true, publications[i]?.published ?? true])
+              .apply(() => [cluster.name, { ...cluster.rotation }] as const),
+          ),
+        )
         .apply((entries) => Object.fromEntries(entries)),
       trustRoots: byCluster(clusters, (p) => p.trustRecord),
     },
@@ -159,28 +212,50 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
 }
 
 /** Every rotation phase that does not follow the recorded one (undefined: not known, not checked). */
-export function rotationChangeProblems(plans: readonly ClusterPlan[], previous: Readonly<Record<string, RotationState>> | undefined): string[] {
+export function rotationChangeProblems(
+  plans: readonly ClusterPlan[],
+  previous: Readonly<Record<string, RotationState>> | undefined,
+): string[] {
   if (!previous) return [];
-  return plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.flatMap((root) =>
-    rotationProblems(`clusters[${i}].rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root])));
+  return plans.flatMap(({ catalog: { cluster } }, i) =>
+    TRUST_ROOTS.flatMap((root) =>
+      rotationProblems(`clusters[${i}].rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root]),
+    ),
+  );
 }
 
 /** Every configured trust root that would take another identity than the one the stack recorded (see identityProblems). */
-export function trustChangeProblems(plans: readonly ClusterPlan[], previous: Readonly<Record<string, RecordedRoots>> | undefined): string[] {
+export function trustChangeProblems(
+  plans: readonly ClusterPlan[],
+  previous: Readonly<Record<string, RecordedRoots>> | undefined,
+): string[] {
   if (!previous) return [];
-  return plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.flatMap((root) =>
-    identityProblems(`clusters[${i}]`, trustPlan(root, cluster.rotation[root], cluster.adopt[root]), previous[cluster.name]?.[root])));
+  return plans.flatMap(({ catalog: { cluster } }, i) =>
+    TRUST_ROOTS.flatMap((root) =>
+      identityProblems(`clusters[${i}]`, trustPlan(root, cluster.rotation[root], cluster.adopt[root]), previous[cluster.name]?.[root]),
+    ),
+  );
 }
 
 /** The signing CAs' expiry against the leaves they would sign now: adopted ones from their certificate, made ones as recorded. */
 function expiryRules(plans: readonly ClusterPlan[], env: StackEnvironment): { problems: string[]; warnings: string[] } {
-  const results = plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.map((root) => {
-    const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
-    const notAfter = plan.adopted && plan.signer === 1 ? adoptedExpiry(plan.adopted.pem)
-      : env.previousTrust?.[cluster.name]?.[root]?.find((g) => g.generation === plan.signer)?.notAfter;
-    return signerExpiry(`clusters[${i}]`, plan, notAfter, cluster.validity.leafHours, env.now);
-  }));
+  const results = plans.flatMap(({ catalog: { cluster } }, i) =>
+    TRUST_ROOTS.map((root) => {
+      const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
+      const notAfter =
+        plan.adopted && plan.signer === 1
+          ? adoptedExpiry(plan.adopted.pem)
+          : env.previousTrust?.[cluster.name]?.[root]?.find((g) => g.generation === plan.signer)?.notAfter;
+      return signerExpiry(`clusters[${i}]`, plan, notAfter, cluster.validity.leafHours, env.now);
+    }),
+  );
   return { problems: results.flatMap((r) => r.problem ?? []), warnings: results.flatMap((r) => r.warning ?? []) };
 }
 
-const adoptedExpiry = (pem: string) => { try { return new X509Certificate(pem).validTo; } catch { return undefined; } };
+const adoptedExpiry = (pem: string) => {
+  try {
+    return new X509Certificate(pem).validTo;
+  } catch {
+    return undefined;
+  }
+};

@@ -10,7 +10,19 @@ import { CommandStandIn } from "./commandStandIn";
 import { unwrapSecrets, wrapSecret } from "./secrets";
 
 /** The inputs a Command takes; its state is these plus stdout and stderr. */
-const INPUTS = ["connection", "create", "update", "delete", "triggers", "stdin", "environment", "logging", "addPreviousOutputInEnv", "dir", "interpreter"];
+const INPUTS = [
+  "connection",
+  "create",
+  "update",
+  "delete",
+  "triggers",
+  "stdin",
+  "environment",
+  "logging",
+  "addPreviousOutputInEnv",
+  "dir",
+  "interpreter",
+];
 
 const typeOf = (urn: string) => urn.split("::")[2]?.split("$").pop() ?? "";
 const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
@@ -42,7 +54,7 @@ class CommandPlugin implements provider.Provider {
   /** Runs create (or update, else create) and returns the state: the inputs as given, stdout and stderr secret. */
   private async run(urn: string, phase: "create" | "update", inputs: any, olds: any): Promise<Record<string, unknown>> {
     const plain = unwrapSecrets(inputs) as Record<string, any>;
-    const command = phase === "update" ? plain.update ?? plain.create : plain.create;
+    const command = phase === "update" ? (plain.update ?? plain.create) : plain.create;
     const result = command
       ? await this.runner.execute(typeOf(urn), nameOf(urn), phase, this.environment(plain, olds), command)
       : { stdout: "", stderr: "" };
@@ -53,7 +65,10 @@ class CommandPlugin implements provider.Provider {
   private environment(plain: Record<string, any>, previous: any): Record<string, any> {
     if (plain.addPreviousOutputInEnv === false || !previous) return plain;
     const old = unwrapSecrets(previous) as Record<string, any>;
-    return { ...plain, environment: { ...(plain.environment ?? {}), PULUMI_COMMAND_STDOUT: old.stdout ?? "", PULUMI_COMMAND_STDERR: old.stderr ?? "" } };
+    return {
+      ...plain,
+      environment: { ...(plain.environment ?? {}), PULUMI_COMMAND_STDOUT: old.stdout ?? "", PULUMI_COMMAND_STDERR: old.stderr ?? "" },
+    };
   }
 }
 

@@ -39,7 +39,13 @@ export interface CommandStandInOptions {
   readonly timeoutMs?: number;
 }
 
-interface Connection { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }
+interface Connection {
+  host: string;
+  port?: number;
+  user?: string;
+  privateKey?: string;
+  hostKey?: string;
+}
 
 class Semaphore {
   private waiting: (() => void)[] = [];
@@ -65,8 +71,14 @@ export const knownHostsLine = (host: string, port: number, hostKey: string) => `
  * provider's SSH client (golang.org/x/crypto/ssh) does: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8
  * no longer accepts.
  */
-export const pinnedHostKeyOptions = (hostKey: string, knownHostsFile: string) =>
-  ["-o", `HostKeyAlgorithms=${hostKey.split(" ")[0]}`, "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "StrictHostKeyChecking=yes"];
+export const pinnedHostKeyOptions = (hostKey: string, knownHostsFile: string) => [
+  "-o",
+  `HostKeyAlgorithms=${hostKey.split(" ")[0]}`,
+  "-o",
+  `UserKnownHostsFile=${knownHostsFile}`,
+  "-o",
+  "StrictHostKeyChecking=yes",
+];
 
 // ---- the process's SSH scratch: known_hosts and public key files, and one ssh-agent holding the private keys ----
 
@@ -74,16 +86,30 @@ const SCRATCH_PREFIX = "kube-pki-ssh-";
 const AGENT_SOCKET = "agent.sock";
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-const readText = (file: string) => { try { return readFileSync(file, "utf8"); } catch { return undefined; } };
+const readText = (file: string) => {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+};
 
 /** Start time of a process (/proc/<pid>/stat field 22), undefined when it is gone: with the pid, which process it is. */
-const startTime = (pid: number) => readText(`/proc/${pid}/stat`)?.replace(/^.*\) /s, "").split(" ")[19];
+const startTime = (pid: number) =>
+  readText(`/proc/${pid}/stat`)
+    ?.replace(/^.*\) /s, "")
+    .split(" ")[19];
 
 function alive(pid: number, start: string): boolean {
   const now = startTime(pid);
   if (now !== undefined || start !== "-") return now === start;
   // Recorded without /proc: all there is to go by is whether the pid exists.
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /**
@@ -100,7 +126,11 @@ function sweepScratch(base: string): void {
     if (!pid || !start || alive(Number(pid), start)) continue;
     const agent = Number(readText(join(dir, "agent")) ?? 0);
     if (agent > 0 && readText(`/proc/${agent}/cmdline`)?.split("\0").includes(join(dir, AGENT_SOCKET))) {
-      try { process.kill(agent, "SIGTERM"); } catch { /* gone meanwhile */ }
+      try {
+        process.kill(agent, "SIGTERM");
+      } catch {
+        /* gone meanwhile */
+      }
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,8 +142,12 @@ function pipeTo(file: string, args: string[], input: string, env: Record<string,
     const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     let err = "";
-    child.stdout.on("data", (b) => { out += b; });
-    child.stderr.on("data", (b) => { err += b; });
+    child.stdout.on("data", (b) => {
+      out += b;
+    });
+    child.stderr.on("data", (b) => {
+      err += b;
+    });
     child.stdin.on("error", () => undefined); // the exit status tells
     child.on("error", (e) => reject(new Error(`${file}: ${e.message}`)));
     child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} failed (${code}): ${err.trim()}`))));
@@ -185,14 +219,17 @@ class SshScratch {
    */
   private startAgent(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn("ssh-agent", ["-a", join(this.dir, AGENT_SOCKET), "sh", "-c", 'echo "$SSH_AGENT_PID"; exec cat >/dev/null'],
-        { stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("ssh-agent", ["-a", join(this.dir, AGENT_SOCKET), "sh", "-c", 'echo "$SSH_AGENT_PID"; exec cat >/dev/null'], {
+        stdio: ["pipe", "pipe", "pipe"],
+      });
       this.watchdog = child;
       let out = "";
       let err = "";
       child.on("error", (e) => reject(new Error(`ssh-agent: ${e.message}`)));
       child.once("exit", (code) => reject(new Error(`ssh-agent exited (${code}): ${err.trim()}`)));
-      child.stderr.on("data", (b) => { err += b; });
+      child.stderr.on("data", (b) => {
+        err += b;
+      });
       child.stdout.on("data", (b) => {
         out += b;
         if (!out.includes("\n")) return;
@@ -211,7 +248,12 @@ class SshScratch {
 
   private stopAgent(): void {
     for (const pid of [this.agentPid, this.watchdog?.pid]) {
-      if (pid) try { process.kill(pid, "SIGTERM"); } catch { /* gone */ }
+      if (pid)
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          /* gone */
+        }
     }
   }
 
@@ -272,7 +314,7 @@ export class CommandStandIn implements ExtraMocks {
   async newResource(args: pulumi.runtime.MockResourceArgs, op: Operation, prior?: RegisteredResource) {
     if (!this.handles(args.type)) return undefined;
     const inputs = unwrapSecrets(args.inputs) as Record<string, any>;
-    const text = op === "update" ? inputs.update ?? inputs.create : inputs.create;
+    const text = op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
     let result = { stdout: "", stderr: "" };
     if (text) result = await this.execute(args.type, args.name, op === "update" ? "update" : "create", inputs, text);
     if (op === "replace" && prior) await this.delete(prior);
@@ -296,8 +338,7 @@ export class CommandStandIn implements ExtraMocks {
     if (type === COMMAND_TYPES.local) {
       // `environment` is honoured for local commands only: over SSH the provider sends it with Setenv, which sshd
       // refuses unless AcceptEnv allows it (kube-pki passes everything on stdin instead).
-      return this.spawnAndPipe({ resource, phase, kind: "local" }, "/bin/sh", ["-c", command], stdin, command.length,
-        inputs.environment);
+      return this.spawnAndPipe({ resource, phase, kind: "local" }, "/bin/sh", ["-c", command], stdin, command.length, inputs.environment);
     }
     const c = inputs.connection as Connection;
     const port = c.port ?? 22;
@@ -305,8 +346,18 @@ export class CommandStandIn implements ExtraMocks {
     const gate = this.gates.get(host) ?? new Semaphore(this.opts.perHostConcurrency ?? 4);
     this.gates.set(host, gate);
     return gate.run(async () => {
-      const sshArgs = ["-p", String(port), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-        "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=5"];
+      const sshArgs = [
+        "-p",
+        String(port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=15",
+        "-o",
+        "ServerAliveInterval=5",
+      ];
       if (c.hostKey) {
         // The provider's SSH client (golang.org/x/crypto/ssh with the pinned key) offers only the pinned key's own
         // algorithm name: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8 no longer accepts.
@@ -315,15 +366,21 @@ export class CommandStandIn implements ExtraMocks {
         // What the provider does without hostKey (InsecureIgnoreHostKey); kube-pki always pins one.
         sshArgs.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");
       }
-      if (c.privateKey) sshArgs.push(...await openScratch().identityOptions(c.privateKey));
+      if (c.privateKey) sshArgs.push(...(await openScratch().identityOptions(c.privateKey)));
       // Without a key the provider uses the agent at SSH_AUTH_SOCK (sshAuth: agent); so does OpenSSH.
       sshArgs.push(`${c.user ?? "root"}@${c.host}`, "--", command);
       return this.spawnAndPipe({ resource, phase, kind: "remote", host }, "ssh", sshArgs, stdin, command.length);
     });
   }
 
-  private spawnAndPipe(run: Omit<CommandRun, "bytesSent" | "exitCode" | "cut">, file: string, argv: string[], stdin: string,
-    commandBytes: number, environment?: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  private spawnAndPipe(
+    run: Omit<CommandRun, "bytesSent" | "exitCode" | "cut">,
+    file: string,
+    argv: string[],
+    stdin: string,
+    commandBytes: number,
+    environment?: Record<string, string>,
+  ): Promise<{ stdout: string; stderr: string }> {
     const data = Buffer.from(stdin, "utf8");
     const cutAt = this.opts.cutAfter?.({ resource: run.resource, phase: run.phase, host: run.host, stdinBytes: data.length });
     return new Promise((resolve, reject) => {
@@ -355,8 +412,13 @@ export class CommandStandIn implements ExtraMocks {
         if (code === 0) resolve({ stdout, stderr });
         // As pulumi-command does, a failure carries the command's output (whatever `logging` says): the node
         // scripts print nothing secret on any path (test/installScript.test.ts).
-        else reject(new Error(`${run.resource}: ${run.phase} ${cut ? "connection cut" : `exited with ${code}`}: ` +
-          `${[stderr.trim(), stdout.trim()].filter(Boolean).join("\n").slice(0, 2000)}`));
+        else
+          reject(
+            new Error(
+              `${run.resource}: ${run.phase} ${cut ? "connection cut" : `exited with ${code}`}: ` +
+                `${[stderr.trim(), stdout.trim()].filter(Boolean).join("\n").slice(0, 2000)}`,
+            ),
+          );
       });
     });
   }

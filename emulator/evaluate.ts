@@ -54,15 +54,21 @@ export interface Evaluation<T> {
 /** Handles resource types other than tls:* (e.g. the command stand-in); returns undefined to decline. */
 export interface ExtraMocks {
   /** Called for create, update and replace (never for unchanged resources, which keep their state). */
-  newResource?(args: pulumi.runtime.MockResourceArgs, op: Operation, prior?: RegisteredResource):
-    Promise<{ id: string; state: Record<string, unknown> } | undefined> | undefined;
+  newResource?(
+    args: pulumi.runtime.MockResourceArgs,
+    op: Operation,
+    prior?: RegisteredResource,
+  ): Promise<{ id: string; state: Record<string, unknown> } | undefined> | undefined;
   /** Called, after the program, for every resource of the prior evaluation that is gone (last registered first). */
   delete?(resource: RegisteredResource): Promise<void>;
   /** `Resource.get(...)` reads of existing resources (e.g. a ConfigMap the cluster already has). Default: echo. */
   read?(args: pulumi.runtime.MockResourceArgs): Promise<Record<string, unknown> | undefined> | undefined;
   /** Operation rule for the types it handles (default: any input change is an update). */
-  diff?(type: string, oldInputs: Record<string, unknown>, newInputs: Record<string, unknown>):
-    { op: "same" | "update" | "replace"; changedKeys: string[]; replaceKeys: string[] } | undefined;
+  diff?(
+    type: string,
+    oldInputs: Record<string, unknown>,
+    newInputs: Record<string, unknown>,
+  ): { op: "same" | "update" | "replace"; changedKeys: string[]; replaceKeys: string[] } | undefined;
 }
 
 export interface EvaluateOptions {
@@ -91,7 +97,12 @@ function genericDiff(oldInputs: Record<string, unknown>, newInputs: Record<strin
 
 /** Resolves an Output to its value (mock runtime: never unknown outside preview). */
 export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
-  return new Promise<T>((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+  return new Promise<T>((resolve) =>
+    pulumi.output(output).apply((v) => {
+      resolve(v as T);
+      return v;
+    }),
+  );
 }
 
 /** Runs `program` under mocks and returns what it registered, once every registration has completed. */
@@ -120,7 +131,8 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
       if (!current) {
         // A read (`.get`): the mock monitor's readResource, not our registerResource. Reads are recorded nowhere.
         // A StackReference (index.ts reads its own stack) finds no outputs unless a test supplies them.
-        const state = (await opts.extra?.read?.(args)) ??
+        const state =
+          (await opts.extra?.read?.(args)) ??
           (args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: {}, secretOutputNames: [] } : args.inputs);
         return { id: args.id ?? `${args.name}-id`, state };
       }
@@ -132,17 +144,28 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
       if (before) {
         const oldIn = unwrapSecrets(before.inputs) as Record<string, unknown>;
         const newIn = unwrapSecrets(args.inputs) as Record<string, unknown>;
-        diff = !args.custom ? { op: "same", changedKeys: [], replaceKeys: [] }
-          : standIn.handles(args.type) ? tlsDiff(args.type, oldIn, newIn)
-          // Its provider replaces on any change of what the CSR is made from; `__provider` is its serialized code.
-          : args.type === GROUPS_CSR_TYPE ? genericDiff({ ...oldIn, __provider: undefined }, { ...newIn, __provider: undefined }, GROUPS_CSR_REPLACE)
-          : opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges);
+        diff = !args.custom
+          ? { op: "same", changedKeys: [], replaceKeys: [] }
+          : standIn.handles(args.type)
+            ? tlsDiff(args.type, oldIn, newIn)
+            : // Its provider replaces on any change of what the CSR is made from; `__provider` is its serialized code.
+              args.type === GROUPS_CSR_TYPE
+              ? genericDiff({ ...oldIn, __provider: undefined }, { ...newIn, __provider: undefined }, GROUPS_CSR_REPLACE)
+              : (opts.extra?.diff?.(args.type, oldIn, newIn) ?? genericDiff(oldIn, newIn, base.replaceOnChanges));
         // The provider's time-based renewal (docs/tls-provider.md §8): a certificate inside its renewal window (with the
         // new earlyRenewalHours) is replaced, keyed on readyForRenewal.
         const end = (unwrapSecrets(before.state) as Record<string, unknown>).validityEndTime;
-        if (CERT_TYPES.includes(args.type) && typeof end === "string" &&
-          dueForRenewal(end, Number(newIn.earlyRenewalHours ?? 0), renewalClock()) && !diff.replaceKeys.includes("readyForRenewal")) {
-          diff = { op: "replace", changedKeys: [...diff.changedKeys, "readyForRenewal"], replaceKeys: [...diff.replaceKeys, "readyForRenewal"] };
+        if (
+          CERT_TYPES.includes(args.type) &&
+          typeof end === "string" &&
+          dueForRenewal(end, Number(newIn.earlyRenewalHours ?? 0), renewalClock()) &&
+          !diff.replaceKeys.includes("readyForRenewal")
+        ) {
+          diff = {
+            op: "replace",
+            changedKeys: [...diff.changedKeys, "readyForRenewal"],
+            replaceKeys: [...diff.replaceKeys, "readyForRenewal"],
+          };
         }
       }
       pending.set(meta.urn, { ...base, ...diff });
@@ -177,7 +200,10 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
         if (args.type === GROUPS_CSR_TYPE) {
           // What its dynamic provider's create does, with the same pure function (the engine runs the real one).
           const p = unwrapSecrets(args.inputs) as { privateKeyPem: string; commonName: string; organizations: string[] };
-          return { id: `${args.name}-id`, state: { ...args.inputs, certRequestPem: certificateRequestPem(p.privateKeyPem, p.commonName, p.organizations) } };
+          return {
+            id: `${args.name}-id`,
+            state: { ...args.inputs, certRequestPem: certificateRequestPem(p.privateKeyPem, p.commonName, p.organizations) },
+          };
         }
         const extra = await opts.extra?.newResource?.(args, diff.op, before);
         if (extra) return extra;
@@ -201,7 +227,9 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
   await pulumi.runtime.setMocks(mocks, opts.project ?? "kube-pki", opts.stack ?? "offline", false, "organization");
   if (opts.config) pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ? [...opts.secretKeys] : undefined);
   observeRegistrations({
-    registering: (registration) => { current = registration; },
+    registering: (registration) => {
+      current = registration;
+    },
     registered: (urn, stored) => {
       const recorded = pending.get(urn);
       if (recorded && stored && !blocked.has(urn)) resources.push({ ...recorded, ...stored });
@@ -240,9 +268,12 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
 }
 
 /** Changes an evaluation implies, for tests and reports: every resource whose op is not `same`, plus deletions. */
-export function changes(evaluation: Evaluation<unknown>): { op: Operation | "delete"; type: string; name: string; keys: readonly string[] }[] {
+export function changes(
+  evaluation: Evaluation<unknown>,
+): { op: Operation | "delete"; type: string; name: string; keys: readonly string[] }[] {
   return [
-    ...evaluation.resources.filter((r) => r.op !== "same")
+    ...evaluation.resources
+      .filter((r) => r.op !== "same")
       .map((r) => ({ op: r.op, type: r.type, name: r.name, keys: r.op === "replace" ? r.replaceKeys : r.changedKeys })),
     ...evaluation.deleted.map((r) => ({ op: "delete" as const, type: r.type, name: r.name, keys: [] })),
   ];

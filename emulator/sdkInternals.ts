@@ -17,8 +17,17 @@ export interface SdkInternal {
 }
 
 const REGISTER_REQUEST_GETTERS = [
-  "getType", "getName", "getParent", "getCustom", "getDependenciesList", "getPropertydependenciesMap", "getProtect",
-  "getRetainondelete", "getAdditionalsecretoutputsList", "getDeletebeforereplace", "getReplaceonchangesList",
+  "getType",
+  "getName",
+  "getParent",
+  "getCustom",
+  "getDependenciesList",
+  "getPropertydependenciesMap",
+  "getProtect",
+  "getRetainondelete",
+  "getAdditionalsecretoutputsList",
+  "getDeletebeforereplace",
+  "getReplaceonchangesList",
 ] as const;
 
 /** What this module relies on, by group (one smoke test each). */
@@ -29,12 +38,18 @@ export const SDK_INTERNALS: Readonly<Record<string, readonly SdkInternal[]>> = {
   // The mock monitor that setMocks installs (getMonitor returns it): mocks.newResource does not receive a resource's
   // URN, parent, dependencies or options, so evaluate() reads them off each RegisterResourceRequest by wrapping
   // registerResource; newUrn is how the monitor names it; `resources` is what it stores per URN (checked on an instance).
-  "mock monitor": [{ module: "runtime/mocks", name: "MockMonitor", kind: "function", arity: 1, methods: { registerResource: 2, newUrn: 3 } }],
+  "mock monitor": [
+    { module: "runtime/mocks", name: "MockMonitor", kind: "function", arity: 1, methods: { registerResource: 2, newUrn: 3 } },
+  ],
   // The generated protobuf messages of the registration and its answer, read by the getters below.
   "registration messages": [
-    { module: "proto/resource_pb", name: "RegisterResourceRequest", kind: "function",
+    {
+      module: "proto/resource_pb",
+      name: "RegisterResourceRequest",
+      kind: "function",
       // getPropertydependenciesMap(opt_noLazyCreate) is the one jspb getter with a parameter.
-      methods: Object.fromEntries(REGISTER_REQUEST_GETTERS.map((g) => [g, g === "getPropertydependenciesMap" ? 1 : 0])) },
+      methods: Object.fromEntries(REGISTER_REQUEST_GETTERS.map((g) => [g, g === "getPropertydependenciesMap" ? 1 : 0])),
+    },
     { module: "proto/resource_pb", name: "RegisterResourceRequest.PropertyDependencies", kind: "function", methods: { getUrnsList: 0 } },
     { module: "proto/resource_pb", name: "RegisterResourceResponse", kind: "function", methods: { getUrn: 0 } },
   ],
@@ -64,7 +79,10 @@ export const waitForRPCs = sdkExport("runtime/settings", "waitForRPCs") as () =>
 
 /** proto/provider_grpc_pb and provider_pb ("provider gRPC client"): a provider plugin's client and its Create request. */
 export const providerRpc = {
-  ResourceProviderClient: sdkExport("proto/provider_grpc_pb", "ResourceProviderClient") as new (address: string, credentials: unknown) => any,
+  ResourceProviderClient: sdkExport("proto/provider_grpc_pb", "ResourceProviderClient") as new (
+    address: string,
+    credentials: unknown,
+  ) => any,
   CreateRequest: sdkExport("proto/provider_pb", "CreateRequest") as new () => any,
 };
 
@@ -128,11 +146,21 @@ export function observeRegistrations(observer: RegistrationObserver): void {
 
 function decode(req: RegisterResourceRequest, urn: string): Registration {
   const propertyDependencies: Record<string, string[]> = {};
-  req.getPropertydependenciesMap().forEach((v, k) => { propertyDependencies[k] = v.getUrnsList(); });
+  req.getPropertydependenciesMap().forEach((v, k) => {
+    propertyDependencies[k] = v.getUrnsList();
+  });
   return {
-    urn, type: req.getType(), name: req.getName(), custom: req.getCustom(), parent: req.getParent(),
-    dependencies: req.getDependenciesList(), propertyDependencies, protect: !!req.getProtect(),
-    retainOnDelete: !!req.getRetainondelete(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-    deleteBeforeReplace: !!req.getDeletebeforereplace(), replaceOnChanges: req.getReplaceonchangesList(),
+    urn,
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    parent: req.getParent(),
+    dependencies: req.getDependenciesList(),
+    propertyDependencies,
+    protect: !!req.getProtect(),
+    retainOnDelete: !!req.getRetainondelete(),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    deleteBeforeReplace: !!req.getDeletebeforereplace(),
+    replaceOnChanges: req.getReplaceonchangesList(),
   };
 }

@@ -211,12 +211,23 @@ const INPUTS: Record<string, Record<string, DiffRule>> = {
   [TLS_TYPES.privateKey]: { algorithm: "replace", rsaBits: "replace", ecdsaCurve: "replace" },
   [TLS_TYPES.certRequest]: { privateKeyPem: "replaceIfPem", subject: "replace", dnsNames: "replace", ipAddresses: "replace" },
   [TLS_TYPES.selfSignedCert]: {
-    privateKeyPem: "replaceIfPem", subject: "replace", dnsNames: "replace", ipAddresses: "replace",
-    validityPeriodHours: "replace", allowedUses: "replace", earlyRenewalHours: "update", isCaCertificate: "replace",
+    privateKeyPem: "replaceIfPem",
+    subject: "replace",
+    dnsNames: "replace",
+    ipAddresses: "replace",
+    validityPeriodHours: "replace",
+    allowedUses: "replace",
+    earlyRenewalHours: "update",
+    isCaCertificate: "replace",
   },
   [TLS_TYPES.locallySignedCert]: {
-    certRequestPem: "replaceIfPem", caCertPem: "replaceIfPem", caPrivateKeyPem: "replaceIfPem",
-    validityPeriodHours: "replace", allowedUses: "replace", earlyRenewalHours: "update", isCaCertificate: "replace",
+    certRequestPem: "replaceIfPem",
+    caCertPem: "replaceIfPem",
+    caPrivateKeyPem: "replaceIfPem",
+    validityPeriodHours: "replace",
+    allowedUses: "replace",
+    earlyRenewalHours: "update",
+    isCaCertificate: "replace",
   },
 };
 
@@ -234,7 +245,9 @@ function normalizeForDiff(v: unknown): unknown {
   if (v === null || v === undefined) return undefined;
   if (Array.isArray(v)) return v.length ? v.map(normalizeForDiff) : undefined;
   if (isObject(v)) {
-    const entries = Object.entries(v).map(([k, x]) => [k, normalizeForDiff(x)] as const).filter(([, x]) => x !== undefined);
+    const entries = Object.entries(v)
+      .map(([k, x]) => [k, normalizeForDiff(x)] as const)
+      .filter(([, x]) => x !== undefined);
     return entries.length ? Object.fromEntries(entries) : undefined;
   }
   return v;
@@ -272,8 +285,7 @@ const EXTENSION_REQUEST = "1.2.840.113549.1.9.14"; // PKCS#9
 /** Go strings.TrimSpace at the end of raw bytes read as latin1 (§2 "Quirk"): ASCII whitespace, plus the UTF-8
  * encodings of Unicode White_Space runes when the bytes happen to form them (U+0085, U+00A0, U+1680, U+2000–U+200A,
  * U+2028, U+2029, U+202F, U+205F, U+3000). DER never starts with whitespace, so only the end matters. */
-const GO_SPACE_SUFFIX =
-  /(?:[\t\n\v\f\r ]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)+$/;
+const GO_SPACE_SUFFIX = /(?:[\t\n\v\f\r ]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)+$/;
 
 // ---------------------------------------------------------------------------------------------------------
 // Small utilities: errors, caches, PEM
@@ -315,7 +327,10 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
 
 /** Go pem.EncodeToMemory: 64-char base64 lines, exactly one trailing newline (§2). */
 function pemEncode(type: string, der: Uint8Array): string {
-  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${type}-----\n${lines.map((l) => l + "\n").join("")}-----END ${type}-----\n`;
 }
 

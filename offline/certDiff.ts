@@ -5,8 +5,22 @@
 // inputs (never PEMs, never secrets), so no key material can reach the report.
 import * as pulumi from "@pulumi/pulumi";
 import {
-  bundlePathsById, CA_SIGNER_PATH, ClusterCatalog, ClusterPlan, defineStack, parseName, planClusters, RecordedRoots, rootSha256,
-  rotationChangeProblems, splitCatalogId, splitTlsChild, TRUST_ROOT_KEYS, TRUST_ROOTS, trustChangeProblems, trustPlan,
+  bundlePathsById,
+  CA_SIGNER_PATH,
+  ClusterCatalog,
+  ClusterPlan,
+  defineStack,
+  parseName,
+  planClusters,
+  RecordedRoots,
+  rootSha256,
+  rotationChangeProblems,
+  splitCatalogId,
+  splitTlsChild,
+  TRUST_ROOT_KEYS,
+  TRUST_ROOTS,
+  trustChangeProblems,
+  trustPlan,
   userCatalogId,
 } from "../components";
 import { COMMAND_TYPES } from "../emulator/commandStandIn";
@@ -27,7 +41,12 @@ export interface ResourceStep {
   readonly replaceReasons: readonly string[];
 }
 
-const TLS = { key: TLS_TYPES.privateKey, csr: TLS_TYPES.certRequest, selfSigned: TLS_TYPES.selfSignedCert, signed: TLS_TYPES.locallySignedCert };
+const TLS = {
+  key: TLS_TYPES.privateKey,
+  csr: TLS_TYPES.certRequest,
+  selfSigned: TLS_TYPES.selfSignedCert,
+  signed: TLS_TYPES.locallySignedCert,
+};
 const COMMANDS: readonly string[] = Object.values(COMMAND_TYPES);
 
 /** Steps of `pulumi preview --json` (display JSON: `steps[]` with `op`, `urn`, `oldState`, `newState`, `replaceReasons`). */
@@ -43,8 +62,12 @@ export function stepsFromPreview(preview: unknown): ResourceStep[] {
     const parts = urn.split("::");
     const type = raw.newState?.type ?? raw.oldState?.type ?? parts[2]?.split("$").pop() ?? "";
     out.push({
-      op, type, name: parts[3] ?? urn,
-      oldInputs: raw.oldState?.inputs, newInputs: raw.newState?.inputs, replaceReasons: raw.replaceReasons ?? [],
+      op,
+      type,
+      name: parts[3] ?? urn,
+      oldInputs: raw.oldState?.inputs,
+      newInputs: raw.newState?.inputs,
+      replaceReasons: raw.replaceReasons ?? [],
     });
   }
   return out;
@@ -55,15 +78,27 @@ export function stepsFromEvaluation(ev: Evaluation<unknown>, prior: Evaluation<u
   const before = new Map(prior.resources.map((r) => [r.urn, r]));
   return [
     ...ev.resources.map((r) => ({
-      op: r.op as StepOp, type: r.type, name: r.name, replaceReasons: r.replaceKeys,
-      oldInputs: before.has(r.urn) ? unwrapSecrets(before.get(r.urn)!.inputs) as Record<string, unknown> : undefined,
+      op: r.op as StepOp,
+      type: r.type,
+      name: r.name,
+      replaceReasons: r.replaceKeys,
+      oldInputs: before.has(r.urn) ? (unwrapSecrets(before.get(r.urn)!.inputs) as Record<string, unknown>) : undefined,
       newInputs: unwrapSecrets(r.inputs) as Record<string, unknown>,
     })),
-    ...ev.deleted.map((r) => ({ op: "delete" as const, type: r.type, name: r.name, replaceReasons: [], oldInputs: unwrapSecrets(r.inputs) as Record<string, unknown> })),
+    ...ev.deleted.map((r) => ({
+      op: "delete" as const,
+      type: r.type,
+      name: r.name,
+      replaceReasons: [],
+      oldInputs: unwrapSecrets(r.inputs) as Record<string, unknown>,
+    })),
   ];
 }
 
-export interface FieldChange<T> { readonly before: T; readonly after: T }
+export interface FieldChange<T> {
+  readonly before: T;
+  readonly after: T;
+}
 
 export interface CertificateChange {
   /** Catalog id (`apiserver@cp-1`) when the stack's plan is known, else the resource name stem. */
@@ -129,8 +164,11 @@ export interface ReportContext {
 /** The protected resources a `pulumi preview --json` refused to replace or delete (its error diagnostics). */
 export function blockedFromPreview(preview: unknown): Set<string> {
   const diagnostics = (preview as { diagnostics?: { urn?: string; message?: string; severity?: string }[] } | null)?.diagnostics ?? [];
-  return new Set(diagnostics.filter((d) => d.severity === "error" && d.urn && /marked for protection|because it is protected/.test(d.message ?? ""))
-    .map((d) => d.urn!.split("::").pop()!));
+  return new Set(
+    diagnostics
+      .filter((d) => d.severity === "error" && d.urn && /marked for protection|because it is protected/.test(d.message ?? ""))
+      .map((d) => d.urn!.split("::").pop()!),
+  );
 }
 
 /**
@@ -139,7 +177,8 @@ export function blockedFromPreview(preview: unknown): Set<string> {
  */
 export function refusedFromPreview(preview: unknown): string[] {
   const diagnostics = (preview as { diagnostics?: { message?: string; severity?: string }[] } | null)?.diagnostics ?? [];
-  return diagnostics.filter((d) => d.severity === "error" && /kube-pki:clusters is invalid/.test(d.message ?? ""))
+  return diagnostics
+    .filter((d) => d.severity === "error" && /kube-pki:clusters is invalid/.test(d.message ?? ""))
     .flatMap((d) => (d.message ?? "").split("\n").flatMap((l) => /^\s+- (.*)$/.exec(l)?.[1] ?? []));
 }
 
@@ -163,7 +202,12 @@ const changed = <T>(before: T, after: T): FieldChange<T> | undefined =>
   JSON.stringify(before) === JSON.stringify(after) ? undefined : { before, after };
 
 /** What a certificate resource-name stem is, according to the stack's plan. */
-interface Known { id: string; cluster: string; node?: string; kind: "ca" | "service-account" | "leaf" | "kubeconfig" | "user" }
+interface Known {
+  id: string;
+  cluster: string;
+  node?: string;
+  kind: "ca" | "service-account" | "leaf" | "kubeconfig" | "user";
+}
 
 /**
  * The certificate whose key, CSR and certificate a stem groups. A rotation's later generations are not one of the
@@ -172,13 +216,19 @@ interface Known { id: string; cluster: string; node?: string; kind: "ca" | "serv
 function knownStem(stem: string, plans: readonly ClusterPlan[]): Known | undefined {
   const x = parseName(stem, plans);
   switch (x?.kind) {
-    case "ca": return x.generation === 1 && !x.part ? { id: x.ca, cluster: x.cluster, kind: x.kind } : undefined;
-    case "service-account": return x.generation === 1 && !x.part ? { id: "sa (service-account key)", cluster: x.cluster, kind: x.kind } : undefined;
-    case "leaf": return x.part ? undefined : { id: x.certificate, cluster: x.cluster, node: x.node, kind: x.kind };
+    case "ca":
+      return x.generation === 1 && !x.part ? { id: x.ca, cluster: x.cluster, kind: x.kind } : undefined;
+    case "service-account":
+      return x.generation === 1 && !x.part ? { id: "sa (service-account key)", cluster: x.cluster, kind: x.kind } : undefined;
+    case "leaf":
+      return x.part ? undefined : { id: x.certificate, cluster: x.cluster, node: x.node, kind: x.kind };
     // Kubeconfig client certificates live one level down, in `<kubeconfig>-client`.
-    case "kubeconfig": return x.part === "client" ? { id: x.kubeconfig, cluster: x.cluster, node: x.node, kind: x.kind } : undefined;
-    case "user": return x.part === "client" ? { id: userCatalogId(x.user), cluster: x.cluster, kind: x.kind } : undefined;
-    default: return undefined;
+    case "kubeconfig":
+      return x.part === "client" ? { id: x.kubeconfig, cluster: x.cluster, node: x.node, kind: x.kind } : undefined;
+    case "user":
+      return x.part === "client" ? { id: userCatalogId(x.user), cluster: x.cluster, kind: x.kind } : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -186,15 +236,25 @@ function knownStem(stem: string, plans: readonly ClusterPlan[]): Known | undefin
  * Builds the report from steps. `plans` (the head config's) name certificates, map pushes to nodes and files, and
  * tell which files a node is no longer entitled to; `basePlans` (the previous config's, when known) name what left.
  */
-export function buildReport(title: string, steps: readonly ResourceStep[], plans: readonly ClusterPlan[] = [],
-  context: ReportContext = {}): CertDiffReport {
+export function buildReport(
+  title: string,
+  steps: readonly ResourceStep[],
+  plans: readonly ClusterPlan[] = [],
+  context: ReportContext = {},
+): CertDiffReport {
   const headPlans = plans;
   plans = [...(context.basePlans ?? []), ...headPlans];
   const blocked = context.blocked ?? new Set<string>();
   const groups = new Map<string, { key?: ResourceStep; csr?: ResourceStep; cert?: ResourceStep }>();
   for (const s of steps) {
-    const role = s.type === TLS.key ? "key" : s.type === TLS.csr || s.type === GROUPS_CSR_TYPE ? "csr"
-      : s.type === TLS.signed || s.type === TLS.selfSigned ? "cert" : undefined;
+    const role =
+      s.type === TLS.key
+        ? "key"
+        : s.type === TLS.csr || s.type === GROUPS_CSR_TYPE
+          ? "csr"
+          : s.type === TLS.signed || s.type === TLS.selfSigned
+            ? "cert"
+            : undefined;
     if (!role) continue;
     const stem = splitTlsChild(s.name).parent;
     const g = groups.get(stem) ?? {};
@@ -211,19 +271,35 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
     if (!known) unmatched++;
     const main = g.cert ?? g.key!;
     const isBlocked = all.some((s) => blocked.has(s.name));
-    const operation = isBlocked ? "blocked" : main.op === "create" ? "new" : main.op === "delete" ? "remove" : main.op === "replace" ? "re-issue" : "update in place";
-    const causes: string[] = isBlocked ? [`blocked: ${known?.kind === "service-account" ? "the service-account key" : known?.kind === "ca" ? "CA" : "it"} is protected (protectCAs)`] : [];
+    const operation = isBlocked
+      ? "blocked"
+      : main.op === "create"
+        ? "new"
+        : main.op === "delete"
+          ? "remove"
+          : main.op === "replace"
+            ? "re-issue"
+            : "update in place";
+    const causes: string[] = isBlocked
+      ? [
+          `blocked: ${known?.kind === "service-account" ? "the service-account key" : known?.kind === "ca" ? "CA" : "it"} is protected (protectCAs)`,
+        ]
+      : [];
     if (operation === "re-issue" || operation === "update in place" || operation === "blocked") {
       const certReasons = g.cert?.replaceReasons ?? [];
       if (g.key?.op === "replace") causes.push("new key");
       const csrSpec = (g.csr?.replaceReasons ?? []).filter((r) => r !== "privateKeyPem");
-      const certSpec = certReasons.filter((r) => !["certRequestPem", "caCertPem", "caPrivateKeyPem", "privateKeyPem", "readyForRenewal"].includes(r));
+      const certSpec = certReasons.filter(
+        (r) => !["certRequestPem", "caCertPem", "caPrivateKeyPem", "privateKeyPem", "readyForRenewal"].includes(r),
+      );
       if (csrSpec.length + certSpec.length > 0) causes.push(`spec change (${[...new Set([...csrSpec, ...certSpec])].join(", ")})`);
       if (certReasons.includes("readyForRenewal")) causes.push("renewal window reached");
-      if (certReasons.some((r) => r === "caCertPem" || r === "caPrivateKeyPem") && !causes.includes("new key")) causes.push("signer re-issued");
+      if (certReasons.some((r) => r === "caCertPem" || r === "caPrivateKeyPem") && !causes.includes("new key"))
+        causes.push("signer re-issued");
       if (operation === "update in place") causes.push(`in-place update (${diffKeys(main).join(", ")}): no new certificate`);
     }
-    if (operation !== "remove" && /(^|, )O=system:masters(,|$)/.test(subjectOf(g.csr?.newInputs)) && known?.kind === "user") causes.push(BREAK_GLASS);
+    if (operation !== "remove" && /(^|, )O=system:masters(,|$)/.test(subjectOf(g.csr?.newInputs)) && known?.kind === "user")
+      causes.push(BREAK_GLASS);
     const csrOld = g.csr?.oldInputs ?? g.cert?.oldInputs;
     const csrNew = g.csr?.newInputs ?? g.cert?.newInputs;
     const [sOld, sNew] = [sansOf(csrOld), sansOf(csrNew)];
@@ -231,14 +307,27 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
     const usesNew = (g.cert?.newInputs?.allowedUses as string[] | undefined) ?? [];
     const bothSides = operation === "re-issue" || operation === "update in place" || operation === "blocked";
     certificates.push({
-      certificate: known?.id ?? stem, cluster: known?.cluster, node: known?.node, operation, causes,
+      certificate: known?.id ?? stem,
+      cluster: known?.cluster,
+      node: known?.node,
+      operation,
+      causes,
       sansAdded: operation === "remove" ? [] : operation === "new" ? sNew : sNew.filter((x) => !sOld.includes(x)),
       sansRemoved: operation === "new" ? [] : operation === "remove" ? sOld : sOld.filter((x) => !sNew.includes(x)),
       subject: bothSides ? changed(subjectOf(csrOld), subjectOf(csrNew)) : undefined,
-      usages: bothSides && JSON.stringify(usesOld) !== JSON.stringify(usesNew)
-        ? { added: usesNew.filter((u) => !usesOld.includes(u)), removed: usesOld.filter((u) => !usesNew.includes(u)) } : undefined,
-      validityHours: bothSides ? changed(g.cert?.oldInputs?.validityPeriodHours as number | undefined, g.cert?.newInputs?.validityPeriodHours as number | undefined) : undefined,
-      earlyRenewalHours: bothSides ? changed(g.cert?.oldInputs?.earlyRenewalHours as number | undefined, g.cert?.newInputs?.earlyRenewalHours as number | undefined) : undefined,
+      usages:
+        bothSides && JSON.stringify(usesOld) !== JSON.stringify(usesNew)
+          ? { added: usesNew.filter((u) => !usesOld.includes(u)), removed: usesOld.filter((u) => !usesNew.includes(u)) }
+          : undefined,
+      validityHours: bothSides
+        ? changed(
+            g.cert?.oldInputs?.validityPeriodHours as number | undefined,
+            g.cert?.newInputs?.validityPeriodHours as number | undefined,
+          )
+        : undefined,
+      earlyRenewalHours: bothSides
+        ? changed(g.cert?.oldInputs?.earlyRenewalHours as number | undefined, g.cert?.newInputs?.earlyRenewalHours as number | undefined)
+        : undefined,
       key: bothSides && g.key ? changed(keyOf(g.key.oldInputs), keyOf(g.key.newInputs)) : undefined,
       isCa: bothSides ? changed(!!g.cert?.oldInputs?.isCaCertificate, !!g.cert?.newInputs?.isCaCertificate) : undefined,
     });
@@ -248,8 +337,12 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
   const order = (c: CertificateChange) => `${c.cluster ?? ""}\u0000${c.node ?? ""}\u0000${c.certificate}`;
   certificates.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 
-  const pushPlans = new Map(plans.flatMap((p) => p.delivery.pushes.map((push) => [push.resourceName, { push, cluster: p.catalog.cluster.name }] as const)));
-  const restartPlans = new Map(plans.flatMap((p) => p.delivery.restarts.map((r) => [r.resourceName, { r, cluster: p.catalog.cluster.name }] as const)));
+  const pushPlans = new Map(
+    plans.flatMap((p) => p.delivery.pushes.map((push) => [push.resourceName, { push, cluster: p.catalog.cluster.name }] as const)),
+  );
+  const restartPlans = new Map(
+    plans.flatMap((p) => p.delivery.restarts.map((r) => [r.resourceName, { r, cluster: p.catalog.cluster.name }] as const)),
+  );
   const pushes: PushChange[] = [];
   const restarts: RestartChange[] = [];
   const lost = lostBundles(headPlans);
@@ -263,14 +356,22 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
     const push = pushPlans.get(s.name);
     if (push && s.op !== "delete") {
       pushes.push({
-        cluster: push.cluster, node: push.push.node.name, bundle: splitCatalogId(push.push.bundle.id).name,
-        operation: s.op === "create" ? "first push" : "push", files: push.push.bundle.files.map((f) => f.path),
+        cluster: push.cluster,
+        node: push.push.node.name,
+        bundle: splitCatalogId(push.push.bundle.id).name,
+        operation: s.op === "create" ? "first push" : "push",
+        files: push.push.bundle.files.map((f) => f.path),
       });
       continue;
     }
     const restart = restartPlans.get(s.name);
     if (restart) {
-      restarts.push({ cluster: restart.cluster, node: restart.r.node.name, component: restart.r.reader, healthCheck: restart.r.checks.length > 0 });
+      restarts.push({
+        cluster: restart.cluster,
+        node: restart.r.node.name,
+        component: restart.r.reader,
+        healthCheck: restart.r.checks.length > 0,
+      });
       continue;
     }
     // A push the plans do not have is read from its name alone.
@@ -280,16 +381,28 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
       // A push that left the plan with its node: its files stay unless its delete command removes them.
       const removes = typeof s.oldInputs?.delete === "string" && s.oldInputs.delete.length > 0;
       pushes.push({
-        cluster: push?.cluster, node: push?.push.node.name ?? s.name, bundle,
-        operation: removes ? "remove files" : "stop managing", files: push ? push.push.bundle.files.map((f) => f.path) : [],
+        cluster: push?.cluster,
+        node: push?.push.node.name ?? s.name,
+        bundle,
+        operation: removes ? "remove files" : "stop managing",
+        files: push ? push.push.bundle.files.map((f) => f.path) : [],
       });
     }
   }
   const at = (x: { cluster?: string; node: string }, rest: string) => `${x.cluster ?? ""}\u0000${x.node}\u0000${rest}`;
   pushes.sort((a, b) => at(a, a.bundle).localeCompare(at(b, b.bundle)));
   restarts.sort((a, b) => at(a, a.component).localeCompare(at(b, b.component)));
-  return { title, certificates, pushes, restarts, unmatched, blocked: [...blocked].sort(), notes: context.notes ?? [], rotations: rotationsOf(headPlans, context.basePlans),
-    refused: context.refused ?? [] };
+  return {
+    title,
+    certificates,
+    pushes,
+    restarts,
+    unmatched,
+    blocked: [...blocked].sort(),
+    notes: context.notes ?? [],
+    rotations: rotationsOf(headPlans, context.basePlans),
+    refused: context.refused ?? [],
+  };
 }
 
 /**
@@ -299,7 +412,9 @@ export function buildReport(title: string, steps: readonly ResourceStep[], plans
  */
 function rotationsOf(plans: readonly ClusterPlan[], basePlans: readonly ClusterPlan[] | undefined): string[] {
   const out: string[] = [];
-  for (const { catalog: { cluster } } of plans) {
+  for (const {
+    catalog: { cluster },
+  } of plans) {
     const base = basePlans?.find((p) => p.catalog.cluster.name === cluster.name)?.catalog.cluster;
     const cps = cluster.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
     const all = cluster.nodes.map((n) => n.name);
@@ -324,10 +439,14 @@ function rotationsOf(plans: readonly ClusterPlan[], basePlans: readonly ClusterP
           : `generation ${old} leaves every bundle on ${where}: certificates it signed are refused; its key is removed`,
       }[r.phase];
       // The one manifest change a rotation needs (kube-controller-manager refuses a signing bundle).
-      const signer = root === "ca" && r.phase === "add" && cluster.caKeys === "control-plane"
-        ? ` kube-controller-manager must sign with ${CA_SIGNER_PATH} (its --cluster-signing-cert-file), not ca.crt, which now holds both: check every control-plane node before this up.` : "";
-      const adopted = r.phase === "drop" && old === 1 && cluster.adopt[root]
-        ? ` Generation 1 was adopted: remove adopt.${TRUST_ROOT_KEYS[root]} and its key (pulumi config rm ${cluster.adopt[root]!.keyConfig}).` : "";
+      const signer =
+        root === "ca" && r.phase === "add" && cluster.caKeys === "control-plane"
+          ? ` kube-controller-manager must sign with ${CA_SIGNER_PATH} (its --cluster-signing-cert-file), not ca.crt, which now holds both: check every control-plane node before this up.`
+          : "";
+      const adopted =
+        r.phase === "drop" && old === 1 && cluster.adopt[root]
+          ? ` Generation 1 was adopted: remove adopt.${TRUST_ROOT_KEYS[root]} and its key (pulumi config rm ${cluster.adopt[root]!.keyConfig}).`
+          : "";
       out.push(`${cluster.name}: rotation of ${root} to generation ${r.generation}, phase ${r.phase}: ${does}.${signer}${adopted}`);
     }
   }
@@ -387,25 +506,38 @@ function summary(r: CertDiffReport): string {
     return `BLOCKED: pulumi up refuses this config and changes nothing (${r.refused.length} problem(s)): ${r.refused.join("; ")}`;
   }
   if (r.blocked.length > 0) {
-    return `BLOCKED: this change would replace or delete ${r.blocked.length} protected resource(s) (protectCAs: CA keys and ` +
+    return (
+      `BLOCKED: this change would replace or delete ${r.blocked.length} protected resource(s) (protectCAs: CA keys and ` +
       `certificates, the service-account key, the destroy guard): pulumi up refuses it and changes nothing. ` +
-      `Rotate a CA deliberately instead, or turn protectCAs off first.`;
+      `Rotate a CA deliberately instead, or turn protectCAs off first.`
+    );
   }
   const nodes = new Set(r.pushes.map((p) => `${p.cluster}/${p.node}`)).size;
-  return `${count("re-issue")} re-issued, ${count("new")} new, ${count("remove")} removed, ${count("update in place")} updated in place; ` +
-    `${r.pushes.length} bundle push(es) to ${nodes} node(s); ${r.restarts.length} restart(s)`;
+  return (
+    `${count("re-issue")} re-issued, ${count("new")} new, ${count("remove")} removed, ${count("update in place")} updated in place; ` +
+    `${r.pushes.length} bundle push(es) to ${nodes} node(s); ${r.restarts.length} restart(s)`
+  );
 }
 
 export function renderMarkdown(r: CertDiffReport): string {
-  const out = [`### ${r.title}`, "", r.blocked.length + r.refused.length > 0 ? `**${mdText(summary(r))}**` : summary(r), "",
-    ...r.rotations.map((x) => `- **${mdText(x)}**`), ...(r.rotations.length ? [""] : []),
-    ...r.notes.map((n) => `_${mdText(n)}_`), ...(r.notes.length ? [""] : [])];
+  const out = [
+    `### ${r.title}`,
+    "",
+    r.blocked.length + r.refused.length > 0 ? `**${mdText(summary(r))}**` : summary(r),
+    "",
+    ...r.rotations.map((x) => `- **${mdText(x)}**`),
+    ...(r.rotations.length ? [""] : []),
+    ...r.notes.map((n) => `_${mdText(n)}_`),
+    ...(r.notes.length ? [""] : []),
+  ];
   if (r.certificates.length === 0 && r.pushes.length === 0) return [...out, "No certificate changes."].join("\n") + "\n";
   if (r.certificates.length) {
     out.push("| certificate | cluster/node | change | cause | details |", "|---|---|---|---|---|");
     for (const c of r.certificates) {
-      out.push(`| ${mdCode(c.certificate)} | ${mdText(where(c))} | **${c.operation}** | ${mdText(c.causes.join("; ")) || "—"} | ` +
-        `${details(c).map(mdText).join("<br>") || "—"} |`);
+      out.push(
+        `| ${mdCode(c.certificate)} | ${mdText(where(c))} | **${c.operation}** | ${mdText(c.causes.join("; ")) || "—"} | ` +
+          `${details(c).map(mdText).join("<br>") || "—"} |`,
+      );
     }
     out.push("");
   }
@@ -417,7 +549,10 @@ export function renderMarkdown(r: CertDiffReport): string {
     out.push("", "</details>", "");
   }
   if (r.restarts.length) {
-    out.push(`Restarts (control-plane nodes one at a time): ${r.restarts.map((x) => `${mdText(x.component)} on ${mdText(where(x))}${x.healthCheck ? " ✓health-checked" : ""}`).join(", ")}`, "");
+    out.push(
+      `Restarts (control-plane nodes one at a time): ${r.restarts.map((x) => `${mdText(x.component)} on ${mdText(where(x))}${x.healthCheck ? " ✓health-checked" : ""}`).join(", ")}`,
+      "",
+    );
   }
   if (r.unmatched) out.push(`_${r.unmatched} certificate resource(s) not in this stack's catalog are listed by resource name._`, "");
   return out.join("\n");
@@ -443,40 +578,70 @@ const offlineEnvironment = (stack: string) => ({ stack, secret: () => pulumi.sec
  * The report `pulumi preview` would give for moving a stack from `baseClusters` (undefined: the stack is new) to
  * `headClusters`: the program is evaluated with each, the second with the first as its state and its record.
  */
-export async function offlineReport(stack: string, baseClusters: unknown, headClusters: unknown,
-  opts: { readonly trustRecorded?: boolean } = {}): Promise<CertDiffReport> {
+export async function offlineReport(
+  stack: string,
+  baseClusters: unknown,
+  headClusters: unknown,
+  opts: { readonly trustRecorded?: boolean } = {},
+): Promise<CertDiffReport> {
   const headPlans = planClusters(headClusters);
   const basePlans = baseClusters === undefined ? [] : planClusters(baseClusters);
   // The base config stands for what the stack recorded: the head must keep its trust roots' identities (what pulumi up
   // refuses is BLOCKED here), and made CAs keep how they were made. `trustRecorded: false` models a stack deployed
   // before kube-pki recorded its trust roots (output `trustRoots`), which its next update records.
-  const previousTrust = baseClusters === undefined || opts.trustRecorded === false ? undefined
-    : Object.fromEntries(basePlans.map(({ catalog }) => [catalog.cluster.name, plannedRoots(catalog)]));
-  const base = baseClusters === undefined
-    ? await evaluate(() => undefined, { stack })
-    : await evaluate(() => defineStack(basePlans, offlineEnvironment(stack)), { stack });
-  const head = await evaluate(() => defineStack(headPlans, { ...offlineEnvironment(stack), previousTrust, refuseTrustChanges: false }),
-    { stack, prior: base, continueOnError: true });
+  const previousTrust =
+    baseClusters === undefined || opts.trustRecorded === false
+      ? undefined
+      : Object.fromEntries(basePlans.map(({ catalog }) => [catalog.cluster.name, plannedRoots(catalog)]));
+  const base =
+    baseClusters === undefined
+      ? await evaluate(() => undefined, { stack })
+      : await evaluate(() => defineStack(basePlans, offlineEnvironment(stack)), { stack });
+  const head = await evaluate(() => defineStack(headPlans, { ...offlineEnvironment(stack), previousTrust, refuseTrustChanges: false }), {
+    stack,
+    prior: base,
+    continueOnError: true,
+  });
   // Base plans name what the head removed; head plans win for everything that still exists.
   return buildReport(`kube-pki certificate diff: stack \`${stack}\``, stepsFromEvaluation(head, base), headPlans, {
-    basePlans, blocked: new Set(head.protectViolations.map((v) => v.name)), refused: [
+    basePlans,
+    blocked: new Set(head.protectViolations.map((v) => v.name)),
+    refused: [
       ...trustChangeProblems(headPlans, previousTrust),
       // As pulumi up checks against the recorded phases; a new stack (no base) has none: only add may come first.
-      ...rotationChangeProblems(headPlans, Object.fromEntries(basePlans.map(({ catalog: { cluster } }) => [cluster.name, cluster.rotation]))),
+      ...rotationChangeProblems(
+        headPlans,
+        Object.fromEntries(basePlans.map(({ catalog: { cluster } }) => [cluster.name, cluster.rotation])),
+      ),
     ],
-    notes: ["Offline mode: computed from two versions of the config, without the stack's state. It cannot see " +
-      "certificates reaching their renewal window or expiry; `pulumi preview` (and its cert diff) can."],
+    notes: [
+      "Offline mode: computed from two versions of the config, without the stack's state. It cannot see " +
+        "certificates reaching their renewal window or expiry; `pulumi preview` (and its cert diff) can.",
+    ],
   });
 }
 
 /** The trust roots a config makes, as a stack deployed from it would record them (made ones without their hash). */
 function plannedRoots(catalog: ClusterCatalog): RecordedRoots {
   const { cluster } = catalog;
-  return Object.fromEntries(TRUST_ROOTS.map((root) => {
-    const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
-    const spec = root === "sa" ? catalog.serviceAccount : catalog.certificates.find((c) => c.id === root)!;
-    return [root, plan.generations.map((g) => g === 1 && plan.adopted
-      ? { generation: g, adopted: true, sha256: rootSha256(root, plan.adopted.pem) }
-      : { generation: g, adopted: false, sha256: "", keyAlgorithm: spec.keyAlgorithm, ...("validityHours" in spec ? { validityHours: spec.validityHours } : {}) })];
-  }));
+  return Object.fromEntries(
+    TRUST_ROOTS.map((root) => {
+      const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
+      const spec = root === "sa" ? catalog.serviceAccount : catalog.certificates.find((c) => c.id === root)!;
+      return [
+        root,
+        plan.generations.map((g) =>
+          g === 1 && plan.adopted
+            ? { generation: g, adopted: true, sha256: rootSha256(root, plan.adopted.pem) }
+            : {
+                generation: g,
+                adopted: false,
+                sha256: "",
+                keyAlgorithm: spec.keyAlgorithm,
+                ...("validityHours" in spec ? { validityHours: spec.validityHours } : {}),
+              },
+        ),
+      ];
+    }),
+  );
 }

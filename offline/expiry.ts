@@ -8,7 +8,13 @@ import * as tls from "node:tls";
 import { parse } from "yaml";
 import { CaName, CERTIFICATE_AUTHORITIES, KUBECONFIGS } from "../components/model/catalog";
 import {
-  KEY_PAIR_PATHS, KUBERNETES_DIR, kubeconfigPath, pathBelow, PKI_DIR, splitCatalogId, TRUST_ROOT_KEYS,
+  KEY_PAIR_PATHS,
+  KUBERNETES_DIR,
+  kubeconfigPath,
+  pathBelow,
+  PKI_DIR,
+  splitCatalogId,
+  TRUST_ROOT_KEYS,
 } from "../components/model/names";
 import { pemBlocks } from "../components/model/trust";
 
@@ -106,37 +112,59 @@ export function rowsFromEndpoint(endpoint: string, opts: EndpointOptions = {}): 
   if (!m) return Promise.reject(new Error(`endpoint ${JSON.stringify(endpoint)} is not host:port`));
   const [host, port] = [m[1]!, Number(m[2])];
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false, cert: opts.cert, key: opts.key });
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${endpoint}: no TLS handshake within ${opts.timeoutMs ?? 10_000} ms`)); }, opts.timeoutMs ?? 10_000);
+    const socket = tls.connect({
+      host,
+      port,
+      servername: /^[\d.:]+$/.test(host) ? undefined : host,
+      rejectUnauthorized: false,
+      cert: opts.cert,
+      key: opts.key,
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${endpoint}: no TLS handshake within ${opts.timeoutMs ?? 10_000} ms`));
+    }, opts.timeoutMs ?? 10_000);
     socket.once("secureConnect", () => {
       clearTimeout(timer);
       const rows: ExpiryRow[] = [];
       const seen = new Set<string>();
-      for (let c: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); c?.raw && !seen.has(c.fingerprint256);
-        c = c.issuerCertificate) {
+      for (
+        let c: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+        c?.raw && !seen.has(c.fingerprint256);
+        c = c.issuerCertificate
+      ) {
         seen.add(c.fingerprint256);
         const cert = new X509Certificate(c.raw);
-        const name = cert.ca ? CA_BY_CN[commonName(cert.subject)] ?? commonName(cert.subject) : commonName(cert.subject);
+        const name = cert.ca ? (CA_BY_CN[commonName(cert.subject)] ?? commonName(cert.subject)) : commonName(cert.subject);
         rows.push(rowOf(`${endpoint} ${name}`, cert, endpoint));
       }
       socket.end();
       resolve(rows);
     });
-    socket.once("error", (e) => { clearTimeout(timer); reject(new Error(`${endpoint}: ${e.message}`)); });
+    socket.once("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${endpoint}: ${e.message}`));
+    });
   });
 }
 
 /** Rows from `pulumi stack output --json`: every cluster's `inventory` (notAfter is the provider's validityEndTime). */
 export function rowsFromStackOutputs(outputs: unknown): ExpiryRow[] {
-  const inventory = (outputs as { inventory?: Record<string, { id: string; kind: string; signer: string; notAfter: string }[]> })?.inventory;
+  const inventory = (outputs as { inventory?: Record<string, { id: string; kind: string; signer: string; notAfter: string }[]> })
+    ?.inventory;
   if (!inventory || typeof inventory !== "object") throw new Error("stack outputs have no `inventory` (is this a kube-pki stack?)");
-  return Object.entries(inventory).flatMap(([cluster, entries]) => entries.map((e) => {
-    const { name, node } = splitCatalogId(e.id);
-    return {
-      certificate: [cluster, ...(node === undefined ? [] : [node]), name].join("/"), notAfter: new Date(e.notAfter),
-      authority: e.kind === "ca" ? "" : e.signer, isCa: e.kind === "ca", source: "stack output",
-    };
-  }));
+  return Object.entries(inventory).flatMap(([cluster, entries]) =>
+    entries.map((e) => {
+      const { name, node } = splitCatalogId(e.id);
+      return {
+        certificate: [cluster, ...(node === undefined ? [] : [node]), name].join("/"),
+        notAfter: new Date(e.notAfter),
+        authority: e.kind === "ca" ? "" : e.signer,
+        isCa: e.kind === "ca",
+        source: "stack output",
+      };
+    }),
+  );
 }
 
 /** kubeadm's residual time (apimachinery ShortHumanDuration): `<invalid>` once expired. */
@@ -164,10 +192,23 @@ export function expiresText(d: Date): string {
  * `ca`, `front-proxy-ca`, `etcd-ca`) is never renewed, so it must be rotated: the rotation to declare, per CA.
  */
 export function advice(rows: readonly ExpiryRow[], now: Date, warnDays: number): string[] {
-  const cas = [...new Set(rows.filter((r) => r.isCa && statusOf(r, now, warnDays) !== "ok")
-    .map((r) => r.certificate.replace(/ \(\d+\)$/, "").split("/").pop()!))].sort();
-  return cas.map((ca) => `CA ${ca} expires within ${warnDays} days and is never renewed: rotate it (set ` +
-    `rotation.${CERTIFICATE_AUTHORITIES.some((c) => c.name === ca) ? TRUST_ROOT_KEYS[ca as CaName] : ca}: { generation: <current + 1>, phase: add }, then switch, then drop, one pulumi up each)`);
+  const cas = [
+    ...new Set(
+      rows
+        .filter((r) => r.isCa && statusOf(r, now, warnDays) !== "ok")
+        .map((r) =>
+          r.certificate
+            .replace(/ \(\d+\)$/, "")
+            .split("/")
+            .pop()!,
+        ),
+    ),
+  ].sort();
+  return cas.map(
+    (ca) =>
+      `CA ${ca} expires within ${warnDays} days and is never renewed: rotate it (set ` +
+      `rotation.${CERTIFICATE_AUTHORITIES.some((c) => c.name === ca) ? TRUST_ROOT_KEYS[ca as CaName] : ca}: { generation: <current + 1>, phase: add }, then switch, then drop, one pulumi up each)`,
+  );
 }
 
 export type Status = "ok" | "warning" | "expired";
@@ -176,7 +217,14 @@ export const statusOf = (row: ExpiryRow, now: Date, warnDays: number): Status =>
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join("").trimEnd()).join("\n");
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+        .join("")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** The two tables of `kubeadm certs check-expiration`. */
@@ -184,21 +232,38 @@ export function renderExpiryText(rows: readonly ExpiryRow[], now: Date): string 
   const byName = (a: ExpiryRow, b: ExpiryRow) => a.certificate.localeCompare(b.certificate);
   const leaves = rows.filter((r) => !r.isCa).sort(byName);
   const cas = rows.filter((r) => r.isCa).sort(byName);
-  return [
-    table(["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"],
-      leaves.map((r) => [r.certificate, expiresText(r.notAfter), residualTime(r.notAfter, now), r.authority])),
-    "",
-    table(["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME"], cas.map((r) => [r.certificate, expiresText(r.notAfter), residualTime(r.notAfter, now)])),
-  ].join("\n") + "\n";
+  return (
+    [
+      table(
+        ["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"],
+        leaves.map((r) => [r.certificate, expiresText(r.notAfter), residualTime(r.notAfter, now), r.authority]),
+      ),
+      "",
+      table(
+        ["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME"],
+        cas.map((r) => [r.certificate, expiresText(r.notAfter), residualTime(r.notAfter, now)]),
+      ),
+    ].join("\n") + "\n"
+  );
 }
 
 export function renderExpiryJson(rows: readonly ExpiryRow[], now: Date, warnDays: number): string {
-  return `${JSON.stringify({
-    generated: now.toISOString(), warnDays,
-    certificates: rows.map((r) => ({
-      certificate: r.certificate, expires: r.notAfter.toISOString(), residualTime: residualTime(r.notAfter, now),
-      residualSeconds: Math.floor((r.notAfter.getTime() - now.getTime()) / 1000), certificateAuthority: r.authority || undefined,
-      isCertificateAuthority: r.isCa, status: statusOf(r, now, warnDays), source: r.source,
-    })),
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      generated: now.toISOString(),
+      warnDays,
+      certificates: rows.map((r) => ({
+        certificate: r.certificate,
+        expires: r.notAfter.toISOString(),
+        residualTime: residualTime(r.notAfter, now),
+        residualSeconds: Math.floor((r.notAfter.getTime() - now.getTime()) / 1000),
+        certificateAuthority: r.authority || undefined,
+        isCertificateAuthority: r.isCa,
+        status: statusOf(r, now, warnDays),
+        source: r.source,
+      })),
+    },
+    null,
+    2,
+  )}\n`;
 }

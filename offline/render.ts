@@ -61,7 +61,12 @@ function writeFile(root: string, file: Pick<FileSpec, "path" | "mode">, content:
  * Writes the files of `pki`'s nodes (all, or those in `only`) under `root/<node>/`, with a manifest per node, and,
  * unless `operator` is false, the operator's kubeconfigs (`admin.conf`, `users/<user>.conf`) in `root`.
  */
-export async function writeCluster(pki: ClusterPki, root: string, only?: ReadonlySet<string>, operator = true): Promise<Record<string, ManifestEntry[]>> {
+export async function writeCluster(
+  pki: ClusterPki,
+  root: string,
+  only?: ReadonlySet<string>,
+  operator = true,
+): Promise<Record<string, ManifestEntry[]>> {
   const { catalog } = pki;
   const inventory = await valueOf(pki.inventory);
   const notAfter = new Map(inventory.map((e) => [e.id, e.notAfter]));
@@ -73,9 +78,14 @@ export async function writeCluster(pki: ClusterPki, root: string, only?: Readonl
       const content = await valueOf(pki.contentOf(file));
       writeFile(join(root, bundle.node), file, content);
       nodes[bundle.node]!.push({
-        path: file.path, mode: octal(file.mode), owner: file.owner, sha256: sha256(content),
+        path: file.path,
+        mode: octal(file.mode),
+        owner: file.owner,
+        sha256: sha256(content),
         // The service-account key pair has no certificate and so no expiry.
-        notAfter: file.source === "sa" ? "" : notAfter.get(file.source) ?? "", source: file.source, bundle: bundle.id,
+        notAfter: file.source === "sa" ? "" : (notAfter.get(file.source) ?? ""),
+        source: file.source,
+        bundle: bundle.id,
       });
     }
   }
@@ -107,7 +117,8 @@ async function renderInBatches(plan: ClusterPlan, root: string, opts: RenderOpti
   let prior: Evaluation<unknown> | undefined;
   for (let first = 0; first === 0 || first < workers.length; first += batch) {
     // Part of a validated cluster is one too: a worker's certificates are its own, and every part has all control planes.
-    const part = workers.length <= batch ? plan : planCluster({ ...cluster, nodes: [...controlPlane, ...workers.slice(first, first + batch)] });
+    const part =
+      workers.length <= batch ? plan : planCluster({ ...cluster, nodes: [...controlPlane, ...workers.slice(first, first + batch)] });
     const ev = await evaluate(() => defineStack([part], { stack: "render", deliver: false }), { tls: opts.tls, prior });
     const only = new Set([...(first === 0 ? controlPlane : []), ...workers.slice(first, first + batch)].map((n) => n.name));
     Object.assign(nodes, await writeCluster(ev.result.clusters[0]!, root, only, first === 0));
@@ -125,11 +136,18 @@ function refusal(dir: string, force: boolean): string | undefined {
   if (!existsSync(dir) && !isLink(dir)) return undefined;
   if (isLink(dir) || !lstatSync(dir).isDirectory()) return `${dir} exists and is not a directory: nothing was written`;
   if (readdirSync(dir).length === 0) return undefined;
-  if (!existsSync(join(dir, RENDER_MARKER))) return `${dir} is not empty and was not made by kube-pki's render: nothing was written (choose another --out)`;
+  if (!existsSync(join(dir, RENDER_MARKER)))
+    return `${dir} is not empty and was not made by kube-pki's render: nothing was written (choose another --out)`;
   return force ? undefined : `${dir} holds an earlier render: nothing was written (--force replaces it)`;
 }
 
-const isLink = (path: string) => { try { return lstatSync(path).isSymbolicLink(); } catch { return false; } };
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Renders every cluster of a stack's raw `clusters` value into `outDir`. The whole config is validated (once), and
@@ -155,8 +173,11 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     try {
       rmSync(temp, { recursive: true, force: true });
       nodes = await renderInBatches(plan, temp, opts);
-      writeFile(temp, { path: `/${RENDER_MARKER}`, mode: 0o644 },
-        `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`);
+      writeFile(
+        temp,
+        { path: `/${RENDER_MARKER}`, mode: 0o644 },
+        `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`,
+      );
       // Checked again just before the swap: nothing else may have appeared there meanwhile.
       const late = refusal(final, opts.force ?? false);
       if (late) throw new Error(late);
@@ -173,8 +194,10 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     const result = { cluster: cluster.name, nodes, certificates: plan.catalog.certificates.length, seconds };
     rendered.push(result);
     const files = Object.values(nodes).reduce((n, e) => n + e.length, 0);
-    opts.log?.(`cluster ${cluster.name} (${i + 1}/${plans.length}): ${result.certificates.toLocaleString("en-US")} certificates, ` +
-      `${cluster.nodes.length.toLocaleString("en-US")} nodes, ${files.toLocaleString("en-US")} files in ${seconds.toFixed(1)} s -> ${final}`);
+    opts.log?.(
+      `cluster ${cluster.name} (${i + 1}/${plans.length}): ${result.certificates.toLocaleString("en-US")} certificates, ` +
+        `${cluster.nodes.length.toLocaleString("en-US")} nodes, ${files.toLocaleString("en-US")} files in ${seconds.toFixed(1)} s -> ${final}`,
+    );
   }
   return rendered;
 }

@@ -18,7 +18,10 @@ const CLUSTERS_KEY = `${PROJECT}:clusters`;
 
 export function stackNames(dir = STACKS_DIR): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such directory (the stack files live in stacks/)`);
-  return readdirSync(dir).map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1]).filter((s): s is string => !!s).sort();
+  return readdirSync(dir)
+    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+    .filter((s): s is string => !!s)
+    .sort();
 }
 
 /** Parses a stack file's text and returns its `kube-pki:*` config values (without the prefix). */
@@ -40,12 +43,16 @@ export function readStackText(text: string, source: string): { config: Record<st
   const error = doc.errors[0];
   if (error) {
     const line = error.linePos?.[0];
-    throw new Error(`${source}${line ? `:${line.line}:${line.col}` : ""}: not valid YAML: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
+    throw new Error(
+      `${source}${line ? `:${line.line}:${line.col}` : ""}: not valid YAML: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
   }
   const root = doc.toJS() as { config?: unknown } | null;
-  if (root !== null && (typeof root !== "object" || Array.isArray(root))) throw new Error(`${source}: not a Pulumi stack file (a YAML mapping with config:)`);
+  if (root !== null && (typeof root !== "object" || Array.isArray(root)))
+    throw new Error(`${source}: not a Pulumi stack file (a YAML mapping with config:)`);
   const config = (root?.config ?? {}) as Record<string, unknown>;
-  if (typeof config !== "object" || Array.isArray(config)) throw new Error(`${source}: config must be a mapping of "<project>:<key>" to values`);
+  if (typeof config !== "object" || Array.isArray(config))
+    throw new Error(`${source}: config must be a mapping of "<project>:<key>" to values`);
   const configNode = doc.get("config", true);
   const out: Record<string, unknown> = {};
   const refused: string[] = [];
@@ -61,10 +68,11 @@ export function readStackText(text: string, source: string): { config: Record<st
     if (encrypted) continue;
     out[key.slice(PROJECT.length + 1)] = value;
     const pair = isMap(configNode) ? configNode.items.find((p) => isScalar(p.key) && String(p.key.value) === rawKey) : undefined;
-    if (pair) unlikePulumi(doc, pair.value, key, (node, problem) => {
-      const at = lineCounter.linePos(node.range?.[0] ?? 0);
-      refused.push(`${source}:${at.line}:${at.col}: ${problem}`);
-    });
+    if (pair)
+      unlikePulumi(doc, pair.value, key, (node, problem) => {
+        const at = lineCounter.linePos(node.range?.[0] ?? 0);
+        refused.push(`${source}:${at.line}:${at.col}: ${problem}`);
+      });
   }
   if (out.clusters === undefined) {
     const near = suggestion(Object.keys(config), CLUSTERS_KEY, (k) => k.replace(/[-_]/g, ""));
@@ -86,12 +94,33 @@ const DATE = Symbol("a date");
 type GoValue = null | boolean | number | string | typeof DATE;
 
 const GO_WORDS: Record<string, GoValue> = {
-  "": null, "~": null, null: null, Null: null, NULL: null, true: true, True: true, TRUE: true, false: false, False: false, FALSE: false,
-  ".nan": NaN, ".NaN": NaN, ".NAN": NaN, ".inf": Infinity, ".Inf": Infinity, ".INF": Infinity, "+.inf": Infinity, "+.Inf": Infinity,
-  "+.INF": Infinity, "-.inf": -Infinity, "-.Inf": -Infinity, "-.INF": -Infinity,
+  "": null,
+  "~": null,
+  null: null,
+  Null: null,
+  NULL: null,
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+  ".nan": NaN,
+  ".NaN": NaN,
+  ".NAN": NaN,
+  ".inf": Infinity,
+  ".Inf": Infinity,
+  ".INF": Infinity,
+  "+.inf": Infinity,
+  "+.Inf": Infinity,
+  "+.INF": Infinity,
+  "-.inf": -Infinity,
+  "-.Inf": -Infinity,
+  "-.INF": -Infinity,
 };
 const GO_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-const GO_DATE = /^(\d{4})-(\d\d?)-(\d\d?)(?:(?:[Tt](\d\d?):(\d\d?):(\d\d?)(?:[.,]\d+)?(?:Z|[-+]\d\d:\d\d))|(?: (\d\d?):(\d\d?):(\d\d?)(?:[.,]\d+)?))?$/;
+const GO_DATE =
+  /^(\d{4})-(\d\d?)-(\d\d?)(?:(?:[Tt](\d\d?):(\d\d?):(\d\d?)(?:[.,]\d+)?(?:Z|[-+]\d\d:\d\d))|(?: (\d\d?):(\d\d?):(\d\d?)(?:[.,]\d+)?))?$/;
 
 /** Go's strconv.ParseInt(s, base, 64), or ParseUint without `signed`; base 0 takes 0x, 0o, 0b and a leading 0 (octal). */
 function goInt(s: string, base: number, signed = true): bigint | undefined {
@@ -139,16 +168,21 @@ export function pulumiReading(s: string): GoValue {
   return s;
 }
 
-const show = (v: unknown) => v === DATE ? "a date" : typeof v === "string" ? `the text ${JSON.stringify(v)}` : String(v);
-const child = (path: string, key: string) => /^[A-Za-z_][\w-]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+const show = (v: unknown) => (v === DATE ? "a date" : typeof v === "string" ? `the text ${JSON.stringify(v)}` : String(v));
+const child = (path: string, key: string) => (/^[A-Za-z_][\w-]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
 /**
  * Reports every part of a config value that Pulumi reads differently from the `yaml` package: a plain scalar the two
  * resolve differently (or to infinity or NaN, which Pulumi cannot pass to the program), a key that is not plain text
  * to both, a merge key (`<<`, merged by Pulumi only), an explicit tag, an alias of its own ancestor.
  */
-function unlikePulumi(doc: Document, node: unknown, path: string, report: (node: { range?: readonly number[] | null }, problem: string) => void,
-  ancestors: unknown[] = []): void {
+function unlikePulumi(
+  doc: Document,
+  node: unknown,
+  path: string,
+  report: (node: { range?: readonly number[] | null }, problem: string) => void,
+  ancestors: unknown[] = [],
+): void {
   if (isAlias(node)) {
     const target = node.resolve(doc);
     if (ancestors.includes(target)) report(node, `${path}: the alias *${node.source} is inside the value it names; Pulumi refuses it`);
@@ -166,8 +200,11 @@ function unlikePulumi(doc: Document, node: unknown, path: string, report: (node:
     if (typeof pulumi === "number" && !Number.isFinite(pulumi)) {
       return report(node, `${path}: ${src} is ${pulumi}, which Pulumi cannot pass to the program (pulumi up fails): write a number`);
     }
-    return report(node, `${path}: ${src} is read as ${show(pulumi)} by Pulumi and as ${show(here)} by the offline tools and other YAML 1.2 ` +
-      `readers: ${typeof pulumi === "number" ? `write ${pulumi}, or quote it for the text` : "quote it"}`);
+    return report(
+      node,
+      `${path}: ${src} is read as ${show(pulumi)} by Pulumi and as ${show(here)} by the offline tools and other YAML 1.2 ` +
+        `readers: ${typeof pulumi === "number" ? `write ${pulumi}, or quote it for the text` : "quote it"}`,
+    );
   }
   const inside = [...ancestors, node];
   if (isSeq(node)) node.items.forEach((item, i) => unlikePulumi(doc, item, `${path}[${i}]`, report, inside));
@@ -175,15 +212,21 @@ function unlikePulumi(doc: Document, node: unknown, path: string, report: (node:
   for (const { key, value } of node.items) {
     const name = isScalar(key) ? String(key.value) : String(key);
     if (!isScalar(key)) {
-      report(isAlias(key) || isMap(key) || isSeq(key) ? key : node, `${path}: a key that is not plain text (Pulumi refuses or rewrites it): write a name`);
+      report(
+        isAlias(key) || isMap(key) || isSeq(key) ? key : node,
+        `${path}: a key that is not plain text (Pulumi refuses or rewrites it): write a name`,
+      );
     } else if (key.tag) {
       report(key, `${path}: the tag ${key.tag} is not read alike by Pulumi and other YAML readers: remove it`);
     } else if (key.value === "<<") {
       report(key, `${path}: the merge key << is merged by Pulumi and read as a key named "<<" by other YAML readers: write the keys out`);
     } else if (key.type === Scalar.PLAIN && (pulumiReading(String(key.source)) !== key.source || key.value !== key.source)) {
       const pulumi = pulumiReading(String(key.source));
-      report(key, `${path}: the key ${key.source} is read as ${show(pulumi)} by Pulumi${pulumi === key.value ? "" : ` and as ${show(key.value)} by other YAML readers`}, ` +
-        `not as its text: quote it`);
+      report(
+        key,
+        `${path}: the key ${key.source} is read as ${show(pulumi)} by Pulumi${pulumi === key.value ? "" : ` and as ${show(key.value)} by other YAML readers`}, ` +
+          `not as its text: quote it`,
+      );
     }
     unlikePulumi(doc, value, child(path, name), report, inside);
   }

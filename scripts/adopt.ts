@@ -9,27 +9,40 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import {
-  adoptedKeyConfig, adoptionProblems, KUBERNETES_DIR, PKI_DIR, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot, trustRootPaths,
+  adoptedKeyConfig,
+  adoptionProblems,
+  KUBERNETES_DIR,
+  PKI_DIR,
+  TRUST_ROOT_KEYS,
+  TRUST_ROOTS,
+  TrustRoot,
+  trustRootPaths,
 } from "../components";
 import { knownHostsLine, pinnedHostKeyOptions } from "../emulator/commandStandIn";
 import { STACKS_DIR } from "../offline/stackFile";
 import { cli, onPath, runMain } from "./cli";
 
 const COMMAND = "npm run adopt --";
-const { values, usage, path } = cli(COMMAND, "Adopts an existing cluster's CAs and service-account key (from a node's /etc/kubernetes/pki) into a stack.", {
-  stack: { type: "string", value: "stack", help: "the stack to write (stacks/Pulumi.<stack>.yaml)" },
-  config: { type: "string", value: "file", help: "the stack file, if not stacks/Pulumi.<stack>.yaml (--stack still names the stack)" },
-  cluster: { type: "string", value: "name", help: "the cluster of the stack file that adopts them" },
-  dir: { type: "string", value: "path", help: "a copy of /etc/kubernetes/pki, or a node's root or /etc/kubernetes" },
-  ssh: { type: "string", value: "user@host[:port]", help: "read them from a node over SSH instead (root, or a user who can read pki/)" },
-  "host-key": { type: "string", value: "key", help: "with --ssh: the node's host key, authorized_keys format (pinned)" },
-  identity: { type: "string", value: "file", help: "with --ssh: the private key to log in with (default: the ssh-agent)" },
-  root: { type: "string", value: "path", help: "with --ssh: the node's filesystem root, as nodes[].ssh.root (default /)" },
-});
+const { values, usage, path } = cli(
+  COMMAND,
+  "Adopts an existing cluster's CAs and service-account key (from a node's /etc/kubernetes/pki) into a stack.",
+  {
+    stack: { type: "string", value: "stack", help: "the stack to write (stacks/Pulumi.<stack>.yaml)" },
+    config: { type: "string", value: "file", help: "the stack file, if not stacks/Pulumi.<stack>.yaml (--stack still names the stack)" },
+    cluster: { type: "string", value: "name", help: "the cluster of the stack file that adopts them" },
+    dir: { type: "string", value: "path", help: "a copy of /etc/kubernetes/pki, or a node's root or /etc/kubernetes" },
+    ssh: { type: "string", value: "user@host[:port]", help: "read them from a node over SSH instead (root, or a user who can read pki/)" },
+    "host-key": { type: "string", value: "key", help: "with --ssh: the node's host key, authorized_keys format (pinned)" },
+    identity: { type: "string", value: "file", help: "with --ssh: the private key to log in with (default: the ssh-agent)" },
+    root: { type: "string", value: "path", help: "with --ssh: the node's filesystem root, as nodes[].ssh.root (default /)" },
+  },
+);
 
 /** Where each root's files are on a node; only the cluster CA is required (none of etcd's with external etcd). */
-const FILES: readonly { root: TrustRoot; pemFile: string; keyFile: string; required: boolean }[] =
-  TRUST_ROOTS.map((root) => { const { pem, key } = trustRootPaths(root); return { root, pemFile: pem, keyFile: key, required: root === "ca" }; });
+const FILES: readonly { root: TrustRoot; pemFile: string; keyFile: string; required: boolean }[] = TRUST_ROOTS.map((root) => {
+  const { pem, key } = trustRootPaths(root);
+  return { root, pemFile: pem, keyFile: key, required: root === "ca" };
+});
 
 /** Reads one file of the node's pki directory (by its path on the node), or undefined when it is absent. */
 function reader(): { read(file: string): string | undefined; where(file: string): string } {
@@ -46,13 +59,21 @@ function reader(): { read(file: string): string | undefined; where(file: string)
   if (!values["host-key"]) usage("--ssh needs --host-key (the node's host key is pinned, never trusted on first use)");
   const [, user, host, port = "22"] = m!;
   const root = (values.root ?? "/").replace(/\/+$/, "");
-  if (!/^(\/[A-Za-z0-9_.-]+)*$/.test(root) || /\/\.\.?(\/|$)/.test(root)) usage(`--root ${values.root}: an absolute path of letters, digits, "_", "." and "-"`);
+  if (!/^(\/[A-Za-z0-9_.-]+)*$/.test(root) || /\/\.\.?(\/|$)/.test(root))
+    usage(`--root ${values.root}: an absolute path of letters, digits, "_", "." and "-"`);
   const dir = mkdtempSync(join(tmpdir(), "kube-pki-adopt-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   // The node's host key pinned as delivery pins it.
   writeFileSync(join(dir, "known_hosts"), knownHostsLine(host!, Number(port), values["host-key"]!));
-  const args = ["-p", port, "-o", "BatchMode=yes", ...pinnedHostKeyOptions(values["host-key"]!, join(dir, "known_hosts")),
-    ...(values.identity ? ["-i", path(values.identity), "-o", "IdentitiesOnly=yes"] : []), `${user}@${host}`];
+  const args = [
+    "-p",
+    port,
+    "-o",
+    "BatchMode=yes",
+    ...pinnedHostKeyOptions(values["host-key"]!, join(dir, "known_hosts")),
+    ...(values.identity ? ["-i", path(values.identity), "-o", "IdentitiesOnly=yes"] : []),
+    `${user}@${host}`,
+  ];
   return {
     read: (f) => {
       const r = spawnSync("ssh", [...args, "cat", `${root}${f}`], { encoding: "utf8", timeout: 30_000 });
@@ -70,8 +91,10 @@ runMain("kube-pki adopt", async () => {
   // The keys go into the stack through the CLI: without it, say so before reading anything.
   if (!onPath("pulumi")) {
     const version = (require("../package.json") as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
-    throw new Error(`needs the pulumi CLI on PATH (it stores the keys with pulumi config set --secret): build it with npm run toolchain ` +
-      `(then export PATH="$(npm run -s toolchain | tail -1):$PATH"), or use Pulumi's installer (curl -fsSL https://get.pulumi.com | sh -s -- --version ${version})`);
+    throw new Error(
+      `needs the pulumi CLI on PATH (it stores the keys with pulumi config set --secret): build it with npm run toolchain ` +
+        `(then export PATH="$(npm run -s toolchain | tail -1):$PATH"), or use Pulumi's installer (curl -fsSL https://get.pulumi.com | sh -s -- --version ${version})`,
+    );
   }
   const file = values.config ? path(values.config) : join(STACKS_DIR, `Pulumi.${values.stack}.yaml`);
   if (!existsSync(file)) throw new Error(`${file}: no such stack file`);
@@ -92,7 +115,12 @@ runMain("kube-pki adopt", async () => {
       continue;
     }
     const keyConfig = adoptedKeyConfig(values.cluster!, f.root);
-    problems.push(...adoptionProblems(f.root, f.root, { pem, keyConfig }, key, new Date(), { pem: source.where(f.pemFile), key: source.where(f.keyFile) }));
+    problems.push(
+      ...adoptionProblems(f.root, f.root, { pem, keyConfig }, key, new Date(), {
+        pem: source.where(f.pemFile),
+        key: source.where(f.keyFile),
+      }),
+    );
     found.push({ root: f.root, pemFile: f.pemFile, pem: pem.replace(/\r\n/g, "\n").trim() + "\n", key, keyConfig });
   }
   if (problems.length > 0) throw new Error(`refusing to adopt (nothing was written):\n  - ${problems.join("\n  - ")}`);
@@ -100,15 +128,26 @@ runMain("kube-pki adopt", async () => {
   // Keys through the CLI's stdin only. The project is the stack file's (stacks/ beside Pulumi.yaml), else this one.
   const project = existsSync(join(dirname(dirname(file)), "Pulumi.yaml")) ? dirname(dirname(file)) : join(__dirname, "..");
   for (const f of found) {
-    const r = spawnSync("pulumi", ["config", "set", "--secret", "--stack", values.stack!, "--config-file", file, f.keyConfig],
-      { cwd: project, input: f.key, encoding: "utf8" });
+    const r = spawnSync("pulumi", ["config", "set", "--secret", "--stack", values.stack!, "--config-file", file, f.keyConfig], {
+      cwd: project,
+      input: f.key,
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`pulumi config set --secret ${f.keyConfig} failed: ${r.error?.message ?? r.stderr.trim()}`);
   }
   const written = parseDocument(readFileSync(file, "utf8")); // with the encrypted values the CLI just added
   const target = (written.getIn(["config", "kube-pki:clusters"]) as any).items.find((c: any) => c.get("name") === values.cluster);
-  target.set("adopt", written.createNode(Object.fromEntries(found.map((f) =>
-    [TRUST_ROOT_KEYS[f.root], { [f.root === "sa" ? "publicKey" : "certificate"]: f.pem, keyConfig: f.keyConfig }]))));
+  target.set(
+    "adopt",
+    written.createNode(
+      Object.fromEntries(
+        found.map((f) => [TRUST_ROOT_KEYS[f.root], { [f.root === "sa" ? "publicKey" : "certificate"]: f.pem, keyConfig: f.keyConfig }]),
+      ),
+    ),
+  );
   writeFileSync(file, written.toString({ lineWidth: 0 }));
   for (const f of found) console.log(`adopted ${f.root} from ${source.where(f.pemFile)}; its key is the secret kube-pki:${f.keyConfig}`);
-  console.log(`${file}: clusters[${values.cluster}].adopt written. Review it, commit it, then pulumi preview: every leaf is re-issued by the adopted CAs, which stay byte for byte.`);
+  console.log(
+    `${file}: clusters[${values.cluster}].adopt written. Review it, commit it, then pulumi preview: every leaf is re-issued by the adopted CAs, which stay byte for byte.`,
+  );
 });

@@ -5,19 +5,36 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { planClusters } from "../components";
-import { blockedFromPreview, buildReport, offlineReport, refusedFromPreview, renderMarkdown, renderText, stepsFromPreview } from "../offline/certDiff";
+import {
+  blockedFromPreview,
+  buildReport,
+  offlineReport,
+  refusedFromPreview,
+  renderMarkdown,
+  renderText,
+  stepsFromPreview,
+} from "../offline/certDiff";
 import { parseStackConfig, readConfigFile, readStackConfig, STACKS_DIR } from "../offline/stackFile";
 import { cli, runMain } from "./cli";
 
 const COMMAND = "npm run cert-diff --";
-const { values, usage, path } = cli(COMMAND, "The certificate diff of a stack for a pull request: per certificate what changes and why, which files go to which node.", {
-  stack: { type: "string", value: "stack", help: "a stack of stacks/ (stacks/Pulumi.<stack>.yaml)" },
-  config: { type: "string", value: "file", help: "any stack file instead of --stack (in git for --base/--head)" },
-  preview: { type: "string", value: "file|-", help: "the output of `pulumi preview --json` (- for stdin)" },
-  base: { type: "string", value: "git-ref", help: "offline: compare the stack file at this revision with the working tree (or --head)" },
-  head: { type: "string", value: "git-ref", help: "offline: the newer revision (default: the file as it is now)" },
-  format: { type: "string", value: "markdown|text", default: "markdown", help: "Markdown for a pull-request comment, or text for a terminal" },
-});
+const { values, usage, path } = cli(
+  COMMAND,
+  "The certificate diff of a stack for a pull request: per certificate what changes and why, which files go to which node.",
+  {
+    stack: { type: "string", value: "stack", help: "a stack of stacks/ (stacks/Pulumi.<stack>.yaml)" },
+    config: { type: "string", value: "file", help: "any stack file instead of --stack (in git for --base/--head)" },
+    preview: { type: "string", value: "file|-", help: "the output of `pulumi preview --json` (- for stdin)" },
+    base: { type: "string", value: "git-ref", help: "offline: compare the stack file at this revision with the working tree (or --head)" },
+    head: { type: "string", value: "git-ref", help: "offline: the newer revision (default: the file as it is now)" },
+    format: {
+      type: "string",
+      value: "markdown|text",
+      default: "markdown",
+      help: "Markdown for a pull-request comment, or text for a terminal",
+    },
+  },
+);
 
 /** The stack file's `kube-pki:clusters` at a git revision, or undefined if it did not exist there. */
 function clustersAt(ref: string, file: string): unknown {
@@ -44,9 +61,15 @@ runMain("kube-pki cert-diff", async () => {
   if (values.preview) {
     const text = values.preview === "-" ? readFileSync(0, "utf8") : readFileSync(path(values.preview), "utf8");
     let json: unknown;
-    try { json = JSON.parse(text); } catch { throw new Error(`${values.preview}: not JSON (the output of pulumi preview --json)`); }
-    report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()),
-      { blocked: blockedFromPreview(json), refused: refusedFromPreview(json) });
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`${values.preview}: not JSON (the output of pulumi preview --json)`);
+    }
+    report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()), {
+      blocked: blockedFromPreview(json),
+      refused: refusedFromPreview(json),
+    });
   } else {
     const headClusters = values.head ? clustersAt(values.head, file) : current();
     if (headClusters === undefined) throw new Error(`${relative(process.cwd(), file)} does not exist at ${values.head}`);

@@ -17,7 +17,9 @@ export interface FlagSpec {
 }
 
 export interface Cli<F extends Record<string, FlagSpec>> {
-  readonly values: { [K in keyof F]: F[K]["multiple"] extends true ? string[] : F[K]["type"] extends "boolean" ? boolean : string | undefined };
+  readonly values: {
+    [K in keyof F]: F[K]["multiple"] extends true ? string[] : F[K]["type"] extends "boolean" ? boolean : string | undefined;
+  };
   /** Prints `message` and a pointer to --help, exits 2. */
   usage(message: string): never;
   /** A path the user typed, resolved against the directory `npm run` was started from. */
@@ -30,8 +32,12 @@ export interface Cli<F extends Record<string, FlagSpec>> {
  */
 export const userDirectory = () => process.env.INIT_CWD ?? process.cwd();
 
-export function cli<F extends Record<string, FlagSpec>>(command: string, summary: string, flags: F,
-  argv: readonly string[] = process.argv.slice(2)): Cli<F> {
+export function cli<F extends Record<string, FlagSpec>>(
+  command: string,
+  summary: string,
+  flags: F,
+  argv: readonly string[] = process.argv.slice(2),
+): Cli<F> {
   const all = { ...flags, help: { type: "boolean", short: "h", help: "print this help and exit" } } as Record<string, FlagSpec>;
   const usage = (message: string): never => {
     console.error(`${command}: ${message} (${command} --help lists the flags)`);
@@ -40,15 +46,28 @@ export function cli<F extends Record<string, FlagSpec>>(command: string, summary
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...argv], strict: true, allowPositionals: false,
-      options: Object.fromEntries(Object.entries(all).map(([name, f]) => [name, {
-        type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}),
-        ...(f.default !== undefined ? { default: f.default } : {}),
-      }])) as any,
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        Object.entries(all).map(([name, f]) => [
+          name,
+          {
+            type: f.type,
+            ...(f.short ? { short: f.short } : {}),
+            ...(f.multiple ? { multiple: true } : {}),
+            ...(f.default !== undefined ? { default: f.default } : {}),
+          },
+        ]),
+      ) as any,
     });
   } catch (e) {
     // Node's messages name the flag: "Unknown option '--stak'", "Unexpected argument 'x'", "Option '--out <value>' argument missing".
-    return usage(String((e as Error).message).replace(/\. To specify .*$/s, "").replace(/\.$/, ""));
+    return usage(
+      String((e as Error).message)
+        .replace(/\. To specify .*$/s, "")
+        .replace(/\.$/, ""),
+    );
   }
   if (parsed.values.help) {
     const rows = Object.entries(all).map(([name, f]) => [
@@ -59,8 +78,9 @@ export function cli<F extends Record<string, FlagSpec>>(command: string, summary
     console.log(`usage: ${command} [flags]\n${summary}\n\nflags:\n${rows.map(([l, r]) => `  ${l!.padEnd(width)}  ${r}`).join("\n")}`);
     process.exit(0);
   }
-  const values = Object.fromEntries(Object.entries(flags).map(([name, f]) =>
-    [name, parsed.values[name] ?? (f.multiple ? [] : f.type === "boolean" ? false : undefined)])) as Cli<F>["values"];
+  const values = Object.fromEntries(
+    Object.entries(flags).map(([name, f]) => [name, parsed.values[name] ?? (f.multiple ? [] : f.type === "boolean" ? false : undefined)]),
+  ) as Cli<F>["values"];
   return { values, usage, path: (p) => resolve(userDirectory(), p) };
 }
 
@@ -73,11 +93,15 @@ export function runMain(command: string, main: () => Promise<void>, onError?: (e
 }
 
 /** Whether `program` is an executable file in one of PATH's directories (as the shell would find it). */
-export const onPath = (program: string) => (process.env.PATH ?? "").split(delimiter).filter(Boolean).some((dir) => {
-  try {
-    accessSync(join(dir, program), constants.X_OK);
-    return statSync(join(dir, program)).isFile();
-  } catch {
-    return false;
-  }
-});
+export const onPath = (program: string) =>
+  (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        accessSync(join(dir, program), constants.X_OK);
+        return statSync(join(dir, program)).isFile();
+      } catch {
+        return false;
+      }
+    });

@@ -4,20 +4,31 @@
 // --warn-days (or has expired), 2 on bad usage.
 import { existsSync, readFileSync } from "node:fs";
 import {
-  advice, ExpiryRow, renderExpiryJson, renderExpiryText, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf,
+  advice,
+  ExpiryRow,
+  renderExpiryJson,
+  renderExpiryText,
+  rowsFromDirectory,
+  rowsFromEndpoint,
+  rowsFromStackOutputs,
+  statusOf,
 } from "../offline/expiry";
 import { cli } from "./cli";
 
 const COMMAND = "npm run expiry --";
-const { values, usage, path } = cli(COMMAND, "Certificate expiry like `kubeadm certs check-expiration`, from directories, live endpoints or stack outputs; exit 1 if anything expires within --warn-days.", {
-  dir: { type: "string", value: "path", multiple: true, help: "a render, or a node's /etc/kubernetes" },
-  endpoint: { type: "string", value: "host:port", multiple: true, help: "a live TLS server (its served chain)" },
-  "client-cert": { type: "string", value: "file", help: "client certificate for endpoints that require one (etcd)" },
-  "client-key": { type: "string", value: "file", help: "its key" },
-  "stack-output": { type: "string", value: "file|-", help: "`pulumi stack output --json` (- for stdin)" },
-  "warn-days": { type: "string", value: "days", default: "30", help: "warn (exit 1) for anything expiring this soon" },
-  output: { type: "string", short: "o", value: "text|json", default: "text", help: "the report's format" },
-});
+const { values, usage, path } = cli(
+  COMMAND,
+  "Certificate expiry like `kubeadm certs check-expiration`, from directories, live endpoints or stack outputs; exit 1 if anything expires within --warn-days.",
+  {
+    dir: { type: "string", value: "path", multiple: true, help: "a render, or a node's /etc/kubernetes" },
+    endpoint: { type: "string", value: "host:port", multiple: true, help: "a live TLS server (its served chain)" },
+    "client-cert": { type: "string", value: "file", help: "client certificate for endpoints that require one (etcd)" },
+    "client-key": { type: "string", value: "file", help: "its key" },
+    "stack-output": { type: "string", value: "file|-", help: "`pulumi stack output --json` (- for stdin)" },
+    "warn-days": { type: "string", value: "days", default: "30", help: "warn (exit 1) for anything expiring this soon" },
+    output: { type: "string", short: "o", value: "text|json", default: "text", help: "the report's format" },
+  },
+);
 
 async function main(): Promise<void> {
   if (!["text", "json"].includes(values.output!)) usage(`-o ${values.output}: text or json`);
@@ -29,19 +40,24 @@ async function main(): Promise<void> {
     return readFileSync(path(f), "utf8");
   };
   const client = values["client-cert"] ? { cert: readFile(values["client-cert"]), key: readFile(values["client-key"]!) } : {};
-  if (values.dir.length + values.endpoint.length === 0 && !values["stack-output"]) usage("give at least one of --dir, --endpoint, --stack-output");
+  if (values.dir.length + values.endpoint.length === 0 && !values["stack-output"])
+    usage("give at least one of --dir, --endpoint, --stack-output");
 
   const rows: ExpiryRow[] = [];
   for (const dir of values.dir) {
     if (!existsSync(path(dir))) throw new Error(`${path(dir)}: no such directory`);
     rows.push(...rowsFromDirectory(path(dir)));
   }
-  for (const endpoint of values.endpoint) rows.push(...await rowsFromEndpoint(endpoint, client));
+  for (const endpoint of values.endpoint) rows.push(...(await rowsFromEndpoint(endpoint, client)));
   const stackOutput = values["stack-output"];
   if (stackOutput) {
     const text = stackOutput === "-" ? readFileSync(0, "utf8") : readFile(stackOutput);
     let json: unknown;
-    try { json = JSON.parse(text); } catch { throw new Error(`${stackOutput}: not JSON (the output of pulumi stack output --json)`); }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`${stackOutput}: not JSON (the output of pulumi stack output --json)`);
+    }
     rows.push(...rowsFromStackOutputs(json));
   }
   if (rows.length === 0) throw new Error("no certificate found in the given sources");
@@ -50,11 +66,16 @@ async function main(): Promise<void> {
   process.stdout.write(values.output === "json" ? renderExpiryJson(rows, now, warnDays) : renderExpiryText(rows, now));
   const due = rows.filter((r) => statusOf(r, now, warnDays) !== "ok");
   if (due.length > 0) {
-    console.error(`${due.length} certificate(s) expire within ${warnDays} days or have expired: ${due.map((r) => r.certificate).join(", ")}`);
+    console.error(
+      `${due.length} certificate(s) expire within ${warnDays} days or have expired: ${due.map((r) => r.certificate).join(", ")}`,
+    );
     for (const line of advice(rows, now, warnDays)) console.error(line);
     process.exit(1);
   }
 }
 
 // Exit 2 on errors (1 means "something expires"): a monitoring job must tell the two apart.
-main().catch((e) => { console.error(`kube-pki expiry: ${e instanceof Error ? e.message : e}`); process.exit(2); });
+main().catch((e) => {
+  console.error(`kube-pki expiry: ${e instanceof Error ? e.message : e}`);
+  process.exit(2);
+});

@@ -17,9 +17,32 @@ describe("npm run adopt (no engine)", () => {
     // A kubeadm-like pki/: three CAs (openssl req -x509 makes CA:TRUE certificates) and the service-account pair.
     pki = join(makeTempDir("adopt-pki"), "pki");
     mkdirSync(join(pki, "etcd"), { recursive: true });
-    for (const [name, cn] of [["ca", "kubernetes"], ["front-proxy-ca", "front-proxy-ca"], ["etcd/ca", "etcd-ca"]]) {
-      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
-        "-subj", `/CN=${cn}`, "-keyout", join(pki, `${name}.key`), "-out", join(pki, `${name}.crt`)], { stdio: "pipe" });
+    for (const [name, cn] of [
+      ["ca", "kubernetes"],
+      ["front-proxy-ca", "front-proxy-ca"],
+      ["etcd/ca", "etcd-ca"],
+    ]) {
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-days",
+          "30",
+          "-subj",
+          `/CN=${cn}`,
+          "-keyout",
+          join(pki, `${name}.key`),
+          "-out",
+          join(pki, `${name}.crt`),
+        ],
+        { stdio: "pipe" },
+      );
     }
     execFileSync("openssl", ["genrsa", "-out", join(pki, "sa.key"), "2048"], { stdio: "pipe" });
     execFileSync("openssl", ["rsa", "-in", join(pki, "sa.key"), "-pubout", "-out", join(pki, "sa.pub")], { stdio: "pipe" });
@@ -30,8 +53,23 @@ describe("npm run adopt (no engine)", () => {
   });
 
   function adopt(path: string) {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", "adopt.ts"),
-      "--stack", "dev", "--config", stackFile, "--cluster", "dev", "--dir", pki], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: path } });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        join(ROOT, "scripts", "adopt.ts"),
+        "--stack",
+        "dev",
+        "--config",
+        stackFile,
+        "--cluster",
+        "dev",
+        "--dir",
+        pki,
+      ],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: path } },
+    );
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -49,8 +87,16 @@ describe("npm run adopt (no engine)", () => {
     writeFileSync(join(shim, "pulumi"), "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
     const r = adopt(`${shim}:/usr/bin:/bin`);
     assert.equal(r.code, 0, r.stderr);
-    for (const [root, file] of [["ca", "ca.crt"], ["front-proxy-ca", "front-proxy-ca.crt"], ["etcd-ca", "etcd/ca.crt"], ["sa", "sa.pub"]]) {
-      assert.ok(r.stdout.includes(`adopted ${root} from ${join(pki, file!)}; its key is the secret kube-pki:adopted-dev-${root}-key\n`), `${root}:\n${r.stdout}`);
+    for (const [root, file] of [
+      ["ca", "ca.crt"],
+      ["front-proxy-ca", "front-proxy-ca.crt"],
+      ["etcd-ca", "etcd/ca.crt"],
+      ["sa", "sa.pub"],
+    ]) {
+      assert.ok(
+        r.stdout.includes(`adopted ${root} from ${join(pki, file!)}; its key is the secret kube-pki:adopted-dev-${root}-key\n`),
+        `${root}:\n${r.stdout}`,
+      );
     }
     assert.ok(!/-----BEGIN/.test(r.stdout + r.stderr), "no PEM in the output");
   });

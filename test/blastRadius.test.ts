@@ -11,10 +11,15 @@ function printChanges(title: string, ev: Evaluation<unknown>): ReturnType<typeof
   const list = changes(ev);
   console.log(`      ${title}: ${list.length} change(s)`);
   if (list.length <= 12) {
-    for (const c of list) console.log(`        ${c.op.padEnd(7)} ${c.type.padEnd(45)} ${c.name}${c.keys.length ? `  [${c.keys.join(", ")}]` : ""}`);
+    for (const c of list)
+      console.log(`        ${c.op.padEnd(7)} ${c.type.padEnd(45)} ${c.name}${c.keys.length ? `  [${c.keys.join(", ")}]` : ""}`);
   } else {
     const groups = new Map<string, number>();
-    for (const c of list) groups.set(`${c.op.padEnd(7)} ${c.type.padEnd(45)} [${c.keys.join(", ")}]`, (groups.get(`${c.op.padEnd(7)} ${c.type.padEnd(45)} [${c.keys.join(", ")}]`) ?? 0) + 1);
+    for (const c of list)
+      groups.set(
+        `${c.op.padEnd(7)} ${c.type.padEnd(45)} [${c.keys.join(", ")}]`,
+        (groups.get(`${c.op.padEnd(7)} ${c.type.padEnd(45)} [${c.keys.join(", ")}]`) ?? 0) + 1,
+      );
     for (const [k, n] of groups) console.log(`        ${String(n).padStart(3)} × ${k}`);
   }
   return list;
@@ -39,8 +44,10 @@ describe("blast radius of config changes (what pulumi preview would change)", fu
     const b = A();
     b.apiServer.certSANs.push("new.example.com");
     const list = printChanges("certSAN added", await runStack([b], { prior: base }));
-    assert.deepEqual(sorted(list.map((c) => `${c.op} ${c.name}`)),
-      sorted([1, 2, 3].flatMap((i) => [`replace t-apiserver-cp-${i}-csr`, `replace t-apiserver-cp-${i}-cert`])));
+    assert.deepEqual(
+      sorted(list.map((c) => `${c.op} ${c.name}`)),
+      sorted([1, 2, 3].flatMap((i) => [`replace t-apiserver-cp-${i}-csr`, `replace t-apiserver-cp-${i}-cert`])),
+    );
     for (const c of list) {
       if (c.name.endsWith("-csr")) assert.deepEqual(c.keys, ["dnsNames"]);
       if (c.name.endsWith("-cert")) assert.deepEqual(c.keys, ["certRequestPem"]);
@@ -64,8 +71,10 @@ describe("blast radius of config changes (what pulumi preview would change)", fu
     const b = A();
     b.etcd.peerCertSANs = ["etcd-peer.example.com"];
     const list = printChanges("etcd peer SAN added", await runStack([b], { prior: base }));
-    assert.deepEqual(sorted(list.map((c) => `${c.op} ${c.name}`)),
-      sorted([1, 2, 3].flatMap((i) => [`replace t-etcd-peer-cp-${i}-csr`, `replace t-etcd-peer-cp-${i}-cert`])));
+    assert.deepEqual(
+      sorted(list.map((c) => `${c.op} ${c.name}`)),
+      sorted([1, 2, 3].flatMap((i) => [`replace t-etcd-peer-cp-${i}-csr`, `replace t-etcd-peer-cp-${i}-cert`])),
+    );
   });
 
   it("leaf validity changed: every leaf certificate is re-issued, keys, CSRs and CAs are untouched", async () => {
@@ -113,7 +122,9 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
   });
 
   function table(ev: Evaluation<unknown>): string[] {
-    const rows = changes(ev).map((c) => `${c.op} ${c.name}`).sort();
+    const rows = changes(ev)
+      .map((c) => `${c.op} ${c.name}`)
+      .sort();
     console.log(`        ${rows.join("\n        ")}`);
     return rows;
   }
@@ -122,32 +133,58 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
     const b = sshConfig();
     b.apiServer.certSANs.push("new.example.com");
     const rows = table(await evaluate(() => defineStack(planClusters([b]), env), { prior: base }));
-    assert.deepEqual(rows, [1, 2, 3].flatMap((i) => [
-      `replace t-apiserver-cp-${i}-cert`, `replace t-apiserver-cp-${i}-csr`,
-      `update t-cp-${i}-push-apiserver`, `update t-cp-${i}-restart-kube-apiserver`]).sort());
+    assert.deepEqual(
+      rows,
+      [1, 2, 3]
+        .flatMap((i) => [
+          `replace t-apiserver-cp-${i}-cert`,
+          `replace t-apiserver-cp-${i}-csr`,
+          `update t-cp-${i}-push-apiserver`,
+          `update t-cp-${i}-restart-kube-apiserver`,
+        ])
+        .sort(),
+    );
   });
 
   it("a worker added: only that worker's certificates and pushes (and its kubelet restart)", async () => {
     const b = sshConfig();
     b.nodes.push({ name: "w-3", role: "worker", address: "10.1.0.3", ssh: { hostKey } });
     const rows = table(await evaluate(() => defineStack(planClusters([b]), env), { prior: base }));
-    assert.ok(rows.every((r) => r.startsWith("create ") && /w-3/.test(r)), rows.join("\n"));
-    assert.deepEqual(rows.filter((r) => /push|restart/.test(r)), [
-      "create t-w-3-push-ca", "create t-w-3-push-kube-proxy-conf", "create t-w-3-push-kubelet-conf",
-      "create t-w-3-push-kubelet-serving", "create t-w-3-restart-kube-proxy", "create t-w-3-restart-kubelet"]);
+    assert.ok(
+      rows.every((r) => r.startsWith("create ") && /w-3/.test(r)),
+      rows.join("\n"),
+    );
+    assert.deepEqual(
+      rows.filter((r) => /push|restart/.test(r)),
+      [
+        "create t-w-3-push-ca",
+        "create t-w-3-push-kube-proxy-conf",
+        "create t-w-3-push-kubelet-conf",
+        "create t-w-3-push-kubelet-serving",
+        "create t-w-3-restart-kube-proxy",
+        "create t-w-3-restart-kubelet",
+      ],
+    );
   });
 
   it("the node program is in the state once per node, not in every push and restart", () => {
     const commands = base.resources.filter((r) => r.type === "command:remote:Command");
     const plan = deliveryPlan(base.result.clusters[0]!.catalog);
-    const text = (r: (typeof commands)[number]) => Object.values(r.inputs as Record<string, unknown>).filter((v) => typeof v === "string").join("");
+    const text = (r: (typeof commands)[number]) =>
+      Object.values(r.inputs as Record<string, unknown>)
+        .filter((v) => typeof v === "string")
+        .join("");
     const tools = new Set((plan.tools ?? []).map((t) => t.resourceName));
     for (const r of commands.filter((c) => !tools.has(c.name))) {
       const inputs = r.inputs as Record<string, unknown>;
-      for (const k of ["create", "update", "delete"]) assert.ok(String(inputs[k] ?? "").length < 1000, `${r.name}.${k}: ${String(inputs[k]).length} characters`);
+      for (const k of ["create", "update", "delete"])
+        assert.ok(String(inputs[k] ?? "").length < 1000, `${r.name}.${k}: ${String(inputs[k]).length} characters`);
     }
     // One tools command per node; the rest of its inputs are small (the program travels gzip-compressed).
-    assert.deepEqual(plan.tools.map((t) => t.node.name), ["cp-1", "cp-2", "cp-3", "w-1", "w-2"]);
+    assert.deepEqual(
+      plan.tools.map((t) => t.node.name),
+      ["cp-1", "cp-2", "cp-3", "w-1", "w-2"],
+    );
     for (const t of plan.tools) assert.ok(text(commands.find((c) => c.name === t.resourceName)!).length < 6000, t.resourceName);
   });
 
@@ -165,11 +202,18 @@ describe("blast radius including delivery to the nodes (SSH mode)", function () 
       assert.ok(isWrappedSecret(inputs.connection.privateKey) || isWrappedSecret(inputs.connection), `${r.name} connection key`);
       assert.equal((unwrapSecrets(inputs.connection) as { hostKey: string }).hostKey, hostKey);
       // The command SDK adds "connection" itself; stdout and stderr are ours.
-      assert.ok(["stdout", "stderr"].every((k) => r.additionalSecretOutputs.includes(k)), r.name);
+      assert.ok(
+        ["stdout", "stderr"].every((k) => r.additionalSecretOutputs.includes(k)),
+        r.name,
+      );
       const push = plan.pushes.find((p) => p.resourceName === r.name);
       if (push) {
         const text = String(unwrapSecrets(inputs.stdin));
-        const decoded = text.split("\n").filter((l) => l.startsWith("file ")).map((l) => Buffer.from(l.split(" ")[5]!, "base64").toString()).join("");
+        const decoded = text
+          .split("\n")
+          .filter((l) => l.startsWith("file "))
+          .map((l) => Buffer.from(l.split(" ")[5]!, "base64").toString())
+          .join("");
         assert.equal(/PRIVATE KEY|client-key-data/.test(decoded), push.secret, `${r.name}: the plan knows whether it holds a key`);
         assert.equal(isWrappedSecret(inputs.stdin), push.secret, `${r.name}: stdin is secret exactly when it holds a key`);
         secretPushes += push.secret ? 1 : 0;

@@ -6,7 +6,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { defineStack, planClusters } from "../components";
-import { blockedFromPreview, buildReport, CertDiffReport, offlineReport, renderMarkdown, renderText, stepsFromEvaluation, stepsFromPreview } from "../offline/certDiff";
+import {
+  blockedFromPreview,
+  buildReport,
+  CertDiffReport,
+  offlineReport,
+  renderMarkdown,
+  renderText,
+  stepsFromEvaluation,
+  stepsFromPreview,
+} from "../offline/certDiff";
 import { evaluate, Evaluation, isWrappedSecret } from "../emulator/evaluate";
 import { clusterConfig } from "./support";
 
@@ -24,17 +33,27 @@ function assertNoKeyMaterial(r: CertDiffReport): void {
 function previewJsonOf(head: Evaluation<unknown>, base: Evaluation<unknown>): unknown {
   const before = new Map(base.resources.map((r) => [r.urn, r]));
   const replaced = new Set(head.resources.filter((r) => r.op === "replace" || r.op === "create").map((r) => r.urn));
-  const mask = (inputs: Record<string, unknown>, deps: Readonly<Record<string, readonly string[]>>) => Object.fromEntries(
-    Object.entries(inputs).map(([k, v]) => [k, (deps[k] ?? []).some((u) => replaced.has(u)) ? UNKNOWN : isWrappedSecret(v) ? "[secret]" : v]));
+  const mask = (inputs: Record<string, unknown>, deps: Readonly<Record<string, readonly string[]>>) =>
+    Object.fromEntries(
+      Object.entries(inputs).map(([k, v]) => [
+        k,
+        (deps[k] ?? []).some((u) => replaced.has(u)) ? UNKNOWN : isWrappedSecret(v) ? "[secret]" : v,
+      ]),
+    );
   return {
     steps: [
       ...head.resources.map((r) => ({
-        op: r.op, urn: `urn:pulumi:t::kube-pki::kube-pki:pki:ClusterPki$${r.type}::${r.name}`,
+        op: r.op,
+        urn: `urn:pulumi:t::kube-pki::kube-pki:pki:ClusterPki$${r.type}::${r.name}`,
         oldState: before.has(r.urn) ? { type: r.type, inputs: mask(before.get(r.urn)!.inputs, {}) } : undefined,
         newState: { type: r.type, inputs: mask(r.inputs, r.propertyDependencies) },
         replaceReasons: r.op === "replace" ? r.replaceKeys : undefined,
       })),
-      ...head.deleted.map((r) => ({ op: "delete", urn: `urn:pulumi:t::kube-pki::${r.type}::${r.name}`, oldState: { type: r.type, inputs: mask(r.inputs, {}) } })),
+      ...head.deleted.map((r) => ({
+        op: "delete",
+        urn: `urn:pulumi:t::kube-pki::${r.type}::${r.name}`,
+        oldState: { type: r.type, inputs: mask(r.inputs, {}) },
+      })),
     ],
   };
 }
@@ -56,7 +75,10 @@ describe("cert diff", function () {
       const steps = stepsFromPreview(fixture("small_scale_10_replace.json"));
       assert.deepEqual([...new Set(steps.map((s) => s.op))].sort(), ["create", "delete", "replace", "same", "update"]);
       const r = buildReport("capture", steps);
-      assert.deepEqual(r.certificates.map((c) => [c.certificate, c.operation]), [["tls-key-0", "re-issue"]]);
+      assert.deepEqual(
+        r.certificates.map((c) => [c.certificate, c.operation]),
+        [["tls-key-0", "re-issue"]],
+      );
       assertNoKeyMaterial(r);
     });
 
@@ -67,19 +89,30 @@ describe("cert diff", function () {
     const fromCapture = async (name: string, opts: { trustRecorded?: boolean } = {}) => {
       const c = capture(name);
       const real = buildReport("t", stepsFromPreview(c.preview), planClusters(c.head as any), {
-        basePlans: planClusters(c.base as any), blocked: blockedFromPreview(c.preview) });
+        basePlans: planClusters(c.base as any),
+        blocked: blockedFromPreview(c.preview),
+      });
       const offline = await offlineReport("t", c.base, c.head, opts);
       const rows = (r: CertDiffReport) => ({ certificates: r.certificates, pushes: r.pushes, restarts: r.restarts, blocked: r.blocked });
-      assert.deepEqual(rows(offline), rows(real), `${name}: the offline report is the real preview's\n${renderText(offline)}\n---\n${renderText(real)}`);
+      assert.deepEqual(
+        rows(offline),
+        rows(real),
+        `${name}: the offline report is the real preview's\n${renderText(offline)}\n---\n${renderText(real)}`,
+      );
       assertNoKeyMaterial(real);
       return real;
     };
 
     it("kube-pki-dev-san-added.json: the three apiserver certificates re-issued with the new SAN, pushed to the three control-plane nodes", async () => {
       const r = await fromCapture("kube-pki-dev-san-added");
-      assert.deepEqual(r.certificates.map((c) => [c.certificate, c.node, c.operation, c.sansAdded.join()]),
-        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", "DNS:new.dev.example.com"]));
-      assert.deepEqual(r.pushes.map((p) => `${p.node} ${p.bundle}`), ["cp-1 apiserver", "cp-2 apiserver", "cp-3 apiserver"]);
+      assert.deepEqual(
+        r.certificates.map((c) => [c.certificate, c.node, c.operation, c.sansAdded.join()]),
+        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", "DNS:new.dev.example.com"]),
+      );
+      assert.deepEqual(
+        r.pushes.map((p) => `${p.node} ${p.bundle}`),
+        ["cp-1 apiserver", "cp-2 apiserver", "cp-3 apiserver"],
+      );
     });
 
     it("kube-pki-worker-added.json: w-2's kubelet client and serving certificates issued and its files pushed to w-2 only", async () => {
@@ -93,8 +126,13 @@ describe("cert diff", function () {
       // (here the key algorithm) still replaces CAs: protectCAs stops it.
       const r = await fromCapture("kube-pki-protect-blocked", { trustRecorded: false });
       assert.match(renderText(r), /^BLOCKED: this change would replace or delete 7 protected resource/m);
-      assert.deepEqual(r.certificates.filter((c) => c.operation === "blocked").map((c) => c.certificate).sort(),
-        ["ca", "etcd-ca", "front-proxy-ca", "sa (service-account key)"]);
+      assert.deepEqual(
+        r.certificates
+          .filter((c) => c.operation === "blocked")
+          .map((c) => c.certificate)
+          .sort(),
+        ["ca", "etcd-ca", "front-proxy-ca", "sa (service-account key)"],
+      );
     });
 
     it("refuses input that is not preview JSON", () => {
@@ -109,8 +147,10 @@ describe("cert diff", function () {
       const b = A();
       b[0].apiServer.certSANs.push("new.example.com");
       const r = await offlineReport("t", A(), b);
-      assert.deepEqual(r.certificates.map((c) => [c.certificate, c.node, c.operation, c.sansAdded, c.sansRemoved]),
-        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", ["DNS:new.example.com"], []]));
+      assert.deepEqual(
+        r.certificates.map((c) => [c.certificate, c.node, c.operation, c.sansAdded, c.sansRemoved]),
+        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", ["DNS:new.example.com"], []]),
+      );
       assert.ok(r.certificates.every((c) => c.causes.join() === "spec change (dnsNames)"));
       assertNoKeyMaterial(r);
       const md = renderMarkdown(r);
@@ -126,16 +166,32 @@ describe("cert diff", function () {
     });
 
     it("node added: its new certificates and first pushes, nothing re-issued elsewhere", async () => {
-      const sshify = (cs: any[]) => cs.map((c) => ({ ...c, delivery: { mode: "ssh" },
-        nodes: c.nodes.map((n: any) => ({ ...n, ssh: { hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0d2kaJ1rjbG5dNl5I6vvKyGFDDp0Q4z0FOh1lPdQ7" } })) }));
+      const sshify = (cs: any[]) =>
+        cs.map((c) => ({
+          ...c,
+          delivery: { mode: "ssh" },
+          nodes: c.nodes.map((n: any) => ({
+            ...n,
+            ssh: { hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0d2kaJ1rjbG5dNl5I6vvKyGFDDp0Q4z0FOh1lPdQ7" },
+          })),
+        }));
       const b = A();
       b[0].nodes.push({ name: "w-3", role: "worker", address: "10.1.0.3" });
       const r = await offlineReport("t", sshify(A()), sshify(b));
-      assert.deepEqual(r.certificates.map((c) => [c.certificate, c.node, c.operation]).sort(),
-        [["kubelet-serving", "w-3", "new"], ["kubelet.conf", "w-3", "new"]]);
-      assert.deepEqual(r.pushes.map((p) => [p.node, p.bundle, p.operation]).sort(),
-        [["w-3", "ca", "first push"], ["w-3", "kube-proxy.conf", "first push"], ["w-3", "kubelet-serving", "first push"], ["w-3", "kubelet.conf", "first push"]]);
-      assert.deepEqual(r.pushes.find((p) => p.bundle === "kubelet-serving")!.files, ["/var/lib/kubelet/pki/kubelet-serving.crt", "/var/lib/kubelet/pki/kubelet-serving.key"]);
+      assert.deepEqual(r.certificates.map((c) => [c.certificate, c.node, c.operation]).sort(), [
+        ["kubelet-serving", "w-3", "new"],
+        ["kubelet.conf", "w-3", "new"],
+      ]);
+      assert.deepEqual(r.pushes.map((p) => [p.node, p.bundle, p.operation]).sort(), [
+        ["w-3", "ca", "first push"],
+        ["w-3", "kube-proxy.conf", "first push"],
+        ["w-3", "kubelet-serving", "first push"],
+        ["w-3", "kubelet.conf", "first push"],
+      ]);
+      assert.deepEqual(r.pushes.find((p) => p.bundle === "kubelet-serving")!.files, [
+        "/var/lib/kubelet/pki/kubelet-serving.crt",
+        "/var/lib/kubelet/pki/kubelet-serving.key",
+      ]);
       assert.deepEqual(r.restarts.map((x) => `${x.node} ${x.component}`).sort(), ["w-3 kube-proxy", "w-3 kubelet"]);
     });
 
@@ -144,7 +200,9 @@ describe("cert diff", function () {
       b[0].validity = { leafHours: 4380 };
       const r = await offlineReport("t", A(), b);
       assert.equal(r.certificates.length, 40);
-      assert.ok(r.certificates.every((c) => c.operation === "re-issue" && c.validityHours?.before === 8760 && c.validityHours.after === 4380));
+      assert.ok(
+        r.certificates.every((c) => c.operation === "re-issue" && c.validityHours?.before === 8760 && c.validityHours.after === 4380),
+      );
       assert.ok(!r.certificates.some((c) => /-?ca$/.test(c.certificate)));
     });
 
@@ -160,13 +218,19 @@ describe("cert diff", function () {
       const b = A();
       b[0].keyAlgorithm = "RSA-2048";
       const r = await offlineReport("t", A(), b);
-      assert.deepEqual(r.certificates.filter((c) => /(^|-)ca$|^sa /.test(c.certificate)).map((c) => c.certificate), []);
+      assert.deepEqual(
+        r.certificates.filter((c) => /(^|-)ca$|^sa /.test(c.certificate)).map((c) => c.certificate),
+        [],
+      );
     });
 
     it("cluster added to a multi-cluster stack: only the new cluster's certificates, all new", async () => {
       const r = await offlineReport("m", A(), [...A(), clusterConfig("u", 1, 1)]);
       assert.ok(r.certificates.length > 0);
-      assert.ok(r.certificates.every((c) => c.cluster === "u" && c.operation === "new"), renderText(r));
+      assert.ok(
+        r.certificates.every((c) => c.cluster === "u" && c.operation === "new"),
+        renderText(r),
+      );
       assertNoKeyMaterial(r);
     });
 
@@ -196,8 +260,11 @@ describe("cert diff", function () {
   });
 
   it("the command line: --base and --head at the same revision report no changes; a bad stack is an error", () => {
-    const run = (args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/cert-diff.ts", ...args],
-      { encoding: "utf8", stdio: "pipe" });
+    const run = (args: string[]) =>
+      execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/cert-diff.ts", ...args], {
+        encoding: "utf8",
+        stdio: "pipe",
+      });
     assert.match(run(["--stack", "dev", "--base", "HEAD", "--head", "HEAD", "--format", "text"]), /0 re-issued, 0 new, 0 removed/);
     assert.throws(() => run(["--stack", "nope", "--base", "HEAD"]), /unknown stack "nope"/);
   });
@@ -213,7 +280,10 @@ describe("cert diff: the renewal window", () => {
     const head = await evaluate(() => defineStack(planClusters(raw)), { prior: base });
     const r = buildReport("t", stepsFromEvaluation(head, base), planClusters(raw));
     assert.equal(r.certificates.length, 16, "every leaf of a 1+1 cluster: its 19 certificates but the 3 CAs");
-    assert.ok(r.certificates.every((c) => c.operation === "re-issue" && c.causes.join() === "renewal window reached"), renderText(r));
+    assert.ok(
+      r.certificates.every((c) => c.operation === "re-issue" && c.causes.join() === "renewal window reached"),
+      renderText(r),
+    );
     assert.ok(!r.certificates.some((c) => ["ca", "etcd-ca", "front-proxy-ca"].includes(c.certificate)));
     // Outside the window nothing is due.
     const fresh = await evaluate(() => defineStack(planClusters(raw)), { prior: head });
@@ -229,26 +299,71 @@ describe("cert diff: defects found by the audit (issue 12)", () => {
     const r = await offlineReport("t", a, b);
     const cp3 = r.pushes.filter((p) => p.node === "cp-3");
     const removed = cp3.filter((p) => p.operation === "removed from node");
-    assert.deepEqual(removed.map((p) => p.bundle).sort(), ["admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client",
-      "controller-manager.conf", "etcd-ca", "etcd-healthcheck-client", "etcd-peer", "etcd-server", "front-proxy-ca", "front-proxy-client",
-      "sa", "scheduler.conf"]);
-    assert.deepEqual(removed.find((p) => p.bundle === "apiserver")!.files, ["/etc/kubernetes/pki/apiserver.crt", "/etc/kubernetes/pki/apiserver.key"]);
-    assert.deepEqual(cp3.filter((p) => p.operation !== "removed from node").map((p) => `${p.bundle} ${p.operation}`), ["ca push"],
-      "the ca bundle carries the removals; nothing else is pushed");
-    assert.match(renderMarkdown(r), /\| t\/cp-3 \| `apiserver` \| `\/etc\/kubernetes\/pki\/apiserver\.crt`<br>`\/etc\/kubernetes\/pki\/apiserver\.key` \| removed from node \|/);
+    assert.deepEqual(removed.map((p) => p.bundle).sort(), [
+      "admin.conf",
+      "apiserver",
+      "apiserver-etcd-client",
+      "apiserver-kubelet-client",
+      "controller-manager.conf",
+      "etcd-ca",
+      "etcd-healthcheck-client",
+      "etcd-peer",
+      "etcd-server",
+      "front-proxy-ca",
+      "front-proxy-client",
+      "sa",
+      "scheduler.conf",
+    ]);
+    assert.deepEqual(removed.find((p) => p.bundle === "apiserver")!.files, [
+      "/etc/kubernetes/pki/apiserver.crt",
+      "/etc/kubernetes/pki/apiserver.key",
+    ]);
+    assert.deepEqual(
+      cp3.filter((p) => p.operation !== "removed from node").map((p) => `${p.bundle} ${p.operation}`),
+      ["ca push"],
+      "the ca bundle carries the removals; nothing else is pushed",
+    );
+    assert.match(
+      renderMarkdown(r),
+      /\| t\/cp-3 \| `apiserver` \| `\/etc\/kubernetes\/pki\/apiserver\.crt`<br>`\/etc\/kubernetes\/pki\/apiserver\.key` \| removed from node \|/,
+    );
   });
 
   it("no value can break out of the Markdown: table cells and code spans are escaped", () => {
     const evil = "developers |\n\n**No certificate changes.**<!--";
     const steps = [
-      { op: "replace" as const, type: "tls:index/certRequest:CertRequest", name: "t-user-alice-client-csr", replaceReasons: ["subject"],
-        oldInputs: { subject: { commonName: "alice", organization: "developers" } }, newInputs: { subject: { commonName: "alice", organization: evil } } },
-      { op: "replace" as const, type: "tls:index/locallySignedCert:LocallySignedCert", name: "t-user-alice-client-cert", replaceReasons: ["certRequestPem"],
-        oldInputs: { allowedUses: ["client_auth"] }, newInputs: { allowedUses: ["client_auth"] } },
-      { op: "replace" as const, type: "tls:index/certRequest:CertRequest", name: "t-`x`|y-csr", replaceReasons: ["dnsNames"],
-        oldInputs: { dnsNames: ["a"] }, newInputs: { dnsNames: ["a", "b`|<!--c\n| x |"] } },
-      { op: "replace" as const, type: "tls:index/locallySignedCert:LocallySignedCert", name: "t-`x`|y-cert", replaceReasons: ["certRequestPem"],
-        oldInputs: { allowedUses: ["server_auth"] }, newInputs: { allowedUses: ["server_auth"] } },
+      {
+        op: "replace" as const,
+        type: "tls:index/certRequest:CertRequest",
+        name: "t-user-alice-client-csr",
+        replaceReasons: ["subject"],
+        oldInputs: { subject: { commonName: "alice", organization: "developers" } },
+        newInputs: { subject: { commonName: "alice", organization: evil } },
+      },
+      {
+        op: "replace" as const,
+        type: "tls:index/locallySignedCert:LocallySignedCert",
+        name: "t-user-alice-client-cert",
+        replaceReasons: ["certRequestPem"],
+        oldInputs: { allowedUses: ["client_auth"] },
+        newInputs: { allowedUses: ["client_auth"] },
+      },
+      {
+        op: "replace" as const,
+        type: "tls:index/certRequest:CertRequest",
+        name: "t-`x`|y-csr",
+        replaceReasons: ["dnsNames"],
+        oldInputs: { dnsNames: ["a"] },
+        newInputs: { dnsNames: ["a", "b`|<!--c\n| x |"] },
+      },
+      {
+        op: "replace" as const,
+        type: "tls:index/locallySignedCert:LocallySignedCert",
+        name: "t-`x`|y-cert",
+        replaceReasons: ["certRequestPem"],
+        oldInputs: { allowedUses: ["server_auth"] },
+        newInputs: { allowedUses: ["server_auth"] },
+      },
     ];
     const md = renderMarkdown(buildReport("t", steps));
     assert.ok(!md.includes("<!--"), "no HTML comment can be opened");

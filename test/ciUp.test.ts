@@ -16,7 +16,8 @@ function ciUp(args: string[], env: Record<string, string> = {}) {
   // Fails like a missing stack would: an unguarded run stops there, after the shim recorded it.
   writeFileSync(join(dir, "pulumi"), `#!/bin/sh\necho "$*" >> "${calls}"\nexit 1\n`, { mode: 0o755 });
   const r = spawnSync("bash", [SCRIPT, ...args], {
-    encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir, PULUMI_BACKEND_URL: "file:///nonexistent", ...env },
+    encoding: "utf8",
+    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir, PULUMI_BACKEND_URL: "file:///nonexistent", ...env },
   });
   return { status: r.status, stderr: r.stderr, pulumiCalls: existsSync(calls) ? readFileSync(calls, "utf8") : "" };
 }

@@ -13,8 +13,12 @@ const ROOT = join(__dirname, "..");
 
 /** Runs a script as `npm run <script> --` does: from the package directory, the user's directory in INIT_CWD. */
 function tool(script: string, args: string[], opts: { cwd?: string; input?: string } = {}) {
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", `${script}.ts`), ...args],
-    { cwd: ROOT, encoding: "utf8", input: opts.input, env: { ...process.env, INIT_CWD: opts.cwd ?? ROOT } });
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts", `${script}.ts`), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    input: opts.input,
+    env: { ...process.env, INIT_CWD: opts.cwd ?? ROOT },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -17,22 +17,32 @@ const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 const ROOT = join(__dirname, "..");
 const SCRATCH = /^kube-pki-ssh-/;
 
-interface Plugin { readonly child: ChildProcess; readonly client: any; readonly stderr: () => string }
+interface Plugin {
+  readonly child: ChildProcess;
+  readonly client: any;
+  readonly stderr: () => string;
+}
 
 /** Starts the plugin as scripts/toolchain.sh's wrapper does (node + ts-node from the project), with its own TMPDIR. */
 async function startPlugin(tmp: string): Promise<Plugin> {
   const child = spawn(process.execPath, ["-r", "./node_modules/ts-node/register", "./offline/commandPlugin.ts"], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "pipe"],
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TMPDIR: tmp, TS_NODE_PROJECT: join(ROOT, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "true" },
   });
   let err = "";
-  child.stderr!.on("data", (b) => { err += b; });
+  child.stderr!.on("data", (b) => {
+    err += b;
+  });
   const port = await new Promise<string>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`the plugin printed no port in 60 s:\n${err}`)), 60_000);
     child.stdout!.on("data", (b) => {
       out += b;
-      if (out.includes("\n")) { clearTimeout(timer); resolve(out.trim()); }
+      if (out.includes("\n")) {
+        clearTimeout(timer);
+        resolve(out.trim());
+      }
     });
     child.once("exit", (code) => reject(new Error(`the plugin exited (${code}):\n${err}`)));
   });
@@ -45,8 +55,11 @@ function create(p: Plugin, name: string, inputs: Record<string, unknown>): Promi
   const req = new providerRpc.CreateRequest();
   req.setUrn(`urn:pulumi:t::kube-pki::command:remote:Command::${name}`);
   req.setProperties(Struct.fromJavaScript(inputs));
-  return new Promise((resolve, reject) => p.client.create(req, (e: Error | null, r: any) =>
-    (e ? reject(new Error(`${e.message}\n${p.stderr()}`)) : resolve(r.getProperties().toJavaScript()))));
+  return new Promise((resolve, reject) =>
+    p.client.create(req, (e: Error | null, r: any) =>
+      e ? reject(new Error(`${e.message}\n${p.stderr()}`)) : resolve(r.getProperties().toJavaScript()),
+    ),
+  );
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -71,13 +84,18 @@ function filesHoldingKey(dir: string, key: string): string[] {
 
 /** Pids of live ssh-agents whose command line names a path under `dir`. */
 function agentsUnder(dir: string): number[] {
-  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      const state = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0];
-      return state !== "Z" && cmd[0]!.endsWith("ssh-agent") && cmd.some((a) => a.startsWith(`${dir}/`));
-    } catch { return false; } // gone meanwhile
-  }).map(Number);
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        const state = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0];
+        return state !== "Z" && cmd[0]!.endsWith("ssh-agent") && cmd.some((a) => a.startsWith(`${dir}/`));
+      } catch {
+        return false;
+      } // gone meanwhile
+    })
+    .map(Number);
 }
 
 async function eventually(what: string, check: () => boolean, ms = 5_000): Promise<void> {
@@ -98,9 +116,17 @@ describe("command plugin: the deploy key (connection.privateKey) never lands in 
 
   before(async () => {
     // Its own address and ports: other test runs on this machine use the default cluster's.
-    cluster = await SshCluster.start({ nodes: [{ name: "n-1", role: "worker", address: "127.0.0.71" }], port: 2271, apiServerPort: 16471, label: "plugin" });
+    cluster = await SshCluster.start({
+      nodes: [{ name: "n-1", role: "worker", address: "127.0.0.71" }],
+      port: 2271,
+      apiServerPort: 16471,
+      label: "plugin",
+    });
     const n = cluster.node("n-1");
-    inputs = (command) => ({ create: command, connection: { host: n.address, port: n.port, user: "root", hostKey: n.hostKey, privateKey: cluster.clientKey } });
+    inputs = (command) => ({
+      create: command,
+      connection: { host: n.address, port: n.port, user: "root", hostKey: n.hostKey, privateKey: cluster.clientKey },
+    });
   });
   after(async () => {
     for (const p of plugins) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
@@ -157,7 +183,10 @@ describe("command plugin: the deploy key (connection.privateKey) never lands in 
     assert.ok(existsSync(join(tmp, runningDir!)), "a running plugin's directory is kept");
     assert.equal(lstatSync(foreign).uid, 65534, "another user's directory is kept");
     assert.deepEqual(filesHoldingKey(tmp, cluster.clientKey), []);
-    for (const p of [running, next]) { p.child.kill("SIGTERM"); await exited(p.child); }
+    for (const p of [running, next]) {
+      p.child.kill("SIGTERM");
+      await exited(p.child);
+    }
     rmSync(foreign, { recursive: true, force: true });
     await eventually("no ssh-agent left", () => agentsUnder(tmp).length === 0);
   });

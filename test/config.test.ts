@@ -27,7 +27,6 @@ function assertProblems(raw: unknown, expected: readonly Expected[]): void {
   assert.equal(problems.length, expected.length, `expected ${expected.length} problem(s), ${got}`);
 }
 
-
 describe("config validation: one bad config per case, every problem matched as a whole line", () => {
   for (const [what, raw, expected] of BAD) it(what, () => assertProblems(raw(), expected));
 });
@@ -52,11 +51,20 @@ describe("config validation", () => {
     c.keyAlgorithm = "RSA";
     c.apiServer.certSANs = ["ok.example.com", "bad name"];
     let err: unknown;
-    try { validateClusters([c, { ...good(), name: "prod", serviceSubnet: "nonsense" }]); } catch (e) { err = e; }
+    try {
+      validateClusters([c, { ...good(), name: "prod", serviceSubnet: "nonsense" }]);
+    } catch (e) {
+      err = e;
+    }
     assert.ok(err instanceof ConfigError);
     assert.equal(err.problems.length, 5);
-    for (const path of ["clusters[0].nodes[0].address", "clusters[0].nodes[2].name", "clusters[0].keyAlgorithm",
-      "clusters[0].apiServer.certSANs[1]", "clusters[1].serviceSubnet"]) {
+    for (const path of [
+      "clusters[0].nodes[0].address",
+      "clusters[0].nodes[2].name",
+      "clusters[0].keyAlgorithm",
+      "clusters[0].apiServer.certSANs[1]",
+      "clusters[1].serviceSubnet",
+    ]) {
       assert.match(err.message, new RegExp(`  - ${path.replace(/[[\].]/g, "\\$&")}: `));
     }
   });
@@ -78,16 +86,21 @@ describe("config validation", () => {
     c.nodes.push({ name: "etcd-client-cp-1", role: "control-plane", address: "10.0.0.13" });
     assert.throws(() => planClusters([c]), /clusters\[0\]: resource name "dev-apiserver-etcd-client-cp-1" is also made by clusters\[0\]/);
     // Cluster "dev-etcd"'s CA "ca" and cluster "dev"'s "etcd-ca" are both "dev-etcd-ca".
-    assert.throws(() => planClusters([good(), { ...good(), name: "dev-etcd" }]),
-      /clusters\[1\]: resource name "dev-etcd-ca" is also made by clusters\[0\]/);
+    assert.throws(
+      () => planClusters([good(), { ...good(), name: "dev-etcd" }]),
+      /clusters\[1\]: resource name "dev-etcd-ca" is also made by clusters\[0\]/,
+    );
     assert.doesNotThrow(() => planClusters([good(), { ...good(), name: "prod" }]));
   });
 });
 
 describe("config validation: what stays allowed", () => {
   it("the same SSH host with another port or another root is another target (containers, toolboxes)", () => {
-    const c = sshCluster("c", [sshNode("cp-1", "10.0.0.11"), sshNode("cp-2", "10.0.0.12", { host: "10.0.0.11", port: 2222 }),
-      sshNode("cp-3", "10.0.0.13", { host: "10.0.0.11", root: "/host" })]);
+    const c = sshCluster("c", [
+      sshNode("cp-1", "10.0.0.11"),
+      sshNode("cp-2", "10.0.0.12", { host: "10.0.0.11", port: 2222 }),
+      sshNode("cp-3", "10.0.0.13", { host: "10.0.0.11", root: "/host" }),
+    ]);
     assertProblems([c], []);
   });
 

@@ -8,23 +8,32 @@ import * as https from "node:https";
 import { AddressInfo } from "node:net";
 import { defineStack, planClusters } from "../components";
 import { evaluate, valueOf } from "../emulator/evaluate";
-import { expiresText, renderExpiryText, residualTime, rowsFromDirectory, rowsFromEndpoint, rowsFromStackOutputs, statusOf } from "../offline/expiry";
+import {
+  expiresText,
+  renderExpiryText,
+  residualTime,
+  rowsFromDirectory,
+  rowsFromEndpoint,
+  rowsFromStackOutputs,
+  statusOf,
+} from "../offline/expiry";
 import { renderClusters } from "../offline/render";
 import { clusterConfig } from "./support";
 import { makeTempDir, startDaemon, stopAll, waitForPort } from "./e2e/proc";
 
 const HOUR = 3_600_000;
 /** Async: the TLS server under test lives in this process and must keep answering while the CLI runs. */
-const cliAsync = (args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/expiry.ts", ...args]);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (b) => (stdout += b));
-  child.stderr.on("data", (b) => (stderr += b));
-  child.on("close", (status) => resolve({ status, stdout, stderr }));
-});
-const cli = (args: string[], input?: string) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/expiry.ts", ...args],
-  { encoding: "utf8", input });
+const cliAsync = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/expiry.ts", ...args]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b) => (stdout += b));
+    child.stderr.on("data", (b) => (stderr += b));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+const cli = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/expiry.ts", ...args], { encoding: "utf8", input });
 
 describe("expiry report", function () {
   let out: string;
@@ -42,8 +51,18 @@ describe("expiry report", function () {
   it("kubeadm's residual-time and expiry formats", () => {
     const t = new Date("2026-01-01T00:00:00Z");
     const plus = (ms: number) => new Date(t.getTime() + ms);
-    assert.deepEqual([plus(-5000), plus(-500), plus(30_000), plus(5 * 60_000), plus(5 * HOUR), plus(364 * 24 * HOUR + HOUR), plus(9.5 * 365 * 24 * HOUR)]
-      .map((d) => residualTime(d, t)), ["<invalid>", "0s", "30s", "5m", "5h", "364d", "9y"]);
+    assert.deepEqual(
+      [
+        plus(-5000),
+        plus(-500),
+        plus(30_000),
+        plus(5 * 60_000),
+        plus(5 * HOUR),
+        plus(364 * 24 * HOUR + HOUR),
+        plus(9.5 * 365 * 24 * HOUR),
+      ].map((d) => residualTime(d, t)),
+      ["<invalid>", "0s", "30s", "5m", "5h", "364d", "9y"],
+    );
     assert.equal(expiresText(new Date("2027-03-04T05:06:07Z")), "Mar 04, 2027 05:06 UTC");
   });
 
@@ -51,7 +70,18 @@ describe("expiry report", function () {
     const rows = rowsFromDirectory(out);
     const names = rows.map((r) => r.certificate);
     for (const c of ["old", "soon", "fresh"]) {
-      for (const n of ["apiserver", "etcd-server", "etcd-peer", "admin.conf", "super-admin.conf", "controller-manager.conf", "kubelet.conf", "kubelet-serving", "ca", "etcd-ca"]) {
+      for (const n of [
+        "apiserver",
+        "etcd-server",
+        "etcd-peer",
+        "admin.conf",
+        "super-admin.conf",
+        "controller-manager.conf",
+        "kubelet.conf",
+        "kubelet-serving",
+        "ca",
+        "etcd-ca",
+      ]) {
         assert.ok(names.includes(`${c}/cp-1/${n}`), `${c}/cp-1/${n}`);
       }
       assert.ok(names.includes(`${c}/w-1/kubelet.conf`) && !names.includes(`${c}/w-1/apiserver`));
@@ -88,36 +118,83 @@ describe("expiry report", function () {
     const f = (p: string) => join(node, p);
     const fresh = (p: string) => join(out, "fresh", "cp-1", p);
     const work = makeTempDir("expiry-etcd");
-    const etcd = startDaemon("etcd expiry", "etcd", [
-      "--name", "cp-1", "--data-dir", join(work, "data"),
-      "--listen-client-urls", "https://127.0.0.41:2379", "--advertise-client-urls", "https://127.0.0.41:2379",
-      "--listen-peer-urls", "https://127.0.0.41:2380", "--initial-advertise-peer-urls", "https://127.0.0.41:2380",
-      "--initial-cluster", "cp-1=https://127.0.0.41:2380",
-      "--cert-file", fresh("etc/kubernetes/pki/etcd/server.crt"), "--key-file", fresh("etc/kubernetes/pki/etcd/server.key"),
-      "--client-cert-auth", "--trusted-ca-file", fresh("etc/kubernetes/pki/etcd/ca.crt"),
-      "--peer-cert-file", fresh("etc/kubernetes/pki/etcd/peer.crt"), "--peer-key-file", fresh("etc/kubernetes/pki/etcd/peer.key"),
-      "--peer-client-cert-auth", "--peer-trusted-ca-file", fresh("etc/kubernetes/pki/etcd/ca.crt"),
-    ], join(work, "etcd.log"), { maxLifetimeMs: 60_000 });
+    const etcd = startDaemon(
+      "etcd expiry",
+      "etcd",
+      [
+        "--name",
+        "cp-1",
+        "--data-dir",
+        join(work, "data"),
+        "--listen-client-urls",
+        "https://127.0.0.41:2379",
+        "--advertise-client-urls",
+        "https://127.0.0.41:2379",
+        "--listen-peer-urls",
+        "https://127.0.0.41:2380",
+        "--initial-advertise-peer-urls",
+        "https://127.0.0.41:2380",
+        "--initial-cluster",
+        "cp-1=https://127.0.0.41:2380",
+        "--cert-file",
+        fresh("etc/kubernetes/pki/etcd/server.crt"),
+        "--key-file",
+        fresh("etc/kubernetes/pki/etcd/server.key"),
+        "--client-cert-auth",
+        "--trusted-ca-file",
+        fresh("etc/kubernetes/pki/etcd/ca.crt"),
+        "--peer-cert-file",
+        fresh("etc/kubernetes/pki/etcd/peer.crt"),
+        "--peer-key-file",
+        fresh("etc/kubernetes/pki/etcd/peer.key"),
+        "--peer-client-cert-auth",
+        "--peer-trusted-ca-file",
+        fresh("etc/kubernetes/pki/etcd/ca.crt"),
+      ],
+      join(work, "etcd.log"),
+      { maxLifetimeMs: 60_000 },
+    );
     await waitForPort("127.0.0.41", 2379, 20_000, etcd);
-    const client = { cert: readFileSync(fresh("etc/kubernetes/pki/etcd/healthcheck-client.crt"), "utf8"), key: readFileSync(fresh("etc/kubernetes/pki/etcd/healthcheck-client.key"), "utf8") };
+    const client = {
+      cert: readFileSync(fresh("etc/kubernetes/pki/etcd/healthcheck-client.crt"), "utf8"),
+      key: readFileSync(fresh("etc/kubernetes/pki/etcd/healthcheck-client.key"), "utf8"),
+    };
     const etcdRows = await rowsFromEndpoint("127.0.0.41:2379", client);
     assert.equal(etcdRows[0]!.certificate, "127.0.0.41:2379 cp-1");
     assert.equal(etcdRows[0]!.authority, "etcd-ca");
     assert.equal(statusOf(etcdRows[0]!, now, 30), "ok");
 
     // A server presenting the almost-expired apiserver certificate with its CA in the chain.
-    const server = https.createServer({
-      cert: readFileSync(f("etc/kubernetes/pki/apiserver.crt"), "utf8") + readFileSync(f("etc/kubernetes/pki/ca.crt"), "utf8"),
-      key: readFileSync(f("etc/kubernetes/pki/apiserver.key")),
-    }, (_, res) => res.end("ok"));
+    const server = https.createServer(
+      {
+        cert: readFileSync(f("etc/kubernetes/pki/apiserver.crt"), "utf8") + readFileSync(f("etc/kubernetes/pki/ca.crt"), "utf8"),
+        key: readFileSync(f("etc/kubernetes/pki/apiserver.key")),
+      },
+      (_, res) => res.end("ok"),
+    );
     await new Promise<void>((r) => server.listen(0, "127.0.0.42", r));
     try {
       const endpoint = `127.0.0.42:${(server.address() as AddressInfo).port}`;
       const rows = await rowsFromEndpoint(endpoint);
-      assert.deepEqual(rows.map((r) => [r.certificate, r.isCa, statusOf(r, now, 30)]),
-        [[`${endpoint} kube-apiserver`, false, "warning"], [`${endpoint} ca`, true, "ok"]]);
-      const r = await cliAsync(["--endpoint", endpoint, "--endpoint", "127.0.0.41:2379", "--client-cert", fresh("etc/kubernetes/pki/etcd/healthcheck-client.crt"),
-        "--client-key", fresh("etc/kubernetes/pki/etcd/healthcheck-client.key"), "--warn-days", "7"]);
+      assert.deepEqual(
+        rows.map((r) => [r.certificate, r.isCa, statusOf(r, now, 30)]),
+        [
+          [`${endpoint} kube-apiserver`, false, "warning"],
+          [`${endpoint} ca`, true, "ok"],
+        ],
+      );
+      const r = await cliAsync([
+        "--endpoint",
+        endpoint,
+        "--endpoint",
+        "127.0.0.41:2379",
+        "--client-cert",
+        fresh("etc/kubernetes/pki/etcd/healthcheck-client.crt"),
+        "--client-key",
+        fresh("etc/kubernetes/pki/etcd/healthcheck-client.key"),
+        "--warn-days",
+        "7",
+      ]);
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, new RegExp(`${endpoint.replace(/\./g, "\\.")} kube-apiserver .* 1d +ca`));
       assert.match(r.stdout, /127\.0\.0\.41:2379 cp-1 .* 364d +etcd-ca/);

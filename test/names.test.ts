@@ -8,8 +8,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  buildName, ClientPart, ClusterPlan, defineStack, parseName, planClusters, PUBLICATION_CHILDREN, ResourceName, splitCatalogId, TLS_CHILDREN,
-  TRUST_ROOTS, trustPlan,
+  buildName,
+  ClientPart,
+  ClusterPlan,
+  defineStack,
+  parseName,
+  planClusters,
+  PUBLICATION_CHILDREN,
+  ResourceName,
+  splitCatalogId,
+  TLS_CHILDREN,
+  TRUST_ROOTS,
+  trustPlan,
 } from "../components";
 import { evaluate } from "../emulator/evaluate";
 import { clusterConfig } from "./support";
@@ -19,18 +29,27 @@ const TODAY: readonly string[] = JSON.parse(readFileSync(join(__dirname, "fixtur
 
 function clusters(): unknown[] {
   const big = clusterConfig("prod-eu", 3, 2, {
-    protectCAs: true, caKeys: "control-plane",
+    protectCAs: true,
+    caKeys: "control-plane",
     delivery: { mode: "ssh" },
     publication: { kubeadmConfig: true, managementCluster: { namespace: "capi-system" } },
-    users: [{ name: "alice", groups: ["dev"] }, { name: "bob.ops", groups: ["dev", "ops"] }],
+    users: [
+      { name: "alice", groups: ["dev"] },
+      { name: "bob.ops", groups: ["dev", "ops"] },
+    ],
     rotation: {
-      ca: { generation: 3, phase: "switch" }, frontProxyCa: { generation: 2, phase: "add" },
-      etcdCa: { generation: 2, phase: "drop" }, serviceAccount: { generation: 2, phase: "switch" },
+      ca: { generation: 3, phase: "switch" },
+      frontProxyCa: { generation: 2, phase: "add" },
+      etcdCa: { generation: 2, phase: "drop" },
+      serviceAccount: { generation: 2, phase: "switch" },
     },
   });
   big.nodes = big.nodes.map((n: any) => ({ ...n, ssh: { hostKey: HOST_KEY } }));
   const small = clusterConfig("prod", 1, 1, { delivery: { mode: "local" } });
-  small.nodes = [{ name: "eu-1", role: "control-plane", address: "10.2.0.1" }, { name: "w-1", role: "worker", address: "10.2.0.2" }];
+  small.nodes = [
+    { name: "eu-1", role: "control-plane", address: "10.2.0.1" },
+    { name: "w-1", role: "worker", address: "10.2.0.2" },
+  ];
   return [big, small];
 }
 
@@ -40,8 +59,10 @@ const env = {
 };
 /** The live kubeadm-config the publication patches. */
 const reads = {
-  read: async () => ({ metadata: { name: "kubeadm-config", namespace: "kube-system" },
-    data: { ClusterConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n" } }),
+  read: async () => ({
+    metadata: { name: "kubeadm-config", namespace: "kube-system" },
+    data: { ClusterConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n" },
+  }),
 };
 
 /** What each plan registers, from the catalog, the trust plans, the delivery plan and the config (not from names). */
@@ -52,7 +73,7 @@ function registered({ catalog, delivery }: ClusterPlan): ResourceName[] {
   const client = parts<ClientPart>(["client", ...TLS_CHILDREN.map((p) => `client-${p}` as const)]);
   const generations = (root: (typeof TRUST_ROOTS)[number]) => trustPlan(root, cluster.rotation[root], cluster.adopt[root]).generations;
   const publication = [
-    ...(cluster.publication.kubeadmConfig ? ["workload", "kubeadm-config"] as const : []),
+    ...(cluster.publication.kubeadmConfig ? (["workload", "kubeadm-config"] as const) : []),
     ...(cluster.publication.managementCluster ? PUBLICATION_CHILDREN.filter((p) => p === "management" || p.startsWith("capi-")) : []),
   ];
   return [
@@ -60,13 +81,20 @@ function registered({ catalog, delivery }: ClusterPlan): ResourceName[] {
     ...catalog.certificates.flatMap((cert): ResourceName[] => {
       const { name, node, user } = splitCatalogId(cert.id);
       if (cert.kind === "ca") {
-        return generations(cert.id as "ca").flatMap((generation) => parts(["key", "cert"] as const)
-          .map((p) => ({ kind: "ca" as const, cluster: c, ca: cert.id as "ca", generation, ...p })));
+        return generations(cert.id as "ca").flatMap((generation) =>
+          parts(["key", "cert"] as const).map((p) => ({ kind: "ca" as const, cluster: c, ca: cert.id as "ca", generation, ...p })),
+        );
       }
       if (cert.kind === "leaf") return parts(TLS_CHILDREN).map((p) => ({ kind: "leaf", cluster: c, certificate: name, node: node!, ...p }));
-      return client.map((p) => (user ? { kind: "user", cluster: c, user, ...p } : { kind: "kubeconfig", cluster: c, kubeconfig: name, ...(node ? { node } : {}), ...p }));
+      return client.map((p) =>
+        user
+          ? { kind: "user", cluster: c, user, ...p }
+          : { kind: "kubeconfig", cluster: c, kubeconfig: name, ...(node ? { node } : {}), ...p },
+      );
     }),
-    ...generations("sa").flatMap((generation) => parts(["key"] as const).map((p) => ({ kind: "service-account" as const, cluster: c, generation, ...p }))),
+    ...generations("sa").flatMap((generation) =>
+      parts(["key"] as const).map((p) => ({ kind: "service-account" as const, cluster: c, generation, ...p })),
+    ),
     ...(cluster.delivery.mode === "none" ? [] : [{ kind: "delivery" as const, cluster: c }]),
     ...delivery.tools.map((t) => ({ kind: "tools" as const, cluster: c, node: t.node.name })),
     ...delivery.pushes.map((p) => ({ kind: "push" as const, cluster: c, node: p.node.name, bundle: splitCatalogId(p.bundle.id).name })),
@@ -108,7 +136,14 @@ describe("resource names (components/model/names.ts)", () => {
   }
 
   it("names kube-pki does not make are not read as its own", () => {
-    for (const name of ["prod-eu-ca-g1", "prod-eu-ca-g02", "prod-eu-sa-g2-cert", "prod-eu-apiserver-w-9", "other-ca", "prod-eu-1-tools-key"]) {
+    for (const name of [
+      "prod-eu-ca-g1",
+      "prod-eu-ca-g02",
+      "prod-eu-sa-g2-cert",
+      "prod-eu-apiserver-w-9",
+      "other-ca",
+      "prod-eu-1-tools-key",
+    ]) {
       assert.equal(parseName(name, plans), undefined, name);
     }
   });

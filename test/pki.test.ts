@@ -15,8 +15,18 @@ const SERVER = ["digital_signature", "key_encipherment", "server_auth"];
 const CLIENT = ["digital_signature", "key_encipherment", "client_auth"];
 const BOTH = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
 
-interface Node { name: string; address: string; role: string }
-interface Ctx { cluster: string; vip: string; cpeHost?: string; server: (n?: Node) => string; local: (n: Node) => string }
+interface Node {
+  name: string;
+  address: string;
+  role: string;
+}
+interface Ctx {
+  cluster: string;
+  vip: string;
+  cpeHost?: string;
+  server: (n?: Node) => string;
+  local: (n: Node) => string;
+}
 interface Row {
   /** Resource name stem: `<cluster>-<stem>[-<node>]`. */
   stem: string;
@@ -32,35 +42,135 @@ interface Row {
 
 const etcdSans = (n: Node) => ({ dns: [n.name, "localhost"].sort(), ip: [n.address, "127.0.0.1", "::1"] });
 const TABLE: Row[] = [
-  { stem: "apiserver", per: "control-plane", kind: "leaf", cn: () => "kube-apiserver", uses: SERVER, signer: "ca",
+  {
+    stem: "apiserver",
+    per: "control-plane",
+    kind: "leaf",
+    cn: () => "kube-apiserver",
+    uses: SERVER,
+    signer: "ca",
     sans: (n, c) => ({
-      dns: [n.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
-        "k8s.example.com", ...(c.cpeHost ? [c.cpeHost] : [])].sort(),
+      dns: [
+        n.name,
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        "k8s.example.com",
+        ...(c.cpeHost ? [c.cpeHost] : []),
+      ].sort(),
       ip: [c.vip, n.address, "192.0.2.10"],
-    }) },
-  { stem: "apiserver-kubelet-client", per: "control-plane", kind: "leaf", cn: () => "kube-apiserver-kubelet-client",
-    o: "kubeadm:cluster-admins", uses: CLIENT, signer: "ca" },
-  { stem: "front-proxy-client", per: "control-plane", kind: "leaf", cn: () => "front-proxy-client", uses: CLIENT, signer: "front-proxy-ca" },
-  { stem: "apiserver-etcd-client", per: "control-plane", kind: "leaf", cn: () => "kube-apiserver-etcd-client", uses: CLIENT, signer: "etcd-ca" },
-  { stem: "etcd-healthcheck-client", per: "control-plane", kind: "leaf", cn: () => "kube-etcd-healthcheck-client", uses: CLIENT, signer: "etcd-ca" },
+    }),
+  },
+  {
+    stem: "apiserver-kubelet-client",
+    per: "control-plane",
+    kind: "leaf",
+    cn: () => "kube-apiserver-kubelet-client",
+    o: "kubeadm:cluster-admins",
+    uses: CLIENT,
+    signer: "ca",
+  },
+  {
+    stem: "front-proxy-client",
+    per: "control-plane",
+    kind: "leaf",
+    cn: () => "front-proxy-client",
+    uses: CLIENT,
+    signer: "front-proxy-ca",
+  },
+  {
+    stem: "apiserver-etcd-client",
+    per: "control-plane",
+    kind: "leaf",
+    cn: () => "kube-apiserver-etcd-client",
+    uses: CLIENT,
+    signer: "etcd-ca",
+  },
+  {
+    stem: "etcd-healthcheck-client",
+    per: "control-plane",
+    kind: "leaf",
+    cn: () => "kube-etcd-healthcheck-client",
+    uses: CLIENT,
+    signer: "etcd-ca",
+  },
   { stem: "etcd-server", per: "control-plane", kind: "leaf", cn: (n) => n.name, uses: BOTH, signer: "etcd-ca", sans: etcdSans },
   { stem: "etcd-peer", per: "control-plane", kind: "leaf", cn: (n) => n.name, uses: BOTH, signer: "etcd-ca", sans: etcdSans },
-  { stem: "kubelet-serving", per: "node", kind: "leaf", cn: (n) => `system:node:${n.name}`, o: "system:nodes", uses: SERVER,
-    signer: "ca", sans: (n) => ({ dns: [n.name], ip: [n.address] }) },
-  { stem: "admin-kubeconfig", per: "cluster", kind: "kubeconfig", cn: () => "kubernetes-admin", o: "kubeadm:cluster-admins",
-    uses: CLIENT, signer: "ca", server: "CPE" },
-  { stem: "super-admin-kubeconfig", per: "cluster", kind: "kubeconfig", cn: () => "kubernetes-super-admin", o: "system:masters",
-    uses: CLIENT, signer: "ca", server: "CPE" },
-  { stem: "controller-manager-kubeconfig", per: "control-plane", kind: "kubeconfig", cn: () => "system:kube-controller-manager",
-    uses: CLIENT, signer: "ca", server: "LOCAL" },
-  { stem: "scheduler-kubeconfig", per: "control-plane", kind: "kubeconfig", cn: () => "system:kube-scheduler", uses: CLIENT,
-    signer: "ca", server: "LOCAL" },
-  { stem: "kubelet-kubeconfig", per: "node", kind: "kubeconfig", cn: (n) => `system:node:${n.name}`, o: "system:nodes",
-    uses: CLIENT, signer: "ca", server: "CPE" },
-  { stem: "kube-proxy-kubeconfig", per: "cluster", kind: "kubeconfig", cn: () => "system:kube-proxy", o: "system:node-proxier",
-    uses: CLIENT, signer: "ca", server: "CPE" },
+  {
+    stem: "kubelet-serving",
+    per: "node",
+    kind: "leaf",
+    cn: (n) => `system:node:${n.name}`,
+    o: "system:nodes",
+    uses: SERVER,
+    signer: "ca",
+    sans: (n) => ({ dns: [n.name], ip: [n.address] }),
+  },
+  {
+    stem: "admin-kubeconfig",
+    per: "cluster",
+    kind: "kubeconfig",
+    cn: () => "kubernetes-admin",
+    o: "kubeadm:cluster-admins",
+    uses: CLIENT,
+    signer: "ca",
+    server: "CPE",
+  },
+  {
+    stem: "super-admin-kubeconfig",
+    per: "cluster",
+    kind: "kubeconfig",
+    cn: () => "kubernetes-super-admin",
+    o: "system:masters",
+    uses: CLIENT,
+    signer: "ca",
+    server: "CPE",
+  },
+  {
+    stem: "controller-manager-kubeconfig",
+    per: "control-plane",
+    kind: "kubeconfig",
+    cn: () => "system:kube-controller-manager",
+    uses: CLIENT,
+    signer: "ca",
+    server: "LOCAL",
+  },
+  {
+    stem: "scheduler-kubeconfig",
+    per: "control-plane",
+    kind: "kubeconfig",
+    cn: () => "system:kube-scheduler",
+    uses: CLIENT,
+    signer: "ca",
+    server: "LOCAL",
+  },
+  {
+    stem: "kubelet-kubeconfig",
+    per: "node",
+    kind: "kubeconfig",
+    cn: (n) => `system:node:${n.name}`,
+    o: "system:nodes",
+    uses: CLIENT,
+    signer: "ca",
+    server: "CPE",
+  },
+  {
+    stem: "kube-proxy-kubeconfig",
+    per: "cluster",
+    kind: "kubeconfig",
+    cn: () => "system:kube-proxy",
+    o: "system:node-proxier",
+    uses: CLIENT,
+    signer: "ca",
+    server: "CPE",
+  },
 ];
-const CAS = [["ca", "kubernetes"], ["front-proxy-ca", "front-proxy-ca"], ["etcd-ca", "etcd-ca"]] as const;
+const CAS = [
+  ["ca", "kubernetes"],
+  ["front-proxy-ca", "front-proxy-ca"],
+  ["etcd-ca", "etcd-ca"],
+] as const;
 
 /** Checks every row of the table against what the program registered; returns how many certificates it checked. */
 async function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): Promise<number> {
@@ -87,8 +197,8 @@ async function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): Pr
   }
 
   for (const row of TABLE) {
-    const targets: (Node | undefined)[] = row.per === "cluster" ? [undefined]
-      : nodes.filter((n) => row.per === "node" || n.role === "control-plane");
+    const targets: (Node | undefined)[] =
+      row.per === "cluster" ? [undefined] : nodes.filter((n) => row.per === "node" || n.role === "control-plane");
     for (const node of targets) {
       const base = [cluster, row.stem, ...(node ? [node.name] : [])].join("-") + (row.kind === "kubeconfig" ? "-client" : "");
       const subjectNode = node ?? nodes[0]!;
@@ -97,7 +207,11 @@ async function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): Pr
       const csr = plain(find(ev, T.csr, `${base}-csr`));
       const cert = plain(find(ev, T.signed, `${base}-cert`));
       assert.deepEqual(plain(key), algorithm, what);
-      assert.deepEqual(csr.subject, row.o ? { commonName: row.cn(subjectNode), organization: row.o } : { commonName: row.cn(subjectNode) }, what);
+      assert.deepEqual(
+        csr.subject,
+        row.o ? { commonName: row.cn(subjectNode), organization: row.o } : { commonName: row.cn(subjectNode) },
+        what,
+      );
       const sans = row.sans?.(subjectNode, ctx);
       assert.deepEqual(csr.dnsNames, sans?.dns, `${what} DNS SANs`);
       assert.deepEqual(csr.ipAddresses, sans?.ip, `${what} IP SANs`);
@@ -113,7 +227,8 @@ async function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): Pr
         assert.ok(component, `${what}: no Kubeconfig component`);
         const spec = pki.catalog.certificates.find((c) => c.resourceName === component.name)!;
         servers.push({
-          what, want: row.server === "LOCAL" ? ctx.local(node!) : ctx.server(node),
+          what,
+          want: row.server === "LOCAL" ? ctx.local(node!) : ctx.server(node),
           kubeconfig: valueOf(pki.contentOf({ path: "/x", mode: 0o600, owner: "root", source: spec.id, content: "kubeconfig" })),
         });
       }
@@ -135,7 +250,9 @@ function ctxOf(raw: any, vip: string): Ctx {
   const first = raw.nodes.find((n: Node) => n.role === "control-plane");
   const url = (host: string, port: number) => `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
-    cluster: raw.name, vip, cpeHost: cpe?.split(":")[0],
+    cluster: raw.name,
+    vip,
+    cpeHost: cpe?.split(":")[0],
     server: () => (cpe ? `https://${cpe}` : url(first.address, 6443)),
     local: (n) => url(n.address, 6443),
   };
@@ -172,13 +289,18 @@ describe("the cluster PKI under the mock runtime", () => {
     const values = await new Promise<any>((r) => ev.result.outputs.userKubeconfigs.apply(r));
     const admin = parse(await new Promise<string>((r) => ev.result.outputs.adminKubeconfigs.apply((k) => r(k.t!))));
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    assert.deepEqual(admin.contexts, [{ context: { cluster: "kubernetes", user: "kubernetes-admin" }, name: "kubernetes-admin@kubernetes" }]);
+    assert.deepEqual(admin.contexts, [
+      { context: { cluster: "kubernetes", user: "kubernetes-admin" }, name: "kubernetes-admin@kubernetes" },
+    ]);
     assert.equal(admin["current-context"], "kubernetes-admin@kubernetes");
     assert.equal(admin.clusters[0].name, "kubernetes");
     assert.equal(admin.clusters[0].cluster.server, "https://api.t.example:6443");
     assert.equal(admin.clusters[0].cluster["certificate-authority-data"], b64(plainState(find(ev, T.selfSigned, "t-ca-cert")).certPem));
     assert.equal(admin.users[0].name, "kubernetes-admin");
-    assert.equal(admin.users[0].user["client-certificate-data"], b64(plainState(find(ev, T.signed, "t-admin-kubeconfig-client-cert")).certPem));
+    assert.equal(
+      admin.users[0].user["client-certificate-data"],
+      b64(plainState(find(ev, T.signed, "t-admin-kubeconfig-client-cert")).certPem),
+    );
     assert.equal(admin.users[0].user["client-key-data"], b64(plainState(find(ev, T.key, "t-admin-kubeconfig-client-key")).privateKeyPem));
     const alice = parse(values.t.alice);
     assert.equal(alice["current-context"], "alice@kubernetes");
@@ -187,8 +309,19 @@ describe("the cluster PKI under the mock runtime", () => {
 
   it("protects the CA resources and the service-account key when protectCAs is set, and nothing else", async () => {
     const ev = await runStack([clusterConfig("p", 1, 1, { protectCAs: true }), clusterConfig("q", 1, 0)]);
-    const protectedNames = ev.resources.filter((r) => r.custom && r.protect).map((r) => r.name).sort();
-    assert.deepEqual(protectedNames, ["p-ca-cert", "p-ca-key", "p-etcd-ca-cert", "p-etcd-ca-key", "p-front-proxy-ca-cert", "p-front-proxy-ca-key", "p-sa-key"]);
+    const protectedNames = ev.resources
+      .filter((r) => r.custom && r.protect)
+      .map((r) => r.name)
+      .sort();
+    assert.deepEqual(protectedNames, [
+      "p-ca-cert",
+      "p-ca-key",
+      "p-etcd-ca-cert",
+      "p-etcd-ca-key",
+      "p-front-proxy-ca-cert",
+      "p-front-proxy-ca-key",
+      "p-sa-key",
+    ]);
   });
 
   it("uses stable resource names: a cluster's names do not depend on other clusters, nodes or SANs", async () => {
@@ -210,9 +343,16 @@ describe("the cluster PKI under the mock runtime", () => {
     const raw = clusterConfig("t", 1, 1, { protectCAs: true, delivery: { mode: "local" }, publication: { managementCluster: {} } });
     const ev = await evaluate(() => defineStack(planClusters([raw]), { stack: "t", secret: () => pulumi.secret("kubeconfig") }));
     const components = [...new Set(ev.resources.filter((r) => !r.custom).map((r) => r.type))].sort();
-    assert.deepEqual(components, ["kube-pki:delivery:ClusterDelivery", "kube-pki:pki:Certificate", "kube-pki:pki:CertificateAuthority",
-      "kube-pki:pki:ClusterPki", "kube-pki:pki:Kubeconfig", "kube-pki:pki:ServiceAccountKey", "kube-pki:publication:ClusterPublication",
-      "kube-pki:stack:DestroyGuard"]);
+    assert.deepEqual(components, [
+      "kube-pki:delivery:ClusterDelivery",
+      "kube-pki:pki:Certificate",
+      "kube-pki:pki:CertificateAuthority",
+      "kube-pki:pki:ClusterPki",
+      "kube-pki:pki:Kubeconfig",
+      "kube-pki:pki:ServiceAccountKey",
+      "kube-pki:publication:ClusterPublication",
+      "kube-pki:stack:DestroyGuard",
+    ]);
   });
 
   it("raises the config error before registering any resource", async () => {
@@ -220,7 +360,11 @@ describe("the cluster PKI under the mock runtime", () => {
     bad.nodes[1].address = "10.0.0.300";
     let error: unknown;
     const ev = await evaluate(() => {
-      try { defineStack(planClusters([clusterConfig("ok", 1, 0), bad])); } catch (e) { error = e; }
+      try {
+        defineStack(planClusters([clusterConfig("ok", 1, 0), bad]));
+      } catch (e) {
+        error = e;
+      }
     });
     assert.match(String(error), /clusters\[1\]\.nodes\[1\]\.address: "10\.0\.0\.300" is not an IP address/);
     assert.equal(ev.resources.length, 0, "no resource was registered, not even for the valid cluster");
@@ -251,7 +395,10 @@ describe("users in several groups (GroupsCertRequest) and break-glass users", ()
     const r = await offlineReport("t", withUsers([]), withUsers([{ name: "oncall-root", groups: ["system:masters"], breakGlass: true }]));
     const change = r.certificates.find((c) => c.certificate === "user:oncall-root")!;
     assert.equal(change.operation, "new");
-    assert.ok(change.causes.some((c) => /break-glass identity: system:masters bypasses RBAC/.test(c)), change.causes.join());
+    assert.ok(
+      change.causes.some((c) => /break-glass identity: system:masters bypasses RBAC/.test(c)),
+      change.causes.join(),
+    );
     assert.match(renderMarkdown(r), /break-glass identity/);
   });
 });
@@ -260,24 +407,43 @@ describe("component errors name their component (pulumi.ResourceError)", () => {
   /** The error `make` throws while the program runs, with the component it names. */
   async function thrown(make: () => void): Promise<pulumi.ResourceError> {
     let error: unknown;
-    await evaluate(() => { try { make(); } catch (e) { error = e; } });
+    await evaluate(() => {
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+    });
     assert.ok(error instanceof pulumi.ResourceError, `not a ResourceError: ${error}`);
     return error;
   }
 
   it("a certificate with an impossible validity", async () => {
     const signer = { certPem: pulumi.output(""), privateKeyPem: pulumi.output("") };
-    const error = await thrown(() => new Certificate("odd", {
-      commonName: "x", allowedUses: CLIENT, validityHours: 0, earlyRenewalHours: 0, keyAlgorithm: "ECDSA-P256", signer }));
+    const error = await thrown(
+      () =>
+        new Certificate("odd", {
+          commonName: "x",
+          allowedUses: CLIENT,
+          validityHours: 0,
+          earlyRenewalHours: 0,
+          keyAlgorithm: "ECDSA-P256",
+          signer,
+        }),
+    );
     assert.ok(error.resource instanceof Certificate);
     assert.match(error.message, /^validityHours must be a positive whole number, got 0;/);
   });
 
   it("local delivery without its directory", async () => {
-    const [{ catalog: { cluster }, delivery }] = planClusters([clusterConfig("t", 1, 0, { delivery: { mode: "local" } })]) as [ClusterPlan];
+    const [
+      {
+        catalog: { cluster },
+        delivery,
+      },
+    ] = planClusters([clusterConfig("t", 1, 0, { delivery: { mode: "local" } })]) as [ClusterPlan];
     const error = await thrown(() => new ClusterDelivery("t-delivery", { cluster, plan: delivery, contentOf: () => pulumi.output("") }));
     assert.ok(error.resource instanceof ClusterDelivery);
     assert.equal(error.message, "localDirectory is required for local delivery");
   });
 });
-

@@ -24,12 +24,25 @@ describe("the Pulumi program (index.ts)", () => {
     clusters[0].delivery.sshAuth = "key";
     const ev = await evaluate(loadProgram, {
       stack: "prod-eu",
-      config: { "kube-pki:clusters": JSON.stringify(clusters), "kube-pki:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" },
+      config: {
+        "kube-pki:clusters": JSON.stringify(clusters),
+        "kube-pki:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+      },
       secretKeys: ["kube-pki:sshPrivateKey"],
     });
-    assert.deepEqual(ev.resources.filter((r) => r.type === "kube-pki:pki:ClusterPki").map((r) => r.name), ["eu-1", "eu-2"]);
-    assert.deepEqual(Object.keys(ev.result).sort(), ["adminKubeconfigs", "caCertificates", "inventory", "rotation", "trustRoots", "userKubeconfigs"]);
-    assert.deepEqual(Object.keys(await valueOf(ev.result.caCertificates!) as object).sort(), ["eu-1", "eu-2"]);
+    assert.deepEqual(
+      ev.resources.filter((r) => r.type === "kube-pki:pki:ClusterPki").map((r) => r.name),
+      ["eu-1", "eu-2"],
+    );
+    assert.deepEqual(Object.keys(ev.result).sort(), [
+      "adminKubeconfigs",
+      "caCertificates",
+      "inventory",
+      "rotation",
+      "trustRoots",
+      "userKubeconfigs",
+    ]);
+    assert.deepEqual(Object.keys((await valueOf(ev.result.caCertificates!)) as object).sort(), ["eu-1", "eu-2"]);
     assert.equal(await pulumi.isSecret(ev.result.adminKubeconfigs!), true);
     // The SSH key reached every connection of eu-1 as a secret; eu-2's connections hold no key (the agent's).
     const remote = ev.resources.filter((r) => r.type === "command:remote:Command");
@@ -47,7 +60,14 @@ describe("the Pulumi program (index.ts)", () => {
 
   it("without kube-pki:clusters it fails with the config path before registering anything", async () => {
     let error: unknown;
-    const ev = await evaluate(() => loadProgram().catch((e) => { error = e; return {}; }), { stack: "empty", config: {} });
+    const ev = await evaluate(
+      () =>
+        loadProgram().catch((e) => {
+          error = e;
+          return {};
+        }),
+      { stack: "empty", config: {} },
+    );
     assert.match(String(error), /clusters: is not set/);
     // Nothing but the read of the stack's own outputs (a StackReference is a read, not a resource it manages).
     assert.equal(ev.resources.length, 0);
@@ -61,7 +81,10 @@ describe("the offline render", () => {
     const rendered = await renderClusters([clusterConfig("a", 1, 1), clusterConfig("b", 1, 0)], out, { log: (l) => lines.push(l) });
     assert.equal(lines.length, 2);
     assert.match(lines[0]!, /^cluster a \(1\/2\): 19 certificates, 2 nodes, \d+ files in [\d.]+ s -> /);
-    assert.deepEqual(rendered.map((r) => r.cluster), ["a", "b"]);
+    assert.deepEqual(
+      rendered.map((r) => r.cluster),
+      ["a", "b"],
+    );
     const manifest = JSON.parse(readFileSync(join(out, "a", "cp-1", "manifest.json"), "utf8"));
     for (const e of manifest) {
       const file = join(out, "a", "cp-1", e.path);

@@ -27,16 +27,31 @@ networking:
   serviceSubnet: 10.96.0.0/12
 `;
 
-const env = { stack: "t", secret: (k: string) => (k === "managementKubeconfig" ? pulumi.secret("apiVersion: v1\nkind: Config\n") : undefined) };
+const env = {
+  stack: "t",
+  secret: (k: string) => (k === "managementKubeconfig" ? pulumi.secret("apiVersion: v1\nkind: Config\n") : undefined),
+};
 
 describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
   it("withCertSANs replaces only the SAN lists", () => {
-    const out = parse(withCertSANs(LIVE_CLUSTER_CONFIGURATION, { apiServerCertSANs: ["a.example.com", "192.0.2.1"], etcdServerCertSANs: ["e.example.com"], etcdPeerCertSANs: [] }));
+    const out = parse(
+      withCertSANs(LIVE_CLUSTER_CONFIGURATION, {
+        apiServerCertSANs: ["a.example.com", "192.0.2.1"],
+        etcdServerCertSANs: ["e.example.com"],
+        etcdPeerCertSANs: [],
+      }),
+    );
     const before = parse(LIVE_CLUSTER_CONFIGURATION);
     assert.deepEqual(out.apiServer.certSANs, ["a.example.com", "192.0.2.1"]);
     assert.deepEqual(out.etcd.local, { dataDir: "/var/lib/etcd", serverCertSANs: ["e.example.com"], peerCertSANs: [] });
-    assert.deepEqual({ ...out, apiServer: { ...out.apiServer, certSANs: undefined }, etcd: undefined }, { ...before, apiServer: { ...before.apiServer, certSANs: undefined }, etcd: undefined });
-    assert.throws(() => withCertSANs("kind: InitConfiguration\n", { apiServerCertSANs: [], etcdServerCertSANs: [], etcdPeerCertSANs: [] }), /not ClusterConfiguration/);
+    assert.deepEqual(
+      { ...out, apiServer: { ...out.apiServer, certSANs: undefined }, etcd: undefined },
+      { ...before, apiServer: { ...before.apiServer, certSANs: undefined }, etcd: undefined },
+    );
+    assert.throws(
+      () => withCertSANs("kind: InitConfiguration\n", { apiServerCertSANs: [], etcdServerCertSANs: [], etcdPeerCertSANs: [] }),
+      /not ClusterConfiguration/,
+    );
   });
 
   it("is off by default: no kubernetes resource at all", async () => {
@@ -51,14 +66,21 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
       extra: {
         read: async (args) => {
           reads.push(`${args.type} ${args.id}`);
-          return { metadata: { name: "kubeadm-config", namespace: "kube-system" }, data: { ClusterConfiguration: LIVE_CLUSTER_CONFIGURATION } };
+          return {
+            metadata: { name: "kubeadm-config", namespace: "kube-system" },
+            data: { ClusterConfiguration: LIVE_CLUSTER_CONFIGURATION },
+          };
         },
       },
     });
     assert.deepEqual(reads, ["kubernetes:core/v1:ConfigMap kube-system/kubeadm-config"]);
     const patch = find(ev, "kubernetes:core/v1:ConfigMapPatch", "t-publication-kubeadm-config");
     const inputs = unwrapSecrets(patch.inputs) as any;
-    assert.deepEqual(inputs.metadata, { name: "kubeadm-config", namespace: "kube-system", annotations: { "pulumi.com/patchForce": "true" } });
+    assert.deepEqual(inputs.metadata, {
+      name: "kubeadm-config",
+      namespace: "kube-system",
+      annotations: { "pulumi.com/patchForce": "true" },
+    });
     const cc = parse(inputs.data.ClusterConfiguration);
     assert.deepEqual(cc.apiServer.certSANs, ["k8s.example.com", "192.0.2.10"]);
     assert.deepEqual(cc.etcd.local.serverCertSANs, ["etcd.example.com"]);
@@ -71,13 +93,20 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
 
   it("exports Cluster API secrets to the management cluster, secret, CA keys only on opt-in", async () => {
     for (const includeCaKeys of [false, true]) {
-      const raw = clusterConfig("t", 1, 1, { publication: { managementCluster: { namespace: "capi-system", clusterName: "workload-1", includeCaKeys } } });
+      const raw = clusterConfig("t", 1, 1, {
+        publication: { managementCluster: { namespace: "capi-system", clusterName: "workload-1", includeCaKeys } },
+      });
       const ev = await evaluate(() => defineStack(planClusters([raw]), env));
       const provider = find(ev, "pulumi:providers:kubernetes", "t-publication-management");
       assert.ok(isWrappedSecret((provider.inputs as any).kubeconfig));
       const secrets = ev.resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
-      assert.deepEqual(secrets.map((r) => (r.inputs as any).metadata.name).sort(),
-        ["workload-1-ca", "workload-1-etcd", "workload-1-kubeconfig", "workload-1-proxy", "workload-1-sa"]);
+      assert.deepEqual(secrets.map((r) => (r.inputs as any).metadata.name).sort(), [
+        "workload-1-ca",
+        "workload-1-etcd",
+        "workload-1-kubeconfig",
+        "workload-1-proxy",
+        "workload-1-sa",
+      ]);
       for (const s of secrets) {
         const inputs = s.inputs as any;
         assert.equal(inputs.metadata.namespace, "capi-system");
@@ -85,7 +114,8 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
         assert.equal(inputs.type, "cluster.x-k8s.io/secret");
         assert.ok(isWrappedSecret(inputs.stringData), `${inputs.metadata.name}: stringData is secret`);
       }
-      const data = (name: string) => unwrapSecrets((secrets.find((r) => (r.inputs as any).metadata.name === name)!.inputs as any).stringData) as Record<string, string>;
+      const data = (name: string) =>
+        unwrapSecrets((secrets.find((r) => (r.inputs as any).metadata.name === name)!.inputs as any).stringData) as Record<string, string>;
       const caCert = plainState(find(ev, T.selfSigned, "t-ca-cert")).certPem;
       assert.equal(data("workload-1-ca")["tls.crt"], caCert);
       assert.deepEqual(Object.keys(data("workload-1-ca")).sort(), includeCaKeys ? ["tls.crt", "tls.key"] : ["tls.crt"]);
@@ -99,17 +129,30 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
   it("a missing management kubeconfig is a config error before anything is registered", async () => {
     let error: unknown;
     const ev = await evaluate(() => {
-      try { defineStack(planClusters([clusterConfig("t", 1, 1, { publication: { managementCluster: {} } })]), { stack: "t" }); } catch (e) { error = e; }
+      try {
+        defineStack(planClusters([clusterConfig("t", 1, 1, { publication: { managementCluster: {} } })]), { stack: "t" });
+      } catch (e) {
+        error = e;
+      }
     });
-    assert.match(String(error), /clusters\[0\]\.publication\.managementCluster\.kubeconfigConfig: the secret stack config "kube-pki:managementKubeconfig" is not set/);
+    assert.match(
+      String(error),
+      /clusters\[0\]\.publication\.managementCluster\.kubeconfigConfig: the secret stack config "kube-pki:managementKubeconfig" is not set/,
+    );
     assert.equal(ev.resources.length, 0);
   });
   describe("defects found by the audit (issue 12)", () => {
-    const sshEnv = { stack: "t", secret: (k: string) => (k === "sshPrivateKey" || k === "managementKubeconfig" ? pulumi.secret("apiVersion: v1\nkind: Config\n") : undefined) };
+    const sshEnv = {
+      stack: "t",
+      secret: (k: string) =>
+        k === "sshPrivateKey" || k === "managementKubeconfig" ? pulumi.secret("apiVersion: v1\nkind: Config\n") : undefined,
+    };
     const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFwu3NorCnke+4W3tWap/t5afXAhZDpmCfHUfqO8PhAV";
     const published = (publication: Record<string, unknown>) => {
       const raw = clusterConfig("t", 3, 1, { publication, delivery: { mode: "ssh" } });
-      raw.nodes.forEach((n: any) => { n.ssh = { hostKey }; });
+      raw.nodes.forEach((n: any) => {
+        n.ssh = { hostKey };
+      });
       return evaluate(() => defineStack(planClusters([raw]), sshEnv), {
         extra: { read: async () => ({ data: { ClusterConfiguration: LIVE_CLUSTER_CONFIGURATION } }) },
       });
@@ -131,7 +174,10 @@ describe("publication into Kubernetes (@pulumi/kubernetes)", () => {
     it("publication runs after the whole rollout: every push and restart of the cluster", async () => {
       const ev = await published({ kubeadmConfig: true, managementCluster: {} });
       const rollout = ev.resources.filter((r) => /^t-.*-(push|restart)-/.test(r.name)).map((r) => r.urn);
-      assert.ok(rollout.some((u) => u.includes("restart-kube-apiserver")), "the cluster has restarts");
+      assert.ok(
+        rollout.some((u) => u.includes("restart-kube-apiserver")),
+        "the cluster has restarts",
+      );
       const publication = ev.resources.filter((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes");
       assert.equal(publication.length, 8);
       for (const r of publication) {

@@ -9,7 +9,10 @@ const REPO = join(__dirname, "..");
 describe("README", () => {
   it("every benchmark figure stands in the doc its row names", () => {
     const readme = readFileSync(join(REPO, "README.md"), "utf8");
-    const table = readme.slice(readme.indexOf("## Benchmarks")).split("\n").filter((l) => /^\| .* \| `docs\/[^`]+\.md` \|$/.test(l));
+    const table = readme
+      .slice(readme.indexOf("## Benchmarks"))
+      .split("\n")
+      .filter((l) => /^\| .* \| `docs\/[^`]+\.md` \|$/.test(l));
     assert.ok(table.length >= 5, "the Benchmarks table has its rows");
     const missing: string[] = [];
     for (const row of table) {
@@ -18,7 +21,8 @@ describe("README", () => {
       const text = readFileSync(join(REPO, doc), "utf8").replace(/(\d),(\d{3})/g, "$1$2");
       for (const n of cells[1]!.match(/\d[\d,]*(\.\d+)?/g) ?? []) {
         const plain = n.replace(/,/g, "");
-        if (!new RegExp(`(^|[^\\d.])${plain.replace(".", "\\.")}([^\\d]|$)`).test(text)) missing.push(`${doc}: ${n} (${cells[0]!.slice(2)})`);
+        if (!new RegExp(`(^|[^\\d.])${plain.replace(".", "\\.")}([^\\d]|$)`).test(text))
+          missing.push(`${doc}: ${n} (${cells[0]!.slice(2)})`);
       }
     }
     assert.deepEqual(missing, []);

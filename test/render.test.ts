@@ -29,8 +29,10 @@ describe("offline render: where it may write", () => {
     mkdirSync(join(etc, "kubernetes/manifests"), { recursive: true });
     writeFileSync(join(etc, "kubernetes/manifests/kube-apiserver.yaml"), "user's manifest\n");
     writeFileSync(join(etc, "hostname"), "node-1\n");
-    await assert.rejects(renderClusters([clusterConfig("kubernetes", 1, 0)], etc, { force: true }),
-      /kubernetes.* is not empty and was not made by kube-pki's render: nothing was written/);
+    await assert.rejects(
+      renderClusters([clusterConfig("kubernetes", 1, 0)], etc, { force: true }),
+      /kubernetes.* is not empty and was not made by kube-pki's render: nothing was written/,
+    );
     assert.equal(readFileSync(join(etc, "kubernetes/manifests/kube-apiserver.yaml"), "utf8"), "user's manifest\n");
     assert.deepEqual(readdirSync(etc).sort(), ["hostname", "kubernetes"], "nothing added beside it either");
     assert.deepEqual(readdirSync(join(etc, "kubernetes")), ["manifests"]);
@@ -57,7 +59,8 @@ describe("offline render: where it may write", () => {
     const realWrite = fsModule.writeFileSync;
     let writes = 0;
     (fsModule as any).writeFileSync = (...args: Parameters<typeof realWrite>) => {
-      if (String(args[0]).includes(".rendering-") && ++writes === 12) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      if (String(args[0]).includes(".rendering-") && ++writes === 12)
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
       return realWrite(...args);
     };
     try {

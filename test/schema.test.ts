@@ -31,15 +31,21 @@ function validator(): ValidateFunction {
 }
 /** Where and why the schema refuses a stack file: `<JSON pointer of the value> <message>`, none when it accepts it.
  * A missing or unknown key is placed at that key. */
-const errorsOf = (stackFile: unknown) => (validator()(stackFile) ? [] : validator().errors!.map((e) => {
-  const key = (e.params as { missingProperty?: string; additionalProperty?: string });
-  return `${e.instancePath}${key.missingProperty ?? key.additionalProperty ? `/${key.missingProperty ?? key.additionalProperty}` : ""} ${e.message}`;
-}));
+const errorsOf = (stackFile: unknown) =>
+  validator()(stackFile)
+    ? []
+    : validator().errors!.map((e) => {
+        const key = e.params as { missingProperty?: string; additionalProperty?: string };
+        return `${e.instancePath}${(key.missingProperty ?? key.additionalProperty) ? `/${key.missingProperty ?? key.additionalProperty}` : ""} ${e.message}`;
+      });
 const stackFileOf = (clusters: unknown) => ({ config: clusters === undefined ? {} : { "kube-pki:clusters": clusters } });
 /** A problem's config path (`clusters[0].nodes[2].address`) as the JSON pointer of that value in the stack file. */
 const pointerOf = (problem: string | RegExp) => {
   const path = (typeof problem === "string" ? problem : problem.source.replace(/\\/g, "")).split(": ")[0]!;
-  return `/config/kube-pki:${path.replace(/\[(\d+)\]/g, ".$1").split(".").join("/")}`;
+  return `/config/kube-pki:${path
+    .replace(/\[(\d+)\]/g, ".$1")
+    .split(".")
+    .join("/")}`;
 };
 
 describe("schema/stack.schema.json", () => {
@@ -85,7 +91,9 @@ describe("schema/stack.schema.json and the bad configs of test/config.test.ts", 
     it(`refuses: ${what}`, () => {
       const errors = errorsOf(stackFileOf(raw()));
       const at = errors.map((e) => e.split(" ")[0]!);
-      const unplaced = expected.map(pointerOf).filter((p) => !at.some((a) => a === p || (p.startsWith(`${a}/`) && !p.slice(a.length + 1).includes("/"))));
+      const unplaced = expected
+        .map(pointerOf)
+        .filter((p) => !at.some((a) => a === p || (p.startsWith(`${a}/`) && !p.slice(a.length + 1).includes("/"))));
       assert.deepEqual(unplaced, [], `the schema's errors:\n    ${errors.join("\n    ") || "none"}`);
     });
   }
@@ -123,21 +131,55 @@ describe("components/model/configSchema.ts", () => {
   });
 
   it("requires no key that has a default (the default would never apply)", () => {
-    assert.deepEqual([...CLUSTER_KEYS].filter(([, k]) => k.required && k.schema.default !== undefined).map(([path]) => path), []);
+    assert.deepEqual(
+      [...CLUSTER_KEYS].filter(([, k]) => k.required && k.schema.default !== undefined).map(([path]) => path),
+      [],
+    );
   });
 
   it("every value rule names a string key of the cluster schema", () => {
-    const strings = new Set([...CLUSTER_KEYS].flatMap(([path, k]) =>
-      k.schema.type === "string" ? [path] : k.schema.items?.type === "string" ? [`${path}[]`] : []));
-    assert.deepEqual(Object.keys(VALUE_RULES).filter((at) => !strings.has(at)), []);
+    const strings = new Set(
+      [...CLUSTER_KEYS].flatMap(([path, k]) =>
+        k.schema.type === "string" ? [path] : k.schema.items?.type === "string" ? [`${path}[]`] : [],
+      ),
+    );
+    assert.deepEqual(
+      Object.keys(VALUE_RULES).filter((at) => !strings.has(at)),
+      [],
+    );
   });
 
   it("its RFC 1123 label and subdomain patterns are net.ts's rules (one is the schema's, the other the rules')", () => {
-    const samples = ["a", "dev", "dev-1", "-dev", "dev-", "Dev", "dev_1", "a.b", "a..b", ".a", "a.", "", "a".repeat(63), "a".repeat(64),
-      `${"a".repeat(63)}.b`, `${"a".repeat(64)}.b`, [..."abcd"].map((c) => c.repeat(63)).join("."),
-      [..."abcd"].map((c) => c.repeat(63)).join(".").slice(0, 253), `${"a".repeat(62)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(62)}`, "1.2.3.4", "*.a"];
+    const samples = [
+      "a",
+      "dev",
+      "dev-1",
+      "-dev",
+      "dev-",
+      "Dev",
+      "dev_1",
+      "a.b",
+      "a..b",
+      ".a",
+      "a.",
+      "",
+      "a".repeat(63),
+      "a".repeat(64),
+      `${"a".repeat(63)}.b`,
+      `${"a".repeat(64)}.b`,
+      [..."abcd"].map((c) => c.repeat(63)).join("."),
+      [..."abcd"]
+        .map((c) => c.repeat(63))
+        .join(".")
+        .slice(0, 253),
+      `${"a".repeat(62)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(62)}`,
+      "1.2.3.4",
+      "*.a",
+    ];
     const pattern = (key: "name" | "clusterName") => new RegExp(ClusterSchema.properties[key].pattern as string, "u");
-    const disagree = samples.filter((s) => pattern("name").test(s) !== isDns1123Label(s) || pattern("clusterName").test(s) !== isDns1123Subdomain(s));
+    const disagree = samples.filter(
+      (s) => pattern("name").test(s) !== isDns1123Label(s) || pattern("clusterName").test(s) !== isDns1123Subdomain(s),
+    );
     assert.deepEqual(disagree, []);
   });
 });
@@ -146,15 +188,18 @@ describe("README, Configuration", () => {
   const readme = readFileSync(join(REPO, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("## Configuration\n"), readme.indexOf("### Why ECDSA-P256"));
   /** [key, default cell] for every key a row names; `a.{b,c}.d` names a.b.d and a.c.d. */
-  const rows = section.split("\n").filter((l) => l.startsWith("| `")).flatMap((line) => {
-    const [keys, dflt] = line.slice(2).split(" | ") as [string, string];
-    const names = [...keys.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-    return names.flatMap((name, i) => {
-      const brace = /\{([^}]+)\}/.exec(name);
-      const expanded = brace ? brace[1]!.split(",").map((alt) => name.replace(brace[0], alt)) : [name];
-      return expanded.map((key) => [key, dflt, i, names.length] as const);
+  const rows = section
+    .split("\n")
+    .filter((l) => l.startsWith("| `"))
+    .flatMap((line) => {
+      const [keys, dflt] = line.slice(2).split(" | ") as [string, string];
+      const names = [...keys.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      return names.flatMap((name, i) => {
+        const brace = /\{([^}]+)\}/.exec(name);
+        const expanded = brace ? brace[1]!.split(",").map((alt) => name.replace(brace[0], alt)) : [name];
+        return expanded.map((key) => [key, dflt, i, names.length] as const);
+      });
     });
-  });
   /** The restart commands' block below the table, as paths. */
   const below = new Map<string, unknown>();
   const flatten = (v: unknown, path: string): void => {
@@ -165,10 +210,13 @@ describe("README, Configuration", () => {
 
   it("its table names exactly the schema's keys: every one a value is given to, and objects only as keys that exist", () => {
     const listed = new Set(rows.map(([key]) => key));
-    assert.deepEqual({
-      missing: [...CLUSTER_KEYS.keys()].filter((k) => isLeaf(k) && !listed.has(k)),
-      notInSchema: [...listed].filter((k) => !CLUSTER_KEYS.has(k)),
-    }, { missing: [], notInSchema: [] });
+    assert.deepEqual(
+      {
+        missing: [...CLUSTER_KEYS.keys()].filter((k) => isLeaf(k) && !listed.has(k)),
+        notInSchema: [...listed].filter((k) => !CLUSTER_KEYS.has(k)),
+      },
+      { missing: [], notInSchema: [] },
+    );
   });
 
   it("its table shows the schema's defaults: required, the default (in code, or in the block below), or words when there is none", () => {
@@ -176,11 +224,23 @@ describe("README, Configuration", () => {
       const k = CLUSTER_KEYS.get(key);
       if (!k) return [];
       const dflt = k.schema.default;
-      const spans = /^`[^`]*`(, `[^`]*`)*/.exec(cell)?.[0].split(", ").map((s) => parse(s.slice(1, -1)));
-      const shown = cell.startsWith("required") ? "required" : cell === "below" ? below.get(key)
-        : spans ? (spans.length === n ? spans[i] : spans[0]) : undefined;
+      const spans = /^`[^`]*`(, `[^`]*`)*/
+        .exec(cell)?.[0]
+        .split(", ")
+        .map((s) => parse(s.slice(1, -1)));
+      const shown = cell.startsWith("required")
+        ? "required"
+        : cell === "below"
+          ? below.get(key)
+          : spans
+            ? spans.length === n
+              ? spans[i]
+              : spans[0]
+            : undefined;
       const expected = k.required ? "required" : dflt;
-      return JSON.stringify(shown) === JSON.stringify(expected) ? [] : [`${key}: README ${JSON.stringify(shown ?? cell)}, schema ${JSON.stringify(expected)}`];
+      return JSON.stringify(shown) === JSON.stringify(expected)
+        ? []
+        : [`${key}: README ${JSON.stringify(shown ?? cell)}, schema ${JSON.stringify(expected)}`];
     });
     assert.deepEqual(wrong, []);
   });

@@ -14,12 +14,19 @@ function mismatch(internal: SdkInternal): string {
   const where = `@pulumi/pulumi@${SDK_VERSION} ${internal.module}.${internal.name}`;
   const value = sdkExport(internal.module, internal.name) as any;
   if (typeof value !== internal.kind) return `${where} is ${typeof value}, expected a ${internal.kind}`;
-  if (internal.arity !== undefined && value.length !== internal.arity) return `${where} takes ${value.length} parameters, expected ${internal.arity}`;
-  return Object.entries(internal.methods ?? {}).map(([method, arity]) => {
-    const f = value.prototype?.[method];
-    return typeof f !== "function" ? `${where}.prototype.${method} is ${typeof f}, expected a function`
-      : f.length !== arity ? `${where}.prototype.${method} takes ${f.length} parameters, expected ${arity}` : "";
-  }).filter(Boolean).join("\n");
+  if (internal.arity !== undefined && value.length !== internal.arity)
+    return `${where} takes ${value.length} parameters, expected ${internal.arity}`;
+  return Object.entries(internal.methods ?? {})
+    .map(([method, arity]) => {
+      const f = value.prototype?.[method];
+      return typeof f !== "function"
+        ? `${where}.prototype.${method} is ${typeof f}, expected a function`
+        : f.length !== arity
+          ? `${where}.prototype.${method} takes ${f.length} parameters, expected ${arity}`
+          : "";
+    })
+    .filter(Boolean)
+    .join("\n");
 }
 
 describe("sdkInternals: the SDK internals emulator/sdkInternals.ts takes exist with the expected shape", () => {
@@ -38,14 +45,29 @@ describe("sdkInternals: the SDK internals emulator/sdkInternals.ts takes exist w
 describe("sdkInternals: one evaluation through the adapter", () => {
   const TYPE = "smoke:index:Thing";
   class Box extends pulumi.ComponentResource {}
-  class Thing extends pulumi.CustomResource { declare readonly secretOut: pulumi.Output<string>; }
+  class Thing extends pulumi.CustomResource {
+    declare readonly secretOut: pulumi.Output<string>;
+  }
   /** A component and one custom resource in it, with a secret input; the mock returns a secret output. */
-  const run = () => evaluate(() => {
-    const box = new Box("smoke:index:Box", "box", {});
-    const thing = new Thing(TYPE, "one", { secretIn: pulumi.secret("in-secret"), plainIn: "x", secretOut: undefined },
-      { parent: box, protect: true, replaceOnChanges: ["plainIn"] });
-    return { secretOut: thing.secretOut };
-  }, { extra: { newResource: async (args) => args.type === TYPE ? { id: "one-id", state: { ...args.inputs, secretOut: wrapSecret("out-secret") } } : undefined } });
+  const run = () =>
+    evaluate(
+      () => {
+        const box = new Box("smoke:index:Box", "box", {});
+        const thing = new Thing(
+          TYPE,
+          "one",
+          { secretIn: pulumi.secret("in-secret"), plainIn: "x", secretOut: undefined },
+          { parent: box, protect: true, replaceOnChanges: ["plainIn"] },
+        );
+        return { secretOut: thing.secretOut };
+      },
+      {
+        extra: {
+          newResource: async (args) =>
+            args.type === TYPE ? { id: "one-id", state: { ...args.inputs, secretOut: wrapSecret("out-secret") } } : undefined,
+        },
+      },
+    );
 
   it("records the resource with the URN, parent and options the monitor received", async () => {
     const ev = await run();
@@ -53,7 +75,10 @@ describe("sdkInternals: one evaluation through the adapter", () => {
     assert.deepEqual(r && { urn: r.urn, parent: r.parent, id: r.id, protect: r.protect, replaceOnChanges: r.replaceOnChanges, op: r.op }, {
       urn: "urn:pulumi:offline::kube-pki::smoke:index:Box$smoke:index:Thing::one",
       parent: "urn:pulumi:offline::kube-pki::smoke:index:Box::box",
-      id: "one-id", protect: true, replaceOnChanges: ["plainIn"], op: "create",
+      id: "one-id",
+      protect: true,
+      replaceOnChanges: ["plainIn"],
+      op: "create",
     });
   });
 

@@ -17,8 +17,11 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFwu3NorCnke+4W3tWap/t5afX
 
 /** Key material: a PEM private key or a kubeconfig's client-key-data, also base64-encoded (a push's stdin carries each file so). */
 function holdsKey(text: string, depth = 2): boolean {
-  return /PRIVATE KEY-----|client-key-data/.test(text) ||
-    (depth > 0 && (text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []).some((b) => holdsKey(Buffer.from(b, "base64").toString("latin1"), depth - 1)));
+  return (
+    /PRIVATE KEY-----|client-key-data/.test(text) ||
+    (depth > 0 &&
+      (text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? []).some((b) => holdsKey(Buffer.from(b, "base64").toString("latin1"), depth - 1)))
+  );
 }
 
 /** Walks a resource's inputs: paths of key material outside a secret, and `<type>.<path>` of each secret that holds some. */
@@ -48,8 +51,14 @@ describe("secrets", () => {
     }
     Object.defineProperty(tls, "PrivateKey", { configurable: true, enumerable: true, get: () => RecordingPrivateKey });
     // SSH delivery with a deploy key (pushes, restarts, connections) and a user in two groups (kube-pki's GroupsCertRequest).
-    const raw = clusterConfig("s", 3, 2, { users: [{ name: "alice", groups: ["dev", "ops"] }], caKeys: "control-plane", delivery: { mode: "ssh" } });
-    raw.nodes.forEach((n: any) => { n.ssh = { hostKey: HOST_KEY }; });
+    const raw = clusterConfig("s", 3, 2, {
+      users: [{ name: "alice", groups: ["dev", "ops"] }],
+      caKeys: "control-plane",
+      delivery: { mode: "ssh" },
+    });
+    raw.nodes.forEach((n: any) => {
+      n.ssh = { hostKey: HOST_KEY };
+    });
     const env = { stack: "s", secret: (k: string) => (k === "sshPrivateKey" ? pulumi.output(DEPLOY_KEY) : undefined) };
     try {
       ev = await evaluate(() => defineStack([raw], env), { tls: { markSecretOutputs: false } });
@@ -62,19 +71,23 @@ describe("secrets", () => {
     const found = { exposed: [] as string[], secret: new Set<string>() };
     for (const r of ev.resources) keyMaterial(r.inputs, `${r.name}.inputs`, r.type, found);
     assert.deepEqual(found.exposed, []);
-    assert.deepEqual([...found.secret].sort(), [
-      "command:remote:Command.connection", // the deploy key (the command SDK makes the whole connection secret)
-      "command:remote:Command.stdin", // the pushed bundles
-      `${GROUPS_CSR_TYPE}.privateKeyPem`,
-      `${T.csr}.privateKeyPem`,
-      `${T.signed}.caPrivateKeyPem`,
-      `${T.selfSigned}.privateKeyPem`,
-    ].sort());
+    assert.deepEqual(
+      [...found.secret].sort(),
+      [
+        "command:remote:Command.connection", // the deploy key (the command SDK makes the whole connection secret)
+        "command:remote:Command.stdin", // the pushed bundles
+        `${GROUPS_CSR_TYPE}.privateKeyPem`,
+        `${T.csr}.privateKeyPem`,
+        `${T.signed}.caPrivateKeyPem`,
+        `${T.selfSigned}.privateKeyPem`,
+      ].sort(),
+    );
   });
 
   it("every private key is wrapped secret where it flows into a certificate request or certificate", () => {
     const flows = ev.resources.flatMap((r: RegisteredResource) =>
-      (["privateKeyPem", "caPrivateKeyPem"] as const).filter((k) => k in r.inputs).map((k) => [r, k] as const));
+      (["privateKeyPem", "caPrivateKeyPem"] as const).filter((k) => k in r.inputs).map((k) => [r, k] as const),
+    );
     assert.equal(flows.length, ev.resources.filter((r) => [T.csr, GROUPS_CSR_TYPE, T.selfSigned, T.signed].includes(r.type as any)).length);
     for (const [r, k] of flows) assert.ok(isWrappedSecret(r.inputs[k]), `${r.name}.${k} is not secret`);
   });
@@ -82,11 +95,17 @@ describe("secrets", () => {
   it("kube-pki itself declares exactly the key outputs of every tls.PrivateKey secret (additionalSecretOutputs)", () => {
     const keys = ev.resources.filter((r) => r.type === T.key);
     assert.equal(keys.length, 43 + 1 + 1, "one key per certificate of the 3+2 table, alice and the service account");
-    for (const k of keys) assert.deepEqual([...declared.get(k.name) ?? []].sort(), KEY_OUTPUTS, k.name);
+    for (const k of keys) assert.deepEqual([...(declared.get(k.name) ?? [])].sort(), KEY_OUTPUTS, k.name);
     // The constant against the (unmarked) outputs the stand-in makes: of privateKeyPem and publicKeyPem, it holds the one with the key.
     const made = Object.entries(keys[0]!.state).filter(([k]) => k.endsWith("Pem"));
-    assert.deepEqual(made.filter(([k]) => KEY_OUTPUTS.includes(k)).map(([k]) => k), ["privateKeyPem"]);
-    assert.deepEqual(made.filter(([, v]) => holdsKey(String(v))).map(([k]) => k), ["privateKeyPem"]);
+    assert.deepEqual(
+      made.filter(([k]) => KEY_OUTPUTS.includes(k)).map(([k]) => k),
+      ["privateKeyPem"],
+    );
+    assert.deepEqual(
+      made.filter(([, v]) => holdsKey(String(v))).map(([k]) => k),
+      ["privateKeyPem"],
+    );
   });
 
   it("stack outputs: kubeconfigs are secret, CA certificates and the inventory are not", async () => {
@@ -116,9 +135,15 @@ describe("secrets", () => {
 
   it("CA private keys reach control-plane nodes only (opt-in), never workers", () => {
     const pki = ev.result.clusters[0]!;
-    const caKeyFiles = pki.catalog.bundles.flatMap((b) => b.files.filter((f) => f.content === "private-key" &&
-      ["ca", "front-proxy-ca", "etcd-ca"].includes(f.source)).map((f) => `${b.node}:${f.path}`));
+    const caKeyFiles = pki.catalog.bundles.flatMap((b) =>
+      b.files
+        .filter((f) => f.content === "private-key" && ["ca", "front-proxy-ca", "etcd-ca"].includes(f.source))
+        .map((f) => `${b.node}:${f.path}`),
+    );
     assert.equal(caKeyFiles.length, 9);
-    assert.ok(caKeyFiles.every((f) => f.startsWith("cp-")), caKeyFiles.join(" "));
+    assert.ok(
+      caKeyFiles.every((f) => f.startsWith("cp-")),
+      caKeyFiles.join(" "),
+    );
   });
 });

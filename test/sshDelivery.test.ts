@@ -101,41 +101,64 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     readonly without?: readonly string[];
   }
 
-  const config = (o: ConfigOptions = {}): unknown[] => [{
-    name: CLUSTER,
-    serviceSubnet: "10.96.0.0/12",
-    apiServer: { certSANs: ["k8s.example.com", ...(o.sans ?? deployedSans())], bindPort: API_PORT },
-    delivery: {
-      mode: "ssh", restart: o.restart ?? nodes.restartCommands(), healthCheckTimeoutSeconds: o.healthCheckTimeoutSeconds ?? HEALTH_TIMEOUT_SECONDS,
-      ...(o.removeFiles ? { removeFiles: true } : {}),
+  const config = (o: ConfigOptions = {}): unknown[] => [
+    {
+      name: CLUSTER,
+      serviceSubnet: "10.96.0.0/12",
+      apiServer: { certSANs: ["k8s.example.com", ...(o.sans ?? deployedSans())], bindPort: API_PORT },
+      delivery: {
+        mode: "ssh",
+        restart: o.restart ?? nodes.restartCommands(),
+        healthCheckTimeoutSeconds: o.healthCheckTimeoutSeconds ?? HEALTH_TIMEOUT_SECONDS,
+        ...(o.removeFiles ? { removeFiles: true } : {}),
+      },
+      nodes: nodes.nodes
+        .filter((n) => !o.without?.includes(n.name))
+        .map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: nodes.sshTarget(n.name) })),
     },
-    nodes: nodes.nodes.filter((n) => !o.without?.includes(n.name))
-      .map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: nodes.sshTarget(n.name) })),
-  }];
+  ];
 
   const deployedSans = () => state?.result?.clusters[0]?.catalog.cluster.apiServer.certSANs.filter((s) => s !== "k8s.example.com") ?? [];
 
-  const restartWith = (mode: FakeReaderMode, reader = "kube-apiserver") =>
-    ({ ...nodes.restartCommands(), [reader]: nodes.restartCommand(reader, mode) });
+  const restartWith = (mode: FakeReaderMode, reader = "kube-apiserver") => ({
+    ...nodes.restartCommands(),
+    [reader]: nodes.restartCommand(reader, mode),
+  });
 
   /**
    * One `pulumi up`: the program with the given config against `prior` (default: the current state), commands run
    * for real; its result becomes the state. Returns what ran and the sessions sshd saw; waits for node-side install
    * scripts a cut connection left running, so that node files are final when it returns.
    */
-  async function apply(raw: unknown[], opts: { prior?: Evaluation<unknown>; cutAfter?: CommandStandInOptions["cutAfter"] } = {}): Promise<Applied> {
+  async function apply(
+    raw: unknown[],
+    opts: { prior?: Evaluation<unknown>; cutAfter?: CommandStandInOptions["cutAfter"] } = {},
+  ): Promise<Applied> {
     const commands = new CommandStandIn({ timeoutMs: 60_000, cutAfter: opts.cutAfter });
     const before = nodes.sessions();
     const start = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const ev = await Promise.race([
-        evaluate(() => defineStack(planClusters(raw), {
-          stack: CLUSTER, secret: (key) => (key === "sshPrivateKey" ? pulumi.secret(nodes.clientKey) : undefined),
-        }), { extra: commands, prior: "prior" in opts ? opts.prior : state }),
+        evaluate(
+          () =>
+            defineStack(planClusters(raw), {
+              stack: CLUSTER,
+              secret: (key) => (key === "sshPrivateKey" ? pulumi.secret(nodes.clientKey) : undefined),
+            }),
+          { extra: commands, prior: "prior" in opts ? opts.prior : state },
+        ),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the apply did not settle in ${APPLY_LIMIT_MS / 1000} s; commands run: ` +
-            commands.runs.map((r) => `${r.resource}=${r.exitCode}`).join(", "))), APPLY_LIMIT_MS);
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `the apply did not settle in ${APPLY_LIMIT_MS / 1000} s; commands run: ` +
+                    commands.runs.map((r) => `${r.resource}=${r.exitCode}`).join(", "),
+                ),
+              ),
+            APPLY_LIMIT_MS,
+          );
         }),
       ]);
       state = ev;
@@ -230,14 +253,20 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
   function served(host: string, port: number): Promise<string> {
     return new Promise((resolve, reject) => {
       const socket = tlsConnect({ host, port, rejectUnauthorized: false });
-      const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no TLS handshake with ${host}:${port} in 5 s`)); }, 5_000);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no TLS handshake with ${host}:${port} in 5 s`));
+      }, 5_000);
       socket.once("secureConnect", () => {
         clearTimeout(timer);
         const fp = socket.getPeerCertificate().fingerprint256;
         socket.destroy();
         resolve(fp);
       });
-      socket.once("error", (e) => { clearTimeout(timer); reject(e); });
+      socket.once("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
     });
   }
   const servedApiServer = (node: string) => served(nodes.node(node).address, API_PORT);
@@ -254,7 +283,11 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
   async function assertNodesMatchRender(ev: Evaluation<StackProgram>, names = allNodes()): Promise<void> {
     const dir = await render(ev);
     for (const node of names) {
-      assert.deepEqual(deliveredTree(node), readTree(join(dir, node), { skip: RENDER_ONLY }), `${node}: delivered files differ from the render`);
+      assert.deepEqual(
+        deliveredTree(node),
+        readTree(join(dir, node), { skip: RENDER_ONLY }),
+        `${node}: delivered files differ from the render`,
+      );
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -273,7 +306,11 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
    * certificates: a key rotation, which makes a half-installed bundle visible as a key that does not match.
    */
   function withKeysReplaced(prior: Evaluation<StackProgram>, keyNames: readonly string[]): Evaluation<StackProgram> {
-    for (const k of keyNames) assert.ok(prior.resources.some((r) => r.name === k && r.type === "tls:index/privateKey:PrivateKey"), `no key ${k}`);
+    for (const k of keyNames)
+      assert.ok(
+        prior.resources.some((r) => r.name === k && r.type === "tls:index/privateKey:PrivateKey"),
+        `no key ${k}`,
+      );
     return { ...prior, resources: prior.resources.filter((r) => !keyNames.includes(r.name)) };
   }
 
@@ -309,12 +346,21 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
         assert.ok(st.uid === 0 && st.gid === 0, `${f} is owned by ${st.uid}:${st.gid}, not root`);
       }
       // CA keys stay off the nodes unless caKeys: control-plane.
-      for (const ca of ["ca", "front-proxy-ca", "etcd/ca"]) assert.ok(!existsSync(join(rootOf(node), PKI, `${ca}.key`)), `${node} has ${ca}.key`);
+      for (const ca of ["ca", "front-proxy-ca", "etcd/ca"])
+        assert.ok(!existsSync(join(rootOf(node), PKI, `${ca}.key`)), `${node} has ${ca}.key`);
     }
     for (const w of WORKERS) {
-      assert.deepEqual(Object.keys(deliveredTree(w)).sort(), [
-        "/etc/kubernetes/kube-proxy.conf", "/etc/kubernetes/kubelet.conf", `${PKI}/ca.crt`,
-        KUBELET_SERVING, KUBELET_SERVING.replace(/crt$/, "key")], `${w} gets only what a worker needs`);
+      assert.deepEqual(
+        Object.keys(deliveredTree(w)).sort(),
+        [
+          "/etc/kubernetes/kube-proxy.conf",
+          "/etc/kubernetes/kubelet.conf",
+          `${PKI}/ca.crt`,
+          KUBELET_SERVING,
+          KUBELET_SERVING.replace(/crt$/, "key"),
+        ],
+        `${w} gets only what a worker needs`,
+      );
     }
     assert.deepEqual(everyKeyMismatch(), []);
   });
@@ -323,20 +369,35 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     await deployed();
     const restarts = first.runs.filter((r) => r.resource.includes("-restart-"));
     const expected = [
-      ...CONTROL_PLANE.flatMap((n) => ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"]
-        .map((r) => `${CLUSTER}-${n}-restart-${r}`)),
+      ...CONTROL_PLANE.flatMap((n) =>
+        ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"].map(
+          (r) => `${CLUSTER}-${n}-restart-${r}`,
+        ),
+      ),
       ...WORKERS.flatMap((n) => ["kubelet", "kube-proxy"].map((r) => `${CLUSTER}-${n}-restart-${r}`)),
     ].sort();
     assert.deepEqual(names(restarts), expected);
     // What the restart commands themselves logged on the nodes: each ran once, and really restarted.
-    assert.deepEqual(firstLog.filter((e) => e.event === "end").map((e) => `${CLUSTER}-${e.node}-restart-${e.reader}`).sort(), expected);
+    assert.deepEqual(
+      firstLog
+        .filter((e) => e.event === "end")
+        .map((e) => `${CLUSTER}-${e.node}-restart-${e.reader}`)
+        .sort(),
+      expected,
+    );
     assert.ok(firstLog.filter((e) => e.event === "end").every((e) => e.mode === "restarted"));
     // The servers present the delivered certificates, and the health checks said so after probing them.
     for (const n of CONTROL_PLANE) {
       assert.equal(await servedApiServer(n), fingerprintOf(n, `${PKI}/apiserver.crt`), `${n} apiserver`);
-      assert.match(stdoutOf(first.ev, `${CLUSTER}-${n}-restart-kube-apiserver`), new RegExp(`${nodes.node(n).address}:${API_PORT} serves the new certificate`));
+      assert.match(
+        stdoutOf(first.ev, `${CLUSTER}-${n}-restart-kube-apiserver`),
+        new RegExp(`${nodes.node(n).address}:${API_PORT} serves the new certificate`),
+      );
       // etcd: client and peer ports, probed with the healthcheck-client certificate (etcd requires one).
-      assert.match(stdoutOf(first.ev, `${CLUSTER}-${n}-restart-etcd`), /:2379 serves the new certificate[\s\S]*:2380 serves the new certificate/);
+      assert.match(
+        stdoutOf(first.ev, `${CLUSTER}-${n}-restart-etcd`),
+        /:2379 serves the new certificate[\s\S]*:2380 serves the new certificate/,
+      );
     }
     for (const n of allNodes()) {
       assert.equal(await servedKubelet(n), fingerprintOf(n, KUBELET_SERVING), `${n} kubelet`);
@@ -380,8 +441,10 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
       const runs = perNode[n]!;
       const pushes = runs.filter((r) => r.resource.includes("-push-")).map((r) => r.resource.replace(/^.*-push-/, ""));
       const restarts = runs.filter((r) => r.resource.includes("-restart-")).map((r) => r.resource.replace(/^.*-restart-/, ""));
-      console.log(`        ${n.padEnd(6)} ${(pushes.join(", ") || "-").padEnd(24)} ${(restarts.join(", ") || "-").padEnd(28)} ` +
-        `${String(san.sessions[n]).padStart(8)}  ${String(runs.reduce((s, r) => s + r.bytesSent, 0)).padStart(10)}`);
+      console.log(
+        `        ${n.padEnd(6)} ${(pushes.join(", ") || "-").padEnd(24)} ${(restarts.join(", ") || "-").padEnd(28)} ` +
+          `${String(san.sessions[n]).padStart(8)}  ${String(runs.reduce((s, r) => s + r.bytesSent, 0)).padStart(10)}`,
+      );
     }
     for (const n of CONTROL_PLANE) {
       assert.deepEqual(names(perNode[n]!), [`${CLUSTER}-${n}-push-apiserver`, `${CLUSTER}-${n}-restart-kube-apiserver`], n);
@@ -389,9 +452,15 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
       const served = await servedApiServer(n);
       assert.equal(served, fingerprintOf(n, `${PKI}/apiserver.crt`), `${n} serves the new certificate`);
       assert.notEqual(served, oldFp[n]);
-      assert.match(new X509Certificate(readFileSync(join(rootOf(n), PKI, "apiserver.crt"))).subjectAltName!, /DNS:san-change\.example\.com/);
+      assert.match(
+        new X509Certificate(readFileSync(join(rootOf(n), PKI, "apiserver.crt"))).subjectAltName!,
+        /DNS:san-change\.example\.com/,
+      );
       // The previous pair was kept only until kube-apiserver served the new certificate: the replaced key is gone.
-      assert.ok(!existsSync(join(rootOf(n), PKI, ".apiserver.key.kube-pki-prev")) && !existsSync(join(rootOf(n), PKI, ".apiserver.crt.kube-pki-prev")));
+      assert.ok(
+        !existsSync(join(rootOf(n), PKI, ".apiserver.key.kube-pki-prev")) &&
+          !existsSync(join(rootOf(n), PKI, ".apiserver.crt.kube-pki-prev")),
+      );
     }
     for (const w of WORKERS) {
       assert.deepEqual(perNode[w], [], `${w}: nothing`);
@@ -399,12 +468,16 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     }
     // One node at a time: the restarts, as logged by the commands on the nodes, run cp-1, cp-2, cp-3 without overlap.
     const log = nodes.restartLog().slice(logBefore);
-    assert.deepEqual(log.map((e) => `${e.node} ${e.event} ${e.reader}`), CONTROL_PLANE.flatMap((n) =>
-      [`${n} start kube-apiserver`, `${n} end kube-apiserver`]));
+    assert.deepEqual(
+      log.map((e) => `${e.node} ${e.event} ${e.reader}`),
+      CONTROL_PLANE.flatMap((n) => [`${n} start kube-apiserver`, `${n} end kube-apiserver`]),
+    );
     for (let i = 1; i < log.length; i++) assert.ok(log[i]!.time >= log[i - 1]!.time);
     const gaps = CONTROL_PLANE.slice(1).map((_, i) => (log[2 * i + 2]!.time - log[2 * i + 1]!.time).toFixed(2));
-    console.log(`      restarts one at a time; gap between one node's restart end and the next one's start: ${gaps.join(" s, ")} s ` +
-      `(its health check and the next session's setup)`);
+    console.log(
+      `      restarts one at a time; gap between one node's restart end and the next one's start: ${gaps.join(" s, ")} s ` +
+        `(its health check and the next session's setup)`,
+    );
     assert.deepEqual(everyKeyMismatch(), []);
   });
 
@@ -415,22 +488,40 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     const sans = [...deployedSans(), "stale.example.com"];
     // cp-2's kube-apiserver "restart" does nothing, so it keeps serving the certificate it had.
     const stale = await apply(config({ sans, restart: restartWith("stale-on-cp-2") }));
-    assert.deepEqual(stale.ev.failures.map((f) => f.name), [`${CLUSTER}-cp-2-restart-kube-apiserver`]);
-    assert.match(stale.ev.failures[0]!.error, new RegExp(`after ${HEALTH_TIMEOUT_SECONDS}s 127\\.0\\.0\\.12:${API_PORT} still serves ${oldFp["cp-2"]}`));
-    assert.deepEqual(names(stale.runs.filter((r) => r.resource.includes("-restart-"))),
-      [`${CLUSTER}-cp-1-restart-kube-apiserver`, `${CLUSTER}-cp-2-restart-kube-apiserver`], "cp-3 is not restarted after cp-2 failed");
+    assert.deepEqual(
+      stale.ev.failures.map((f) => f.name),
+      [`${CLUSTER}-cp-2-restart-kube-apiserver`],
+    );
+    assert.match(
+      stale.ev.failures[0]!.error,
+      new RegExp(`after ${HEALTH_TIMEOUT_SECONDS}s 127\\.0\\.0\\.12:${API_PORT} still serves ${oldFp["cp-2"]}`),
+    );
+    assert.deepEqual(
+      names(stale.runs.filter((r) => r.resource.includes("-restart-"))),
+      [`${CLUSTER}-cp-1-restart-kube-apiserver`, `${CLUSTER}-cp-2-restart-kube-apiserver`],
+      "cp-3 is not restarted after cp-2 failed",
+    );
     assert.equal(await servedApiServer("cp-1"), fingerprintOf("cp-1", `${PKI}/apiserver.crt`), "cp-1 restarted");
     assert.equal(await servedApiServer("cp-2"), oldFp["cp-2"], "cp-2 still serves its old certificate");
     assert.notEqual(fingerprintOf("cp-2", `${PKI}/apiserver.crt`), oldFp["cp-2"], "although the new one is on disk");
     assert.equal(await servedApiServer("cp-3"), oldFp["cp-3"], "cp-3 was left alone");
-    assert.deepEqual(nodes.restartLog().slice(logBefore).filter((e) => e.event === "end").map((e) => `${e.node} ${e.mode}`),
-      ["cp-1 restarted", "cp-2 unchanged"]);
+    assert.deepEqual(
+      nodes
+        .restartLog()
+        .slice(logBefore)
+        .filter((e) => e.event === "end")
+        .map((e) => `${e.node} ${e.mode}`),
+      ["cp-1 restarted", "cp-2 unchanged"],
+    );
 
     // With a working restart command again, the next apply restarts what is left and every check passes.
     const fixed = await apply(config({ sans }));
     assert.deepEqual(fixed.ev.failures, []);
-    assert.deepEqual(names(fixed.runs), CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-restart-kube-apiserver`).sort(),
-      "no push again: the files were delivered");
+    assert.deepEqual(
+      names(fixed.runs),
+      CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-restart-kube-apiserver`).sort(),
+      "no push again: the files were delivered",
+    );
     for (const n of CONTROL_PLANE) assert.equal(await servedApiServer(n), fingerprintOf(n, `${PKI}/apiserver.crt`), n);
   });
 
@@ -442,7 +533,9 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
    * of them has no chain of dependents (see the evaluate() limit in the header).
    */
   const CUT_TARGETS = [
-    { node: "cp-3", bundle: "apiserver" }, { node: "cp-3", bundle: "etcd-server" }, { node: "cp-3", bundle: "etcd-peer" },
+    { node: "cp-3", bundle: "apiserver" },
+    { node: "cp-3", bundle: "etcd-server" },
+    { node: "cp-3", bundle: "etcd-peer" },
     ...[...CONTROL_PLANE, ...WORKERS].map((node) => ({ node, bundle: "kubelet-serving" })),
   ].map((t) => ({ ...t, push: `${CLUSTER}-${t.node}-push-${t.bundle}`, key: `${CLUSTER}-${t.bundle}-${t.node}-key` }));
 
@@ -482,22 +575,34 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
       // Dropped connections: a quarter timed from the client's start (mostly the handshake), the rest from the
       // script's start on the node.
       killInstallsAtRandom({
-        hosts: (h) => !!faults.dropHosts?.has(h), target: "client", scriptPids,
-        when: () => (random() < 0.25 ? { from: "client", delayMs: Math.floor(random() * CLIENT_KILL_MS) }
-          : { from: "script", delayMs: Math.floor(random() * SCRIPT_KILL_MS) }),
+        hosts: (h) => !!faults.dropHosts?.has(h),
+        target: "client",
+        scriptPids,
+        when: () =>
+          random() < 0.25
+            ? { from: "client", delayMs: Math.floor(random() * CLIENT_KILL_MS) }
+            : { from: "script", delayMs: Math.floor(random() * SCRIPT_KILL_MS) },
       }),
       // Crashes: half timed from the script's start, half from its commit marker, to land inside the swap.
       killInstallsAtRandom({
-        hosts: (h) => !!faults.crashHosts?.has(h), target: "node", scriptPids, committing,
-        when: () => (random() < 0.5 ? { from: "script", delayMs: Math.floor(random() * SCRIPT_KILL_MS) }
-          : { from: "commit", delayMs: Math.floor(random() * COMMIT_KILL_MS) }),
+        hosts: (h) => !!faults.crashHosts?.has(h),
+        target: "node",
+        scriptPids,
+        committing,
+        when: () =>
+          random() < 0.5
+            ? { from: "script", delayMs: Math.floor(random() * SCRIPT_KILL_MS) }
+            : { from: "commit", delayMs: Math.floor(random() * COMMIT_KILL_MS) },
       }),
     ];
     let cut: Applied;
     const killed: RandomKill[] = [];
     try {
       cut = await apply(config(), {
-        prior: withKeysReplaced(state, CUT_TARGETS.map((t) => t.key)),
+        prior: withKeysReplaced(
+          state,
+          CUT_TARGETS.map((t) => t.key),
+        ),
         cutAfter: (r) => {
           const at = faults.bytes?.get(r.resource)?.(r.stdinBytes);
           if (at !== undefined) cutAt.set(r.resource, `${at}/${r.stdinBytes}`);
@@ -505,12 +610,15 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
         },
       });
     } finally {
-      for (const stop of killers) killed.push(...await stop());
+      for (const stop of killers) killed.push(...(await stop()));
     }
     const crashed = (node: string) => !!faults.crashHosts?.has(nodes.node(node).address);
 
     const failed = cut.ev.failures.map((f) => f.name);
-    assert.ok(failed.every((f) => CUT_TARGETS.some((t) => t.push === f)), `${label}: only faulty pushes fail: ${failed.join(", ")}`);
+    assert.ok(
+      failed.every((f) => CUT_TARGETS.some((t) => t.push === f)),
+      `${label}: only faulty pushes fail: ${failed.join(", ")}`,
+    );
     for (const [push, at] of cutAt) {
       const [sent, len] = at.split("/").map(Number);
       if (sent! >= len!) continue;
@@ -530,14 +638,26 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     }
     rmSync(sent, { recursive: true, force: true });
     const mismatches = everyKeyMismatch();
-    assert.deepEqual(mismatches.filter((m) => !crashed(m.split(":")[0]!)), [], `${label}: key mismatches after the faulty apply`);
-    assert.deepEqual(allNodes().filter((n) => !crashed(n)).flatMap(leftovers), [], `${label}: staged files left after the faulty apply`);
+    assert.deepEqual(
+      mismatches.filter((m) => !crashed(m.split(":")[0]!)),
+      [],
+      `${label}: key mismatches after the faulty apply`,
+    );
+    assert.deepEqual(
+      allNodes()
+        .filter((n) => !crashed(n))
+        .flatMap(leftovers),
+      [],
+      `${label}: staged files left after the faulty apply`,
+    );
     const crashLeftovers = allNodes().filter(crashed).flatMap(leftovers).length;
 
     const retry = await apply(config());
     assert.deepEqual(retry.ev.failures, [], `${label}: the next apply completes`);
-    assert.ok(retry.runs.filter((r) => r.resource.includes("-push-")).every((r) => failed.includes(r.resource)),
-      `${label}: only the failed pushes are sent again`);
+    assert.ok(
+      retry.runs.filter((r) => r.resource.includes("-push-")).every((r) => failed.includes(r.resource)),
+      `${label}: only the failed pushes are sent again`,
+    );
     assert.deepEqual(everyKeyMismatch(), [], `${label}: key mismatches after the next apply`);
     assert.deepEqual(everyLeftover(), [], `${label}: staged files or commit markers left after the next apply`);
     await assertNodesMatchRender(retry.ev);
@@ -546,11 +666,15 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
 
     const name = (address: string) => nodes.nodes.find((n) => n.address === address)?.name;
     const cuts = [...cutAt].map(([p, at]) => `${p.replace(`${CLUSTER}-`, "").replace("-push-", " ")}@${at}`);
-    const kills = killed.map((k) => `${name(k.host)} ${k.target === "client" ? "conn" : "crash"} ${k.from}+${k.afterMs}ms${k.hit ? "" : " (over)"}`);
-    return `${label}: ${failed.length}/${CUT_TARGETS.length} pushes failed; bundles then previous ${outcome.previous}, ` +
+    const kills = killed.map(
+      (k) => `${name(k.host)} ${k.target === "client" ? "conn" : "crash"} ${k.from}+${k.afterMs}ms${k.hit ? "" : " (over)"}`,
+    );
+    return (
+      `${label}: ${failed.length}/${CUT_TARGETS.length} pushes failed; bundles then previous ${outcome.previous}, ` +
       `new ${outcome.new}, mixed ${outcome.mixed} (${mismatches.length} key mismatches, ${crashLeftovers} leftovers on crashed nodes); ` +
       `retry ran ${retry.runs.length} commands; ${cut.seconds.toFixed(1)} + ${retry.seconds.toFixed(1)} s\n` +
-      `        cut: ${cuts.join(", ") || "-"}\n        killed: ${kills.join(", ") || "-"}`;
+      `        cut: ${cuts.join(", ") || "-"}\n        killed: ${kills.join(", ") || "-"}`
+    );
   }
 
   it("a connection cut at fixed points of a push installs nothing there, and the next apply completes", async () => {
@@ -581,7 +705,10 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
       // line while the node swaps files), or cut each target push after a random number of bytes — 0 and all-but-
       // one byte included, sometimes not at all.
       for (const n of nodes.nodes) {
-        if (random() < 0.4) { dropHosts.add(n.address); continue; }
+        if (random() < 0.4) {
+          dropHosts.add(n.address);
+          continue;
+        }
         for (const t of CUT_TARGETS.filter((x) => x.node === n.name)) {
           const [p, f] = [random(), random()]; // drawn now: the order pushes run in must not change the plan
           bytes.set(t.push, (len) => (p < 0.15 ? 0 : p < 0.3 ? len - 1 : p < 0.4 ? undefined : Math.floor(f * len)));
@@ -608,21 +735,32 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     const cut = await apply(config({ sans }), {
       cutAfter: (r) => (r.resource === `${CLUSTER}-cp-1-push-apiserver` ? Math.floor(r.stdinBytes / 2) : undefined),
     });
-    assert.deepEqual(cut.ev.failures.map((f) => f.name), [`${CLUSTER}-cp-1-push-apiserver`]);
+    assert.deepEqual(
+      cut.ev.failures.map((f) => f.name),
+      [`${CLUSTER}-cp-1-push-apiserver`],
+    );
     // cp-1's restart waits on its push; cp-2's and cp-3's wait on the previous node's restart (one node at a time).
-    assert.deepEqual(cut.ev.skipped.map((x) => x.name).sort(),
-      CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-restart-kube-apiserver`).sort());
+    assert.deepEqual(cut.ev.skipped.map((x) => x.name).sort(), CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-restart-kube-apiserver`).sort());
     assert.deepEqual(cut.ev.deleted, [], "nothing skipped or failed is taken for deleted");
-    assert.deepEqual(names(cut.runs).sort(), CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-push-apiserver`).sort(),
-      "the other nodes' pushes ran; no restart ran");
+    assert.deepEqual(
+      names(cut.runs).sort(),
+      CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-push-apiserver`).sort(),
+      "the other nodes' pushes ran; no restart ran",
+    );
     const crt = join(rootOf("cp-1"), PKI, "apiserver.crt");
     assert.doesNotMatch(new X509Certificate(readFileSync(crt)).subjectAltName!, /cut-on-cp-1/, "cp-1 kept its previous certificate");
-    assert.ok(new X509Certificate(readFileSync(crt)).checkPrivateKey(createPrivateKey(readFileSync(join(rootOf("cp-1"), PKI, "apiserver.key")))));
+    assert.ok(
+      new X509Certificate(readFileSync(crt)).checkPrivateKey(createPrivateKey(readFileSync(join(rootOf("cp-1"), PKI, "apiserver.key")))),
+    );
     const retry = await apply(config({ sans }));
     assert.deepEqual(retry.ev.failures, []);
-    assert.deepEqual(names(retry.runs).sort(), [`${CLUSTER}-cp-1-push-apiserver`,
-      ...CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-restart-kube-apiserver`)].sort(), "only what did not happen runs now");
-    for (const n of CONTROL_PLANE) assert.equal(await servedApiServer(n), fingerprintOf(n, `${PKI}/apiserver.crt`), `${n} serves the new certificate`);
+    assert.deepEqual(
+      names(retry.runs).sort(),
+      [`${CLUSTER}-cp-1-push-apiserver`, ...CONTROL_PLANE.map((n) => `${CLUSTER}-${n}-restart-kube-apiserver`)].sort(),
+      "only what did not happen runs now",
+    );
+    for (const n of CONTROL_PLANE)
+      assert.equal(await servedApiServer(n), fingerprintOf(n, `${PKI}/apiserver.crt`), `${n} serves the new certificate`);
     await assertNodesMatchRender(retry.ev);
   });
 
@@ -633,7 +771,10 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     const kept = deliveredTree("w-2");
     const removed = await apply(config({ without: ["w-2"] }));
     assert.deepEqual(removed.ev.failures, []);
-    assert.ok(removed.ev.deleted.some((r) => r.name === `${CLUSTER}-w-2-push-kubelet-serving`), "its pushes leave the state");
+    assert.ok(
+      removed.ev.deleted.some((r) => r.name === `${CLUSTER}-w-2-push-kubelet-serving`),
+      "its pushes leave the state",
+    );
     assert.deepEqual(removed.runs, [], "no delete command: removeFiles is off");
     assert.equal(removed.sessions["w-2"], 0);
     assert.deepEqual(deliveredTree("w-2"), kept);
@@ -651,12 +792,25 @@ describe("SSH delivery to real sshd nodes (loopback)", function () {
     assert.equal(w2Pushes.length, 4, "ca, kubelet-serving, kubelet.conf, kube-proxy.conf");
     const removed = await apply(config({ removeFiles: true, without: ["w-2"] }));
     assert.deepEqual(removed.ev.failures, []);
-    assert.deepEqual(removed.runs.map((r) => `${r.phase} ${r.resource}`).sort(), w2Pushes.map((r) => `delete ${r.name}`).sort(),
-      "one delete per bundle of w-2 (its restarts have nothing to delete)");
-    assert.ok(removed.runs.every((r) => r.exitCode === 0 && r.host?.startsWith("127.0.0.22:")), "deletes run on w-2 only");
+    assert.deepEqual(
+      removed.runs.map((r) => `${r.phase} ${r.resource}`).sort(),
+      w2Pushes.map((r) => `delete ${r.name}`).sort(),
+      "one delete per bundle of w-2 (its restarts have nothing to delete)",
+    );
+    assert.ok(
+      removed.runs.every((r) => r.exitCode === 0 && r.host?.startsWith("127.0.0.22:")),
+      "deletes run on w-2 only",
+    );
     // Only the restart state (what each component last loaded) stays: kube-pki's bookkeeping, no certificate or key.
-    assert.deepEqual(filesOf("w-2").filter((f) => !/\/var\/lib\/kube-pki\//.test(f)), [], "no file left on w-2 (backups included)");
+    assert.deepEqual(
+      filesOf("w-2").filter((f) => !/\/var\/lib\/kube-pki\//.test(f)),
+      [],
+      "no file left on w-2 (backups included)",
+    );
     for (const n of allNodes().filter((x) => x !== "w-2")) assert.equal(removed.sessions[n], 0, `${n} untouched`);
-    await assertNodesMatchRender(removed.ev, allNodes().filter((x) => x !== "w-2"));
+    await assertNodesMatchRender(
+      removed.ev,
+      allNodes().filter((x) => x !== "w-2"),
+    );
   });
 });

@@ -19,8 +19,12 @@ async function pulumiReader(): Promise<(text: string) => Promise<{ clusters?: un
   mkdirSync(join(dir, "stacks"));
   for (const d of ["home", "state"]) mkdirSync(join(dir, d));
   const env = {
-    ...process.env, PATH: `${toolchain()}:${process.env.PATH}`, PULUMI_HOME: join(dir, "home"), PULUMI_BACKEND_URL: `file://${join(dir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: "kube-pki stack file tests", PULUMI_SKIP_UPDATE_CHECK: "true",
+    ...process.env,
+    PATH: `${toolchain()}:${process.env.PATH}`,
+    PULUMI_HOME: join(dir, "home"),
+    PULUMI_BACKEND_URL: `file://${join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "kube-pki stack file tests",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
   };
   const init = await cli(["stack", "init", "t", "--non-interactive"], { cwd: dir, env, timeoutMs: 60_000 });
   if (init.code !== 0) throw new Error(describeRun(init));
@@ -34,8 +38,16 @@ async function pulumiReader(): Promise<(text: string) => Promise<{ clusters?: un
 }
 
 /** The offline reading as the program would receive it through JSON; infinities and NaN stand out (JSON has none). */
-const asJson = (v: unknown): unknown => typeof v === "number" ? (Number.isFinite(v) ? v + 0 : `<${v}>`)
-  : Array.isArray(v) ? v.map(asJson) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asJson(x)])) : v;
+const asJson = (v: unknown): unknown =>
+  typeof v === "number"
+    ? Number.isFinite(v)
+      ? v + 0
+      : `<${v}>`
+    : Array.isArray(v)
+      ? v.map(asJson)
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asJson(x)]))
+        : v;
 
 /** A stack file whose kube-pki:clusters lists the items (YAML text, possibly several lines), and each item's lines. */
 function stackFile(items: readonly string[], preamble = ""): { text: string; lines: [number, number][] } {
@@ -61,27 +73,145 @@ function refusalsOf(refused: readonly string[], i: number, lines: [number, numbe
 // Plain scalars: every form yaml.v3 resolves (YAML 1.1 octal, binary, underscores, signed and capital prefixes,
 // dates, out-of-range numbers) beside look-alikes that are text to both.
 const PLAIN = [
-  "0", "00", "07", "-0", "+7", "-7", "720", "0720", "-0720", "+0720", "08", "0789", "0o720", "0O720", "-0o720", "+0o720",
-  "0x1F", "0X1F", "-0x1F", "+0x1F", "0b101", "0B101", "-0b101", "0b-1", "0o-7", "1_000", "1__0", "1_", "-1_0", "_1",
-  "1.5", "1.", ".5", "-.5", "+.5", "1e3", "1E3", "+1e3", "1.5e-3", "08.5", "0720.5", "1_0.5", ".5_0", "1.5e3_0", "1e400", ".5e400", "-0.0",
-  "9223372036854775807", "9223372036854775808", "18446744073709551616", "-9223372036854775809", "0xFFFFFFFFFFFFFFFF",
-  "0x1FFFFFFFFFFFFFFFF", "99999999999999999999999", "9007199254740993",
-  "true", "True", "TRUE", "tRUE", "false", "FALSE", "yes", "No", "on", "OFF", "y", "n", "null", "Null", "NULL", "~", "nULL",
-  "inf", "nan", ".Nan", "Infinity", "<<", "=",
-  "2001-12-14", "2001-1-2", "2001-12-14T21:59:43Z", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10",
-  "2001-12-14 21:59:43,5", "2001-12-14 21:59:43.10 -5", "2001-02-29", "2000-02-29", "2001-13-01", "2001-12-14T25:00:00Z",
-  "12:30", "1:20:30", "190:20:30.15",
-  "0x", "0b", "0o", "0xg", "0b102", "1,000", "12h", "v1.2", "1-", "+", "--1", "1e", ".e3", "0.5.5", "10.0.0.1", "10.96.0.0/12",
-  "fd00::10", "api.dev.k8s.internal:6443", "a\n  b",
+  "0",
+  "00",
+  "07",
+  "-0",
+  "+7",
+  "-7",
+  "720",
+  "0720",
+  "-0720",
+  "+0720",
+  "08",
+  "0789",
+  "0o720",
+  "0O720",
+  "-0o720",
+  "+0o720",
+  "0x1F",
+  "0X1F",
+  "-0x1F",
+  "+0x1F",
+  "0b101",
+  "0B101",
+  "-0b101",
+  "0b-1",
+  "0o-7",
+  "1_000",
+  "1__0",
+  "1_",
+  "-1_0",
+  "_1",
+  "1.5",
+  "1.",
+  ".5",
+  "-.5",
+  "+.5",
+  "1e3",
+  "1E3",
+  "+1e3",
+  "1.5e-3",
+  "08.5",
+  "0720.5",
+  "1_0.5",
+  ".5_0",
+  "1.5e3_0",
+  "1e400",
+  ".5e400",
+  "-0.0",
+  "9223372036854775807",
+  "9223372036854775808",
+  "18446744073709551616",
+  "-9223372036854775809",
+  "0xFFFFFFFFFFFFFFFF",
+  "0x1FFFFFFFFFFFFFFFF",
+  "99999999999999999999999",
+  "9007199254740993",
+  "true",
+  "True",
+  "TRUE",
+  "tRUE",
+  "false",
+  "FALSE",
+  "yes",
+  "No",
+  "on",
+  "OFF",
+  "y",
+  "n",
+  "null",
+  "Null",
+  "NULL",
+  "~",
+  "nULL",
+  "inf",
+  "nan",
+  ".Nan",
+  "Infinity",
+  "<<",
+  "=",
+  "2001-12-14",
+  "2001-1-2",
+  "2001-12-14T21:59:43Z",
+  "2001-12-14t21:59:43.10-05:00",
+  "2001-12-14 21:59:43.10",
+  "2001-12-14 21:59:43,5",
+  "2001-12-14 21:59:43.10 -5",
+  "2001-02-29",
+  "2000-02-29",
+  "2001-13-01",
+  "2001-12-14T25:00:00Z",
+  "12:30",
+  "1:20:30",
+  "190:20:30.15",
+  "0x",
+  "0b",
+  "0o",
+  "0xg",
+  "0b102",
+  "1,000",
+  "12h",
+  "v1.2",
+  "1-",
+  "+",
+  "--1",
+  "1e",
+  ".e3",
+  "0.5.5",
+  "10.0.0.1",
+  "10.96.0.0/12",
+  "fd00::10",
+  "api.dev.k8s.internal:6443",
+  "a\n  b",
 ];
 // The same texts quoted: text to both, never refused (quoting is the fix the refusals give).
 const QUOTED = [...PLAIN.map((s) => JSON.stringify(s.replace(/\n {2}/, " "))), "'0720'", "'it''s'"];
 // Keys, aliases, merges, tags, block scalars and escapes.
 const STRUCTURE = [
-  "{0720: a}", "{1_0: a}", "{true: a}", "{~: a}", "{2001-12-14: a}", "{7: a}", "{\"0720\": a, '1_0': b}",
-  "{a: &x 0720, b: *x}", "{a: &y 1, b: *y}", "[&m {a: 1, b: 2}, {<<: *m, b: 3}]", "{\"<<\": {a: 1}}",
-  "!!int 0720", "!!str 0720", "!!binary aGVsbG8=", "!!timestamp 2001-12-14", "!custom x", "! 0720", "!!map {a: 1}",
-  "|+\n  keep\n", ">-\n  fold\n  ed\n\n  para", "\"x\\ty\\u00e9\\x41\\N\\_ \\\n  z\"", "a # comment", "\"\\U0001F600\"",
+  "{0720: a}",
+  "{1_0: a}",
+  "{true: a}",
+  "{~: a}",
+  "{2001-12-14: a}",
+  "{7: a}",
+  "{\"0720\": a, '1_0': b}",
+  "{a: &x 0720, b: *x}",
+  "{a: &y 1, b: *y}",
+  "[&m {a: 1, b: 2}, {<<: *m, b: 3}]",
+  '{"<<": {a: 1}}',
+  "!!int 0720",
+  "!!str 0720",
+  "!!binary aGVsbG8=",
+  "!!timestamp 2001-12-14",
+  "!custom x",
+  "! 0720",
+  "!!map {a: 1}",
+  "|+\n  keep\n",
+  ">-\n  fold\n  ed\n\n  para",
+  '"x\\ty\\u00e9\\x41\\N\\_ \\\n  z"',
+  "a # comment",
+  '"\\U0001F600"',
 ];
 // Read alike by both and refused anyway: a tag or a key that is not text has no use in a stack file, and refusing
 // them all keeps the rule short.
@@ -109,14 +239,18 @@ describe("stack files: the offline reader reads what Pulumi reads, or refuses th
       const refusals = refusalsOf(offline.refused, i, lines[i]!);
       const here = asJson((offline.config.clusters as unknown[])[i]);
       if (!isDeepStrictEqual(here, pulumi[i])) {
-        assert.ok(refusals.length > 0, `Pulumi reads ${JSON.stringify(pulumi[i])}, the offline reader ${JSON.stringify(here)}: not refused`);
+        assert.ok(
+          refusals.length > 0,
+          `Pulumi reads ${JSON.stringify(pulumi[i])}, the offline reader ${JSON.stringify(here)}: not refused`,
+        );
       } else if (REFUSED_ANYWAY.has(item)) {
         assert.ok(refusals.length > 0, "refused although read alike (a tag or a key that is not text)");
       } else {
         assert.deepEqual(refusals, [], "read alike by both: not refused");
       }
       // What a refusal of a plain scalar says Pulumi reads is what it reads.
-      const claim = i >= PLAIN.length ? undefined : refusals.map((m) => /: \S+ is read as (.+?) by Pulumi/.exec(m)?.[1]).find((c) => c !== undefined);
+      const claim =
+        i >= PLAIN.length ? undefined : refusals.map((m) => /: \S+ is read as (.+?) by Pulumi/.exec(m)?.[1]).find((c) => c !== undefined);
       if (claim === "a date") assert.match(String(pulumi[i]), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [-+]\d{4} /);
       else if (claim?.startsWith("the text ")) assert.equal(pulumi[i], JSON.parse(claim.slice("the text ".length)));
       else if (claim !== undefined) assert.equal(String(pulumi[i]), claim);
@@ -138,8 +272,14 @@ describe("stack files: the offline reader reads what Pulumi reads, or refuses th
     const r = await read(file.text);
     const mine = readStackText(file.text, SOURCE);
     assert.deepEqual(r.clusters, ["yes", "on", 464, "1:20"]);
-    assert.deepEqual((mine.config.clusters as unknown[]).filter((_, i) => i !== 2), ["yes", "on", "1:20"]);
-    assert.deepEqual(mine.refused.map((m) => m.split(": ")[1]), ["kube-pki:clusters[2]"]);
+    assert.deepEqual(
+      (mine.config.clusters as unknown[]).filter((_, i) => i !== 2),
+      ["yes", "on", "1:20"],
+    );
+    assert.deepEqual(
+      mine.refused.map((m) => m.split(": ")[1]),
+      ["kube-pki:clusters[2]"],
+    );
   });
 
   it("kube-pki:clusters written as a JSON string: both read the list in it (config.getObject parses it)", async () => {
@@ -157,7 +297,8 @@ describe("stack files: refusals", () => {
     const text = dev.replace("leafHours: 8760", "leafHours: 0720");
     const line = text.split("\n").findIndex((l) => l.includes("leafHours: 0720")) + 1;
     assert.throws(() => parseStackConfig(text, "stacks/Pulumi.x.yaml"), {
-      message: `stacks/Pulumi.x.yaml:${line}:20: kube-pki:clusters[0].validity.leafHours: 0720 is read as 464 by Pulumi and as 720 by ` +
+      message:
+        `stacks/Pulumi.x.yaml:${line}:20: kube-pki:clusters[0].validity.leafHours: 0720 is read as 464 by Pulumi and as 720 by ` +
         "the offline tools and other YAML 1.2 readers: write 464, or quote it for the text",
     });
   });
@@ -165,14 +306,26 @@ describe("stack files: refusals", () => {
   it("every refused value of a file at once, one line each (render --check reads files this way)", () => {
     const dir = makeTempDir("stack-file-refusals");
     const file = join(dir, "lab.yaml");
-    writeFileSync(file, dev.replace("caHours: 87600", "caHours: 87_600").replace("- 192.0.2.10", "- 2001-12-14").replace("- { name: alice", "- { <<: {}, name: alice"));
-    assert.throws(() => readConfigFile(file), (e: Error) => {
-      assert.deepEqual(e.message.split("\n").map((m) => m.replace(`${file}:`, "").replace(/ is read as .*| by Pulumi .*/, "")), [
-        "13:13: kube-pki:clusters[0].apiServer.certSANs[1]: 2001-12-14",
-        "19:18: kube-pki:clusters[0].validity.caHours: 87_600",
-        "33:13: kube-pki:clusters[0].users[0]: the merge key << is merged",
-      ]);
-      return true;
-    });
+    writeFileSync(
+      file,
+      dev
+        .replace("caHours: 87600", "caHours: 87_600")
+        .replace("- 192.0.2.10", "- 2001-12-14")
+        .replace("- { name: alice", "- { <<: {}, name: alice"),
+    );
+    assert.throws(
+      () => readConfigFile(file),
+      (e: Error) => {
+        assert.deepEqual(
+          e.message.split("\n").map((m) => m.replace(`${file}:`, "").replace(/ is read as .*| by Pulumi .*/, "")),
+          [
+            "13:13: kube-pki:clusters[0].apiServer.certSANs[1]: 2001-12-14",
+            "19:18: kube-pki:clusters[0].validity.caHours: 87_600",
+            "33:13: kube-pki:clusters[0].users[0]: the merge key << is merged",
+          ],
+        );
+        return true;
+      },
+    );
   });
 });

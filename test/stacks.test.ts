@@ -13,7 +13,9 @@ import { T } from "./support";
 /** Any secret a stack asks for (its deploy key, a management kubeconfig, under whatever key name) is a placeholder. */
 const env = (stack: string) => ({ stack, secret: (k: string) => pulumi.secret(`placeholder for kube-pki:${k}`) });
 /** What a `kubeadm init` cluster holds in kube-system/kubeadm-config, for stacks that publish into it. */
-const reads = { read: async () => ({ data: { ClusterConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n" } }) };
+const reads = {
+  read: async () => ({ data: { ClusterConfiguration: "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n" } }),
+};
 
 describe("stacks/", () => {
   it("ships dev, staging, prod and the multi-cluster prod-eu (a user's own stacks may sit beside them)", () => {
@@ -30,13 +32,20 @@ describe("stacks/", () => {
       const ev = await evaluate(() => defineStack(plans, env(stack)), { extra: reads });
       assert.deepEqual(ev.failures, []);
       for (const cluster of clusters) {
-        const caKeys = ev.resources.filter((r) => r.type === T.key && [`${cluster.name}-ca-key`, `${cluster.name}-etcd-ca-key`,
-          `${cluster.name}-front-proxy-ca-key`].includes(r.name));
+        const caKeys = ev.resources.filter(
+          (r) =>
+            r.type === T.key &&
+            [`${cluster.name}-ca-key`, `${cluster.name}-etcd-ca-key`, `${cluster.name}-front-proxy-ca-key`].includes(r.name),
+        );
         assert.equal(caKeys.length, 3, `${cluster.name}: three CA keys`);
-        assert.ok(caKeys.every((r) => r.protect === cluster.protectCAs), `${cluster.name}: protectCAs ${cluster.protectCAs}`);
+        assert.ok(
+          caKeys.every((r) => r.protect === cluster.protectCAs),
+          `${cluster.name}: protectCAs ${cluster.protectCAs}`,
+        );
         const commands = ev.resources.filter((r) => r.type.startsWith("command:") && r.name.startsWith(`${cluster.name}-`));
         const expected = { none: undefined, local: "command:local:Command", ssh: "command:remote:Command" }[cluster.delivery.mode];
-        if (expected) assert.ok(commands.length > 0 && commands.every((r) => r.type === expected), `${cluster.name} delivers with ${expected}`);
+        if (expected)
+          assert.ok(commands.length > 0 && commands.every((r) => r.type === expected), `${cluster.name} delivers with ${expected}`);
         else assert.equal(commands.length, 0, `${cluster.name}: no delivery`);
       }
     });
@@ -44,9 +53,15 @@ describe("stacks/", () => {
 
   it("the shipped stacks: dev delivers locally with unprotected CAs; staging, prod and prod-eu over SSH, CAs protected", () => {
     const of = (stack: string) => planClusters(readStackConfig(stack).clusters).map((p) => p.catalog.cluster);
-    assert.deepEqual(of("dev").map((c) => [c.delivery.mode, c.protectCAs]), [["local", false]]);
+    assert.deepEqual(
+      of("dev").map((c) => [c.delivery.mode, c.protectCAs]),
+      [["local", false]],
+    );
     for (const stack of ["staging", "prod", "prod-eu"]) {
-      assert.ok(of(stack).every((c) => c.delivery.mode === "ssh" && c.delivery.sshAuth === "agent" && c.protectCAs), stack);
+      assert.ok(
+        of(stack).every((c) => c.delivery.mode === "ssh" && c.delivery.sshAuth === "agent" && c.protectCAs),
+        stack,
+      );
     }
   });
 
@@ -61,20 +76,28 @@ describe("stacks/", () => {
     const [ka, kb] = [keys(a), keys(b)];
     assert.equal(ka.size, a.filter((r) => r.type === T.key).length, "keys are distinct within eu-1");
     assert.equal([...ka].filter((k) => kb.has(k)).length, 0, "no key shared between the clusters");
-    const signedBy = (rs: typeof a) => new Set(rs.filter((r) => r.type === T.signed).map((r) => (unwrapSecrets(r.inputs) as any).caCertPem));
+    const signedBy = (rs: typeof a) =>
+      new Set(rs.filter((r) => r.type === T.signed).map((r) => (unwrapSecrets(r.inputs) as any).caCertPem));
     assert.equal([...signedBy(a)].filter((ca) => signedBy(b).has(ca)).length, 0, "no CA signs certificates of both");
   });
 
   it("an unknown stack is a clear error naming the stacks that exist, and render writes nothing", () => {
-    assert.throws(() => readStackConfig("nope"), new RegExp(`unknown stack "nope": no .*Pulumi\\.nope\\.yaml; stacks: ${stackNames().join(", ")}`));
+    assert.throws(
+      () => readStackConfig("nope"),
+      new RegExp(`unknown stack "nope": no .*Pulumi\\.nope\\.yaml; stacks: ${stackNames().join(", ")}`),
+    );
     const out = mkdtempSync(join(tmpdir(), "kube-pki-render-"));
     rmSync(out, { recursive: true });
     const r = (() => {
       try {
-        execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", "--stack", "nope", "--out", out],
-          { encoding: "utf8", stdio: "pipe" });
+        execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/render.ts", "--stack", "nope", "--out", out], {
+          encoding: "utf8",
+          stdio: "pipe",
+        });
         return { status: 0, stderr: "" };
-      } catch (e: any) { return { status: e.status as number, stderr: String(e.stderr) }; }
+      } catch (e: any) {
+        return { status: e.status as number, stderr: String(e.stderr) };
+      }
     })();
     assert.equal(r.status, 1);
     assert.match(r.stderr, /unknown stack "nope"/);
@@ -88,4 +111,3 @@ describe("stacks/", () => {
     assert.throws(() => parseStackConfig(`config:\n  kube-pki:clusters:\n    secure: v1:abc\n`, "f"), /kube-pki:clusters is encrypted/);
   });
 });
-

@@ -11,7 +11,11 @@ import { makeTempDir } from "./e2e/proc";
 /** Each shell as a command line (`busybox sh`: BusyBox picks its applet from the name it is started as). */
 export const SHELLS = ["dash", "busybox sh"] as const;
 
-export interface ShResult { ok: boolean; code: number | null; out: string }
+export interface ShResult {
+  ok: boolean;
+  code: number | null;
+  out: string;
+}
 
 export interface NodeShell {
   readonly name: string;
@@ -42,20 +46,29 @@ export function nodeShell(name: (typeof SHELLS)[number]): NodeShell {
   const env = (...dirs: string[]) => ({ ...process.env, PATH: [...dirs, shDir(), process.env.PATH].join(":") });
   const run = (command: string, input: string, runEnv = env()): ShResult => {
     try {
-      return { ok: true, code: 0, out: execFileSync(join(shDir(), "sh"), ["-c", command], { input, encoding: "utf8", stdio: "pipe", env: runEnv }) };
+      return {
+        ok: true,
+        code: 0,
+        out: execFileSync(join(shDir(), "sh"), ["-c", command], { input, encoding: "utf8", stdio: "pipe", env: runEnv }),
+      };
     } catch (e: any) {
       return { ok: false, code: e.status ?? null, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
     }
   };
-  const runAsync = (command: string, input: string, runEnv = env()) => new Promise<ShResult>((resolve) => {
-    const child = spawn(join(shDir(), "sh"), ["-c", command], { stdio: ["pipe", "pipe", "pipe"], env: runEnv });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
-    child.on("close", (code) => resolve({ ok: code === 0, code, out }));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input);
-  });
+  const runAsync = (command: string, input: string, runEnv = env()) =>
+    new Promise<ShResult>((resolve) => {
+      const child = spawn(join(shDir(), "sh"), ["-c", command], { stdio: ["pipe", "pipe", "pipe"], env: runEnv });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      child.on("close", (code) => resolve({ ok: code === 0, code, out }));
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(input);
+    });
   const nodeRoot = (prefix: string) => {
     const root = makeTempDir(prefix);
     const r = run(toolsCommand(root), nodeToolsPayload());

@@ -9,9 +9,7 @@
 // `setpriv --pdeathsig KILL`, so the kernel stops it should this process die without handlers; the emulated servers
 // end by themselves after 15 minutes. Only processes started here are killed, by pid, never by name.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync,
-} from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tryConnect } from "./e2e/proc";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,7 +148,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Clusters not stopped yet, for the last-resort exit handler. */
 const live = new Set<SshCluster>();
-process.on("exit", () => { for (const c of live) c.killNow(); });
+process.on("exit", () => {
+  for (const c of live) c.killNow();
+});
 // Interrupted (Ctrl-C, a CI timeout): exit normally so the handler above runs.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
@@ -162,7 +162,12 @@ export class SshCluster {
   private readonly daemons = new Map<string, ChildProcess>();
   private stopped = false;
 
-  private constructor(readonly dir: string, nodes: SshNode[], clientKey: string, apiServerPort: number) {
+  private constructor(
+    readonly dir: string,
+    nodes: SshNode[],
+    clientKey: string,
+    apiServerPort: number,
+  ) {
     this.nodes = nodes;
     this.clientKey = clientKey;
     this.apiServerPort = apiServerPort;
@@ -201,27 +206,30 @@ export class SshCluster {
       const root = join(dir, spec.name);
       mkdirSync(root);
       const hostKey = readFileSync(`${hostKeyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
-      writeFileSync(join(own, "sshd_config"), [
-        `ListenAddress ${spec.address}:${port}`,
-        `HostKey ${hostKeyFile}`,
-        `PidFile ${join(own, "sshd.pid")}`,
-        `AuthorizedKeysFile ${join(sshdDir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        // The temp dir is not root-only; StrictModes would refuse the authorized_keys in it.
-        "StrictModes no",
-        "LogLevel VERBOSE",
-        // Deliveries open several sessions per node at once (the stand-in allows 4 per host); no throttling here.
-        "MaxStartups 50",
-        "MaxSessions 50",
-        "UseDNS no",
-        // How the emulated restart commands (one command string for every node) find their node.
-        `SetEnv NODE_NAME=${spec.name} NODE_ROOT=${root} NODE_ADDR=${spec.address}`,
-        "",
-      ].join("\n"));
+      writeFileSync(
+        join(own, "sshd_config"),
+        [
+          `ListenAddress ${spec.address}:${port}`,
+          `HostKey ${hostKeyFile}`,
+          `PidFile ${join(own, "sshd.pid")}`,
+          `AuthorizedKeysFile ${join(sshdDir, "authorized_keys")}`,
+          "PermitRootLogin prohibit-password",
+          "PubkeyAuthentication yes",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "UsePAM no",
+          // The temp dir is not root-only; StrictModes would refuse the authorized_keys in it.
+          "StrictModes no",
+          "LogLevel VERBOSE",
+          // Deliveries open several sessions per node at once (the stand-in allows 4 per host); no throttling here.
+          "MaxStartups 50",
+          "MaxSessions 50",
+          "UseDNS no",
+          // How the emulated restart commands (one command string for every node) find their node.
+          `SetEnv NODE_NAME=${spec.name} NODE_ROOT=${root} NODE_ADDR=${spec.address}`,
+          "",
+        ].join("\n"),
+      );
       return { ...spec, port, hostKey, root, logFile: join(own, "sshd.log") };
     });
 
@@ -287,8 +295,12 @@ export class SshCluster {
 
   /** Every reader's restart command (what `delivery.restart` takes). */
   restartCommands(mode: FakeReaderMode = "restart"): Record<string, string> {
-    return Object.fromEntries(["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"]
-      .map((r) => [r, this.restartCommand(r, mode)]));
+    return Object.fromEntries(
+      ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"].map((r) => [
+        r,
+        this.restartCommand(r, mode),
+      ]),
+    );
   }
 
   /** What the emulated restart commands logged, all nodes, in time order. */
@@ -353,7 +365,8 @@ export class SshCluster {
       for (const f of readdirSync(emu).filter((x) => x.endsWith(".pid"))) {
         const pid = Number(readFileSync(join(emu, f), "utf8").trim());
         // Only if it still is one of ours: an s_server started by fake-reader.
-        if (pid > 0 && existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("s_server")) pids.push(pid);
+        if (pid > 0 && existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("s_server"))
+          pids.push(pid);
       }
     }
     return pids;
@@ -362,7 +375,13 @@ export class SshCluster {
   /** Synchronous kill of everything started here, and removal of the temp dir (exit handler; `stop` is the normal way). */
   killNow(): void {
     // Each server leads its own process group (setsid): timeout and the s_server under it.
-    for (const pid of this.serverPids()) { try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ } }
+    for (const pid of this.serverPids()) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
     for (const child of this.daemons.values()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -374,14 +393,34 @@ export class SshCluster {
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const pid of this.serverPids()) { try { process.kill(-pid, "SIGTERM"); } catch { /* gone */ } }
-    await Promise.all([...this.daemons.values()].map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
-      child.once("exit", () => { clearTimeout(kill); resolve(); });
-      child.kill("SIGTERM");
-    })));
-    for (const pid of this.serverPids()) { try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ } }
+    for (const pid of this.serverPids()) {
+      try {
+        process.kill(-pid, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+    }
+    await Promise.all(
+      [...this.daemons.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
+            child.once("exit", () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+    for (const pid of this.serverPids()) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
     live.delete(this);
     if (!opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -408,7 +447,10 @@ function parentOf(pid: number): number {
   }
 }
 
-const pidsNow = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+const pidsNow = () =>
+  readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 
 /** Direct children of a process (cheap: /proc/<pid>/task/<tid>/children, no scan of every process). */
 function childrenOf(pid: number): number[] {
@@ -498,13 +540,21 @@ export function killInstallsAtRandom(opts: {
   const done: RandomKill[] = [];
   const timers: NodeJS.Timeout[] = [];
   const schedule = (pid: number, host: string, from: KillFrom, afterMs: number) => {
-    timers.push(setTimeout(() => {
-      // Still our ssh child running the install (not a finished session, not a reused pid)?
-      const alive = parentOf(pid) === process.pid && cmdline(pid).includes("kube-pki-install");
-      const victims = !alive ? [] : target === "client" ? [pid] : opts.scriptPids(host);
-      for (const v of victims) { try { process.kill(v, "SIGKILL"); } catch { /* finished meanwhile */ } }
-      done.push({ host, target, from, afterMs, hit: victims.length > 0 });
-    }, afterMs));
+    timers.push(
+      setTimeout(() => {
+        // Still our ssh child running the install (not a finished session, not a reused pid)?
+        const alive = parentOf(pid) === process.pid && cmdline(pid).includes("kube-pki-install");
+        const victims = !alive ? [] : target === "client" ? [pid] : opts.scriptPids(host);
+        for (const v of victims) {
+          try {
+            process.kill(v, "SIGKILL");
+          } catch {
+            /* finished meanwhile */
+          }
+        }
+        done.push({ host, target, from, afterMs, hit: victims.length > 0 });
+      }, afterMs),
+    );
   };
   const poll = setInterval(() => {
     for (const c of installSshClients()) {
@@ -516,8 +566,10 @@ export function killInstallsAtRandom(opts: {
     }
     for (const [pid, w] of waiting) {
       const due = w.from === "script" ? opts.scriptPids(w.host).length > 0 : !!opts.committing?.(w.host);
-      if (due) { waiting.delete(pid); schedule(pid, w.host, w.from, w.delayMs); }
-      else if (parentOf(pid) !== process.pid) {
+      if (due) {
+        waiting.delete(pid);
+        schedule(pid, w.host, w.from, w.delayMs);
+      } else if (parentOf(pid) !== process.pid) {
         waiting.delete(pid);
         done.push({ host: w.host, target, from: w.from, afterMs: w.delayMs, hit: false });
       }

@@ -91,7 +91,12 @@ export const CA_USES = ["digital_signature", "key_encipherment", "cert_signing"]
 export const SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"];
 
 export type State = Record<string, any>;
-export async function create(s: TlsStandIn, type: string, inputs: Record<string, unknown>, name = "r"): Promise<{ id: string; state: State }> {
+export async function create(
+  s: TlsStandIn,
+  type: string,
+  inputs: Record<string, unknown>,
+  name = "r",
+): Promise<{ id: string; state: State }> {
   return s.newResource({ type, name, inputs });
 }
 
@@ -123,7 +128,11 @@ export function subjectObjects(parsed: string, keyAlg: string): string[] {
 export async function selfSignedCa(s: TlsStandIn, curve: string, subject: Record<string, unknown>) {
   const caKey = await key(s, { algorithm: "ECDSA", ecdsaCurve: curve });
   const ca = await create(s, TLS_TYPES.selfSignedCert, {
-    privateKeyPem: caKey.state.privateKeyPem, isCaCertificate: true, validityPeriodHours: 87600, allowedUses: CA_USES, subject,
+    privateKeyPem: caKey.state.privateKeyPem,
+    isCaCertificate: true,
+    validityPeriodHours: 87600,
+    allowedUses: CA_USES,
+    subject,
   });
   return { caKey, ca };
 }

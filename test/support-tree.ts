@@ -2,7 +2,10 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
-export interface TreeEntry { mode: string; sha: string }
+export interface TreeEntry {
+  mode: string;
+  sha: string;
+}
 
 export function readTree(root: string, opts: { skip?: RegExp } = {}): Record<string, TreeEntry> {
   const out: Record<string, TreeEntry> = {};
@@ -13,7 +16,11 @@ export function readTree(root: string, opts: { skip?: RegExp } = {}): Record<str
       if (opts.skip?.test(rel)) continue;
       const st = lstatSync(full);
       if (st.isDirectory()) walk(full);
-      else out[rel] = { mode: `0${(st.mode & 0o777).toString(8)}`, sha: require("node:crypto").createHash("sha256").update(readFileSync(full)).digest("hex") };
+      else
+        out[rel] = {
+          mode: `0${(st.mode & 0o777).toString(8)}`,
+          sha: require("node:crypto").createHash("sha256").update(readFileSync(full)).digest("hex"),
+        };
     }
   };
   walk(root);

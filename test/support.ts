@@ -10,7 +10,10 @@ import { unwrapSecrets } from "../emulator/secrets";
 import { TLS_TYPES } from "../emulator/tlsStandIn";
 
 export const T = {
-  key: TLS_TYPES.privateKey, csr: TLS_TYPES.certRequest, selfSigned: TLS_TYPES.selfSignedCert, signed: TLS_TYPES.locallySignedCert,
+  key: TLS_TYPES.privateKey,
+  csr: TLS_TYPES.certRequest,
+  selfSigned: TLS_TYPES.selfSignedCert,
+  signed: TLS_TYPES.locallySignedCert,
 } as const;
 
 export function runStack(raw: unknown, opts: EvaluateOptions = {}): Promise<Evaluation<StackProgram>> {
@@ -19,7 +22,13 @@ export function runStack(raw: unknown, opts: EvaluateOptions = {}): Promise<Eval
 
 export function find(ev: Evaluation<unknown>, type: string, name: string): RegisteredResource {
   const r = ev.resources.find((x) => x.type === type && x.name === name);
-  assert.ok(r, `no ${type} named ${name}; have ${ev.resources.filter((x) => x.type === type).map((x) => x.name).join(", ")}`);
+  assert.ok(
+    r,
+    `no ${type} named ${name}; have ${ev.resources
+      .filter((x) => x.type === type)
+      .map((x) => x.name)
+      .join(", ")}`,
+  );
   return r;
 }
 
@@ -48,7 +57,26 @@ export function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean; 
   const key = join(dir, "k");
   if (opts.rsaBits) execFileSync("openssl", ["genrsa", "-traditional", "-out", key, String(opts.rsaBits)], { stdio: "pipe" });
   else execFileSync("openssl", ["ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key], { stdio: "pipe" });
-  execFileSync("openssl", ["req", "-x509", "-new", "-key", key, "-subj", `/CN=${cn}`, "-days", String(opts.days ?? 3650), "-out", join(dir, "c"),
-    "-addext", `basicConstraints=critical,CA:${opts.leaf ? "FALSE" : "TRUE"}`, "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign"], { stdio: "pipe" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      key,
+      "-subj",
+      `/CN=${cn}`,
+      "-days",
+      String(opts.days ?? 3650),
+      "-out",
+      join(dir, "c"),
+      "-addext",
+      `basicConstraints=critical,CA:${opts.leaf ? "FALSE" : "TRUE"}`,
+      "-addext",
+      "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
+    ],
+    { stdio: "pipe" },
+  );
   return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(key, "utf8") };
 }

@@ -9,8 +9,22 @@ import * as crypto from "node:crypto";
 import { isWrappedSecret } from "../emulator/secrets";
 import { TLS_TYPES, TlsStandIn, dueForRenewal, hashForState, tlsDiff } from "../emulator/tlsStandIn";
 import {
-  openssl, opensslStatus, plain, asn1parse, spkiDer, expectedId, derOfPem,
-  assertGoPem, CA_USES, SERVER_USES, State, create, key, rejectsWith, SUBJECT_OBJECT_ORDER, subjectObjects,
+  openssl,
+  opensslStatus,
+  plain,
+  asn1parse,
+  spkiDer,
+  expectedId,
+  derOfPem,
+  assertGoPem,
+  CA_USES,
+  SERVER_USES,
+  State,
+  create,
+  key,
+  rejectsWith,
+  SUBJECT_OBJECT_ORDER,
+  subjectObjects,
 } from "./support-tls";
 
 describe("tlsStandIn: PrivateKey (§3)", () => {
@@ -117,7 +131,10 @@ describe("tlsStandIn: CertRequest (§4)", () => {
     const parsed = asn1parse(csr.state.certRequestPem);
     assert.deepEqual(subjectObjects(parsed, "id-ecPublicKey"), SUBJECT_OBJECT_ORDER);
     assert.match(parsed, /PRINTABLESTRING\s+:Acme, Inc\./);
-    const utf8 = await create(s, TLS_TYPES.certRequest, { privateKeyPem: k384.state.privateKeyPem, subject: { commonName: "x", organization: "Köln" } });
+    const utf8 = await create(s, TLS_TYPES.certRequest, {
+      privateKeyPem: k384.state.privateKeyPem,
+      subject: { commonName: "x", organization: "Köln" },
+    });
     assert.match(asn1parse(utf8.state.certRequestPem), /UTF8STRING\s+:K/, "a non-printable O becomes UTF8String");
   });
 
@@ -156,7 +173,10 @@ describe("tlsStandIn: CertRequest (§4)", () => {
 
   it("errors: an invalid IP address (Go net.ParseIP), a PEM that is no private key (§4, §2)", async () => {
     const pk = k384.state.privateKeyPem;
-    await rejectsWith(create(s, TLS_TYPES.certRequest, { privateKeyPem: pk, ipAddresses: ["10.0.0.256"] }), /^Invalid IP address: Failed to parse "10.0.0.256"/);
+    await rejectsWith(
+      create(s, TLS_TYPES.certRequest, { privateKeyPem: pk, ipAddresses: ["10.0.0.256"] }),
+      /^Invalid IP address: Failed to parse "10.0.0.256"/,
+    );
     await rejectsWith(create(s, TLS_TYPES.certRequest, { privateKeyPem: pk, ipAddresses: ["010.0.0.1"] }), /Invalid IP address/);
     await rejectsWith(create(s, TLS_TYPES.certRequest, { privateKeyPem: pk, ipAddresses: ["fe80::1%eth0"] }), /Invalid IP address/);
     await rejectsWith(create(s, TLS_TYPES.certRequest, { privateKeyPem: k384.state.publicKeyPem }), /^Failed to parse private key PEM: /);
@@ -180,10 +200,20 @@ describe("tlsStandIn: CertRequest (§4)", () => {
 describe("tlsStandIn: tlsDiff and dueForRenewal (§1, §8, §12.3)", () => {
   const PEM_A = "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----\n";
   const PEM_B = "-----BEGIN CERTIFICATE-----\nQkJC\n-----END CERTIFICATE-----\n";
-  const cert = { privateKeyPem: PEM_A, validityPeriodHours: 100, earlyRenewalHours: 10, allowedUses: SERVER_USES, subject: { commonName: "x" } };
+  const cert = {
+    privateKeyPem: PEM_A,
+    validityPeriodHours: 100,
+    earlyRenewalHours: 10,
+    allowedUses: SERVER_USES,
+    subject: { commonName: "x" },
+  };
 
   it("PrivateKey: identical or default-equivalent ⇒ same; any change ⇒ replace", () => {
-    assert.deepEqual(tlsDiff(TLS_TYPES.privateKey, { algorithm: "RSA" }, { algorithm: "RSA", rsaBits: 2048 }), { op: "same", changedKeys: [], replaceKeys: [] });
+    assert.deepEqual(tlsDiff(TLS_TYPES.privateKey, { algorithm: "RSA" }, { algorithm: "RSA", rsaBits: 2048 }), {
+      op: "same",
+      changedKeys: [],
+      replaceKeys: [],
+    });
     assert.deepEqual(tlsDiff(TLS_TYPES.privateKey, { algorithm: "RSA" }, { algorithm: "ECDSA" }).op, "replace");
     const curve = tlsDiff(TLS_TYPES.privateKey, { algorithm: "RSA" }, { algorithm: "RSA", ecdsaCurve: "P256" });
     assert.deepEqual(curve, { op: "replace", changedKeys: ["ecdsaCurve"], replaceKeys: ["ecdsaCurve"] });
@@ -205,7 +235,11 @@ describe("tlsStandIn: tlsDiff and dueForRenewal (§1, §8, §12.3)", () => {
   it("certificates: earlyRenewalHours alone ⇒ update; other inputs ⇒ replace; identical ⇒ same", () => {
     for (const type of [TLS_TYPES.selfSignedCert, TLS_TYPES.locallySignedCert]) {
       assert.deepEqual(tlsDiff(type, cert, { ...cert }), { op: "same", changedKeys: [], replaceKeys: [] });
-      assert.deepEqual(tlsDiff(type, cert, { ...cert, earlyRenewalHours: 20 }), { op: "update", changedKeys: ["earlyRenewalHours"], replaceKeys: [] });
+      assert.deepEqual(tlsDiff(type, cert, { ...cert, earlyRenewalHours: 20 }), {
+        op: "update",
+        changedKeys: ["earlyRenewalHours"],
+        replaceKeys: [],
+      });
       assert.deepEqual(tlsDiff(type, cert, { ...cert, validityPeriodHours: 200 }).replaceKeys, ["validityPeriodHours"]);
       assert.deepEqual(tlsDiff(type, cert, { ...cert, allowedUses: CA_USES }).replaceKeys, ["allowedUses"]);
       assert.deepEqual(tlsDiff(type, cert, { ...cert, isCaCertificate: false }).op, "same", "false is the default");
@@ -217,7 +251,11 @@ describe("tlsStandIn: tlsDiff and dueForRenewal (§1, §8, §12.3)", () => {
 
   it("validity 0 or earlyRenewalHours >= validity ⇒ replaced on every run, keyed on readyForRenewal (§8)", () => {
     const zero = { ...cert, validityPeriodHours: 0, earlyRenewalHours: 0 };
-    assert.deepEqual(tlsDiff(TLS_TYPES.selfSignedCert, zero, { ...zero }), { op: "replace", changedKeys: [], replaceKeys: ["readyForRenewal"] });
+    assert.deepEqual(tlsDiff(TLS_TYPES.selfSignedCert, zero, { ...zero }), {
+      op: "replace",
+      changedKeys: [],
+      replaceKeys: ["readyForRenewal"],
+    });
     const early = { ...cert, earlyRenewalHours: 100 };
     assert.deepEqual(tlsDiff(TLS_TYPES.locallySignedCert, cert, early), {
       op: "replace",
@@ -252,18 +290,35 @@ describe("tlsStandIn: anything kube-pki does not send is refused, not emulated",
     await rejectsWith(key(s, { algorithm: "ECDSA", ecdsaCurve: "P521" }), /ecdsaCurve P521 is not emulated/);
     await rejectsWith(key(s, { algorithm: "rsa" }), /algorithm rsa is not emulated/);
     const ed = crypto.generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" });
-    await rejectsWith(create(s, TLS_TYPES.certRequest, { privateKeyPem: ed, subject: { commonName: "x" } }), /a ed25519 key is not emulated/);
+    await rejectsWith(
+      create(s, TLS_TYPES.certRequest, { privateKeyPem: ed, subject: { commonName: "x" } }),
+      /a ed25519 key is not emulated/,
+    );
   });
 
   it("inputs: write-only keys, URIs, subject fields but CN and O, maxPathLength, setSubjectKeyId/setAuthorityKeyId, other uses", async () => {
-    const csr = (extra: Record<string, unknown>) => create(s, TLS_TYPES.certRequest, { privateKeyPem: pem, subject: { commonName: "x" }, ...extra });
+    const csr = (extra: Record<string, unknown>) =>
+      create(s, TLS_TYPES.certRequest, { privateKeyPem: pem, subject: { commonName: "x" }, ...extra });
     await rejectsWith(csr({ uris: ["spiffe://x/y"] }), /CertRequest input uris is not emulated/);
-    await rejectsWith(csr({ privateKeyPemWo: "k", privateKeyPemWoVersion: 1 }), /input privateKeyPemWo, privateKeyPemWoVersion is not emulated/);
+    await rejectsWith(
+      csr({ privateKeyPemWo: "k", privateKeyPemWoVersion: 1 }),
+      /input privateKeyPemWo, privateKeyPemWoVersion is not emulated/,
+    );
     await rejectsWith(csr({ subject: { commonName: "x", emailAddress: "a@b.example" } }), /subject field emailAddress is not emulated/);
     const ssc = (extra: Record<string, unknown>) =>
-      create(s, TLS_TYPES.selfSignedCert, { privateKeyPem: pem, validityPeriodHours: 1, allowedUses: CA_USES, isCaCertificate: true, subject: { commonName: "x" }, ...extra });
+      create(s, TLS_TYPES.selfSignedCert, {
+        privateKeyPem: pem,
+        validityPeriodHours: 1,
+        allowedUses: CA_USES,
+        isCaCertificate: true,
+        subject: { commonName: "x" },
+        ...extra,
+      });
     for (const input of ["maxPathLength", "setSubjectKeyId", "setAuthorityKeyId"]) {
-      await rejectsWith(ssc({ [input]: input === "maxPathLength" ? 1 : true }), new RegExp(`SelfSignedCert input ${input} is not emulated`));
+      await rejectsWith(
+        ssc({ [input]: input === "maxPathLength" ? 1 : true }),
+        new RegExp(`SelfSignedCert input ${input} is not emulated`),
+      );
     }
     await rejectsWith(ssc({ allowedUses: ["code_signing"] }), /allowedUses "code_signing" is not emulated/);
     // Unset (undefined or null) inputs are fine: the SDK passes what the program leaves out that way.

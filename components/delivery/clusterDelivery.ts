@@ -4,8 +4,15 @@ import { FileSpec } from "../model/catalog";
 import { ClusterSpec, NodeSpec, SshTarget } from "../model/config";
 import { DeliveryPlan, PushPlan } from "../model/deliveryPlan";
 import {
-  bundleDigest, bundlePayload, certificateFingerprint, installCommand, nodeToolsPayload, removeCommand, restartCommand,
-  restartInput, toolsCommand,
+  bundleDigest,
+  bundlePayload,
+  certificateFingerprint,
+  installCommand,
+  nodeToolsPayload,
+  removeCommand,
+  restartCommand,
+  restartInput,
+  toolsCommand,
 } from "../node/nodeProgram";
 
 /** What delivery needs of the cluster's spec: its name (local directories) and how it is delivered to. */
@@ -28,8 +35,13 @@ export interface ClusterDeliveryArgs {
  * The SSH connection to a node: its host key pinned, the deploy key secret. Without a key (`sshAuth: agent`) the
  * provider authenticates with the agent at SSH_AUTH_SOCK when the command runs; nothing about it is in the inputs.
  */
-const connectionOf = (ssh: SshTarget, privateKey: pulumi.Output<string> | undefined) =>
-  ({ host: ssh.host, port: ssh.port, user: ssh.user, hostKey: ssh.hostKey, ...(privateKey ? { privateKey } : {}) });
+const connectionOf = (ssh: SshTarget, privateKey: pulumi.Output<string> | undefined) => ({
+  host: ssh.host,
+  port: ssh.port,
+  user: ssh.user,
+  hostKey: ssh.hostKey,
+  ...(privateKey ? { privateKey } : {}),
+});
 
 /**
  * A push that removes its files on delete must be deleted before it is re-created when replaced (`pulumi up
@@ -59,7 +71,8 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     if (delivery.mode === "ssh" && delivery.sshAuth === "key" && args.sshPrivateKey === undefined) {
       throw new pulumi.ResourceError(`sshPrivateKey is required for SSH delivery with sshAuth "key"`, this);
     }
-    if (delivery.mode === "local" && !args.localDirectory) throw new pulumi.ResourceError("localDirectory is required for local delivery", this);
+    if (delivery.mode === "local" && !args.localDirectory)
+      throw new pulumi.ResourceError("localDirectory is required for local delivery", this);
     const sshKey = args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey);
 
     // The node program, once per node; it stays on the node (with kube-pki's ledger) when the node leaves the config.
@@ -67,18 +80,35 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     for (const t of plan.tools) {
       const root = this.rootOf(cluster, t.node, args.localDirectory);
       const command = toolsCommand(root);
-      const inputs = { create: command, update: command, stdin: nodeToolsPayload(), logging: "none" as const, addPreviousOutputInEnv: false };
-      tools.set(t.node.name, cluster.delivery.mode === "local"
-        ? new local.Command(t.resourceName, inputs, { ...COMMAND_OPTIONS, parent: this })
-        : new remote.Command(t.resourceName, { ...inputs, connection: connectionOf(t.node.ssh!, sshKey) }, { ...COMMAND_OPTIONS, parent: this }));
+      const inputs = {
+        create: command,
+        update: command,
+        stdin: nodeToolsPayload(),
+        logging: "none" as const,
+        addPreviousOutputInEnv: false,
+      };
+      tools.set(
+        t.node.name,
+        cluster.delivery.mode === "local"
+          ? new local.Command(t.resourceName, inputs, { ...COMMAND_OPTIONS, parent: this })
+          : new remote.Command(
+              t.resourceName,
+              { ...inputs, connection: connectionOf(t.node.ssh!, sshKey) },
+              { ...COMMAND_OPTIONS, parent: this },
+            ),
+      );
     }
 
     const payloads = new Map<string, pulumi.Output<string>>();
     const pushes = new Map<string, pulumi.Resource>();
     for (const push of plan.pushes) {
       const payload = pulumi.all(push.bundle.files.map((f) => contentOf(f))).apply((contents) =>
-        bundlePayload(push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! })),
-          push.bundle.absent, { keepPrevious: push.keepPrevious }));
+        bundlePayload(
+          push.bundle.files.map((f, i) => ({ path: f.path, mode: f.mode, owner: f.owner, content: contents[i]! })),
+          push.bundle.absent,
+          { keepPrevious: push.keepPrevious },
+        ),
+      );
       const stdin = push.secret ? pulumi.secret(payload) : payload;
       payloads.set(push.resourceName, payload);
       pushes.set(push.resourceName, this.push(cluster, push, stdin, sshKey, tools.get(push.node.name)!, args.localDirectory));
@@ -89,30 +119,52 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     for (const restart of plan.restarts) {
       const ssh = restart.node.ssh!;
       const fingerprints = restart.checks.map((c) => {
-        const certFile = plan.pushes.find((p) => p.bundle.id === c.certificate && p.node.name === restart.node.name)!
+        const certFile = plan.pushes
+          .find((p) => p.bundle.id === c.certificate && p.node.name === restart.node.name)!
           .bundle.files.find((f) => f.content === "certificate")!;
         return contentOf(certFile).apply(certificateFingerprint);
       });
       const digests = pulumi.all(restart.reads.map((r) => payloads.get(r.push)!.apply(bundleDigest)));
       const files = restart.reads.flatMap((r) =>
-        pushPlans.get(r.push)!.bundle.files.map((f) => ({ path: f.path, bundle: r.bundle, sharedWith: r.sharedWith })));
-      const stdin = pulumi.all([pulumi.all(fingerprints), digests]).apply(([fps, ds]) => restartInput(
-        restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
-        Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!])), files));
+        pushPlans.get(r.push)!.bundle.files.map((f) => ({ path: f.path, bundle: r.bundle, sharedWith: r.sharedWith })),
+      );
+      const stdin = pulumi.all([pulumi.all(fingerprints), digests]).apply(([fps, ds]) =>
+        restartInput(
+          restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
+          Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!])),
+          files,
+        ),
+      );
       const command = (mode: "create" | "update") =>
         restartCommand(restart.command, ssh.root, restart.reader, delivery.healthCheckTimeoutSeconds, mode);
-      restarts.set(restart.resourceName, new remote.Command(restart.resourceName, {
-        connection: connectionOf(ssh, sshKey),
-        create: command("create"), update: command("update"), stdin, logging: "none", addPreviousOutputInEnv: false,
-      }, {
-        ...COMMAND_OPTIONS, parent: this,
-        dependsOn: [tools.get(restart.node.name)!, ...restart.after.map((p) => pushes.get(p)!),
-          ...(restart.previousNode ? [restarts.get(restart.previousNode)!] : [])],
-      }));
+      restarts.set(
+        restart.resourceName,
+        new remote.Command(
+          restart.resourceName,
+          {
+            connection: connectionOf(ssh, sshKey),
+            create: command("create"),
+            update: command("update"),
+            stdin,
+            logging: "none",
+            addPreviousOutputInEnv: false,
+          },
+          {
+            ...COMMAND_OPTIONS,
+            parent: this,
+            dependsOn: [
+              tools.get(restart.node.name)!,
+              ...restart.after.map((p) => pushes.get(p)!),
+              ...(restart.previousNode ? [restarts.get(restart.previousNode)!] : []),
+            ],
+          },
+        ),
+      );
     }
     this.bundleDigests = pulumi.all(Object.fromEntries([...payloads].map(([k, v]) => [k, v.apply(bundleDigest)])));
     // A command's id is known once its create or update has run: all of them, the rollout has succeeded.
-    this.rolledOut = pulumi.all([...tools.values(), ...pushes.values(), ...restarts.values()].map((r) => (r as pulumi.CustomResource).id))
+    this.rolledOut = pulumi
+      .all([...tools.values(), ...pushes.values(), ...restarts.values()].map((r) => (r as pulumi.CustomResource).id))
       .apply(() => true);
     this.registerOutputs({ bundleDigests: this.bundleDigests });
   }
@@ -122,12 +174,22 @@ export class ClusterDelivery extends pulumi.ComponentResource {
     return cluster.delivery.mode === "local" ? `${localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${node.name}` : node.ssh!.root;
   }
 
-  private push(cluster: DeliveredCluster, push: PushPlan, stdin: pulumi.Output<string>, sshKey: pulumi.Output<string> | undefined,
-    tools: pulumi.Resource, localDirectory?: string): pulumi.Resource {
+  private push(
+    cluster: DeliveredCluster,
+    push: PushPlan,
+    stdin: pulumi.Output<string>,
+    sshKey: pulumi.Output<string> | undefined,
+    tools: pulumi.Resource,
+    localDirectory?: string,
+  ): pulumi.Resource {
     const root = this.rootOf(cluster, push.node, localDirectory);
     const install = installCommand(root);
     const inputs = {
-      create: install, update: install, stdin, logging: "none" as const, addPreviousOutputInEnv: false,
+      create: install,
+      update: install,
+      stdin,
+      logging: "none" as const,
+      addPreviousOutputInEnv: false,
       ...(cluster.delivery.removeFiles ? { delete: removeCommand(root) } : {}),
     };
     const opts = { ...COMMAND_OPTIONS, parent: this, dependsOn: [tools], ...replaceOptions(cluster) };

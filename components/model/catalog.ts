@@ -5,9 +5,7 @@
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
-import {
-  buildName, CA_SIGNER_PATH, catalogId, KEY_PAIR_PATHS, KeyPairName, kubeconfigPath, SA_PATHS, userCatalogId,
-} from "./names";
+import { buildName, CA_SIGNER_PATH, catalogId, KEY_PAIR_PATHS, KeyPairName, kubeconfigPath, SA_PATHS, userCatalogId } from "./names";
 
 export type CaName = "ca" | "front-proxy-ca" | "etcd-ca";
 
@@ -18,7 +16,6 @@ export const USES = {
   client: ["digital_signature", "key_encipherment", "client_auth"],
   serverAndClient: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
 } as const;
-
 
 /** How many of a certificate there are: one per cluster, one per control-plane node, or one per node. */
 export type Scope = "cluster" | "control-plane" | "node";
@@ -73,38 +70,136 @@ const nodeIdentity = (node: NodeSpec) => `system:node:${node.name}`;
 
 /** §1 leaves, plus the kubelet serving certificate of §6. */
 export const LEAF_CERTIFICATES: readonly LeafProfile[] = [
-  { name: "apiserver", signer: "ca", scope: "control-plane", commonName: fixed("kube-apiserver"), uses: USES.server,
-    altNames: apiServerAltNames, readers: ["kube-apiserver"], servedOnPort: (c) => c.apiServer.bindPort },
-  { name: "apiserver-kubelet-client", signer: "ca", scope: "control-plane", commonName: fixed("kube-apiserver-kubelet-client"),
-    organization: "kubeadm:cluster-admins", uses: USES.client, readers: ["kube-apiserver"] },
-  { name: "front-proxy-client", signer: "front-proxy-ca", scope: "control-plane", commonName: fixed("front-proxy-client"),
-    uses: USES.client, readers: ["kube-apiserver"] },
-  { name: "apiserver-etcd-client", signer: "etcd-ca", scope: "control-plane", commonName: fixed("kube-apiserver-etcd-client"),
-    uses: USES.client, readers: ["kube-apiserver"] },
-  { name: "etcd-healthcheck-client", signer: "etcd-ca", scope: "control-plane", commonName: fixed("kube-etcd-healthcheck-client"),
-    uses: USES.client, readers: [] },
-  { name: "etcd-server", signer: "etcd-ca", scope: "control-plane", commonName: nodeName, uses: USES.serverAndClient,
-    altNames: (c, n) => etcdAltNames(n, c.etcd.serverCertSANs), readers: ["etcd"], servedOnPort: () => 2379 },
-  { name: "etcd-peer", signer: "etcd-ca", scope: "control-plane", commonName: nodeName, uses: USES.serverAndClient,
-    altNames: (c, n) => etcdAltNames(n, c.etcd.peerCertSANs), readers: ["etcd"], servedOnPort: () => 2380 },
-  { name: "kubelet-serving", signer: "ca", scope: "node", commonName: nodeIdentity, organization: "system:nodes",
-    uses: USES.server, altNames: (_, n) => kubeletServingAltNames(n), readers: ["kubelet"], servedOnPort: () => 10250 },
+  {
+    name: "apiserver",
+    signer: "ca",
+    scope: "control-plane",
+    commonName: fixed("kube-apiserver"),
+    uses: USES.server,
+    altNames: apiServerAltNames,
+    readers: ["kube-apiserver"],
+    servedOnPort: (c) => c.apiServer.bindPort,
+  },
+  {
+    name: "apiserver-kubelet-client",
+    signer: "ca",
+    scope: "control-plane",
+    commonName: fixed("kube-apiserver-kubelet-client"),
+    organization: "kubeadm:cluster-admins",
+    uses: USES.client,
+    readers: ["kube-apiserver"],
+  },
+  {
+    name: "front-proxy-client",
+    signer: "front-proxy-ca",
+    scope: "control-plane",
+    commonName: fixed("front-proxy-client"),
+    uses: USES.client,
+    readers: ["kube-apiserver"],
+  },
+  {
+    name: "apiserver-etcd-client",
+    signer: "etcd-ca",
+    scope: "control-plane",
+    commonName: fixed("kube-apiserver-etcd-client"),
+    uses: USES.client,
+    readers: ["kube-apiserver"],
+  },
+  {
+    name: "etcd-healthcheck-client",
+    signer: "etcd-ca",
+    scope: "control-plane",
+    commonName: fixed("kube-etcd-healthcheck-client"),
+    uses: USES.client,
+    readers: [],
+  },
+  {
+    name: "etcd-server",
+    signer: "etcd-ca",
+    scope: "control-plane",
+    commonName: nodeName,
+    uses: USES.serverAndClient,
+    altNames: (c, n) => etcdAltNames(n, c.etcd.serverCertSANs),
+    readers: ["etcd"],
+    servedOnPort: () => 2379,
+  },
+  {
+    name: "etcd-peer",
+    signer: "etcd-ca",
+    scope: "control-plane",
+    commonName: nodeName,
+    uses: USES.serverAndClient,
+    altNames: (c, n) => etcdAltNames(n, c.etcd.peerCertSANs),
+    readers: ["etcd"],
+    servedOnPort: () => 2380,
+  },
+  {
+    name: "kubelet-serving",
+    signer: "ca",
+    scope: "node",
+    commonName: nodeIdentity,
+    organization: "system:nodes",
+    uses: USES.server,
+    altNames: (_, n) => kubeletServingAltNames(n),
+    readers: ["kubelet"],
+    servedOnPort: () => 10250,
+  },
 ];
 
 /** §4 kubeconfigs, plus kube-proxy's (a client-certificate kubeconfig, as self-managed clusters run it). */
 export const KUBECONFIGS: readonly KubeconfigProfile[] = [
-  { name: "admin.conf", scope: "cluster", audience: "control-plane", commonName: fixed("kubernetes-admin"),
-    organization: "kubeadm:cluster-admins", server: "CPE", readers: [] },
-  { name: "super-admin.conf", scope: "cluster", audience: "init-node", commonName: fixed("kubernetes-super-admin"),
-    organization: "system:masters", server: "CPE", readers: [] },
-  { name: "controller-manager.conf", scope: "control-plane", audience: "control-plane",
-    commonName: fixed("system:kube-controller-manager"), server: "LOCAL", readers: ["kube-controller-manager"] },
-  { name: "scheduler.conf", scope: "control-plane", audience: "control-plane", commonName: fixed("system:kube-scheduler"),
-    server: "LOCAL", readers: ["kube-scheduler"] },
-  { name: "kubelet.conf", scope: "node", audience: "every-node", commonName: nodeIdentity, organization: "system:nodes",
-    server: "CPE", readers: ["kubelet"] },
-  { name: "kube-proxy.conf", scope: "cluster", audience: "every-node", commonName: fixed("system:kube-proxy"),
-    organization: "system:node-proxier", server: "CPE", readers: ["kube-proxy"] },
+  {
+    name: "admin.conf",
+    scope: "cluster",
+    audience: "control-plane",
+    commonName: fixed("kubernetes-admin"),
+    organization: "kubeadm:cluster-admins",
+    server: "CPE",
+    readers: [],
+  },
+  {
+    name: "super-admin.conf",
+    scope: "cluster",
+    audience: "init-node",
+    commonName: fixed("kubernetes-super-admin"),
+    organization: "system:masters",
+    server: "CPE",
+    readers: [],
+  },
+  {
+    name: "controller-manager.conf",
+    scope: "control-plane",
+    audience: "control-plane",
+    commonName: fixed("system:kube-controller-manager"),
+    server: "LOCAL",
+    readers: ["kube-controller-manager"],
+  },
+  {
+    name: "scheduler.conf",
+    scope: "control-plane",
+    audience: "control-plane",
+    commonName: fixed("system:kube-scheduler"),
+    server: "LOCAL",
+    readers: ["kube-scheduler"],
+  },
+  {
+    name: "kubelet.conf",
+    scope: "node",
+    audience: "every-node",
+    commonName: nodeIdentity,
+    organization: "system:nodes",
+    server: "CPE",
+    readers: ["kubelet"],
+  },
+  {
+    name: "kube-proxy.conf",
+    scope: "cluster",
+    audience: "every-node",
+    commonName: fixed("system:kube-proxy"),
+    organization: "system:node-proxier",
+    server: "CPE",
+    readers: ["kube-proxy"],
+  },
 ];
 
 // ---- the expanded catalog -----------------------------------------------------------------------------------------
@@ -181,10 +276,8 @@ export interface ClusterCatalog {
   readonly bundles: readonly Bundle[];
 }
 
-const certificateFile = (source: string, path: string): FileSpec =>
-  ({ path, mode: 0o644, owner: "root", source, content: "certificate" });
-const privateKeyFile = (source: string, path: string): FileSpec =>
-  ({ path, mode: 0o600, owner: "root", source, content: "private-key" });
+const certificateFile = (source: string, path: string): FileSpec => ({ path, mode: 0o644, owner: "root", source, content: "certificate" });
+const privateKeyFile = (source: string, path: string): FileSpec => ({ path, mode: 0o600, owner: "root", source, content: "private-key" });
 
 function endpointUrl(cluster: ClusterSpec, initNode: NodeSpec): string {
   const cpe = cluster.controlPlaneEndpoint;
@@ -198,10 +291,14 @@ function nodesInScope(cluster: ClusterSpec, scope: Scope): readonly (NodeSpec | 
 
 function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audience): readonly NodeSpec[] {
   switch (audience) {
-    case "control-plane": return cluster.nodes.filter((n) => n.role === "control-plane");
-    case "init-node": return [initNode];
-    case "every-node": return cluster.nodes;
-    case "operator-only": return [];
+    case "control-plane":
+      return cluster.nodes.filter((n) => n.role === "control-plane");
+    case "init-node":
+      return [initNode];
+    case "every-node":
+      return cluster.nodes;
+    case "operator-only":
+      return [];
   }
 }
 
@@ -219,10 +316,19 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
 
   for (const ca of CERTIFICATE_AUTHORITIES) {
     certificates.push({
-      id: ca.name, name: ca.name, kind: "ca", resourceName: buildName({ kind: "ca", cluster: cluster.name, ca: ca.name, generation: 1 }),
-      commonName: ca.commonName, organizations: [], allowedUses: USES.ca, dnsNames: [ca.commonName], ipAddresses: [],
+      id: ca.name,
+      name: ca.name,
+      kind: "ca",
+      resourceName: buildName({ kind: "ca", cluster: cluster.name, ca: ca.name, generation: 1 }),
+      commonName: ca.commonName,
+      organizations: [],
+      allowedUses: USES.ca,
+      dnsNames: [ca.commonName],
+      ipAddresses: [],
       // CAs are never renewed behind the operator's back: replacing one re-issues everything under it (§11).
-      validityHours: caHours, earlyRenewalHours: 0, keyAlgorithm,
+      validityHours: caHours,
+      earlyRenewalHours: 0,
+      keyAlgorithm,
     });
     const withKey = cluster.caKeys === "control-plane";
     // ca.crt is the one PKI file workers need (§6); CA keys go to control-plane nodes only, and only on opt-in (§8).
@@ -249,14 +355,27 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       const id = catalogId(leaf.name, node.name);
       const servedAt = leaf.servedOnPort ? { host: node.address, port: leaf.servedOnPort(cluster) } : undefined;
       certificates.push({
-        id, name: leaf.name, kind: "leaf", resourceName: buildName({ kind: "leaf", cluster: cluster.name, certificate: leaf.name, node: node.name }),
+        id,
+        name: leaf.name,
+        kind: "leaf",
+        resourceName: buildName({ kind: "leaf", cluster: cluster.name, certificate: leaf.name, node: node.name }),
         node: node.name,
-        signer: leaf.signer, commonName: leaf.commonName(node), organizations: orgs(leaf.organization), allowedUses: leaf.uses,
-        dnsNames: sans.dnsNames, ipAddresses: sans.ipAddresses, validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
+        signer: leaf.signer,
+        commonName: leaf.commonName(node),
+        organizations: orgs(leaf.organization),
+        allowedUses: leaf.uses,
+        dnsNames: sans.dnsNames,
+        ipAddresses: sans.ipAddresses,
+        validityHours: leafHours,
+        earlyRenewalHours,
+        keyAlgorithm,
         servedAt,
       });
       bundles.push({
-        id, node: node.name, readers: leaf.readers, servedAt,
+        id,
+        node: node.name,
+        readers: leaf.readers,
+        servedAt,
         files: [certificateFile(id, KEY_PAIR_PATHS[leaf.name].certificate), privateKeyFile(id, KEY_PAIR_PATHS[leaf.name].key)],
       });
     }
@@ -269,16 +388,28 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       const id = catalogId(kc.name, node?.name);
       const server = kc.server === "LOCAL" && node ? httpsUrl(node.address, cluster.apiServer.bindPort) : endpoint;
       certificates.push({
-        id, name: kc.name, kind: "kubeconfig",
-        resourceName: buildName({ kind: "kubeconfig", cluster: cluster.name, kubeconfig: kc.name, ...(node ? { node: node.name } : {}) }), node: node?.name,
-        signer: "ca", commonName, organizations: orgs(kc.organization), allowedUses: USES.client, dnsNames: [], ipAddresses: [],
-        validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
+        id,
+        name: kc.name,
+        kind: "kubeconfig",
+        resourceName: buildName({ kind: "kubeconfig", cluster: cluster.name, kubeconfig: kc.name, ...(node ? { node: node.name } : {}) }),
+        node: node?.name,
+        signer: "ca",
+        commonName,
+        organizations: orgs(kc.organization),
+        allowedUses: USES.client,
+        dnsNames: [],
+        ipAddresses: [],
+        validityHours: leafHours,
+        earlyRenewalHours,
+        keyAlgorithm,
         kubeconfig: { clusterName: cluster.clusterName, server, user: commonName },
       });
       const targets = node ? [node] : audienceNodes(cluster, initNode, kc.audience);
       for (const target of targets) {
         bundles.push({
-          id, node: target.name, readers: kc.readers,
+          id,
+          node: target.name,
+          readers: kc.readers,
           files: [{ path: kubeconfigPath(kc.name), mode: 0o600, owner: "root", source: id, content: "kubeconfig" }],
         });
       }
@@ -288,9 +419,19 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   for (const user of cluster.users) {
     const id = userCatalogId(user.name);
     certificates.push({
-      id, name: id, kind: "kubeconfig", resourceName: buildName({ kind: "user", cluster: cluster.name, user: user.name }),
-      signer: "ca", commonName: user.name, organizations: user.groups, allowedUses: USES.client, dnsNames: [],
-      ipAddresses: [], validityHours: leafHours, earlyRenewalHours, keyAlgorithm,
+      id,
+      name: id,
+      kind: "kubeconfig",
+      resourceName: buildName({ kind: "user", cluster: cluster.name, user: user.name }),
+      signer: "ca",
+      commonName: user.name,
+      organizations: user.groups,
+      allowedUses: USES.client,
+      dnsNames: [],
+      ipAddresses: [],
+      validityHours: leafHours,
+      earlyRenewalHours,
+      keyAlgorithm,
       kubeconfig: { clusterName: cluster.clusterName, server: endpoint, user: user.name },
     });
   }
@@ -298,7 +439,9 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   // §5: identical on every control-plane node, like the CAs; never on workers.
   for (const node of controlPlane) {
     bundles.push({
-      id: "sa", node: node.name, readers: ["kube-apiserver", "kube-controller-manager"],
+      id: "sa",
+      node: node.name,
+      readers: ["kube-apiserver", "kube-controller-manager"],
       files: [
         { path: SA_PATHS.privateKey, mode: 0o600, owner: "root", source: "sa", content: "private-key" },
         { path: SA_PATHS.publicKey, mode: 0o600, owner: "root", source: "sa", content: "public-key" },
@@ -307,7 +450,10 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   }
 
   return {
-    cluster, initNode, certificates, bundles: withEntitlements(cluster, bundles),
+    cluster,
+    initNode,
+    certificates,
+    bundles: withEntitlements(cluster, bundles),
     serviceAccount: { id: "sa", resourceName: buildName({ kind: "service-account", cluster: cluster.name, generation: 1 }), keyAlgorithm },
   };
 }
@@ -318,14 +464,19 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
  */
 export function bundlePathsById(): ReadonlyMap<string, readonly string[]> {
   return new Map<string, readonly string[]>([
-    ...[...CERTIFICATE_AUTHORITIES, ...LEAF_CERTIFICATES].map(({ name }) => [name, [KEY_PAIR_PATHS[name].certificate, KEY_PAIR_PATHS[name].key]] as const),
+    ...[...CERTIFICATE_AUTHORITIES, ...LEAF_CERTIFICATES].map(
+      ({ name }) => [name, [KEY_PAIR_PATHS[name].certificate, KEY_PAIR_PATHS[name].key]] as const,
+    ),
     ...KUBECONFIGS.map((k) => [k.name, [kubeconfigPath(k.name)]] as const),
     ["sa", [SA_PATHS.privateKey, SA_PATHS.publicKey]] as const,
   ]);
 }
 
 /** Signing keys: wherever the config does not place them, they must not exist (docs/kubeadm.md §6, §8). */
-export const SIGNING_KEY_PATHS: readonly string[] = [...CERTIFICATE_AUTHORITIES.map((ca) => KEY_PAIR_PATHS[ca.name].key), SA_PATHS.privateKey];
+export const SIGNING_KEY_PATHS: readonly string[] = [
+  ...CERTIFICATE_AUTHORITIES.map((ca) => KEY_PAIR_PATHS[ca.name].key),
+  SA_PATHS.privateKey,
+];
 
 /**
  * Least privilege, also after a change (caKeys back to none, a control-plane node turned worker, another init node):
@@ -340,11 +491,17 @@ function withEntitlements(cluster: ClusterSpec, bundles: readonly Bundle[]): Bun
     b.files.forEach((f) => paths.add(f.path));
     received.set(b.node, paths);
   }
-  return bundles.map((b) => b.id !== "ca" ? b : {
-    ...b,
-    absent: [...managed].filter((path) => !received.get(b.node)!.has(path)).sort()
-      .map((path) => ({ path, signingKey: SIGNING_KEY_PATHS.includes(path) })),
-  });
+  return bundles.map((b) =>
+    b.id !== "ca"
+      ? b
+      : {
+          ...b,
+          absent: [...managed]
+            .filter((path) => !received.get(b.node)!.has(path))
+            .sort()
+            .map((path) => ({ path, signingKey: SIGNING_KEY_PATHS.includes(path) })),
+        },
+  );
 }
 
 /** Readable one-line summary of a certificate's subject, for inventories and diffs. */
@@ -375,10 +532,20 @@ export interface InventoryEntry {
 
 export function inventoryOf(catalog: ClusterCatalog): InventoryEntry[] {
   return catalog.certificates.map((c) => ({
-    id: c.id, name: c.name, kind: c.kind, ...(c.node ? { node: c.node } : {}), subject: subjectText(c),
-    commonName: c.commonName, organizations: c.organizations,
-    dnsNames: c.dnsNames, ipAddresses: c.ipAddresses, signer: c.signer ?? "self", allowedUses: c.allowedUses,
-    keyAlgorithm: c.keyAlgorithm, validityHours: c.validityHours, earlyRenewalHours: c.earlyRenewalHours,
+    id: c.id,
+    name: c.name,
+    kind: c.kind,
+    ...(c.node ? { node: c.node } : {}),
+    subject: subjectText(c),
+    commonName: c.commonName,
+    organizations: c.organizations,
+    dnsNames: c.dnsNames,
+    ipAddresses: c.ipAddresses,
+    signer: c.signer ?? "self",
+    allowedUses: c.allowedUses,
+    keyAlgorithm: c.keyAlgorithm,
+    validityHours: c.validityHours,
+    earlyRenewalHours: c.earlyRenewalHours,
     files: catalog.bundles.flatMap((b) => b.files.filter((f) => f.source === c.id).map((f) => `${b.node}:${f.path}`)),
   }));
 }

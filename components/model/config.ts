@@ -3,15 +3,31 @@
 // path and reported together, before the program registers any resource.
 import { CLUSTER_RULES, normalPem, show, STACK_RULES, VALUE_RULES } from "./configRules";
 import {
-  CaKeyPlacement, Checked, ClusterSchema, ClusterValue, DeliveryValue, EARLY_RENEWAL_HOURS, KeyAlgorithm,
-  ManagementClusterValue, NodeValue, SshValue, UserValue,
+  CaKeyPlacement,
+  Checked,
+  ClusterSchema,
+  ClusterValue,
+  DeliveryValue,
+  EARLY_RENEWAL_HOURS,
+  KeyAlgorithm,
+  ManagementClusterValue,
+  NodeValue,
+  SshValue,
+  UserValue,
 } from "./configSchema";
 import { Cidr, canonicalIp, isIpAddress, parseCidr, splitHostPort } from "./net";
 import { AdoptedRoot, RotationSpec, TRUST_ROOT_KEYS, TRUST_ROOTS, TrustRoot } from "./trust";
 
 export {
-  CA_KEY_PLACEMENTS, DEFAULT_RESTART_COMMANDS, DELIVERY_MODES, KEY_ALGORITHMS, NODE_ROLES, READERS, RENDER_USERS_DIR,
-  SHELL_WORD, SSH_AUTH,
+  CA_KEY_PLACEMENTS,
+  DEFAULT_RESTART_COMMANDS,
+  DELIVERY_MODES,
+  KEY_ALGORITHMS,
+  NODE_ROLES,
+  READERS,
+  RENDER_USERS_DIR,
+  SHELL_WORD,
+  SSH_AUTH,
 } from "./configSchema";
 export type { CaKeyPlacement, DeliveryMode, KeyAlgorithm, NodeRole, Reader, SshAuth } from "./configSchema";
 
@@ -47,8 +63,10 @@ export interface ControlPlaneEndpoint {
   readonly host: string;
   readonly port: number;
 }
-export type ClusterSpec = Omit<ClusterValue, "controlPlaneEndpoint" | "serviceSubnet" | "validity" | "adopt" | "rotation" |
-  "delivery" | "publication" | "nodes"> & {
+export type ClusterSpec = Omit<
+  ClusterValue,
+  "controlPlaneEndpoint" | "serviceSubnet" | "validity" | "adopt" | "rotation" | "delivery" | "publication" | "nodes"
+> & {
   /** Stable address of the API servers; absent ⇒ each node's own address (kubeadm's CPE rule). */
   readonly controlPlaneEndpoint?: ControlPlaneEndpoint;
   /** Service CIDRs in order; the first one's offset-1 address is the `kubernetes` service VIP. */
@@ -65,9 +83,14 @@ export type ClusterSpec = Omit<ClusterValue, "controlPlaneEndpoint" | "serviceSu
 
 /** Thrown with every problem found; `problems` are `path: message` lines. */
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[], source = "kube-pki:clusters") {
-    super(`${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-      problems.map((p) => `  - ${p}`).join("\n"));
+  constructor(
+    readonly problems: readonly string[],
+    source = "kube-pki:clusters",
+  ) {
+    super(
+      `${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
     this.name = "ConfigError";
   }
 }
@@ -77,8 +100,11 @@ function editDistance(a: string, b: string): number {
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1,
-        d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
     }
   }
   return d[a.length]![b.length]!;
@@ -96,8 +122,19 @@ export function suggestion(candidates: readonly string[], word: string, normaliz
 // ---- the schema check ----------------------------------------------------------------------------------------------
 
 /** The JSON Schema keywords check() enforces; the others of the schema are annotations or MIRRORED_KEYWORDS. */
-export const KEYWORDS_READ = ["type", "properties", "required", "additionalProperties", "items", "uniqueItems", "enum",
-  "minimum", "maximum", "pattern", "not"] as const;
+export const KEYWORDS_READ = [
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "uniqueItems",
+  "enum",
+  "minimum",
+  "maximum",
+  "pattern",
+  "not",
+] as const;
 /** A schema node as check() reads it: the keywords it enforces, and kube-pki's messages. */
 interface SchemaNode {
   readonly type?: "object" | "array" | "string" | "integer" | "boolean";
@@ -155,16 +192,23 @@ function check(problems: string[], s: SchemaNode, value: unknown, path: string, 
     }
     case "array":
       if (!Array.isArray(value)) return fail(`must be a list, got ${show(value)}`);
-      return value.map((item, i) => (s.uniqueItems && value.indexOf(item) < i
-        ? (problems.push(`${path}[${i}]: ${show(item)} is listed twice`), null)
-        : check(problems, s.items!, item, `${path}[${i}]`, `${at}[]`)));
+      return value.map((item, i) =>
+        s.uniqueItems && value.indexOf(item) < i
+          ? (problems.push(`${path}[${i}]: ${show(item)} is listed twice`), null)
+          : check(problems, s.items!, item, `${path}[${i}]`, `${at}[]`),
+      );
     case "integer":
-      return typeof value === "number" && Number.isSafeInteger(value) && value >= (s.minimum ?? -Infinity) && value <= (s.maximum ?? Infinity)
-        ? value : fail(`${s.errorMessage ?? "must be a whole number"}, got ${show(value)}`);
+      return typeof value === "number" &&
+        Number.isSafeInteger(value) &&
+        value >= (s.minimum ?? -Infinity) &&
+        value <= (s.maximum ?? Infinity)
+        ? value
+        : fail(`${s.errorMessage ?? "must be a whole number"}, got ${show(value)}`);
     case "boolean":
       return typeof value === "boolean" ? value : fail(`must be true or false, got ${show(value)}`);
     case "string": {
-      if (s.enum) return typeof value === "string" && s.enum.includes(value) ? value : fail(`${show(value)} is not one of ${s.enum.join(", ")}`);
+      if (s.enum)
+        return typeof value === "string" && s.enum.includes(value) ? value : fail(`${show(value)} is not one of ${s.enum.join(", ")}`);
       if (typeof value !== "string") return fail(`${s.errorMessage ?? "must be a non-empty string"}, got ${show(value)}`);
       if (s.pattern && !matches(s.pattern, value)) {
         return fail(value.trim() === "" ? `must be a non-empty string, got ${show(value)}` : `${show(value)} ${s.patternErrorMessage}`);
@@ -187,15 +231,22 @@ function resolve(c: ClusterValue): ClusterSpec {
   const adopt: Partial<Record<TrustRoot, AdoptedRoot>> = {};
   const rotation: Partial<Record<TrustRoot, RotationSpec>> = {};
   for (const root of TRUST_ROOTS) {
-    const a = (c.adopt as Readonly<Record<string, { certificate?: string; publicKey?: string; keyConfig?: string }>>)[TRUST_ROOT_KEYS[root]];
+    const a = (c.adopt as Readonly<Record<string, { certificate?: string; publicKey?: string; keyConfig?: string }>>)[
+      TRUST_ROOT_KEYS[root]
+    ];
     if (a) adopt[root] = { pem: normalPem(a.certificate ?? a.publicKey!), keyConfig: a.keyConfig ?? `adopted-${c.name}-${root}-key` };
     const r = (c.rotation as Readonly<Record<string, RotationSpec>>)[TRUST_ROOT_KEYS[root]];
     if (r) rotation[root] = r;
   }
   const endpoint = c.controlPlaneEndpoint === undefined ? undefined : splitHostPort(c.controlPlaneEndpoint);
   return {
-    name: c.name, clusterName: c.clusterName, dnsDomain: c.dnsDomain, keyAlgorithm: c.keyAlgorithm, protectCAs: c.protectCAs,
-    caKeys: c.caKeys, users: c.users,
+    name: c.name,
+    clusterName: c.clusterName,
+    dnsDomain: c.dnsDomain,
+    keyAlgorithm: c.keyAlgorithm,
+    protectCAs: c.protectCAs,
+    caKeys: c.caKeys,
+    users: c.users,
     controlPlaneEndpoint: endpoint && {
       host: isIpAddress(endpoint.host) ? canonicalIp(endpoint.host) : endpoint.host,
       port: endpoint.port === undefined ? c.apiServer.bindPort : Number(endpoint.port),
@@ -203,13 +254,19 @@ function resolve(c: ClusterValue): ClusterSpec {
     serviceSubnets: c.serviceSubnet.split(",").map((part) => parseCidr(part.trim()) as Cidr),
     apiServer: { ...c.apiServer, certSANs: c.apiServer.certSANs.map(canonicalSan) },
     etcd: { serverCertSANs: c.etcd.serverCertSANs.map(canonicalSan), peerCertSANs: c.etcd.peerCertSANs.map(canonicalSan) },
-    validity: { ...validity, earlyRenewalHours: validity.earlyRenewalHours ?? Math.min(EARLY_RENEWAL_HOURS, Math.floor(validity.leafHours / 2)) },
-    adopt, rotation,
+    validity: {
+      ...validity,
+      earlyRenewalHours: validity.earlyRenewalHours ?? Math.min(EARLY_RENEWAL_HOURS, Math.floor(validity.leafHours / 2)),
+    },
+    adopt,
+    rotation,
     delivery: { ...delivery, sshPrivateKeyConfig: delivery.sshPrivateKeyConfig ?? "sshPrivateKey" },
-    publication: managementCluster ? { ...publication, managementCluster: { ...managementCluster, clusterName: managementCluster.clusterName ?? c.name } }
+    publication: managementCluster
+      ? { ...publication, managementCluster: { ...managementCluster, clusterName: managementCluster.clusterName ?? c.name } }
       : { kubeadmConfig: publication.kubeadmConfig },
     nodes: c.nodes.map(({ ssh, ...node }) => ({
-      ...node, address: canonicalIp(node.address),
+      ...node,
+      address: canonicalIp(node.address),
       // ssh.host stays as written: it is in every delivery command of a deployed stack.
       ...(ssh ? { ssh: { ...ssh, host: ssh.host ?? node.address, hostKey: ssh.hostKey.trim().split(" ").slice(0, 2).join(" ") } } : {}),
     })),

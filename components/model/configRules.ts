@@ -6,12 +6,20 @@
 import type { ClusterSpec } from "./config";
 import { Checked, ClusterValue } from "./configSchema";
 import {
-  canonicalIp, cidrHostBits, hasIpv6Zone, isDns1123Subdomain, isIpAddress, isWildcardDns1123Subdomain, notAHostAddress,
-  notAHostRange, parseCidr, splitHostPort,
+  canonicalIp,
+  cidrHostBits,
+  hasIpv6Zone,
+  isDns1123Subdomain,
+  isIpAddress,
+  isWildcardDns1123Subdomain,
+  notAHostAddress,
+  notAHostRange,
+  parseCidr,
+  splitHostPort,
 } from "./net";
 
 // Numbers as JavaScript writes them: JSON would show YAML's .inf as null.
-export const show = (v: unknown): string => (typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v));
+export const show = (v: unknown): string => (typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v)));
 
 export function duplicates<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, number[]> {
   const seen = new Map<string, number[]>();
@@ -47,7 +55,8 @@ function nodeAddress(address: string): string[] {
 function san(name: string): string[] {
   if (hasIpv6Zone(name)) return [zone(name)];
   if (isIpAddress(name)) return notAHostAddress(name) ? [notAHost(name)] : [];
-  return isDns1123Subdomain(name) || isWildcardDns1123Subdomain(name) ? []
+  return isDns1123Subdomain(name) || isWildcardDns1123Subdomain(name)
+    ? []
     : [`${show(name)} is neither an IP address nor a DNS name (RFC 1123, lower case, optional leading "*.")`];
 }
 
@@ -56,7 +65,8 @@ function controlPlaneEndpoint(text: string): string[] {
   if (text.includes("/")) return [`${show(text)} must be host or host:port, without a scheme or path`];
   const { host, port } = splitHostPort(text);
   const problems: string[] = [];
-  if (!(isIpAddress(host) || isDns1123Subdomain(host))) problems.push(`${show(text)}: host ${show(host)} is neither an IP address nor a DNS name`);
+  if (!(isIpAddress(host) || isDns1123Subdomain(host)))
+    problems.push(`${show(text)}: host ${show(host)} is neither an IP address nor a DNS name`);
   else if (isIpAddress(host) && notAHostAddress(host)) problems.push(`${show(text)}: host ${notAHost(host)}`);
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
     problems.push(`${show(text)}: port ${show(port)} is not a number from 1 to 65535`);
@@ -80,18 +90,21 @@ function serviceSubnet(text: string): string[] {
   const problems: string[] = [];
   const families = parts.flatMap((part) => {
     const parsed = parseCidr(part);
-    if (typeof parsed === "string") return problems.push(`${show(part)} ${parsed}`), [];
+    if (typeof parsed === "string") return (problems.push(`${show(part)} ${parsed}`), []);
     const bits = parsed.family === 4 ? 32 : 128;
     const holds = notAHostRange(parsed);
     if (holds) problems.push(`${show(part)} cannot be a service subnet: it holds ${holds}`);
     // 2^4 = 16 is the smallest range of at least 10 addresses.
-    else if (cidrHostBits(parsed) < 4) problems.push(`${show(part)} is too small: kubeadm needs at least 10 addresses (prefix /${bits - 4} or shorter)`);
-    else if (cidrHostBits(parsed) > 20) problems.push(`${show(part)} is too large: kubeadm allows at most 20 host bits (prefix /${bits - 20} or longer)`);
+    else if (cidrHostBits(parsed) < 4)
+      problems.push(`${show(part)} is too small: kubeadm needs at least 10 addresses (prefix /${bits - 4} or shorter)`);
+    else if (cidrHostBits(parsed) > 20)
+      problems.push(`${show(part)} is too large: kubeadm allows at most 20 host bits (prefix /${bits - 20} or longer)`);
     else return [parsed.family];
     return [];
   });
   if (parts.length > 2) problems.push(`${show(text)} has ${parts.length} CIDRs; at most two (one IPv4, one IPv6) are allowed`);
-  if (families.length === 2 && families[0] === families[1]) problems.push(`${show(text)}: a dual-stack service subnet needs one IPv4 and one IPv6 CIDR`);
+  if (families.length === 2 && families[0] === families[1])
+    problems.push(`${show(text)}: a dual-stack service subnet needs one IPv4 and one IPv6 CIDR`);
   return problems;
 }
 
@@ -107,10 +120,15 @@ const SSH_HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za
 /** A host key to pin. The command provider pins it with golang.org/x/crypto/ssh, which then offers only the key's own
  * algorithm name: for an RSA key that is SHA-1 "ssh-rsa", which OpenSSH 8.8 and later refuse to sign with. */
 function sshHostKey(key: string): string[] {
-  if (!SSH_HOST_KEY.test(key.trim())) return ["is not an SSH public key in authorized_keys format (e.g. the output of ssh-keyscan without the host name)"];
-  return key.trim().startsWith("ssh-rsa ") ? ["an ssh-rsa host key cannot be pinned: the SSH client of the command provider would offer only " +
-    "SHA-1 RSA signatures, which OpenSSH 8.8+ servers refuse; pin the node's ed25519 or ECDSA host key " +
-    "(ssh-keyscan -t ed25519 <address>)"] : [];
+  if (!SSH_HOST_KEY.test(key.trim()))
+    return ["is not an SSH public key in authorized_keys format (e.g. the output of ssh-keyscan without the host name)"];
+  return key.trim().startsWith("ssh-rsa ")
+    ? [
+        "an ssh-rsa host key cannot be pinned: the SSH client of the command provider would offer only " +
+          "SHA-1 RSA signatures, which OpenSSH 8.8+ servers refuse; pin the node's ed25519 or ECDSA host key " +
+          "(ssh-keyscan -t ed25519 <address>)",
+      ]
+    : [];
 }
 
 /** A PEM text as a file holds it: CRLF read as LF, one final newline. */
@@ -123,11 +141,18 @@ const certificate = pemBlock("CERTIFICATE");
 
 /** Value rules by where the value is in a cluster (`[]` an item of a list), each run on a value its schema accepts. */
 export const VALUE_RULES: Readonly<Record<string, (value: string) => string[]>> = {
-  controlPlaneEndpoint, serviceSubnet,
-  "apiServer.certSANs[]": san, "etcd.serverCertSANs[]": san, "etcd.peerCertSANs[]": san,
-  "adopt.ca.certificate": certificate, "adopt.frontProxyCa.certificate": certificate, "adopt.etcdCa.certificate": certificate,
+  controlPlaneEndpoint,
+  serviceSubnet,
+  "apiServer.certSANs[]": san,
+  "etcd.serverCertSANs[]": san,
+  "etcd.peerCertSANs[]": san,
+  "adopt.ca.certificate": certificate,
+  "adopt.frontProxyCa.certificate": certificate,
+  "adopt.etcdCa.certificate": certificate,
   "adopt.serviceAccount.publicKey": pemBlock("PUBLIC KEY"),
-  "nodes[].address": nodeAddress, "nodes[].ssh.host": sshHost, "nodes[].ssh.hostKey": sshHostKey,
+  "nodes[].address": nodeAddress,
+  "nodes[].ssh.host": sshHost,
+  "nodes[].ssh.hostKey": sshHostKey,
 };
 
 // ---- a cluster: relations between its values ----------------------------------------------------------------------
@@ -141,15 +166,19 @@ export const MIRRORED_KEYWORDS = ["minItems", "contains", "if", "then", "else"] 
 const leafWithinCa: ClusterRule = (c, at) => {
   const { caHours, leafHours } = c.validity ?? {};
   return caHours != null && leafHours != null && leafHours > caHours
-    ? [`${at}.validity.leafHours: ${leafHours} h is longer than the CA validity (${caHours} h): a leaf must not outlive its CA`] : [];
+    ? [`${at}.validity.leafHours: ${leafHours} h is longer than the CA validity (${caHours} h): a leaf must not outlive its CA`]
+    : [];
 };
 
 /** A window as long as the leaf's life would re-issue it on every `pulumi up` (the default, at most half, never is). */
 const renewalWithinLeaf: ClusterRule = (c, at) => {
   const { leafHours, earlyRenewalHours } = c.validity ?? {};
   return leafHours != null && earlyRenewalHours != null && earlyRenewalHours >= leafHours
-    ? [`${at}.validity.earlyRenewalHours: ${earlyRenewalHours} h is not shorter than leafHours (${leafHours} h): ` +
-      `every leaf would be re-issued on every pulumi up (tls provider rule)`] : [];
+    ? [
+        `${at}.validity.earlyRenewalHours: ${earlyRenewalHours} h is not shorter than leafHours (${leafHours} h): ` +
+          `every leaf would be re-issued on every pulumi up (tls provider rule)`,
+      ]
+    : [];
 };
 
 /** The schema's `minItems` and `contains` of nodes, in kube-pki's words; judged once every node's role is known. */
@@ -164,9 +193,12 @@ const controlPlaneNode: ClusterRule = (c, at) => {
 const uniqueNodes: ClusterRule = (c, at) => {
   const nodes = c.nodes ?? [];
   const lines: string[] = [];
-  for (const [key, read] of [["name", (n: typeof nodes[number]) => n?.name ?? undefined],
-    ["address", (n: typeof nodes[number]) => (n?.address == null ? undefined : canonicalIp(n.address))]] as const) {
-    for (const [dup, idx] of duplicates(nodes, read)) lines.push(`${at}.nodes[${idx[1]}].${key}: ${show(dup)} is used by more than one node`);
+  for (const [key, read] of [
+    ["name", (n: (typeof nodes)[number]) => n?.name ?? undefined],
+    ["address", (n: (typeof nodes)[number]) => (n?.address == null ? undefined : canonicalIp(n.address))],
+  ] as const) {
+    for (const [dup, idx] of duplicates(nodes, read))
+      lines.push(`${at}.nodes[${idx[1]}].${key}: ${show(dup)} is used by more than one node`);
   }
   return lines;
 };
@@ -185,37 +217,49 @@ const sshWhenDelivering: ClusterRule = (c, at) => {
 
 /** With sshAuth agent the key comes from the ssh-agent: a key config as well is a contradiction. */
 const agentWithoutKeyConfig: ClusterRule = (c, at) =>
-  (c.delivery?.sshAuth === "agent" && c.delivery.sshPrivateKeyConfig !== undefined
-    ? [`${at}.delivery.sshPrivateKeyConfig: is not used with sshAuth "agent" (the key comes from the ssh-agent): remove one of them`] : []);
+  c.delivery?.sshAuth === "agent" && c.delivery.sshPrivateKeyConfig !== undefined
+    ? [`${at}.delivery.sshPrivateKeyConfig: is not used with sshAuth "agent" (the key comes from the ssh-agent): remove one of them`]
+    : [];
 
 /**
  * `system:masters` bypasses RBAC and cannot be revoked before the certificate expires: only as a declared
  * break-glass identity, and break-glass only for it.
  */
-const mastersOnlyBreakGlass: ClusterRule = (c, at) => (c.users ?? []).flatMap((u, i) => {
-  if (!u?.groups || u.breakGlass == null) return [];
-  const masters = u.groups.includes("system:masters");
-  if (masters && !u.breakGlass) {
-    return [`${at}.users[${i}].groups: "system:masters" bypasses RBAC and cannot be revoked before the certificate expires; use ` +
-      `"kubeadm:cluster-admins" (what admin.conf has), or declare an emergency identity with breakGlass: true`];
-  }
-  return u.breakGlass && !masters ? [`${at}.users[${i}].breakGlass: is only for a user in "system:masters"`] : [];
-});
+const mastersOnlyBreakGlass: ClusterRule = (c, at) =>
+  (c.users ?? []).flatMap((u, i) => {
+    if (!u?.groups || u.breakGlass == null) return [];
+    const masters = u.groups.includes("system:masters");
+    if (masters && !u.breakGlass) {
+      return [
+        `${at}.users[${i}].groups: "system:masters" bypasses RBAC and cannot be revoked before the certificate expires; use ` +
+          `"kubeadm:cluster-admins" (what admin.conf has), or declare an emergency identity with breakGlass: true`,
+      ];
+    }
+    return u.breakGlass && !masters ? [`${at}.users[${i}].breakGlass: is only for a user in "system:masters"`] : [];
+  });
 
-const uniqueUsers: ClusterRule = (c, at) => [...duplicates(c.users ?? [], (u) => u?.name ?? undefined)]
-  .map(([dup, idx]) => `${at}.users[${idx[1]}].name: ${show(dup)} is used by more than one user`);
+const uniqueUsers: ClusterRule = (c, at) =>
+  [...duplicates(c.users ?? [], (u) => u?.name ?? undefined)].map(
+    ([dup, idx]) => `${at}.users[${idx[1]}].name: ${show(dup)} is used by more than one user`,
+  );
 
 export const CLUSTER_RULES: readonly ClusterRule[] = [
-  leafWithinCa, renewalWithinLeaf, controlPlaneNode, uniqueNodes, sshWhenDelivering, agentWithoutKeyConfig,
-  mastersOnlyBreakGlass, uniqueUsers,
+  leafWithinCa,
+  renewalWithinLeaf,
+  controlPlaneNode,
+  uniqueNodes,
+  sshWhenDelivering,
+  agentWithoutKeyConfig,
+  mastersOnlyBreakGlass,
+  uniqueUsers,
 ];
 
 // ---- the stack: across clusters (each resolved, or undefined when it has problems) ------------------------------
 
 type StackRule = (clusters: readonly (ClusterSpec | undefined)[]) => string[];
 
-const uniqueClusterNames: StackRule = (clusters) => [...duplicates(clusters, (c) => c?.name)]
-  .map(([dup, idx]) => `clusters[${idx[1]}].name: ${show(dup)} is used by more than one cluster`);
+const uniqueClusterNames: StackRule = (clusters) =>
+  [...duplicates(clusters, (c) => c?.name)].map(([dup, idx]) => `clusters[${idx[1]}].name: ${show(dup)} is used by more than one cluster`);
 
 /**
  * Two nodes installing into one filesystem would fight over the same files (and each one's entitlements would remove
@@ -224,16 +268,18 @@ const uniqueClusterNames: StackRule = (clusters) => [...duplicates(clusters, (c)
  */
 const oneNodePerSshTarget: StackRule = (clusters) => {
   const targets = new Map<string, string>();
-  return clusters.flatMap((c, ci) => (c?.nodes ?? []).flatMap((n, ni) => {
-    if (!n.ssh) return [];
-    const host = isIpAddress(n.ssh.host) ? canonicalIp(n.ssh.host) : n.ssh.host.toLowerCase();
-    const target = `${host.includes(":") ? `[${host}]` : host}:${n.ssh.port} ${canonicalPath(n.ssh.root)}`;
-    const where = `clusters[${ci}].nodes[${ni}]`;
-    const first = targets.get(target);
-    if (first) return [`${where}.ssh: ${target} is also the SSH target of ${first} (two nodes would install into one filesystem)`];
-    targets.set(target, where);
-    return [];
-  }));
+  return clusters.flatMap((c, ci) =>
+    (c?.nodes ?? []).flatMap((n, ni) => {
+      if (!n.ssh) return [];
+      const host = isIpAddress(n.ssh.host) ? canonicalIp(n.ssh.host) : n.ssh.host.toLowerCase();
+      const target = `${host.includes(":") ? `[${host}]` : host}:${n.ssh.port} ${canonicalPath(n.ssh.root)}`;
+      const where = `clusters[${ci}].nodes[${ni}]`;
+      const first = targets.get(target);
+      if (first) return [`${where}.ssh: ${target} is also the SSH target of ${first} (two nodes would install into one filesystem)`];
+      targets.set(target, where);
+      return [];
+    }),
+  );
 };
 
 export const STACK_RULES: readonly StackRule[] = [uniqueClusterNames, oneNodePerSshTarget];

@@ -60,7 +60,10 @@ export interface DeliveryPlan {
 const CONTROL_PLANE_READERS: readonly Reader[] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
 
 /** etcd requires a client certificate on both ports; the healthcheck client is the identity kubeadm made for that. */
-const ETCD_HEALTH_CLIENT = { cert: KEY_PAIR_PATHS["etcd-healthcheck-client"].certificate, key: KEY_PAIR_PATHS["etcd-healthcheck-client"].key };
+const ETCD_HEALTH_CLIENT = {
+  cert: KEY_PAIR_PATHS["etcd-healthcheck-client"].certificate,
+  key: KEY_PAIR_PATHS["etcd-healthcheck-client"].key,
+};
 
 export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const { cluster } = catalog;
@@ -73,7 +76,8 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
     secret: bundle.files.some((f) => f.content === "private-key" || f.content === "kubeconfig"),
     keepPrevious: restarted(bundle),
   }));
-  const tools: ToolsPlan[] = cluster.nodes.filter((n) => pushes.some((p) => p.node.name === n.name))
+  const tools: ToolsPlan[] = cluster.nodes
+    .filter((n) => pushes.some((p) => p.node.name === n.name))
     .map((node) => ({ resourceName: buildName({ kind: "tools", cluster: cluster.name, node: node.name }), node }));
   // Local delivery writes files for inspection and labs: nothing runs there to restart.
   if (cluster.delivery.mode === "local") return { tools, pushes, restarts: [] };
@@ -86,20 +90,31 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
     for (const reader of readers) {
       const command = cluster.delivery.restart[reader];
       const reads = nodePushes.filter((p) => p.bundle.readers.includes(reader));
-      const checks: HealthCheckPlan[] = !cluster.delivery.healthCheck ? [] : reads
-        .filter((p) => p.bundle.servedAt)
-        .map((p) => ({
-          host: p.bundle.servedAt!.host, port: p.bundle.servedAt!.port, certificate: p.bundle.id,
-          ...(reader === "etcd" ? { clientCert: ETCD_HEALTH_CLIENT } : {}),
-        }));
+      const checks: HealthCheckPlan[] = !cluster.delivery.healthCheck
+        ? []
+        : reads
+            .filter((p) => p.bundle.servedAt)
+            .map((p) => ({
+              host: p.bundle.servedAt!.host,
+              port: p.bundle.servedAt!.port,
+              certificate: p.bundle.id,
+              ...(reader === "etcd" ? { clientCert: ETCD_HEALTH_CLIENT } : {}),
+            }));
       const resourceName = buildName({ kind: "restart", cluster: cluster.name, node: node.name, reader });
       const sequential = node.role === "control-plane" && CONTROL_PLANE_READERS.includes(reader);
       const checkClient = checks.some((c) => c.clientCert)
-        ? nodePushes.filter((p) => p.bundle.files.some((f) => f.path === ETCD_HEALTH_CLIENT.cert)).map((p) => p.resourceName) : [];
+        ? nodePushes.filter((p) => p.bundle.files.some((f) => f.path === ETCD_HEALTH_CLIENT.cert)).map((p) => p.resourceName)
+        : [];
       restarts.push({
-        resourceName, node, reader, command, checks,
+        resourceName,
+        node,
+        reader,
+        command,
+        checks,
         reads: reads.map((p) => ({
-          bundle: p.bundle.id, push: p.resourceName, sharedWith: p.bundle.readers.filter((r) => r !== reader && readers.includes(r)),
+          bundle: p.bundle.id,
+          push: p.resourceName,
+          sharedWith: p.bundle.readers.filter((r) => r !== reader && readers.includes(r)),
         })),
         after: [...new Set([...reads.map((p) => p.resourceName), ...checkClient])],
         ...(sequential && previousOnControlPlane.has(reader) ? { previousNode: previousOnControlPlane.get(reader)! } : {}),
@@ -111,5 +126,8 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
 }
 
 /** Resource names the plan adds, for the stack-wide uniqueness check. */
-export const deliveryResourceNames = (plan: DeliveryPlan) =>
-  [...plan.tools.map((t) => t.resourceName), ...plan.pushes.map((p) => p.resourceName), ...plan.restarts.map((r) => r.resourceName)];
+export const deliveryResourceNames = (plan: DeliveryPlan) => [
+  ...plan.tools.map((t) => t.resourceName),
+  ...plan.pushes.map((p) => p.resourceName),
+  ...plan.restarts.map((r) => r.resourceName),
+];

@@ -10,11 +10,16 @@ export interface PrivateKeyInputs {
 
 export function privateKeyInputs(algorithm: KeyAlgorithm): PrivateKeyInputs {
   switch (algorithm) {
-    case "RSA-2048": return { algorithm: "RSA", rsaBits: 2048 };
-    case "RSA-3072": return { algorithm: "RSA", rsaBits: 3072 };
-    case "RSA-4096": return { algorithm: "RSA", rsaBits: 4096 };
-    case "ECDSA-P256": return { algorithm: "ECDSA", ecdsaCurve: "P256" };
-    case "ECDSA-P384": return { algorithm: "ECDSA", ecdsaCurve: "P384" };
+    case "RSA-2048":
+      return { algorithm: "RSA", rsaBits: 2048 };
+    case "RSA-3072":
+      return { algorithm: "RSA", rsaBits: 3072 };
+    case "RSA-4096":
+      return { algorithm: "RSA", rsaBits: 4096 };
+    case "ECDSA-P256":
+      return { algorithm: "ECDSA", ecdsaCurve: "P256" };
+    case "ECDSA-P384":
+      return { algorithm: "ECDSA", ecdsaCurve: "P384" };
   }
 }
 

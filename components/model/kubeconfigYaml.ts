@@ -16,13 +16,16 @@ const base64 = (pem: string) => Buffer.from(pem, "utf8").toString("base64");
 
 export function renderKubeconfig(k: KubeconfigInput): string {
   const context = `${k.user}@${k.clusterName}`;
-  return stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ cluster: { "certificate-authority-data": base64(k.caCertPem), server: k.server }, name: k.clusterName }],
-    contexts: [{ context: { cluster: k.clusterName, user: k.user }, name: context }],
-    "current-context": context,
-    preferences: {},
-    users: [{ name: k.user, user: { "client-certificate-data": base64(k.clientCertPem), "client-key-data": base64(k.clientKeyPem) } }],
-  }, { lineWidth: 0 });
+  return stringify(
+    {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ cluster: { "certificate-authority-data": base64(k.caCertPem), server: k.server }, name: k.clusterName }],
+      contexts: [{ context: { cluster: k.clusterName, user: k.user }, name: context }],
+      "current-context": context,
+      preferences: {},
+      users: [{ name: k.user, user: { "client-certificate-data": base64(k.clientCertPem), "client-key-data": base64(k.clientKeyPem) } }],
+    },
+    { lineWidth: 0 },
+  );
 }

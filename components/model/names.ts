@@ -15,7 +15,10 @@ export const PKI_DIR = `${KUBERNETES_DIR}/pki`;
 export const KUBELET_PKI_DIR = "/var/lib/kubelet/pki";
 
 /** A key pair's two files: `<base>.crt` and `<base>.key`. */
-export interface KeyPairPaths { readonly certificate: string; readonly key: string }
+export interface KeyPairPaths {
+  readonly certificate: string;
+  readonly key: string;
+}
 const keyPair = (dir: string, base: string): KeyPairPaths => ({ certificate: `${dir}/${base}.crt`, key: `${dir}/${base}.key` });
 
 /** Where each key pair lives, by the catalog's name of its certificate (§1; the kubelet serving certificate of §6). */
@@ -46,7 +49,9 @@ export const CA_SIGNER_PATH = `${PKI_DIR}/${CA_SIGNER_FILE}`;
 
 /** A trust root's two files: its certificate (a CA) or public key (sa), and its private key. */
 export const trustRootPaths = (root: TrustRoot): { readonly pem: string; readonly key: string } =>
-  root === "sa" ? { pem: SA_PATHS.publicKey, key: SA_PATHS.privateKey } : { pem: KEY_PAIR_PATHS[root].certificate, key: KEY_PAIR_PATHS[root].key };
+  root === "sa"
+    ? { pem: SA_PATHS.publicKey, key: SA_PATHS.privateKey }
+    : { pem: KEY_PAIR_PATHS[root].certificate, key: KEY_PAIR_PATHS[root].key };
 
 /** A node path as found in a copy of a node's /etc/kubernetes at `kubernetesDir` (other paths are its siblings). */
 export const pathBelow = (kubernetesDir: string, path: string) => join(kubernetesDir, relative(KUBERNETES_DIR, path));
@@ -54,7 +59,12 @@ export const pathBelow = (kubernetesDir: string, path: string) => join(kubernete
 // ---- config keys ----------------------------------------------------------------------------------------------------
 
 /** How each trust root is spelt in the config (`adopt.<key>`, `rotation.<key>`). */
-export const TRUST_ROOT_KEYS: Readonly<Record<TrustRoot, string>> = { ca: "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa", sa: "serviceAccount" };
+export const TRUST_ROOT_KEYS: Readonly<Record<TrustRoot, string>> = {
+  ca: "ca",
+  "front-proxy-ca": "frontProxyCa",
+  "etcd-ca": "etcdCa",
+  sa: "serviceAccount",
+};
 
 /** The secret stack config key `npm run adopt` stores an adopted root's private key in. */
 export const adoptedKeyConfig = (cluster: string, root: TrustRoot) => `adopted-${cluster}-${root}-key`;
@@ -83,8 +93,17 @@ export type TlsChild = (typeof TLS_CHILDREN)[number];
 /** A kubeconfig's client certificate (`<kubeconfig>-client`) and its tls resources. */
 export type ClientPart = "client" | `client-${TlsChild}`;
 /** The resources of a cluster's publication, below it. */
-export const PUBLICATION_CHILDREN = ["workload", "kubeadm-config-current", "kubeadm-config", "management",
-  "capi-ca", "capi-etcd", "capi-proxy", "capi-sa", "capi-kubeconfig"] as const;
+export const PUBLICATION_CHILDREN = [
+  "workload",
+  "kubeadm-config-current",
+  "kubeadm-config",
+  "management",
+  "capi-ca",
+  "capi-etcd",
+  "capi-proxy",
+  "capi-sa",
+  "capi-kubeconfig",
+] as const;
 export type PublicationChild = (typeof PUBLICATION_CHILDREN)[number];
 
 /** What a resource name stands for. `generation` counts a trust root's generations from 1 (the one without a suffix). */
@@ -93,7 +112,13 @@ export type ResourceName =
   | { readonly kind: "ca"; readonly cluster: string; readonly ca: CaName; readonly generation: number; readonly part?: "key" | "cert" }
   | { readonly kind: "service-account"; readonly cluster: string; readonly generation: number; readonly part?: "key" }
   | { readonly kind: "leaf"; readonly cluster: string; readonly certificate: string; readonly node: string; readonly part?: TlsChild }
-  | { readonly kind: "kubeconfig"; readonly cluster: string; readonly kubeconfig: string; readonly node?: string; readonly part?: ClientPart }
+  | {
+      readonly kind: "kubeconfig";
+      readonly cluster: string;
+      readonly kubeconfig: string;
+      readonly node?: string;
+      readonly part?: ClientPart;
+    }
   | { readonly kind: "user"; readonly cluster: string; readonly user: string; readonly part?: ClientPart }
   | { readonly kind: "delivery"; readonly cluster: string }
   | { readonly kind: "tools"; readonly cluster: string; readonly node: string }
@@ -121,19 +146,32 @@ const kubeconfigStem = (file: string) => (file.endsWith(CONF) ? `${file.slice(0,
 /** The resource name of `x`: `<cluster>-<certificate>[-<node>]`, `<cluster>-<node>-push-<bundle>`, … */
 export function buildName(x: ResourceName): string {
   switch (x.kind) {
-    case "pki": return x.cluster;
-    case "ca": return withPart(generationName(dashed(x.cluster, x.ca), x.generation), x.part);
-    case "service-account": return withPart(generationName(dashed(x.cluster, "sa"), x.generation), x.part);
-    case "leaf": return withPart(dashed(x.cluster, x.certificate, x.node), x.part);
-    case "kubeconfig": return withPart(dashed(x.cluster, kubeconfigStem(x.kubeconfig), x.node), x.part);
-    case "user": return withPart(dashed(x.cluster, "user", x.user), x.part);
-    case "delivery": return dashed(x.cluster, "delivery");
-    case "tools": return dashed(x.cluster, x.node, "tools");
-    case "push": return `${dashed(x.cluster, x.node)}${PUSH}${bundleSlug(x.bundle)}`;
-    case "unplanned-push": return `${x.owner}${PUSH}${x.bundle}`;
-    case "restart": return dashed(x.cluster, x.node, "restart", x.reader);
-    case "publication": return withPart(dashed(x.cluster, "publication"), x.child);
-    case "destroy-guard": return dashed(x.cluster, "destroy-guard");
+    case "pki":
+      return x.cluster;
+    case "ca":
+      return withPart(generationName(dashed(x.cluster, x.ca), x.generation), x.part);
+    case "service-account":
+      return withPart(generationName(dashed(x.cluster, "sa"), x.generation), x.part);
+    case "leaf":
+      return withPart(dashed(x.cluster, x.certificate, x.node), x.part);
+    case "kubeconfig":
+      return withPart(dashed(x.cluster, kubeconfigStem(x.kubeconfig), x.node), x.part);
+    case "user":
+      return withPart(dashed(x.cluster, "user", x.user), x.part);
+    case "delivery":
+      return dashed(x.cluster, "delivery");
+    case "tools":
+      return dashed(x.cluster, x.node, "tools");
+    case "push":
+      return `${dashed(x.cluster, x.node)}${PUSH}${bundleSlug(x.bundle)}`;
+    case "unplanned-push":
+      return `${x.owner}${PUSH}${x.bundle}`;
+    case "restart":
+      return dashed(x.cluster, x.node, "restart", x.reader);
+    case "publication":
+      return withPart(dashed(x.cluster, "publication"), x.child);
+    case "destroy-guard":
+      return dashed(x.cluster, "destroy-guard");
   }
 }
 
@@ -145,15 +183,26 @@ export function splitTlsChild(name: string): { readonly parent: string; readonly
 
 const CA_PARTS = [undefined, "key", "cert"] as const;
 const CLIENT_PARTS = [undefined, "client", ...TLS_CHILDREN.map((p) => `client-${p}` as const)] as const;
-const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : { [key]: value } as Record<K, V>);
+const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
 
 /** What one certificate of the catalog is called: its component and, with `part`, what is below it. */
 function certificateNames(cluster: string, c: ClusterPlan["catalog"]["certificates"][number]): ResourceName[] {
   const { name, node, user } = splitCatalogId(c.id);
-  if (c.kind === "ca") return CA_PARTS.map((part) => ({ kind: "ca", cluster, ca: c.id as CaName, generation: 1, ...optional("part", part) }));
-  if (c.kind === "leaf") return [undefined, ...TLS_CHILDREN].map((part) => ({ kind: "leaf", cluster, certificate: name, node: node!, ...optional("part", part) }));
-  return CLIENT_PARTS.map((part) => user !== undefined ? { kind: "user", cluster, user, ...optional("part", part) }
-    : { kind: "kubeconfig", cluster, kubeconfig: name, ...optional("node", node), ...optional("part", part) });
+  if (c.kind === "ca")
+    return CA_PARTS.map((part) => ({ kind: "ca", cluster, ca: c.id as CaName, generation: 1, ...optional("part", part) }));
+  if (c.kind === "leaf")
+    return [undefined, ...TLS_CHILDREN].map((part) => ({
+      kind: "leaf",
+      cluster,
+      certificate: name,
+      node: node!,
+      ...optional("part", part),
+    }));
+  return CLIENT_PARTS.map((part) =>
+    user !== undefined
+      ? { kind: "user", cluster, user, ...optional("part", part) }
+      : { kind: "kubeconfig", cluster, kubeconfig: name, ...optional("node", node), ...optional("part", part) },
+  );
 }
 
 /** Every name one cluster's plan can make (a trust root at generation 1), with what it stands for; first one wins. */
@@ -163,13 +212,17 @@ function plannedNames({ catalog }: ClusterPlan): Map<string, ResourceName> {
   const bundles = [...new Set(catalog.bundles.map((b) => splitCatalogId(b.id).name))];
   const readers = [...new Set(catalog.bundles.flatMap((b) => b.readers))];
   const names: ResourceName[] = [
-    { kind: "pki", cluster }, { kind: "delivery", cluster }, { kind: "destroy-guard", cluster },
+    { kind: "pki", cluster },
+    { kind: "delivery", cluster },
+    { kind: "destroy-guard", cluster },
     ...[undefined, ...PUBLICATION_CHILDREN].map((child) => ({ kind: "publication" as const, cluster, ...optional("child", child) })),
     ...[undefined, "key" as const].map((part) => ({ kind: "service-account" as const, cluster, generation: 1, ...optional("part", part) })),
     ...catalog.certificates.flatMap((c) => certificateNames(cluster, c)),
-    ...catalog.cluster.nodes.flatMap(({ name: node }): ResourceName[] => [{ kind: "tools", cluster, node },
+    ...catalog.cluster.nodes.flatMap(({ name: node }): ResourceName[] => [
+      { kind: "tools", cluster, node },
       ...bundles.map((bundle) => ({ kind: "push" as const, cluster, node, bundle })),
-      ...readers.map((reader) => ({ kind: "restart" as const, cluster, node, reader }))]),
+      ...readers.map((reader) => ({ kind: "restart" as const, cluster, node, reader })),
+    ]),
   ];
   const byName = new Map<string, ResourceName>();
   for (const x of names) if (!byName.has(buildName(x))) byName.set(buildName(x), x);
@@ -206,5 +259,6 @@ export function parseName(name: string, plans: readonly ClusterPlan[]): Resource
   }
   const push = name.lastIndexOf(PUSH);
   return push > 0 && push + PUSH.length < name.length
-    ? { kind: "unplanned-push", owner: name.slice(0, push), bundle: name.slice(push + PUSH.length) } : undefined;
+    ? { kind: "unplanned-push", owner: name.slice(0, push), bundle: name.slice(push + PUSH.length) }
+    : undefined;
 }

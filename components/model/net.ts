@@ -61,13 +61,15 @@ function ipToBigInt(ip: string): bigint {
   // Expand "::" and embedded IPv4 into eight 16-bit groups.
   const [head = "", tail] = ip.split("::");
   const toGroups = (part: string): number[] =>
-    part === "" ? [] : part.split(":").flatMap((g) => {
-      if (g.includes(".")) {
-        const v = Number(ipToBigInt(g));
-        return [v >>> 16, v & 0xffff];
-      }
-      return [parseInt(g, 16)];
-    });
+    part === ""
+      ? []
+      : part.split(":").flatMap((g) => {
+          if (g.includes(".")) {
+            const v = Number(ipToBigInt(g));
+            return [v >>> 16, v & 0xffff];
+          }
+          return [parseInt(g, 16)];
+        });
   const h = toGroups(head);
   const t = tail === undefined ? [] : toGroups(tail);
   const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
@@ -125,12 +127,16 @@ function overlaps(a: Cidr, b: Cidr): boolean {
  * and a service subnet must not hold one. Loopback stays allowed: one-machine labs use it. IPv4-mapped IPv6 only
  * matters for CIDRs: canonicalIp already turns such an address into its IPv4 one.
  */
-const NOT_A_HOST = ([
-  ["0.0.0.0/32", "the unspecified address"], ["::/128", "the unspecified address"],
-  ["255.255.255.255/32", "the broadcast address"],
-  ["224.0.0.0/4", "a multicast address (224.0.0.0/4)"], ["ff00::/8", "a multicast address (ff00::/8)"],
-  ["::ffff:0:0/96", "an IPv4-mapped IPv6 address (::ffff:0:0/96; write the IPv4 CIDR)"],
-] as const).map(([text, what]) => ({ cidr: parseCidr(text) as Cidr, what }));
+const NOT_A_HOST = (
+  [
+    ["0.0.0.0/32", "the unspecified address"],
+    ["::/128", "the unspecified address"],
+    ["255.255.255.255/32", "the broadcast address"],
+    ["224.0.0.0/4", "a multicast address (224.0.0.0/4)"],
+    ["ff00::/8", "a multicast address (ff00::/8)"],
+    ["::ffff:0:0/96", "an IPv4-mapped IPv6 address (::ffff:0:0/96; write the IPv4 CIDR)"],
+  ] as const
+).map(([text, what]) => ({ cidr: parseCidr(text) as Cidr, what }));
 
 /** What `cidr` holds that names no host (a NOT_A_HOST range it shares an address with), or undefined. */
 export function notAHostRange(cidr: Cidr): string | undefined {

@@ -20,9 +20,12 @@ export function planClusters(rawClusters: unknown): ClusterPlan[] {
   const problems: string[] = [];
   plans.forEach(({ catalog, delivery }, ci) => {
     const cluster = catalog.cluster.name;
-    const names = [...catalog.certificates.map((c) => c.resourceName), catalog.serviceAccount.resourceName,
+    const names = [
+      ...catalog.certificates.map((c) => c.resourceName),
+      catalog.serviceAccount.resourceName,
       ...(["delivery", "publication", "destroy-guard"] as const).map((kind) => buildName({ kind, cluster })),
-      ...deliveryResourceNames(delivery)];
+      ...deliveryResourceNames(delivery),
+    ];
     for (const name of names) {
       const where = `clusters[${ci}]`;
       const previous = owners.get(name);

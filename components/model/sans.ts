@@ -33,7 +33,11 @@ export function apiServerVirtualIp(cluster: ClusterSpec): string {
 /** apiserver.crt of one control-plane node (§2 rules 1–6). */
 export function apiServerAltNames(cluster: ClusterSpec, node: NodeSpec): AltNames {
   return altNames([
-    node.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${cluster.dnsDomain}`,
+    node.name,
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    `kubernetes.default.svc.${cluster.dnsDomain}`,
     apiServerVirtualIp(cluster),
     node.address,
     ...(cluster.controlPlaneEndpoint ? [cluster.controlPlaneEndpoint.host] : []),

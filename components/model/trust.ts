@@ -49,9 +49,12 @@ export function trustPlan(root: TrustRoot, rotation: RotationSpec | undefined, a
   const { generation: g, phase } = rotation;
   const keepsAdopted = g - 1 === 1 && phase !== "drop" ? adopted : undefined;
   switch (phase) {
-    case "add": return { root, generations: [g - 1, g], signer: g - 1, adopted: keepsAdopted, leaving: [], rotation };
-    case "switch": return { root, generations: [g, g - 1], signer: g, adopted: keepsAdopted, leaving: [g - 1], rotation };
-    case "drop": return { root, generations: [g], signer: g, leaving: [], rotation };
+    case "add":
+      return { root, generations: [g - 1, g], signer: g - 1, adopted: keepsAdopted, leaving: [], rotation };
+    case "switch":
+      return { root, generations: [g, g - 1], signer: g, adopted: keepsAdopted, leaving: [g - 1], rotation };
+    case "drop":
+      return { root, generations: [g], signer: g, leaving: [], rotation };
   }
 }
 
@@ -75,19 +78,30 @@ export function rotationProblems(path: string, previous: RotationSpec | undefine
   const prevGen = previous ? (previous.phase === "drop" ? previous.generation : previous.generation - 1) : 1;
   if (!next) {
     return previous && previous.phase !== "drop"
-      ? [`${path}: the rotation to generation ${previous.generation} is at phase ${previous.phase}; finish it (switch, then drop) before removing it`]
-      : previous ? [`${path}: removing a finished rotation would bring generation ${previous.generation - 1} back; keep { generation: ${previous.generation}, phase: drop }`] : [];
+      ? [
+          `${path}: the rotation to generation ${previous.generation} is at phase ${previous.phase}; finish it (switch, then drop) before removing it`,
+        ]
+      : previous
+        ? [
+            `${path}: removing a finished rotation would bring generation ${previous.generation - 1} back; keep { generation: ${previous.generation}, phase: drop }`,
+          ]
+        : [];
   }
   if (previous && previous.generation === next.generation) {
     const order = ROTATION_PHASES.indexOf(next.phase) - ROTATION_PHASES.indexOf(previous.phase);
     if (order === 0 || order === 1) return [];
-    return [`${path}.phase: ${previous.phase} → ${next.phase} ${order < 0 ? "goes back" : `skips ${ROTATION_PHASES.slice(ROTATION_PHASES.indexOf(previous.phase) + 1, ROTATION_PHASES.indexOf(next.phase)).join(", ")}`}: ` +
-      `one phase per pulumi up (add, switch, drop)`];
+    return [
+      `${path}.phase: ${previous.phase} → ${next.phase} ${order < 0 ? "goes back" : `skips ${ROTATION_PHASES.slice(ROTATION_PHASES.indexOf(previous.phase) + 1, ROTATION_PHASES.indexOf(next.phase)).join(", ")}`}: ` +
+        `one phase per pulumi up (add, switch, drop)`,
+    ];
   }
   if (next.generation !== prevGen + 1) {
-    return [`${path}.generation: ${next.generation} does not follow the current generation ${prevGen}${previous && previous.phase !== "drop" ? ` (the rotation to ${previous.generation} is at phase ${previous.phase})` : ""}`];
+    return [
+      `${path}.generation: ${next.generation} does not follow the current generation ${prevGen}${previous && previous.phase !== "drop" ? ` (the rotation to ${previous.generation} is at phase ${previous.phase})` : ""}`,
+    ];
   }
-  if (previous && previous.phase !== "drop") return [`${path}: the rotation to generation ${previous.generation} is at phase ${previous.phase}; finish it first`];
+  if (previous && previous.phase !== "drop")
+    return [`${path}: the rotation to generation ${previous.generation} is at phase ${previous.phase}; finish it first`];
   return next.phase === "add" ? [] : [`${path}.phase: a rotation starts with add, not ${next.phase}`];
 }
 
@@ -97,22 +111,37 @@ const daysLeft = (c: X509Certificate, now: Date) => (Date.parse(c.validTo) - now
  * Problems with adopted material, named by config path: a key that does not match its certificate (or public key),
  * a certificate that is not a CA, an expired CA, an RSA key shorter than 2048 bits.
  */
-export function adoptionProblems(path: string, root: TrustRoot, adopted: AdoptedRoot, keyPem: string | undefined, now = new Date(),
-  where?: { readonly pem: string; readonly key: string }): string[] {
+export function adoptionProblems(
+  path: string,
+  root: TrustRoot,
+  adopted: AdoptedRoot,
+  keyPem: string | undefined,
+  now = new Date(),
+  where?: { readonly pem: string; readonly key: string },
+): string[] {
   const problems: string[] = [];
   const field = root === "sa" ? "publicKey" : "certificate";
   // Messages name config paths, or (for the adopt command) the files read.
-  const at = (s: string) => (where
-    // Functions as replacements: a `$&` in a file's path is text, not a pattern.
-    ? s.replace(`${path}.${field}`, () => where.pem).replace(`${path}.keyConfig`, () => where.key).replace(` in kube-pki:${adopted.keyConfig}`, "").replace(`kube-pki:${adopted.keyConfig} is`, "it is")
-    : s);
+  const at = (s: string) =>
+    where
+      ? // Functions as replacements: a `$&` in a file's path is text, not a pattern.
+        s
+          .replace(`${path}.${field}`, () => where.pem)
+          .replace(`${path}.keyConfig`, () => where.key)
+          .replace(` in kube-pki:${adopted.keyConfig}`, "")
+          .replace(`kube-pki:${adopted.keyConfig} is`, "it is")
+      : s;
   let publicDer: Buffer | undefined;
   try {
     if (root === "sa") publicDer = createPublicKey(adopted.pem).export({ type: "spki", format: "der" });
     else {
       const cert = new X509Certificate(adopted.pem);
-      if (!cert.ca) problems.push(`${path}.${field}: is not a CA certificate (basicConstraints CA:FALSE); adopt the cluster's CA, not a leaf`);
-      if (daysLeft(cert, now) <= 0) problems.push(`${path}.${field}: the CA expired on ${new Date(cert.validTo).toISOString()}; it cannot sign (rotate to a new CA instead)`);
+      if (!cert.ca)
+        problems.push(`${path}.${field}: is not a CA certificate (basicConstraints CA:FALSE); adopt the cluster's CA, not a leaf`);
+      if (daysLeft(cert, now) <= 0)
+        problems.push(
+          `${path}.${field}: the CA expired on ${new Date(cert.validTo).toISOString()}; it cannot sign (rotate to a new CA instead)`,
+        );
       publicDer = cert.publicKey.export({ type: "spki", format: "der" });
     }
   } catch (e) {
@@ -125,10 +154,14 @@ export function adoptionProblems(path: string, root: TrustRoot, adopted: Adopted
   try {
     const key = createPrivateKey(keyPem);
     if (key.asymmetricKeyType === "rsa" && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
-      problems.push(`${path}.keyConfig: the RSA key in kube-pki:${adopted.keyConfig} has ${key.asymmetricKeyDetails?.modulusLength} bits; at least 2048 are required`);
+      problems.push(
+        `${path}.keyConfig: the RSA key in kube-pki:${adopted.keyConfig} has ${key.asymmetricKeyDetails?.modulusLength} bits; at least 2048 are required`,
+      );
     }
     if (publicDer && !createPublicKey(key).export({ type: "spki", format: "der" }).equals(publicDer)) {
-      problems.push(`${path}.keyConfig: the key in kube-pki:${adopted.keyConfig} does not match the ${root === "sa" ? "public key" : "certificate"}`);
+      problems.push(
+        `${path}.keyConfig: the key in kube-pki:${adopted.keyConfig} does not match the ${root === "sa" ? "public key" : "certificate"}`,
+      );
     }
   } catch (e) {
     problems.push(`${path}.keyConfig: kube-pki:${adopted.keyConfig} is not a PEM private key (${(e as Error).message.split("\n")[0]})`);
@@ -173,7 +206,8 @@ export function identityProblems(path: string, plan: TrustPlan, recorded: readon
   const at = `${path}.adopt.${key}`;
   const noun = rootNoun(plan.root);
   const next = Math.max(...plan.generations, ...(recorded ?? []).map((r) => r.generation)) + 1;
-  const rotate = `a trust root changes only by a declared rotation (rotation.${key}: { generation: ${next}, phase: add }, then ` +
+  const rotate =
+    `a trust root changes only by a declared rotation (rotation.${key}: { generation: ${next}, phase: add }, then ` +
     `switch, then drop; README "Rotating a CA")`;
   return plan.generations.flatMap((g) => {
     const was = recorded?.find((r) => r.generation === g);
@@ -181,17 +215,23 @@ export function identityProblems(path: string, plan: TrustPlan, recorded: readon
     const adoptedNow = g === 1 && plan.adopted !== undefined;
     const short = (h: string) => h.slice(0, 16);
     if (was.adopted && !adoptedNow) {
-      return [`${at}: generation ${g} of ${plan.root} is the adopted ${noun} (sha256 ${short(was.sha256)}…); without adopt.${key} ` +
-        `kube-pki would make a new one in its place and re-issue everything it signs: keep adopt.${key} until the drop phase of a rotation; ${rotate}`];
+      return [
+        `${at}: generation ${g} of ${plan.root} is the adopted ${noun} (sha256 ${short(was.sha256)}…); without adopt.${key} ` +
+          `kube-pki would make a new one in its place and re-issue everything it signs: keep adopt.${key} until the drop phase of a rotation; ${rotate}`,
+      ];
     }
     if (!was.adopted && adoptedNow) {
-      return [`${at}: generation ${g} of ${plan.root} is a ${noun} kube-pki made${was.sha256 ? ` (sha256 ${short(was.sha256)}…)` : ""}; ` +
-        `adopting another would replace it and re-issue everything it signs: remove adopt.${key}; ${rotate}`];
+      return [
+        `${at}: generation ${g} of ${plan.root} is a ${noun} kube-pki made${was.sha256 ? ` (sha256 ${short(was.sha256)}…)` : ""}; ` +
+          `adopting another would replace it and re-issue everything it signs: remove adopt.${key}; ${rotate}`,
+      ];
     }
     const now = adoptedNow ? rootSha256(plan.root, plan.adopted!.pem) : "";
     if (adoptedNow && was.sha256 && now !== was.sha256) {
-      return [`${at}.${plan.root === "sa" ? "publicKey" : "certificate"}: is not the ${noun} this stack adopted (sha256 ` +
-        `${short(was.sha256)}…, now ${short(now)}…): ${rotate}`];
+      return [
+        `${at}.${plan.root === "sa" ? "publicKey" : "certificate"}: is not the ${noun} this stack adopted (sha256 ` +
+          `${short(was.sha256)}…, now ${short(now)}…): ${rotate}`,
+      ];
     }
     return [];
   });
@@ -200,7 +240,11 @@ export function identityProblems(path: string, plan: TrustPlan, recorded: readon
 /** How a made generation must be made: as recorded (its identity), else from the config. */
 export function madeAs<T extends { keyAlgorithm: KeyAlgorithm; validityHours?: number }>(spec: T, recorded: RootGeneration | undefined): T {
   if (!recorded || recorded.adopted || !recorded.keyAlgorithm) return spec;
-  return { ...spec, keyAlgorithm: recorded.keyAlgorithm, ...(spec.validityHours !== undefined && recorded.validityHours ? { validityHours: recorded.validityHours } : {}) };
+  return {
+    ...spec,
+    keyAlgorithm: recorded.keyAlgorithm,
+    ...(spec.validityHours !== undefined && recorded.validityHours ? { validityHours: recorded.validityHours } : {}),
+  };
 }
 
 /**
@@ -208,8 +252,13 @@ export function madeAs<T extends { keyAlgorithm: KeyAlgorithm; validityHours?: n
  * A problem when it expires first (unless a rotation away from it is under way: its leaves are re-issued at switch),
  * a warning when it expires within twice that. `path` is the cluster's.
  */
-export function signerExpiry(path: string, plan: TrustPlan, notAfter: string | undefined, leafHours: number, now = new Date()):
-  { problem?: string; warning?: string } {
+export function signerExpiry(
+  path: string,
+  plan: TrustPlan,
+  notAfter: string | undefined,
+  leafHours: number,
+  now = new Date(),
+): { problem?: string; warning?: string } {
   if (plan.root === "sa" || !notAfter) return {};
   const end = Date.parse(notAfter);
   if (Number.isNaN(end)) return {};
@@ -221,12 +270,18 @@ export function signerExpiry(path: string, plan: TrustPlan, notAfter: string | u
   const day = (t: number) => new Date(t).toISOString().slice(0, 10);
   if (end < leafEnd && !leaving) {
     const hoursLeft = Math.max(0, Math.floor((end - now.getTime()) / 3_600_000));
-    return { problem: `${where}: the ${plan.root} CA (generation ${plan.signer}) expires on ${day(end)}, before the leaves it would sign now ` +
-      `(validity.leafHours ${leafHours} h, until ${day(leafEnd)}): ${declare}, or lower validity.leafHours below ${hoursLeft}` };
+    return {
+      problem:
+        `${where}: the ${plan.root} CA (generation ${plan.signer}) expires on ${day(end)}, before the leaves it would sign now ` +
+        `(validity.leafHours ${leafHours} h, until ${day(leafEnd)}): ${declare}, or lower validity.leafHours below ${hoursLeft}`,
+    };
   }
   if (end < now.getTime() + 2 * leafHours * 3_600_000 && !leaving) {
-    return { warning: `${where}: the ${plan.root} CA (generation ${plan.signer}) expires on ${day(end)}; leaves issued after ` +
-      `${day(end - leafHours * 3_600_000)} would outlive it and will be refused: ${declare} before then` };
+    return {
+      warning:
+        `${where}: the ${plan.root} CA (generation ${plan.signer}) expires on ${day(end)}; leaves issued after ` +
+        `${day(end - leafHours * 3_600_000)} would outlive it and will be refused: ${declare} before then`,
+    };
   }
   return {};
 }

@@ -29,7 +29,9 @@ export interface PayloadOptions {
 
 const checkPath = (path: string) => {
   if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(path) || /\/\.\.?(\/|$)/.test(path)) {
-    throw new Error(`bundle path ${JSON.stringify(path)} must be absolute, of letters, digits, "_", "." and "-", without . or .. components`);
+    throw new Error(
+      `bundle path ${JSON.stringify(path)} must be absolute, of letters, digits, "_", "." and "-", without . or .. components`,
+    );
   }
   return path;
 };
@@ -43,7 +45,10 @@ const checkPath = (path: string) => {
 export function bundlePayload(files: readonly PayloadFile[], absent: readonly AbsentPath[] = [], opts: PayloadOptions = {}): string {
   const lines = [
     `option previous ${opts.keepPrevious ? "keep" : "drop"}`,
-    ...files.map((f) => `file 0${f.mode.toString(8)} ${f.owner} ${sha256(f.content)} ${checkPath(f.path)} ${Buffer.from(f.content, "utf8").toString("base64")}`),
+    ...files.map(
+      (f) =>
+        `file 0${f.mode.toString(8)} ${f.owner} ${sha256(f.content)} ${checkPath(f.path)} ${Buffer.from(f.content, "utf8").toString("base64")}`,
+    ),
     // Paths the node is not (or no longer) entitled to: removed with the swap.
     ...absent.map((a) => `absent ${a.signingKey ? "always" : "ours"} - - ${checkPath(a.path)}`),
   ];
@@ -64,7 +69,9 @@ export const certificateFingerprint = (pem: string) => new X509Certificate(pem).
  * the file's code: its comment lines (documentation, shellcheck directives) and trailing newline are dropped, so they
  * change neither the node's copy nor its digest.
  */
-const NODE_PROGRAM = readFileSync(join(__dirname, "kube-pki-node.sh"), "utf8").replace(/^[ \t]*#.*\n/gm, "").replace(/\n+$/, "");
+const NODE_PROGRAM = readFileSync(join(__dirname, "kube-pki-node.sh"), "utf8")
+  .replace(/^[ \t]*#.*\n/gm, "")
+  .replace(/\n+$/, "");
 
 /** SHA-256 of the node program as installed (the file holds the program without a trailing newline). */
 export const NODE_PROGRAM_DIGEST = sha256(NODE_PROGRAM);
@@ -89,22 +96,28 @@ const assertNoQuote = (name: string, script: string) => {
 };
 
 // The tools command: decompress the program, check it against the digest it was sent with, and let it install itself.
-const TOOLS = assertNoQuote("the tools command", [
-  'set -eu; p=$(base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
-  's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$2" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
-  'printf "%s" "$p" | sh -c "$p" kube-pki self-install "$1" "$2"',
-].join("; "));
+const TOOLS = assertNoQuote(
+  "the tools command",
+  [
+    'set -eu; p=$(base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
+    's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$2" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
+    'printf "%s" "$p" | sh -c "$p" kube-pki self-install "$1" "$2"',
+  ].join("; "),
+);
 
 // What a push or restart runs: the node program from its file, after checking the file holds exactly this version
 // (read once, checked, and the checked text run, so nothing can swap it between the check and the run). Its `$0`
 // (kube-pki-install, -remove, -restart) names the operation and stays the program's `$0`, so `ps` tells them apart.
-const RUN = assertNoQuote("the run command", [
-  `f=\${1%/}/var/lib/kube-pki/bin/node-${NODE_PROGRAM_DIGEST}.sh`,
-  'if [ ! -f "$f" ]; then echo "kube-pki: $f is missing (node reinstalled, or /var/lib/kube-pki removed): replace the tools command of this node (pulumi up --replace <URN of <cluster>-<node>-tools>)" >&2; exit 1; fi',
-  'p=$(cat "$f"); s=$(printf "%s" "$p" | sha256sum)',
-  `if [ "\${s%% *}" != ${NODE_PROGRAM_DIGEST} ]; then echo "kube-pki: $f does not hold the node program it is named after" >&2; exit 1; fi`,
-  'exec sh -c "$p" "$0" "${0#kube-pki-}" "$@"',
-].join("; "));
+const RUN = assertNoQuote(
+  "the run command",
+  [
+    `f=\${1%/}/var/lib/kube-pki/bin/node-${NODE_PROGRAM_DIGEST}.sh`,
+    'if [ ! -f "$f" ]; then echo "kube-pki: $f is missing (node reinstalled, or /var/lib/kube-pki removed): replace the tools command of this node (pulumi up --replace <URN of <cluster>-<node>-tools>)" >&2; exit 1; fi',
+    'p=$(cat "$f"); s=$(printf "%s" "$p" | sha256sum)',
+    `if [ "\${s%% *}" != ${NODE_PROGRAM_DIGEST} ]; then echo "kube-pki: $f does not hold the node program it is named after" >&2; exit 1; fi`,
+    'exec sh -c "$p" "$0" "${0#kube-pki-}" "$@"',
+  ].join("; "),
+);
 
 const shWord = (s: string) => {
   if (!SHELL_WORD.test(s)) throw new Error(`${JSON.stringify(s)} is not a plain shell word`);
@@ -154,17 +167,27 @@ export interface ReadFile {
  * files it reads, whose previous versions are dropped once it and every component in `sharedWith` passed with the
  * bundle's current digest.
  */
-export function restartInput(checks: readonly HealthCheck[], bundleDigests: Readonly<Record<string, string>>,
-  files: readonly ReadFile[] = []): string {
+export function restartInput(
+  checks: readonly HealthCheck[],
+  bundleDigests: Readonly<Record<string, string>>,
+  files: readonly ReadFile[] = [],
+): string {
   const digestOf = (bundle: string) => {
     const digest = bundleDigests[bundle];
     if (digest === undefined) throw new Error(`restart input: ${bundle} is read but has no digest`);
     return digest;
   };
-  return [
-    ...Object.entries(bundleDigests).sort().map(([id, digest]) => `# ${id} ${digest}`),
-    ...checks.map((c) => ["check", c.host, String(c.port), c.fingerprint, ...(c.clientCert ? [c.clientCert.cert, c.clientCert.key] : [])].join(" ")),
-    ...[...new Map(files.map((f) => [checkPath(f.path), f])).values()].sort((x, y) => (x.path < y.path ? -1 : 1))
-      .map((f) => ["prev", f.path, f.bundle, digestOf(f.bundle), ...f.sharedWith].join(" ")),
-  ].join("\n") + "\n";
+  return (
+    [
+      ...Object.entries(bundleDigests)
+        .sort()
+        .map(([id, digest]) => `# ${id} ${digest}`),
+      ...checks.map((c) =>
+        ["check", c.host, String(c.port), c.fingerprint, ...(c.clientCert ? [c.clientCert.cert, c.clientCert.key] : [])].join(" "),
+      ),
+      ...[...new Map(files.map((f) => [checkPath(f.path), f])).values()]
+        .sort((x, y) => (x.path < y.path ? -1 : 1))
+        .map((f) => ["prev", f.path, f.bundle, digestOf(f.bundle), ...f.sharedWith].join(" ")),
+    ].join("\n") + "\n"
+  );
 }

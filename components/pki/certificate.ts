@@ -47,38 +47,51 @@ export class Certificate extends pulumi.ComponentResource {
     const organizations = args.organizations ?? [];
     const problems = [
       !args.commonName && "commonName is required",
-      !(Number.isInteger(args.validityHours) && args.validityHours > 0) && `validityHours must be a positive whole number, got ${args.validityHours}`,
+      !(Number.isInteger(args.validityHours) && args.validityHours > 0) &&
+        `validityHours must be a positive whole number, got ${args.validityHours}`,
       !(Number.isInteger(args.earlyRenewalHours) && args.earlyRenewalHours >= 0 && args.earlyRenewalHours < args.validityHours) &&
         `earlyRenewalHours must be a whole number from 0 to validityHours - 1, got ${args.earlyRenewalHours}`,
       args.allowedUses.length === 0 && "allowedUses must not be empty",
-      severalGroups(organizations) && ((args.dnsNames?.length ?? 0) > 0 || (args.ipAddresses?.length ?? 0) > 0) &&
+      severalGroups(organizations) &&
+        ((args.dnsNames?.length ?? 0) > 0 || (args.ipAddresses?.length ?? 0) > 0) &&
         "a subject with several organizations cannot carry SANs here",
     ].filter((p): p is string => typeof p === "string");
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("; "), this);
 
-    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
-      { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
+    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm), {
+      parent: this,
+      additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS,
+    });
     const privateKeyPem = pulumi.secret(key.privateKeyPem);
     // tls.CertRequest carries one organization; a subject with several (a user in several groups) gets its CSR from
     // GroupsCertRequest, made once and kept in state. Only client certificates have several groups (no SANs).
     const csr = severalGroups(organizations)
       ? new GroupsCertRequest(childName(name, "csr"), { privateKeyPem, commonName: args.commonName, organizations }, { parent: this })
-      : new tls.CertRequest(childName(name, "csr"), {
-        privateKeyPem,
-        subject: organizations.length === 0
-          ? { commonName: args.commonName }
-          : { commonName: args.commonName, organization: organizations[0] },
-        dnsNames: args.dnsNames && args.dnsNames.length > 0 ? [...args.dnsNames] : undefined,
-        ipAddresses: args.ipAddresses && args.ipAddresses.length > 0 ? [...args.ipAddresses] : undefined,
-      }, { parent: this });
-    const cert = new tls.LocallySignedCert(childName(name, "cert"), {
-      certRequestPem: csr.certRequestPem,
-      caCertPem: args.signer.certPem,
-      caPrivateKeyPem: pulumi.secret(args.signer.privateKeyPem),
-      allowedUses: [...args.allowedUses],
-      validityPeriodHours: args.validityHours,
-      earlyRenewalHours: args.earlyRenewalHours,
-    }, { parent: this });
+      : new tls.CertRequest(
+          childName(name, "csr"),
+          {
+            privateKeyPem,
+            subject:
+              organizations.length === 0
+                ? { commonName: args.commonName }
+                : { commonName: args.commonName, organization: organizations[0] },
+            dnsNames: args.dnsNames && args.dnsNames.length > 0 ? [...args.dnsNames] : undefined,
+            ipAddresses: args.ipAddresses && args.ipAddresses.length > 0 ? [...args.ipAddresses] : undefined,
+          },
+          { parent: this },
+        );
+    const cert = new tls.LocallySignedCert(
+      childName(name, "cert"),
+      {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: args.signer.certPem,
+        caPrivateKeyPem: pulumi.secret(args.signer.privateKeyPem),
+        allowedUses: [...args.allowedUses],
+        validityPeriodHours: args.validityHours,
+        earlyRenewalHours: args.earlyRenewalHours,
+      },
+      { parent: this },
+    );
     this.certPem = cert.certPem;
     this.privateKeyPem = privateKeyPem;
     this.validityEndTime = cert.validityEndTime;

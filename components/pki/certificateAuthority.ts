@@ -36,17 +36,23 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Si
     if (!Number.isInteger(args.validityHours) || args.validityHours <= 0) {
       throw new pulumi.ResourceError(`validityHours must be a positive whole number, got ${args.validityHours}`, this);
     }
-    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
-      { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
-    const cert = new tls.SelfSignedCert(childName(name, "cert"), {
-      privateKeyPem: pulumi.secret(key.privateKeyPem),
-      subject: { commonName: args.commonName },
-      dnsNames: [args.commonName],
-      isCaCertificate: true,
-      allowedUses: [...USES.ca],
-      validityPeriodHours: args.validityHours,
-      earlyRenewalHours: 0,
-    }, { parent: this });
+    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm), {
+      parent: this,
+      additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS,
+    });
+    const cert = new tls.SelfSignedCert(
+      childName(name, "cert"),
+      {
+        privateKeyPem: pulumi.secret(key.privateKeyPem),
+        subject: { commonName: args.commonName },
+        dnsNames: [args.commonName],
+        isCaCertificate: true,
+        allowedUses: [...USES.ca],
+        validityPeriodHours: args.validityHours,
+        earlyRenewalHours: 0,
+      },
+      { parent: this },
+    );
     this.certPem = cert.certPem;
     this.privateKeyPem = pulumi.secret(key.privateKeyPem);
     this.validityEndTime = cert.validityEndTime;

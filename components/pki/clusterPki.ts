@@ -89,11 +89,22 @@ export class ClusterPki extends pulumi.ComponentResource {
         const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
         const generations = new Map<number, Generation>();
         for (const g of plan.generations) {
-          generations.set(g, g === 1 && plan.adopted
-            // An adopted CA is no resource: its certificate and key as the cluster has them sign the leaves.
-            ? { certPem: pulumi.output(plan.adopted.pem), privateKeyPem: adoptedKey(root), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") }
-            : new CertificateAuthority(buildName({ kind: "ca", cluster: cluster.name, ca: root as CaName, generation: g }), madeAs(spec, recordedAs(root, g)),
-              { parent: this, protect: protectGeneration(plan, g) }));
+          generations.set(
+            g,
+            g === 1 && plan.adopted
+              ? // An adopted CA is no resource: its certificate and key as the cluster has them sign the leaves.
+                {
+                  certPem: pulumi.output(plan.adopted.pem),
+                  privateKeyPem: adoptedKey(root),
+                  validityEndTime: pulumi.output(""),
+                  serial: pulumi.output("adopted"),
+                }
+              : new CertificateAuthority(
+                  buildName({ kind: "ca", cluster: cluster.name, ca: root as CaName, generation: g }),
+                  madeAs(spec, recordedAs(root, g)),
+                  { parent: this, protect: protectGeneration(plan, g) },
+                ),
+          );
         }
         const signer = generations.get(plan.signer)!;
         this.roots.set(root, { plan, generations, bundle: bundle(plan.generations.map((g) => generations.get(g)!.certPem)) });
@@ -106,7 +117,11 @@ export class ClusterPki extends pulumi.ComponentResource {
       if (spec.kind === "leaf") {
         this.issued.set(spec.id, new Certificate(spec.resourceName, { ...spec, signer }, { parent: this }));
       } else {
-        const kc = new Kubeconfig(spec.resourceName, { ...spec, ...spec.kubeconfig!, signer, caBundle: this.roots.get("ca")!.bundle }, { parent: this });
+        const kc = new Kubeconfig(
+          spec.resourceName,
+          { ...spec, ...spec.kubeconfig!, signer, caBundle: this.roots.get("ca")!.bundle },
+          { parent: this },
+        );
         this.issued.set(spec.id, { ...pick(kc.certificate), kubeconfig: kc.content });
       }
     }
@@ -115,29 +130,62 @@ export class ClusterPki extends pulumi.ComponentResource {
     const saGenerations = new Map<number, Generation>();
     for (const g of saPlan.generations) {
       if (g === 1 && saPlan.adopted) {
-        saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: adoptedKey("sa"), publicKeyPem: pulumi.output(saPlan.adopted.pem), validityEndTime: pulumi.output(""), serial: pulumi.output("adopted") });
+        saGenerations.set(g, {
+          certPem: pulumi.output(""),
+          privateKeyPem: adoptedKey("sa"),
+          publicKeyPem: pulumi.output(saPlan.adopted.pem),
+          validityEndTime: pulumi.output(""),
+          serial: pulumi.output("adopted"),
+        });
         continue;
       }
-      const key = new ServiceAccountKey(buildName({ kind: "service-account", cluster: cluster.name, generation: g }),
-        madeAs({ keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, recordedAs("sa", g)), { parent: this, protect: protectGeneration(saPlan, g) });
-      saGenerations.set(g, { certPem: pulumi.output(""), privateKeyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, validityEndTime: pulumi.output(""), serial: pulumi.output("") });
+      const key = new ServiceAccountKey(
+        buildName({ kind: "service-account", cluster: cluster.name, generation: g }),
+        madeAs({ keyAlgorithm: catalog.serviceAccount.keyAlgorithm }, recordedAs("sa", g)),
+        { parent: this, protect: protectGeneration(saPlan, g) },
+      );
+      saGenerations.set(g, {
+        certPem: pulumi.output(""),
+        privateKeyPem: key.privateKeyPem,
+        publicKeyPem: key.publicKeyPem,
+        validityEndTime: pulumi.output(""),
+        serial: pulumi.output(""),
+      });
     }
     // kube-apiserver verifies tokens with every public key in sa.pub; the signing key is sa.key.
-    this.roots.set("sa", { plan: saPlan, generations: saGenerations, bundle: bundle(saPlan.generations.map((g) => saGenerations.get(g)!.publicKeyPem!)) });
+    this.roots.set("sa", {
+      plan: saPlan,
+      generations: saGenerations,
+      bundle: bundle(saPlan.generations.map((g) => saGenerations.get(g)!.publicKeyPem!)),
+    });
 
     this.caCertificates = pulumi.all({
-      ca: this.trustBundle("ca"), "front-proxy-ca": this.trustBundle("front-proxy-ca"), "etcd-ca": this.trustBundle("etcd-ca"),
+      ca: this.trustBundle("ca"),
+      "front-proxy-ca": this.trustBundle("front-proxy-ca"),
+      "etcd-ca": this.trustBundle("etcd-ca"),
     }) as pulumi.Output<Record<CaName, string>>;
     this.adminKubeconfig = pulumi.secret(this.get("admin.conf").kubeconfig!);
-    this.userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(
-      cluster.users.map((u) => [u.name, this.get(userCatalogId(u.name)).kubeconfig!]))));
+    this.userKubeconfigs = pulumi.secret(
+      pulumi.all(Object.fromEntries(cluster.users.map((u) => [u.name, this.get(userCatalogId(u.name)).kubeconfig!]))),
+    );
     const entries = inventoryOf(catalog);
-    this.inventory = pulumi.all(entries.map((e) => pulumi.all([this.get(e.id).validityEndTime, this.get(e.id).serial])
-      .apply(([notAfter, serial]) => ({ ...e, notAfter, serial }))));
-    this.trustRecord = pulumi.all(Object.fromEntries([...this.roots].map(([root, r]) =>
-      [root, pulumi.all(r.plan.generations.map((g) => this.generationRecord(root, g, recordedAs(root, g))))]))) as pulumi.Output<RecordedRoots>;
+    this.inventory = pulumi.all(
+      entries.map((e) =>
+        pulumi.all([this.get(e.id).validityEndTime, this.get(e.id).serial]).apply(([notAfter, serial]) => ({ ...e, notAfter, serial })),
+      ),
+    );
+    this.trustRecord = pulumi.all(
+      Object.fromEntries(
+        [...this.roots].map(([root, r]) => [
+          root,
+          pulumi.all(r.plan.generations.map((g) => this.generationRecord(root, g, recordedAs(root, g)))),
+        ]),
+      ),
+    ) as pulumi.Output<RecordedRoots>;
     this.registerOutputs({
-      caCertificates: this.caCertificates, adminKubeconfig: this.adminKubeconfig, inventory: this.inventory,
+      caCertificates: this.caCertificates,
+      adminKubeconfig: this.adminKubeconfig,
+      inventory: this.inventory,
       userKubeconfigs: this.userKubeconfigs,
     });
   }
@@ -147,11 +195,18 @@ export class ClusterPki extends pulumi.ComponentResource {
     const { plan, generations } = this.roots.get(root)!;
     const gen = generations.get(g)!;
     const adopted = g === 1 && plan.adopted !== undefined;
-    const made = adopted ? undefined : root === "sa"
-      ? madeAs({ keyAlgorithm: this.catalog.serviceAccount.keyAlgorithm, validityHours: undefined }, recorded)
-      : madeAs(this.catalog.certificates.find((c) => c.id === root)!, recorded);
+    const made = adopted
+      ? undefined
+      : root === "sa"
+        ? madeAs({ keyAlgorithm: this.catalog.serviceAccount.keyAlgorithm, validityHours: undefined }, recorded)
+        : madeAs(
+            this.catalog.certificates.find((c) => c.id === root)!,
+            recorded,
+          );
     return pulumi.all([root === "sa" ? gen.publicKeyPem! : gen.certPem, gen.validityEndTime]).apply(([pem, end]) => ({
-      generation: g, adopted, sha256: rootSha256(root, pem),
+      generation: g,
+      adopted,
+      sha256: rootSha256(root, pem),
       ...(made ? { keyAlgorithm: made.keyAlgorithm, ...(made.validityHours ? { validityHours: made.validityHours } : {}) } : {}),
       ...(root === "sa" ? {} : { notAfter: adopted ? new Date(new X509Certificate(pem).validTo).toISOString() : end }),
     }));
@@ -199,14 +254,23 @@ export class ClusterPki extends pulumi.ComponentResource {
     const root = this.roots.get(file.source as TrustRoot);
     switch (file.content) {
       // A CA's certificate file is its trust bundle (both generations while a rotation overlaps them).
-      case "certificate": return root ? root.bundle : issued.certPem;
-      case "signer-certificate": return issued.certPem;
-      case "private-key": return pulumi.secret(issued.privateKeyPem);
-      case "kubeconfig": return pulumi.secret(issued.kubeconfig!);
-      case "public-key": throw new pulumi.ResourceError(`${file.source} has no public-key file`, this);
+      case "certificate":
+        return root ? root.bundle : issued.certPem;
+      case "signer-certificate":
+        return issued.certPem;
+      case "private-key":
+        return pulumi.secret(issued.privateKeyPem);
+      case "kubeconfig":
+        return pulumi.secret(issued.kubeconfig!);
+      case "public-key":
+        throw new pulumi.ResourceError(`${file.source} has no public-key file`, this);
     }
   }
 }
 
-const pick = (c: Certificate): Issued =>
-  ({ certPem: c.certPem, privateKeyPem: c.privateKeyPem, validityEndTime: c.validityEndTime, serial: c.serial });
+const pick = (c: Certificate): Issued => ({
+  certPem: c.certPem,
+  privateKeyPem: c.privateKeyPem,
+  validityEndTime: c.validityEndTime,
+  serial: c.serial,
+});

@@ -6,7 +6,12 @@ import { createPrivateKey, createPublicKey, sign } from "node:crypto";
 import { CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, SubjectPublicKeyInfo,
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  Name,
+  RelativeDistinguishedName,
+  SubjectPublicKeyInfo,
 } from "@peculiar/asn1-x509";
 
 const OID = { organization: "2.5.4.10", commonName: "2.5.4.3" };
@@ -26,7 +31,8 @@ function rdn(values: AttributeTypeAndValue[]): RelativeDistinguishedName {
 /** The signature algorithm of a key: RSA → sha256WithRSAEncryption, ECDSA P-256/P-384 → ecdsa-with-SHA256/384. */
 function signatureOf(keyPem: string): { algorithm: AlgorithmIdentifier; hash: string } {
   const key = createPrivateKey(keyPem);
-  if (key.asymmetricKeyType === "rsa") return { algorithm: new AlgorithmIdentifier({ algorithm: "1.2.840.113549.1.1.11", parameters: null }), hash: "sha256" };
+  if (key.asymmetricKeyType === "rsa")
+    return { algorithm: new AlgorithmIdentifier({ algorithm: "1.2.840.113549.1.1.11", parameters: null }), hash: "sha256" };
   if (key.asymmetricKeyType !== "ec") throw new Error(`certificate request: unsupported key type ${key.asymmetricKeyType}`);
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (curve === "secp384r1") return { algorithm: new AlgorithmIdentifier({ algorithm: "1.2.840.10045.4.3.3" }), hash: "sha384" };
@@ -44,8 +50,17 @@ export function certificateRequestPem(privateKeyPem: string, commonName: string,
   const info = new CertificationRequestInfo({ subject, subjectPKInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo) });
   const { algorithm, hash } = signatureOf(privateKeyPem);
   const signature = sign(hash, Buffer.from(AsnConvert.serialize(info)), privateKeyPem);
-  const der = Buffer.from(AsnConvert.serialize(new CertificationRequest({
-    certificationRequestInfo: info, signatureAlgorithm: algorithm, signature: signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength) as ArrayBuffer,
-  })));
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE REQUEST-----\n`;
+  const der = Buffer.from(
+    AsnConvert.serialize(
+      new CertificationRequest({
+        certificationRequestInfo: info,
+        signatureAlgorithm: algorithm,
+        signature: signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength) as ArrayBuffer,
+      }),
+    ),
+  );
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${der
+    .toString("base64")
+    .match(/.{1,64}/g)!
+    .join("\n")}\n-----END CERTIFICATE REQUEST-----\n`;
 }

@@ -15,7 +15,11 @@ export type SeveralGroups = readonly [string, string, ...string[]];
 export const severalGroups = (organizations: readonly string[]): organizations is SeveralGroups => organizations.length > 1;
 
 /** Dynamic-provider inputs and outputs as the provider sees them (plain values). */
-interface Inputs { privateKeyPem: string; commonName: string; organizations: string[] }
+interface Inputs {
+  privateKeyPem: string;
+  commonName: string;
+  organizations: string[];
+}
 
 /**
  * Made once on create and kept in state, so the CSR (whose ECDSA signature is random) stays the same on every
@@ -27,8 +31,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
     return { id: `${inputs.commonName}-${Date.now().toString(36)}`, outs: { ...inputs, certRequestPem: pem } };
   },
   async diff(_id: string, olds: Inputs, news: Inputs) {
-    const replaces = (["privateKeyPem", "commonName", "organizations"] as const)
-      .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    const replaces = (["privateKeyPem", "commonName", "organizations"] as const).filter(
+      (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
+    );
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
   },
 };
@@ -42,9 +47,18 @@ export class GroupsCertRequest extends pulumi.dynamic.Resource {
   declare public readonly certRequestPem: pulumi.Output<string>;
 
   constructor(name: string, args: GroupsCertRequestArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, {
-      privateKeyPem: pulumi.secret(args.privateKeyPem), commonName: args.commonName, organizations: [...args.organizations],
-      certRequestPem: undefined,
-    }, { ...opts, additionalSecretOutputs: ["privateKeyPem"] }, "kube-pki", "GroupsCertRequest");
+    super(
+      provider,
+      name,
+      {
+        privateKeyPem: pulumi.secret(args.privateKeyPem),
+        commonName: args.commonName,
+        organizations: [...args.organizations],
+        certRequestPem: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["privateKeyPem"] },
+      "kube-pki",
+      "GroupsCertRequest",
+    );
   }
 }

@@ -28,10 +28,20 @@ export class Kubeconfig extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`server must look like https://host:port, got ${JSON.stringify(args.server)}`, this);
     }
     this.certificate = new Certificate(childName(name, "client"), args, { parent: this });
-    this.content = pulumi.secret(pulumi.all([args.caBundle ?? args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
-      .apply(([caCertPem, clientCertPem, clientKeyPem]) => renderKubeconfig({
-        clusterName: args.clusterName, server: args.server, user: args.commonName, caCertPem, clientCertPem, clientKeyPem,
-      })));
+    this.content = pulumi.secret(
+      pulumi
+        .all([args.caBundle ?? args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
+        .apply(([caCertPem, clientCertPem, clientKeyPem]) =>
+          renderKubeconfig({
+            clusterName: args.clusterName,
+            server: args.server,
+            user: args.commonName,
+            caCertPem,
+            clientCertPem,
+            clientKeyPem,
+          }),
+        ),
+    );
     this.registerOutputs({ content: this.content });
   }
 }

@@ -18,8 +18,10 @@ export class ServiceAccountKey extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceAccountKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kube-pki:pki:ServiceAccountKey", name, {}, opts);
-    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm),
-      { parent: this, additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS });
+    const key = new tls.PrivateKey(childName(name, "key"), privateKeyInputs(args.keyAlgorithm), {
+      parent: this,
+      additionalSecretOutputs: PRIVATE_KEY_SECRET_OUTPUTS,
+    });
     this.privateKeyPem = pulumi.secret(key.privateKeyPem);
     this.publicKeyPem = key.publicKeyPem;
     this.registerOutputs({ privateKeyPem: this.privateKeyPem, publicKeyPem: this.publicKeyPem });

@@ -51,36 +51,57 @@ export class ClusterPublication extends pulumi.ComponentResource {
 
     if (spec.kubeadmConfig) {
       const workload = new k8s.Provider(child("workload"), { kubeconfig: pulumi.secret(args.adminKubeconfig) }, { parent: this, ...after });
-      const current = k8s.core.v1.ConfigMap.get(child("kubeadm-config-current"), "kube-system/kubeadm-config", { parent: this, provider: workload });
-      written[written.length] = new k8s.core.v1.ConfigMapPatch(child("kubeadm-config"), {
-        metadata: {
-          name: "kubeadm-config", namespace: "kube-system",
-          // kubeadm owns the ConfigMap; our server-side apply takes over only the ClusterConfiguration field.
-          annotations: { "pulumi.com/patchForce": "true" },
-        },
-        data: {
-          ClusterConfiguration: current.data.apply((data) => withCertSANs(data?.ClusterConfiguration ?? "", args.sans)),
-        },
-      }, {
-        parent: this, provider: workload, ...after,
-        // Deleting a patch relinquishes its fields, here the whole ClusterConfiguration: turning publication off,
-        // removing the cluster or `pulumi destroy` must leave kubeadm's ConfigMap as it is.
-        retainOnDelete: true,
+      const current = k8s.core.v1.ConfigMap.get(child("kubeadm-config-current"), "kube-system/kubeadm-config", {
+        parent: this,
+        provider: workload,
       });
+      written[written.length] = new k8s.core.v1.ConfigMapPatch(
+        child("kubeadm-config"),
+        {
+          metadata: {
+            name: "kubeadm-config",
+            namespace: "kube-system",
+            // kubeadm owns the ConfigMap; our server-side apply takes over only the ClusterConfiguration field.
+            annotations: { "pulumi.com/patchForce": "true" },
+          },
+          data: {
+            ClusterConfiguration: current.data.apply((data) => withCertSANs(data?.ClusterConfiguration ?? "", args.sans)),
+          },
+        },
+        {
+          parent: this,
+          provider: workload,
+          ...after,
+          // Deleting a patch relinquishes its fields, here the whole ClusterConfiguration: turning publication off,
+          // removing the cluster or `pulumi destroy` must leave kubeadm's ConfigMap as it is.
+          retainOnDelete: true,
+        },
+      );
     }
 
     const management = spec.managementCluster;
     if (management) {
       // enableSecretMutable: a changed Secret is updated in place instead of deleted and re-created, so Cluster API
       // never sees `<cluster>-kubeconfig` or `-ca` missing.
-      const provider = new k8s.Provider(child("management"),
-        { kubeconfig: pulumi.secret(args.managementKubeconfig!), enableSecretMutable: true }, { parent: this, ...after });
+      const provider = new k8s.Provider(
+        child("management"),
+        { kubeconfig: pulumi.secret(args.managementKubeconfig!), enableSecretMutable: true },
+        { parent: this, ...after },
+      );
       const secret = (suffix: "ca" | "etcd" | "proxy" | "sa" | "kubeconfig", stringData: Record<string, pulumi.Input<string>>) =>
-        written[written.length] = new k8s.core.v1.Secret(child(`capi-${suffix}`), {
-          metadata: { name: `${management.clusterName}-${suffix}`, namespace: management.namespace, labels: { [CAPI_CLUSTER_LABEL]: management.clusterName } },
-          type: CAPI_SECRET_TYPE,
-          stringData: pulumi.secret(pulumi.all(stringData)),
-        }, { parent: this, provider, ...after });
+        (written[written.length] = new k8s.core.v1.Secret(
+          child(`capi-${suffix}`),
+          {
+            metadata: {
+              name: `${management.clusterName}-${suffix}`,
+              namespace: management.namespace,
+              labels: { [CAPI_CLUSTER_LABEL]: management.clusterName },
+            },
+            type: CAPI_SECRET_TYPE,
+            stringData: pulumi.secret(pulumi.all(stringData)),
+          },
+          { parent: this, provider, ...after },
+        ));
       const ca = (id: CaName): Record<string, pulumi.Input<string>> => {
         const m = args.cas[id];
         return management.includeCaKeys ? { "tls.crt": m.certPem, "tls.key": m.privateKeyPem } : { "tls.crt": m.certPem };

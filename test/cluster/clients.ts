@@ -35,12 +35,32 @@ async function readPair(crt: string, key: string): Promise<{ cert: string; key: 
 }
 
 /** An HTTPS request to the load balancer with a client certificate; status and body. */
-function request(path: string, opts: { ca: string; cert: string; key: string; method: string; body?: string; headers?: Record<string, string> }): Promise<{ status: number; body: string }> {
+function request(
+  path: string,
+  opts: { ca: string; cert: string; key: string; method: string; body?: string; headers?: Record<string, string> },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: ENDPOINT, port: API_PORT, path, method: opts.method, agent: false, timeout: 30_000, ca: opts.ca, cert: opts.cert, key: opts.key,
-      headers: { "content-type": "application/json", ...opts.headers },
-    }, (res) => { let body = ""; res.on("data", (d) => { body += d; }); res.on("end", () => resolve({ status: res.statusCode ?? 0, body })); });
+    const req = https.request(
+      {
+        host: ENDPOINT,
+        port: API_PORT,
+        path,
+        method: opts.method,
+        agent: false,
+        timeout: 30_000,
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        headers: { "content-type": "application/json", ...opts.headers },
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.end(opts.body);
@@ -62,7 +82,8 @@ export async function startClients(cp1: LabNode, cp2: LabNode, etcdMembers: read
   writeFileSync(empty, "apiVersion: v1\nkind: Config\n");
   let token = "";
 
-  const kubectl = (kubeconfig: string, args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=30s", ...args], { timeoutMs: 40_000 });
+  const kubectl = (kubeconfig: string, args: string[]) =>
+    run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=30s", ...args], { timeoutMs: 40_000 });
   const whoami = async (kubeconfig: string, extra: string[], want: string): Promise<string | undefined> => {
     const r = await kubectl(kubeconfig, [...extra, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
     if (r.code !== 0) return r.stderr.trim().split("\n").pop();
@@ -83,11 +104,15 @@ export async function startClients(cp1: LabNode, cp2: LabNode, etcdMembers: read
     kubelet: () => whoami(conf(cp1, "kubelet.conf"), [], `system:node:${cp1.name}`),
     // controller-manager.conf names the node's own API server (as kubeadm writes it), which a restart takes away for
     // a moment; the identity is what is under test here, so through the load balancer like the others.
-    "controller-manager": () => whoami(conf(cp2, "controller-manager.conf"), ["--server", `https://${ENDPOINT}:${API_PORT}`], "system:kube-controller-manager"),
+    "controller-manager": () =>
+      whoami(conf(cp2, "controller-manager.conf"), ["--server", `https://${ENDPOINT}:${API_PORT}`], "system:kube-controller-manager"),
     "front-proxy": async () => {
       const pair = await readPair(pki(cp1, "front-proxy-client.crt"), pki(cp1, "front-proxy-client.key"));
       const r = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
-        method: "POST", ca: readFileSync(pki(cp1, "ca.crt"), "utf8"), ...pair, headers: { "X-Remote-User": "aggregated-user" },
+        method: "POST",
+        ca: readFileSync(pki(cp1, "ca.crt"), "utf8"),
+        ...pair,
+        headers: { "X-Remote-User": "aggregated-user" },
         body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
       });
       if (r.status !== 201) return `status ${r.status}: ${r.body.slice(0, 200)}`;
@@ -99,25 +124,47 @@ export async function startClients(cp1: LabNode, cp2: LabNode, etcdMembers: read
       writeFileSync(join(scratch, "etcd.crt"), pair.cert);
       writeFileSync(join(scratch, "etcd.key"), pair.key, { mode: 0o600 });
       writeFileSync(join(scratch, "etcd-ca.crt"), readFileSync(pki(cp1, "etcd/ca.crt")));
-      const r = await run("etcdctl", [`--endpoints=${etcdMembers.map((m) => `https://${m.address}:2379`).join(",")}`,
-        `--cacert=${join(scratch, "etcd-ca.crt")}`, `--cert=${join(scratch, "etcd.crt")}`, `--key=${join(scratch, "etcd.key")}`,
-        "--command-timeout=30s", "get", "/registry/namespaces/default", "--keys-only"], { timeoutMs: 40_000 });
+      const r = await run(
+        "etcdctl",
+        [
+          `--endpoints=${etcdMembers.map((m) => `https://${m.address}:2379`).join(",")}`,
+          `--cacert=${join(scratch, "etcd-ca.crt")}`,
+          `--cert=${join(scratch, "etcd.crt")}`,
+          `--key=${join(scratch, "etcd.key")}`,
+          "--command-timeout=30s",
+          "get",
+          "/registry/namespaces/default",
+          "--keys-only",
+        ],
+        { timeoutMs: 40_000 },
+      );
       if (r.code !== 0) return r.stderr.trim().split("\n").pop();
       return /\/registry\/namespaces\/default/.test(r.stdout) ? undefined : `unexpected: ${r.stdout.slice(0, 200)}`;
     },
-    "service-account": () => whoami(empty, ["--server", `https://${ENDPOINT}:${API_PORT}`, "--certificate-authority", pki(cp1, "ca.crt"),
-      "--token", token], "system:serviceaccount:default:default"),
+    "service-account": () =>
+      whoami(
+        empty,
+        ["--server", `https://${ENDPOINT}:${API_PORT}`, "--certificate-authority", pki(cp1, "ca.crt"), "--token", token],
+        "system:serviceaccount:default:default",
+      ),
   };
 
   // The first token waits for controller-manager's service-account controller to make `default` (a fresh cluster).
   let first = await refreshToken();
-  for (let i = 0; first && /not found/.test(first) && i < 60; i++) { await sleep(1_000); first = await refreshToken(); }
+  for (let i = 0; first && /not found/.test(first) && i < 60; i++) {
+    await sleep(1_000);
+    first = await refreshToken();
+  }
   if (first) throw new Error(first);
   const loops = Object.entries(clients).map(async ([name, call]) => {
     while (running) {
       let failure: string | undefined;
       const start = Date.now();
-      try { failure = await call(); } catch (e) { failure = (e as Error).message; }
+      try {
+        failure = await call();
+      } catch (e) {
+        failure = (e as Error).message;
+      }
       stats.counts[name] = (stats.counts[name] ?? 0) + 1;
       stats.slowest[name] = Math.max(stats.slowest[name] ?? 0, (Date.now() - start) / 1000);
       if (failure) stats.failures.push(`${name}: ${failure}`);
@@ -135,6 +182,10 @@ export async function startClients(cp1: LabNode, cp2: LabNode, etcdMembers: read
   })();
   return {
     stats,
-    stop: async (): Promise<ProbeStats> => { running = false; await Promise.all([...loops, refresher]); return stats; },
+    stop: async (): Promise<ProbeStats> => {
+      running = false;
+      await Promise.all([...loops, refresher]);
+      return stats;
+    },
   };
 }

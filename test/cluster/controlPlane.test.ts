@@ -31,7 +31,16 @@ const NODES = [
 ] as const;
 const SERVICE_SUBNET = "10.96.0.0/12";
 /** What every kubeadm control-plane node shares: the CAs and the service-account key pair. */
-const SHARED_BY_KUBEADM = ["ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key", "sa.key", "sa.pub"];
+const SHARED_BY_KUBEADM = [
+  "ca.crt",
+  "ca.key",
+  "front-proxy-ca.crt",
+  "front-proxy-ca.key",
+  "etcd/ca.crt",
+  "etcd/ca.key",
+  "sa.key",
+  "sa.pub",
+];
 const CPE = `https://${ENDPOINT}:${API_PORT}`;
 
 /** A real ssh-agent holding the nodes' client key, as the workflow runs `up` (sshAuth: agent). */
@@ -40,24 +49,44 @@ function startAgent(key: string): { sock: string; stop(): void } {
   const out = execFileSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
   const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
   execFileSync("ssh-add", ["-"], { input: key, env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: ["pipe", "ignore", "ignore"] });
-  return { sock, stop: () => { try { process.kill(pid); } catch { /* gone */ } } };
+  return {
+    sock,
+    stop: () => {
+      try {
+        process.kill(pid);
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
-const kubectl = (kubeconfig: string, args: string[], timeoutMs = 20_000) => run("kubectl", ["--kubeconfig", kubeconfig, ...args], { timeoutMs });
-const ok = (r: RunResult) => { assert.equal(r.code, 0, `${r.command}\n${r.stdout}\n${r.stderr}`); return r.stdout; };
+const kubectl = (kubeconfig: string, args: string[], timeoutMs = 20_000) =>
+  run("kubectl", ["--kubeconfig", kubeconfig, ...args], { timeoutMs });
+const ok = (r: RunResult) => {
+  assert.equal(r.code, 0, `${r.command}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+};
 const sha = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
 function treeHashes(root: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const walk = (d: string) => readdirSync(d).forEach((e) => {
-    const f = join(d, e);
-    if (statSync(f).isDirectory()) walk(f); else out[relative(root, f)] = sha(f);
-  });
+  const walk = (d: string) =>
+    readdirSync(d).forEach((e) => {
+      const f = join(d, e);
+      if (statSync(f).isDirectory()) walk(f);
+      else out[relative(root, f)] = sha(f);
+    });
   walk(root);
   return out;
 }
 
-const describeCounts = (s: ProbeStats) => Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(" + ") +
-  ` (slowest: ${Object.entries(s.slowest).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")})`;
+const describeCounts = (s: ProbeStats) =>
+  Object.entries(s.counts)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(" + ") +
+  ` (slowest: ${Object.entries(s.slowest)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(", ")})`;
 
 /** A client loop through the load balancer: /readyz and `kubectl get namespaces` as admin, every 100 ms. */
 function clientLoop(adminConf: string, caFile: string) {
@@ -69,9 +98,17 @@ function clientLoop(adminConf: string, caFile: string) {
       await new Promise<void>((resolve) => {
         const req = https.get({ host: ENDPOINT, port: API_PORT, path: "/readyz", ca, agent: false, timeout: 5_000 }, (res) => {
           res.resume();
-          res.on("end", () => { stats.readyz++; if (res.statusCode !== 200) stats.failures.push(`readyz ${res.statusCode}`); resolve(); });
+          res.on("end", () => {
+            stats.readyz++;
+            if (res.statusCode !== 200) stats.failures.push(`readyz ${res.statusCode}`);
+            resolve();
+          });
         });
-        req.on("error", (e) => { stats.readyz++; stats.failures.push(`readyz ${e.message}`); resolve(); });
+        req.on("error", (e) => {
+          stats.readyz++;
+          stats.failures.push(`readyz ${e.message}`);
+          resolve();
+        });
         req.on("timeout", () => req.destroy(new Error("timeout")));
       });
       await new Promise((r) => setTimeout(r, 100));
@@ -85,7 +122,14 @@ function clientLoop(adminConf: string, caFile: string) {
       await new Promise((res) => setTimeout(res, 100));
     }
   })();
-  return { stats, stop: async () => { running = false; await Promise.all([readyz, get]); return stats; } };
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      await Promise.all([readyz, get]);
+      return stats;
+    },
+  };
 }
 
 describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controller-manager, scheduler, haproxy)", function () {
@@ -111,41 +155,85 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   let adopted: unknown;
   let rotation: Record<string, { generation: number; phase: string }> = {};
 
-  const config = () => [{
-    name: "lab", clusterName: "kubernetes", controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, serviceSubnet: SERVICE_SUBNET,
-    ...(adopted ? { adopt: adopted } : {}), rotation,
-    apiServer: { certSANs: [...sans] }, caKeys: "control-plane", publication,
-    delivery: {
-      mode: "ssh", sshAuth: "agent", healthCheckTimeoutSeconds: 180,
-      restart: { "kube-apiserver": restartCommand("kube-apiserver", lbSocket), "kube-controller-manager": restartCommand("kube-controller-manager", lbSocket),
-        "kube-scheduler": restartCommand("kube-scheduler", lbSocket), etcd: restartCommand("etcd", lbSocket), kubelet: "", "kube-proxy": "" },
+  const config = () => [
+    {
+      name: "lab",
+      clusterName: "kubernetes",
+      controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`,
+      serviceSubnet: SERVICE_SUBNET,
+      ...(adopted ? { adopt: adopted } : {}),
+      rotation,
+      apiServer: { certSANs: [...sans] },
+      caKeys: "control-plane",
+      publication,
+      delivery: {
+        mode: "ssh",
+        sshAuth: "agent",
+        healthCheckTimeoutSeconds: 180,
+        restart: {
+          "kube-apiserver": restartCommand("kube-apiserver", lbSocket),
+          "kube-controller-manager": restartCommand("kube-controller-manager", lbSocket),
+          "kube-scheduler": restartCommand("kube-scheduler", lbSocket),
+          etcd: restartCommand("etcd", lbSocket),
+          kubelet: "",
+          "kube-proxy": "",
+        },
+      },
+      nodes: NODES.filter((n) => members.includes(n.name)).map((n) => ({
+        name: n.name,
+        role: n.role,
+        address: n.address,
+        ssh: ssh.sshTarget(n.name),
+      })),
+      users: [{ name: "alice", groups: ["developers", "oncall"] }],
     },
-    nodes: NODES.filter((n) => members.includes(n.name)).map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: ssh.sshTarget(n.name) })),
-    users: [{ name: "alice", groups: ["developers", "oncall"] }],
-  }];
+  ];
   const up = async () => {
     ws.writeStack("lab", config());
     const r = await ws.up("lab");
     assert.equal(r.code, 0, describeRun(r));
   };
   /** Per control-plane node, the restart log's events: `{ time, reader, event }` (restart, exited, ready). */
-  const restartEvents = () => Object.fromEntries(cp.controlPlane.map((n) => {
-    let lines: string[] = [];
-    try { lines = readFileSync(join(n.root, "run/restarts.log"), "utf8").trim().split("\n").filter(Boolean); } catch { /* none yet */ }
-    return [n.name, lines.map((l) => { const [time, reader, event] = l.split(" "); return { time: Number(time), reader: reader!, event: event! }; })];
-  }));
+  const restartEvents = () =>
+    Object.fromEntries(
+      cp.controlPlane.map((n) => {
+        let lines: string[] = [];
+        try {
+          lines = readFileSync(join(n.root, "run/restarts.log"), "utf8").trim().split("\n").filter(Boolean);
+        } catch {
+          /* none yet */
+        }
+        return [
+          n.name,
+          lines.map((l) => {
+            const [time, reader, event] = l.split(" ");
+            return { time: Number(time), reader: reader!, event: event! };
+          }),
+        ];
+      }),
+    );
   /** Per control-plane node, which components were restarted, in order. */
-  const restartsLogged = () => Object.fromEntries(Object.entries(restartEvents()).map(([n, e]) => [n, e.filter((x) => x.event === "restart").map((x) => x.reader)]));
+  const restartsLogged = () =>
+    Object.fromEntries(Object.entries(restartEvents()).map(([n, e]) => [n, e.filter((x) => x.event === "restart").map((x) => x.reader)]));
 
   before(async function () {
     network = LabNetwork.create(NODES);
-    ssh = await SshCluster.start({ label: "cluster", nodes: NODES.map((n) => ({ ...n })), apiServerPort: API_PORT, wrap: (n) => network.exec(n.name) });
+    ssh = await SshCluster.start({
+      label: "cluster",
+      nodes: NODES.map((n) => ({ ...n })),
+      apiServerPort: API_PORT,
+      wrap: (n) => network.exec(n.name),
+    });
     agent = startAgent(ssh.clientKey);
     ws = await Workspace.create("cluster", {});
     (ws.env as Record<string, string>).SSH_AUTH_SOCK = agent.sock;
     ws.writeStack("lab", config());
     await ws.init("lab");
-    cp = new ControlPlane(NODES.map((n) => ({ ...n, root: ssh.node(n.name).root })), "kubernetes", network);
+    cp = new ControlPlane(
+      NODES.map((n) => ({ ...n, root: ssh.node(n.name).root })),
+      "kubernetes",
+      network,
+    );
     // The cluster as kubeadm makes it: `kubeadm init` on cp-1 (RSA-2048, kubeadm's default), `kubeadm join
     // --control-plane` on cp-2 and cp-3 with the CAs and the service-account key copied from cp-1, as kubeadm's
     // certificate upload or a manual copy does.
@@ -179,17 +267,33 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     cp.startLoadBalancer(cp.controlPlane, lbSocket);
     // kubeadm init's last PKI step: admin.conf's group gets cluster-admin, made with super-admin.conf (KEP-4214).
     adminBeforeBinding = await kubectl(adminConf(), ["get", "namespaces"]);
-    ok(await kubectl(file("cp-1", "etc/kubernetes/super-admin.conf"),
-      ["create", "clusterrolebinding", "kubeadm:cluster-admins", "--clusterrole=cluster-admin", "--group=kubeadm:cluster-admins"]));
-    for (const n of first3) { cp.startControllerManager(n, true); cp.startScheduler(n); }
+    ok(
+      await kubectl(file("cp-1", "etc/kubernetes/super-admin.conf"), [
+        "create",
+        "clusterrolebinding",
+        "kubeadm:cluster-admins",
+        "--clusterrole=cluster-admin",
+        "--group=kubeadm:cluster-admins",
+      ]),
+    );
+    for (const n of first3) {
+      cp.startControllerManager(n, true);
+      cp.startScheduler(n);
+    }
     // Node objects, as the kubelets would register them (no kubelet runs here): the Node authorizer needs them.
     for (const n of NODES.filter((x) => members.includes(x.name))) await registerNode(n.name, n.address);
   });
 
   /** Client loops of the running test: stopped after it even when it fails half-way (else they loop on forever). */
   let looping: { stop(): Promise<unknown> }[] = [];
-  const track = <T extends { stop(): Promise<unknown> }>(c: T): T => { looping.push(c); return c; };
-  afterEach(async () => { await Promise.all(looping.map((c) => c.stop())); looping = []; });
+  const track = <T extends { stop(): Promise<unknown> }>(c: T): T => {
+    looping.push(c);
+    return c;
+  };
+  afterEach(async () => {
+    await Promise.all(looping.map((c) => c.stop()));
+    looping = [];
+  });
 
   after(async () => {
     await cp?.stop();
@@ -201,10 +305,30 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   /** Creates Node <name> with its InternalIP and kubelet port, as admin. */
   async function registerNode(name: string, address: string): Promise<void> {
     const manifest = { apiVersion: "v1", kind: "Node", metadata: { name, labels: { "kubernetes.io/hostname": name } } };
-    const create = spawnSync("kubectl", ["--kubeconfig", adminConf(), "apply", "-f", "-"], { input: JSON.stringify(manifest), encoding: "utf8" });
+    const create = spawnSync("kubectl", ["--kubeconfig", adminConf(), "apply", "-f", "-"], {
+      input: JSON.stringify(manifest),
+      encoding: "utf8",
+    });
     assert.equal(create.status, 0, create.stderr);
-    ok(await kubectl(adminConf(), ["patch", "node", name, "--subresource=status", "--type=merge", "-p",
-      JSON.stringify({ status: { addresses: [{ type: "InternalIP", address }, { type: "Hostname", address: name }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } } })]));
+    ok(
+      await kubectl(adminConf(), [
+        "patch",
+        "node",
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({
+          status: {
+            addresses: [
+              { type: "InternalIP", address },
+              { type: "Hostname", address: name },
+            ],
+            daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+          },
+        }),
+      ]),
+    );
   }
 
   /** `kubectl auth whoami` through the load balancer with a kubeconfig: user and groups. */
@@ -220,11 +344,32 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     const t = ssh.sshTarget("cp-1");
     const stackFile = join(ws.dir, "stacks", "Pulumi.lab.yaml");
     // Asynchronously: the clients loop in this process and must not stall while adopt runs.
-    const adopt = await run(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "scripts", "adopt.ts"), "--stack", "lab",
-      "--config", stackFile, "--cluster", "lab", "--ssh", `root@${t.host}:${t.port}`, "--host-key", t.hostKey, "--root", t.root],
-    { env: { ...ws.env, INIT_CWD: ws.dir }, cwd: REPO, timeoutMs: 120_000 });
+    const adopt = await run(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        join(REPO, "scripts", "adopt.ts"),
+        "--stack",
+        "lab",
+        "--config",
+        stackFile,
+        "--cluster",
+        "lab",
+        "--ssh",
+        `root@${t.host}:${t.port}`,
+        "--host-key",
+        t.hostKey,
+        "--root",
+        t.root,
+      ],
+      { env: { ...ws.env, INIT_CWD: ws.dir }, cwd: REPO, timeoutMs: 120_000 },
+    );
     assert.equal(adopt.code, 0, adopt.stdout + adopt.stderr);
-    assert.ok(!/PRIVATE KEY/.test(adopt.stdout + adopt.stderr + readFileSync(stackFile, "utf8")), "no key in the output or in plain text in the stack file");
+    assert.ok(
+      !/PRIVATE KEY/.test(adopt.stdout + adopt.stderr + readFileSync(stackFile, "utf8")),
+      "no key in the output or in plain text in the stack file",
+    );
     adopted = (parse(readFileSync(stackFile, "utf8")) as any).config["kube-pki:clusters"][0].adopt;
     assert.deepEqual(treeHashes(join(lab("cp-1").root, "etc/kubernetes")), kubeadmTree, "adopting changed nothing on the node");
     const start = Date.now();
@@ -235,19 +380,30 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     console.log(`      adoption rolled out in ${seconds.toFixed(1)} s; clients: ${describeCounts(stats)}, ${stats.failures.length} failed`);
     assert.deepEqual(stats.failures, [], "no request failed");
     for (const n of first3) {
-      for (const f of SHARED_BY_KUBEADM) assert.equal(readFileSync(file(n.name, `etc/kubernetes/pki/${f}`), "utf8"), kubeadmFiles[f], `${n.name}: ${f} byte for byte`);
+      for (const f of SHARED_BY_KUBEADM)
+        assert.equal(readFileSync(file(n.name, `etc/kubernetes/pki/${f}`), "utf8"), kubeadmFiles[f], `${n.name}: ${f} byte for byte`);
       const apiserver = file(n.name, "etc/kubernetes/pki/apiserver.crt");
-      assert.ok(new X509Certificate(readFileSync(apiserver)).checkIssued(new X509Certificate(kubeadmFiles["ca.crt"]!)), `${n.name}: issued by kubeadm's CA`);
+      assert.ok(
+        new X509Certificate(readFileSync(apiserver)).checkIssued(new X509Certificate(kubeadmFiles["ca.crt"]!)),
+        `${n.name}: issued by kubeadm's CA`,
+      );
       const original = join(n.root, "var/lib/kube-pki/originals/etc/kubernetes/pki/apiserver.crt");
-      assert.notEqual(readFileSync(apiserver, "utf8"), readFileSync(original, "utf8"), `${n.name}: re-issued; kubeadm's own kept under originals/`);
+      assert.notEqual(
+        readFileSync(apiserver, "utf8"),
+        readFileSync(original, "utf8"),
+        `${n.name}: re-issued; kubeadm's own kept under originals/`,
+      );
     }
     const rsaLeaf = new X509Certificate(readFileSync(file("cp-1", "etc/kubernetes/pki/apiserver.crt"))).publicKey.asymmetricKeyType;
     assert.equal(rsaLeaf, "ec", "leaves have kube-pki's key algorithm; kubeadm's CA is RSA");
     // The one manifest change the README asks for before rotating the cluster CA: the controller-manager signs with
     // ca-signer.crt (the certificate of ca.key alone), one node at a time as a static-pod manifest edit rolls.
     for (const n of first3) {
-      assert.equal(new X509Certificate(readFileSync(file(n.name, "etc/kubernetes/pki/ca-signer.crt"))).fingerprint256,
-        new X509Certificate(kubeadmFiles["ca.crt"]!).fingerprint256, `${n.name}: ca-signer.crt is kubeadm's CA`);
+      assert.equal(
+        new X509Certificate(readFileSync(file(n.name, "etc/kubernetes/pki/ca-signer.crt"))).fingerprint256,
+        new X509Certificate(kubeadmFiles["ca.crt"]!).fingerprint256,
+        `${n.name}: ca-signer.crt is kubeadm's CA`,
+      );
       await cp.stopComponent(n, "kube-controller-manager");
       cp.startControllerManager(n, true, "ca-signer.crt");
     }
@@ -269,13 +425,17 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     for (const [node, path, user, groups] of expected) {
       const got = await whoami(file(node, path));
       const want = { username: user, groups: [...groups, "system:authenticated"].sort() };
-      if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${node}:${path}: ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        problems.push(`${node}:${path}: ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
     }
     const users = JSON.parse((await ws.ok(["stack", "output", "userKubeconfigs", "--json", "--show-secrets", "--stack", "lab"])).stdout);
     const alice = join(makeTempDir("alice"), "alice.conf");
     writeFileSync(alice, users.lab.alice, { mode: 0o600 });
-    assert.deepEqual(await whoami(alice), { username: "alice", groups: ["developers", "oncall", "system:authenticated"] },
-      "a user in two groups (GroupsCertRequest) is both");
+    assert.deepEqual(
+      await whoami(alice),
+      { username: "alice", groups: ["developers", "oncall", "system:authenticated"] },
+      "a user in two groups (GroupsCertRequest) is both",
+    );
     assert.deepEqual(problems, []);
     console.log(`      ${expected.length + 1} kubeconfigs: every one is its identity`);
   });
@@ -308,13 +468,31 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   });
 
   /** A request with a client certificate (PEM paths) and headers, to cp-1's API server. */
-  function request(path: string, opts: { cert: string; key: string; headers?: Record<string, string>; method?: string; body?: string }): Promise<{ status: number; body: string }> {
+  function request(
+    path: string,
+    opts: { cert: string; key: string; headers?: Record<string, string>; method?: string; body?: string },
+  ): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.request({
-        host: lab("cp-1").address, port: API_PORT, path, method: opts.method ?? "GET", agent: false,
-        ca: readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt")), cert: readFileSync(opts.cert), key: readFileSync(opts.key),
-        headers: { "content-type": "application/json", ...opts.headers },
-      }, (res) => { let body = ""; res.on("data", (d) => { body += d; }); res.on("end", () => resolve({ status: res.statusCode ?? 0, body })); });
+      const req = https.request(
+        {
+          host: lab("cp-1").address,
+          port: API_PORT,
+          path,
+          method: opts.method ?? "GET",
+          agent: false,
+          ca: readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt")),
+          cert: readFileSync(opts.cert),
+          key: readFileSync(opts.key),
+          headers: { "content-type": "application/json", ...opts.headers },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (d) => {
+            body += d;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on("error", reject);
       req.end(opts.body);
     });
@@ -323,15 +501,29 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   it("the front proxy: front-proxy-client's X-Remote-User is believed; the same headers with another client certificate are not", async () => {
     const review = JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
     const headers = { "X-Remote-User": "bob", "X-Remote-Group": "auditors" };
-    const proxied = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", { method: "POST", body: review, headers,
-      cert: file("cp-1", "etc/kubernetes/pki/front-proxy-client.crt"), key: file("cp-1", "etc/kubernetes/pki/front-proxy-client.key") });
+    const proxied = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      method: "POST",
+      body: review,
+      headers,
+      cert: file("cp-1", "etc/kubernetes/pki/front-proxy-client.crt"),
+      key: file("cp-1", "etc/kubernetes/pki/front-proxy-client.key"),
+    });
     assert.equal(proxied.status, 201, proxied.body);
     assert.equal(JSON.parse(proxied.body).status.userInfo.username, "bob");
     assert.ok(JSON.parse(proxied.body).status.userInfo.groups.includes("auditors"));
-    const kubeletClient = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", { method: "POST", body: review, headers,
-      cert: file("cp-1", "etc/kubernetes/pki/apiserver-kubelet-client.crt"), key: file("cp-1", "etc/kubernetes/pki/apiserver-kubelet-client.key") });
+    const kubeletClient = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      method: "POST",
+      body: review,
+      headers,
+      cert: file("cp-1", "etc/kubernetes/pki/apiserver-kubelet-client.crt"),
+      key: file("cp-1", "etc/kubernetes/pki/apiserver-kubelet-client.key"),
+    });
     assert.equal(kubeletClient.status, 201, kubeletClient.body);
-    assert.equal(JSON.parse(kubeletClient.body).status.userInfo.username, "kube-apiserver-kubelet-client", "headers ignored: the certificate's own identity");
+    assert.equal(
+      JSON.parse(kubeletClient.body).status.userInfo.username,
+      "kube-apiserver-kubelet-client",
+      "headers ignored: the certificate's own identity",
+    );
   });
 
   /**
@@ -342,44 +534,88 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     const dir = makeTempDir("kubelet");
     writeFileSync(join(dir, "crt"), cert);
     writeFileSync(join(dir, "key"), key);
-    writeFileSync(join(dir, "server.js"), `const https = require("https"), fs = require("fs"); const d = ${JSON.stringify(dir)};
+    writeFileSync(
+      join(dir, "server.js"),
+      `const https = require("https"), fs = require("fs"); const d = ${JSON.stringify(dir)};
 https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d + "/key"), ca: fs.readFileSync(${JSON.stringify(file("w-1", "etc/kubernetes/pki/ca.crt"))}),
   requestCert: true, rejectUnauthorized: true }, (req, res) => {
   fs.appendFileSync(d + "/clients", (req.socket.getPeerCertificate().subject || {}).CN + "\\n");
   res.end(req.url === "/healthz" ? "ok" : "?");
 }).listen(10250, ${JSON.stringify(lab("w-1").address)});
-`);
+`,
+    );
     const [ipCmd, ...prefix] = network.exec("w-1");
     const daemon = startDaemon("kubelet stand-in", ipCmd!, [...prefix, process.execPath, join(dir, "server.js")], join(dir, "log"));
     await waitForPort(lab("w-1").address, 10250, 10_000, daemon);
     return {
-      clients: () => { try { return readFileSync(join(dir, "clients"), "utf8").trim().split("\n"); } catch { return []; } },
+      clients: () => {
+        try {
+          return readFileSync(join(dir, "clients"), "utf8").trim().split("\n");
+        } catch {
+          return [];
+        }
+      },
       close: () => stopDaemon(daemon),
     };
   }
 
   it("API server → kubelet: kube-apiserver verifies kube-pki's kubelet serving certificate and presents apiserver-kubelet-client; another CA's serving certificate fails", async () => {
-    const good = await kubeletServer(readFileSync(file("w-1", "var/lib/kubelet/pki/kubelet-serving.crt"), "utf8"),
-      readFileSync(file("w-1", "var/lib/kubelet/pki/kubelet-serving.key"), "utf8"));
+    const good = await kubeletServer(
+      readFileSync(file("w-1", "var/lib/kubelet/pki/kubelet-serving.crt"), "utf8"),
+      readFileSync(file("w-1", "var/lib/kubelet/pki/kubelet-serving.key"), "utf8"),
+    );
     try {
       assert.equal(ok(await kubectl(adminConf(), ["get", "--raw", "/api/v1/nodes/w-1/proxy/healthz"])), "ok");
       assert.ok(good.clients().includes("kube-apiserver-kubelet-client"), `client ${good.clients().join()}`);
-    } finally { await good.close(); }
+    } finally {
+      await good.close();
+    }
     const dir = makeTempDir("other-ca");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=system:node:w-1",
-      "-addext", `subjectAltName=DNS:w-1,IP:${lab("w-1").address}`, "-days", "1", "-keyout", join(dir, "k"), "-out", join(dir, "c")], { stdio: "pipe" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=system:node:w-1",
+        "-addext",
+        `subjectAltName=DNS:w-1,IP:${lab("w-1").address}`,
+        "-days",
+        "1",
+        "-keyout",
+        join(dir, "k"),
+        "-out",
+        join(dir, "c"),
+      ],
+      { stdio: "pipe" },
+    );
     const bad = await kubeletServer(readFileSync(join(dir, "c"), "utf8"), readFileSync(join(dir, "k"), "utf8"));
     try {
       const r = await kubectl(adminConf(), ["get", "--raw", "/api/v1/nodes/w-1/proxy/healthz"]);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /certificate|x509|tls/i);
-    } finally { await bad.close(); }
+    } finally {
+      await bad.close();
+    }
   });
 
   it("service-account tokens: one API server's token is accepted by the other two", async () => {
     let token = "";
     for (let i = 0; i < 60 && !token; i++) {
-      const r = await kubectl(adminConf(), ["--server", `https://${lab("cp-1").address}:${API_PORT}`, "create", "token", "default", "-n", "default"]);
+      const r = await kubectl(adminConf(), [
+        "--server",
+        `https://${lab("cp-1").address}:${API_PORT}`,
+        "create",
+        "token",
+        "default",
+        "-n",
+        "default",
+      ]);
       token = r.code === 0 ? r.stdout.trim() : "";
       if (!token) await new Promise((res) => setTimeout(res, 500)); // the default service account is made by the controller-manager
     }
@@ -387,8 +623,18 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     const empty = join(makeTempDir("token"), "empty.conf");
     writeFileSync(empty, "apiVersion: v1\nkind: Config\n");
     for (const n of ["cp-2", "cp-3"]) {
-      const r = await kubectl(empty, ["--server", `https://${lab(n).address}:${API_PORT}`, "--certificate-authority", file(n, "etc/kubernetes/pki/ca.crt"),
-        "--token", token, "auth", "whoami", "-o", "json"]);
+      const r = await kubectl(empty, [
+        "--server",
+        `https://${lab(n).address}:${API_PORT}`,
+        "--certificate-authority",
+        file(n, "etc/kubernetes/pki/ca.crt"),
+        "--token",
+        token,
+        "auth",
+        "whoami",
+        "-o",
+        "json",
+      ]);
       assert.equal(JSON.parse(ok(r)).status.userInfo.username, "system:serviceaccount:default:default", n);
     }
   });
@@ -397,12 +643,26 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
   function kubeadmConfig(node: string, certSANs: readonly string[] = sans, encryptionAlgorithm = "ECDSA-P256"): string {
     const n = lab(node);
     const text = [
-      { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "InitConfiguration", localAPIEndpoint: { advertiseAddress: n.address, bindPort: API_PORT },
-        nodeRegistration: { name: node } },
-      { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "ClusterConfiguration", kubernetesVersion: "v1.36.3", clusterName: "kubernetes",
-        controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`, certificatesDir: "/etc/kubernetes/pki", encryptionAlgorithm,
-        networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: "cluster.local" }, apiServer: { certSANs: [...certSANs] } },
-    ].map((d) => stringify(d)).join("---\n");
+      {
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        kind: "InitConfiguration",
+        localAPIEndpoint: { advertiseAddress: n.address, bindPort: API_PORT },
+        nodeRegistration: { name: node },
+      },
+      {
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        kind: "ClusterConfiguration",
+        kubernetesVersion: "v1.36.3",
+        clusterName: "kubernetes",
+        controlPlaneEndpoint: `${ENDPOINT}:${API_PORT}`,
+        certificatesDir: "/etc/kubernetes/pki",
+        encryptionAlgorithm,
+        networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: "cluster.local" },
+        apiServer: { certSANs: [...certSANs] },
+      },
+    ]
+      .map((d) => stringify(d))
+      .join("---\n");
     writeFileSync(join(n.root, "kubeadm.yaml"), text);
     return "/kubeadm.yaml";
   }
@@ -423,12 +683,20 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
         assert.equal(kc.code, 0, `${node} kubeconfig ${phase}: ${kc.stdout}${kc.stderr}`);
       }
       assert.deepEqual(treeHashes(join(root, "etc/kubernetes")), before, `${node}: kubeadm changed no byte and added no file`);
-      const expiry = await run("kubeadm", ["--rootfs", root, "certs", "check-expiration", "--config", cfg, "-o", "json"], { timeoutMs: 60_000 });
+      const expiry = await run("kubeadm", ["--rootfs", root, "certs", "check-expiration", "--config", cfg, "-o", "json"], {
+        timeoutMs: 60_000,
+      });
       assert.equal(expiry.code, 0, `${node}: ${expiry.stderr}`);
-      const kubeadmRows = JSON.parse(expiry.stdout) as { certificates: { name: string; expirationDate: string; missing: boolean }[]; certificateAuthorities: { name: string; expirationDate: string }[] };
+      const kubeadmRows = JSON.parse(expiry.stdout) as {
+        certificates: { name: string; expirationDate: string; missing: boolean }[];
+        certificateAuthorities: { name: string; expirationDate: string }[];
+      };
       const ours = new Map(rowsFromDirectory(join(root, "etc/kubernetes")).map((r) => [r.certificate, r.notAfter.getTime()]));
       for (const row of [...kubeadmRows.certificates, ...kubeadmRows.certificateAuthorities]) {
-        if ((row as any).missing) { assert.ok(node !== "cp-1" && row.name === "super-admin.conf", `${node}: kubeadm misses ${row.name}`); continue; }
+        if ((row as any).missing) {
+          assert.ok(node !== "cp-1" && row.name === "super-admin.conf", `${node}: kubeadm misses ${row.name}`);
+          continue;
+        }
         assert.equal(ours.get(row.name), Date.parse(row.expirationDate), `${node}: ${row.name} expires at the same second in both reports`);
       }
     }
@@ -437,11 +705,34 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
   it("publication for real: kubeadm-config's certSANs follow the config, and turning publication off leaves the ConfigMap as it was", async () => {
     // kubeadm itself uploads the ClusterConfiguration (init phase upload-config), through cp-1's admin.conf, with a
     // certSANs list that differs from kube-pki's config (as after a SAN change kubeadm was not told about).
-    const upload = await run("kubeadm", ["--rootfs", lab("cp-1").root, "init", "phase", "upload-config", "kubeadm", "--config",
-      kubeadmConfig("cp-1", ["stale.lab.example.com"])], { timeoutMs: 60_000 });
+    const upload = await run(
+      "kubeadm",
+      [
+        "--rootfs",
+        lab("cp-1").root,
+        "init",
+        "phase",
+        "upload-config",
+        "kubeadm",
+        "--config",
+        kubeadmConfig("cp-1", ["stale.lab.example.com"]),
+      ],
+      { timeoutMs: 60_000 },
+    );
     assert.equal(upload.code, 0, upload.stdout + upload.stderr);
     kubeadmConfig("cp-1");
-    const clusterConfiguration = async () => ok(await kubectl(adminConf(), ["get", "configmap", "kubeadm-config", "-n", "kube-system", "-o", "jsonpath={.data.ClusterConfiguration}"]));
+    const clusterConfiguration = async () =>
+      ok(
+        await kubectl(adminConf(), [
+          "get",
+          "configmap",
+          "kubeadm-config",
+          "-n",
+          "kube-system",
+          "-o",
+          "jsonpath={.data.ClusterConfiguration}",
+        ]),
+      );
     assert.match(await clusterConfiguration(), /stale\.lab\.example\.com/);
     try {
       publication = { kubeadmConfig: true };
@@ -452,8 +743,14 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
       assert.match(published, /kubernetesVersion: v1\.36\.3/, "the rest of kubeadm's document is kept");
       publication = {};
       await up();
-      assert.equal(await clusterConfiguration(), published, "the patch's deletion relinquished nothing: kubeadm's ClusterConfiguration is intact");
-    } finally { publication = {}; }
+      assert.equal(
+        await clusterConfiguration(),
+        published,
+        "the patch's deletion relinquished nothing: kubeadm's ClusterConfiguration is intact",
+      );
+    } finally {
+      publication = {};
+    }
   });
 
   it("publication for real: Cluster API secrets in a management cluster are updated in place (same object), not replaced", async () => {
@@ -462,18 +759,24 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     try {
       publication = { managementCluster: { namespace: "default", clusterName: "lab" } };
       await up();
-      const uid = async () => ok(await kubectl(adminConf(), ["get", "secret", "lab-ca", "-n", "default", "-o", "jsonpath={.metadata.uid}"]));
+      const uid = async () =>
+        ok(await kubectl(adminConf(), ["get", "secret", "lab-ca", "-n", "default", "-o", "jsonpath={.metadata.uid}"]));
       const before = await uid();
       publication = { managementCluster: { namespace: "default", clusterName: "lab", includeCaKeys: true } };
       ws.writeStack("lab", config());
       const preview = await ws.preview("lab");
-      assert.ok(changedSteps(preview).includes("update kubernetes:core/v1:Secret::lab-publication-capi-ca"), changedSteps(preview).join("\n"));
+      assert.ok(
+        changedSteps(preview).includes("update kubernetes:core/v1:Secret::lab-publication-capi-ca"),
+        changedSteps(preview).join("\n"),
+      );
       await up();
       assert.equal(await uid(), before, "the same Secret object, updated");
       assert.match(ok(await kubectl(adminConf(), ["get", "secret", "lab-ca", "-n", "default", "-o", "jsonpath={.data}"])), /tls\.key/);
       publication = {};
       await up();
-    } finally { publication = {}; }
+    } finally {
+      publication = {};
+    }
   });
 
   it("the seed scenario: an apiserver SAN added, re-issued, delivered and rolled out one node at a time with clients looping: 0 failed requests", async () => {
@@ -486,20 +789,40 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     const allServing = (Date.now() - start) / 1000;
     await new Promise((r) => setTimeout(r, 2_000));
     const stats = await loop.stop();
-    console.log(`      SAN rollout: ${allServing.toFixed(1)} s from config change to every API server serving the new certificate; ` +
-      `clients: ${stats.readyz} readyz + ${stats.kubectl} kubectl requests, ${stats.failures.length} failed`);
+    console.log(
+      `      SAN rollout: ${allServing.toFixed(1)} s from config change to every API server serving the new certificate; ` +
+        `clients: ${stats.readyz} readyz + ${stats.kubectl} kubectl requests, ${stats.failures.length} failed`,
+    );
     assert.deepEqual(stats.failures, [], "no request failed");
     assert.ok(stats.readyz > 20 && stats.kubectl > 5);
     for (const n of ["cp-1", "cp-2", "cp-3"]) {
       const crt = readFileSync(file(n, "etc/kubernetes/pki/apiserver.crt"), "utf8");
       assert.match(new X509Certificate(crt).subjectAltName!, /DNS:api-new\.lab\.example\.com/);
-      const served = execFileSync("sh", ["-c", `openssl s_client -connect ${lab(n).address}:${API_PORT} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`], { encoding: "utf8" });
+      const served = execFileSync(
+        "sh",
+        ["-c", `openssl s_client -connect ${lab(n).address}:${API_PORT} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`],
+        { encoding: "utf8" },
+      );
       assert.equal(served.trim().replace(/^.*=/, ""), new X509Certificate(crt).fingerprint256, `${n} serves the new certificate`);
-      ok(await kubectl(adminConf(), ["--server", `https://${lab(n).address}:${API_PORT}`, "--tls-server-name", "api-new.lab.example.com", "get", "--raw", "/readyz"]));
+      ok(
+        await kubectl(adminConf(), [
+          "--server",
+          `https://${lab(n).address}:${API_PORT}`,
+          "--tls-server-name",
+          "api-new.lab.example.com",
+          "get",
+          "--raw",
+          "/readyz",
+        ]),
+      );
     }
     const restarts = restartsLogged();
     for (const n of ["cp-1", "cp-2", "cp-3"]) {
-      assert.deepEqual(restarts[n]!.slice(restartsBefore[n]!.length), ["kube-apiserver"], `${n}: kube-apiserver restarted once, nothing else`);
+      assert.deepEqual(
+        restarts[n]!.slice(restartsBefore[n]!.length),
+        ["kube-apiserver"],
+        `${n}: kube-apiserver restarted once, nothing else`,
+      );
     }
     // The floor: each new kube-apiserver's time from its start (after the old one exited) to ready, summed.
     const events = restartEvents();
@@ -511,12 +834,16 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     }, 0);
     // Where the rest goes: from the config change to the first restart (engine, re-issue, pushes), and the restarts'
     // window (first drain to the last node back in the load balancer).
-    const apiserverEvents = ["cp-1", "cp-2", "cp-3"].flatMap((n) => events[n]!.filter((x) => x.reader === "kube-apiserver" && x.time * 1000 >= start));
+    const apiserverEvents = ["cp-1", "cp-2", "cp-3"].flatMap((n) =>
+      events[n]!.filter((x) => x.reader === "kube-apiserver" && x.time * 1000 >= start),
+    );
     const firstRestart = Math.min(...apiserverEvents.filter((x) => x.event === "restart").map((x) => x.time));
     const lastReady = Math.max(...apiserverEvents.filter((x) => x.event === "ready").map((x) => x.time));
-    console.log(`      sequential restart floor (sum of kube-apiserver start-to-ready): ${floor.toFixed(1)} s; ` +
-      `kube-pki's rollout: ${allServing.toFixed(1)} s (${(allServing / Math.max(floor, 0.1)).toFixed(2)}x): ` +
-      `${(firstRestart - start / 1000).toFixed(1)} s to the first restart, ${(lastReady - firstRestart).toFixed(1)} s of restarts`);
+    console.log(
+      `      sequential restart floor (sum of kube-apiserver start-to-ready): ${floor.toFixed(1)} s; ` +
+        `kube-pki's rollout: ${allServing.toFixed(1)} s (${(allServing / Math.max(floor, 0.1)).toFixed(2)}x): ` +
+        `${(firstRestart - start / 1000).toFixed(1)} s to the first restart, ${(lastReady - firstRestart).toFixed(1)} s of restarts`,
+    );
   });
 
   /** The certificates of a PEM bundle file. */
@@ -533,8 +860,16 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     writeFileSync(join(old, "empty.conf"), "apiVersion: v1\nkind: Config\n");
     const oldToken = ok(await kubectl(adminConf(), ["create", "token", "default", "-n", "default", "--duration=1h"])).trim();
     // As the API server sees them: the server verified with what cp-1 trusts now, the old credential presented.
-    const asServerSees = (credential: string[]) => kubectl(join(old, "empty.conf"), ["--server", CPE,
-      "--certificate-authority", file("cp-1", "etc/kubernetes/pki/ca.crt"), ...credential, "auth", "whoami"]);
+    const asServerSees = (credential: string[]) =>
+      kubectl(join(old, "empty.conf"), [
+        "--server",
+        CPE,
+        "--certificate-authority",
+        file("cp-1", "etc/kubernetes/pki/ca.crt"),
+        ...credential,
+        "auth",
+        "whoami",
+      ]);
     const oldCert = ["--client-certificate", join(old, "admin.crt"), "--client-key", join(old, "admin.key")];
     const tokenWorks = async (token: string) => (await asServerSees(["--token", token])).code === 0;
     const oldCa = new X509Certificate(kubeadmFiles["ca.crt"]!);
@@ -552,14 +887,23 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
         assert.equal(bundle.length, 2, "add: a worker's ca.crt trusts old and new");
         assert.ok(served.checkIssued(oldCa), "add: leaves are still signed by the old CA");
         assert.equal(keysIn(file("cp-1", "etc/kubernetes/pki/sa.pub")), 2, "add: sa.pub holds both keys");
-        for (const c of ["etcd/ca.crt", "front-proxy-ca.crt"]) assert.equal(certsIn(file("cp-3", `etc/kubernetes/pki/${c}`)).length, 2, `add: ${c} holds both`);
-        assert.deepEqual(certsIn(file("cp-3", "etc/kubernetes/pki/ca-signer.crt")).map((c) => c.fingerprint256), [oldCa.fingerprint256], "add: the controller-manager still signs with the old CA alone");
+        for (const c of ["etcd/ca.crt", "front-proxy-ca.crt"])
+          assert.equal(certsIn(file("cp-3", `etc/kubernetes/pki/${c}`)).length, 2, `add: ${c} holds both`);
+        assert.deepEqual(
+          certsIn(file("cp-3", "etc/kubernetes/pki/ca-signer.crt")).map((c) => c.fingerprint256),
+          [oldCa.fingerprint256],
+          "add: the controller-manager still signs with the old CA alone",
+        );
       }
       if (phase === "switch") {
         assert.ok(!served.checkIssued(oldCa) && served.checkIssued(bundle[0]!), "switch: leaves are signed by the new CA, listed first");
         const signer = certsIn(file("cp-3", "etc/kubernetes/pki/ca-signer.crt"));
-        assert.ok(signer.length === 1 && signer[0]!.fingerprint256 === bundle[0]!.fingerprint256 &&
-          signer[0]!.checkPrivateKey(createPrivateKey(readFileSync(file("cp-3", "etc/kubernetes/pki/ca.key")))), "switch: ca-signer.crt is the new CA alone, the certificate of ca.key");
+        assert.ok(
+          signer.length === 1 &&
+            signer[0]!.fingerprint256 === bundle[0]!.fingerprint256 &&
+            signer[0]!.checkPrivateKey(createPrivateKey(readFileSync(file("cp-3", "etc/kubernetes/pki/ca.key")))),
+          "switch: ca-signer.crt is the new CA alone, the certificate of ca.key",
+        );
         assert.ok(await tokenWorks(oldToken), "switch: a token of the old key still works");
         assert.equal((await asServerSees(oldCert)).code, 0, "switch: the old CA's client certificate still works");
         // The tokens in use are replaced by new-key ones before drop, as the kubelet refreshes a pod's token before it expires.
@@ -572,12 +916,24 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
         assert.equal(certsIn(file("cp-1", "etc/kubernetes/pki/etcd/ca.crt")).length, 1);
       }
       // In-cluster clients trust what the nodes trust: the controller-manager publishes ca.crt in every namespace.
-      const published = async () => (ok(await kubectl(adminConf(), ["get", "configmap", "kube-root-ca.crt", "-n", "default", "-o", "jsonpath={.data.ca\\.crt}"])).match(/BEGIN CERT/g) ?? []).length;
+      const published = async () =>
+        (
+          ok(
+            await kubectl(adminConf(), ["get", "configmap", "kube-root-ca.crt", "-n", "default", "-o", "jsonpath={.data.ca\\.crt}"]),
+          ).match(/BEGIN CERT/g) ?? []
+        ).length;
       let inCluster = await published();
-      for (let i = 0; i < 60 && inCluster !== bundle.length; i++) { await new Promise((r) => setTimeout(r, 500)); inCluster = await published(); }
-      assert.equal(inCluster, bundle.length, `${phase}: kube-root-ca.crt holds what the nodes trust; restarts ${JSON.stringify(restartsLogged())}; ` +
-        `lease ${(await kubectl(adminConf(), ["get", "lease", "-n", "kube-system", "kube-controller-manager", "-o", "jsonpath={.spec.holderIdentity}"])).stdout}\n` +
-        first3.map((n) => `${n.name} kube-controller-manager:\n${cp.log(n, "kube-controller-manager")}`).join("\n"));
+      for (let i = 0; i < 60 && inCluster !== bundle.length; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        inCluster = await published();
+      }
+      assert.equal(
+        inCluster,
+        bundle.length,
+        `${phase}: kube-root-ca.crt holds what the nodes trust; restarts ${JSON.stringify(restartsLogged())}; ` +
+          `lease ${(await kubectl(adminConf(), ["get", "lease", "-n", "kube-system", "kube-controller-manager", "-o", "jsonpath={.spec.holderIdentity}"])).stdout}\n` +
+          first3.map((n) => `${n.name} kube-controller-manager:\n${cp.log(n, "kube-controller-manager")}`).join("\n"),
+      );
       console.log(`      ${phase}: ${timings[phase]!.toFixed(1)} s (pulumi up, restarts included)`);
     }
     const stats = await clients.stop();
@@ -599,10 +955,15 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     for (const n of first3) {
       const key = readFileSync(file(n.name, "etc/kubernetes/pki/ca.key"), "utf8");
       assert.notEqual(key, kubeadmFiles["ca.key"], `${n.name}: ca.key is the new CA's`);
-      assert.ok(!readdirSync(join(n.root, "etc/kubernetes/pki")).some((f) => f.includes("kube-pki-prev")), `${n.name}: no previous version left`);
+      assert.ok(
+        !readdirSync(join(n.root, "etc/kubernetes/pki")).some((f) => f.includes("kube-pki-prev")),
+        `${n.name}: no previous version left`,
+      );
     }
     const restarts = restartsLogged();
-    console.log(`      restarts per control-plane node: ${first3.map((n) => `${n.name} ${restarts[n.name]!.length - restartsBefore[n.name]!.length}`).join(", ")}`);
+    console.log(
+      `      restarts per control-plane node: ${first3.map((n) => `${n.name} ${restarts[n.name]!.length - restartsBefore[n.name]!.length}`).join(", ")}`,
+    );
   });
 
   it("a fourth control-plane node joins (files by pulumi up, etcd member added, its API server behind the load balancer): 0 failed requests, nothing else restarted", async () => {
@@ -630,7 +991,10 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     console.log(`      cp-4 joined: clients ${stats.readyz} readyz + ${stats.kubectl} kubectl requests, ${stats.failures.length} failed`);
     assert.deepEqual(stats.failures, []);
     assert.equal(JSON.parse(ok(await cp.etcdctl(cp4, ["member", "list", "-w", "json"]))).members.length, 4);
-    assert.deepEqual(await whoami(file("cp-4", "etc/kubernetes/admin.conf")), { username: "kubernetes-admin", groups: ["kubeadm:cluster-admins", "system:authenticated"] });
+    assert.deepEqual(await whoami(file("cp-4", "etc/kubernetes/admin.conf")), {
+      username: "kubernetes-admin",
+      groups: ["kubeadm:cluster-admins", "system:authenticated"],
+    });
     const restarts = restartsLogged();
     for (const n of ["cp-1", "cp-2", "cp-3"]) assert.deepEqual(restarts[n], restartsBefore[n], `${n}: nothing restarted`);
   });

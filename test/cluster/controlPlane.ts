@@ -33,8 +33,12 @@ export class LabNetwork {
 
   static create(nodes: readonly { name: string; address: string }[]): LabNetwork {
     const ip = (...args: string[]) => {
-      try { execFileSync("ip", args, { stdio: "pipe" }); } catch (e: any) {
-        throw new Error(`ip ${args.join(" ")}: ${String(e.stderr).trim()} (the control-plane tests need root, as CI runs them)`, { cause: e });
+      try {
+        execFileSync("ip", args, { stdio: "pipe" });
+      } catch (e: any) {
+        throw new Error(`ip ${args.join(" ")}: ${String(e.stderr).trim()} (the control-plane tests need root, as CI runs them)`, {
+          cause: e,
+        });
       }
     };
     LabNetwork.remove(nodes);
@@ -68,8 +72,17 @@ export class LabNetwork {
   }
 
   private static remove(nodes: readonly { name: string }[]): void {
-    const quiet = (...args: string[]) => { try { execFileSync("ip", args, { stdio: "ignore" }); } catch { /* not there */ } };
-    for (const n of nodes) { quiet("netns", "del", netnsOf(n.name)); quiet("link", "del", vethOf(n.name)); }
+    const quiet = (...args: string[]) => {
+      try {
+        execFileSync("ip", args, { stdio: "ignore" });
+      } catch {
+        /* not there */
+      }
+    };
+    for (const n of nodes) {
+      quiet("netns", "del", netnsOf(n.name));
+      quiet("link", "del", vethOf(n.name));
+    }
     quiet("link", "del", BRIDGE);
   }
 }
@@ -77,7 +90,9 @@ const BRIDGE = "kpki0";
 const netnsOf = (node: string) => `kpki-${node}`;
 const vethOf = (node: string) => `kv-${node}`.slice(0, 15);
 const networks = new Set<LabNetwork>();
-process.on("exit", () => { for (const n of networks) n.destroy(); });
+process.on("exit", () => {
+  for (const n of networks) n.destroy();
+});
 
 /**
  * The restart command kube-pki runs over SSH on a node after a file `reader` reads changed (delivery.restart): stop the
@@ -89,7 +104,8 @@ process.on("exit", () => { for (const n of networks) n.destroy(); });
  * Before the first start (the first push) there is no process: nothing to do.
  */
 export function restartCommand(reader: string, lbSocket: string): string {
-  const lb = (state: string) => `echo "set server apiservers/$NODE_NAME state ${state}" | socat stdio "unix-connect:${lbSocket}" >/dev/null`;
+  const lb = (state: string) =>
+    `echo "set server apiservers/$NODE_NAME state ${state}" | socat stdio "unix-connect:${lbSocket}" >/dev/null`;
   // The node's API server reads only its local etcd (as kubeadm's manifest has it): an etcd restart takes that API
   // server out of service as well, so both drain the node at the load balancer until its /readyz answers again.
   const drains = reader === "kube-apiserver" || reader === "etcd";
@@ -98,9 +114,11 @@ export function restartCommand(reader: string, lbSocket: string): string {
     ? `i=0; until curl -sfk --max-time 1 "https://$NODE_ADDR:${API_PORT}/readyz" >/dev/null; do i=$((i + 1)); [ $i -lt 1200 ] || exit 1; sleep 0.1; done; ${lb("ready")}; sleep 1`
     : "true";
   const log = (event: string) => `echo "$(date +%s.%N) ${reader} ${event}" >> "$NODE_ROOT/run/restarts.log"`;
-  return `p="$NODE_ROOT/run/${reader}.pid"; if [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; then ` +
+  return (
+    `p="$NODE_ROOT/run/${reader}.pid"; if [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; then ` +
     `${log("restart")}; ${before}kill -TERM "$(cat "$p")"; ` +
-    `while kill -0 "$(cat "$p")" 2>/dev/null; do sleep 0.05; done; ${log("exited")}; ${after}; ${log("ready")}; fi`;
+    `while kill -0 "$(cat "$p")" 2>/dev/null; do sleep 0.05; done; ${log("exited")}; ${after}; ${log("ready")}; fi`
+  );
 }
 
 const SUPERVISOR = `#!/bin/sh
@@ -119,7 +137,11 @@ export class ControlPlane {
   private readonly daemons: Daemon[] = [];
   private readonly supervisor: string;
 
-  constructor(readonly nodes: LabNode[], readonly clusterName: string, private readonly network: LabNetwork) {
+  constructor(
+    readonly nodes: LabNode[],
+    readonly clusterName: string,
+    private readonly network: LabNetwork,
+  ) {
     const dir = makeTempDir("control-plane");
     this.supervisor = join(dir, "supervise");
     writeFileSync(this.supervisor, SUPERVISOR, { mode: 0o755 });
@@ -139,8 +161,13 @@ export class ControlPlane {
     mkdirSync(join(node.root, "run"), { recursive: true });
     const log = join(node.root, "run", `${component}.log`);
     const [ipCmd, ...prefix] = this.network.exec(node.name);
-    const d = startDaemon(`${component}@${node.name}`, ipCmd!, [...prefix, this.supervisor, join(node.root, "run", `${component}.pid`), log, ...args],
-      join(node.root, "run", `${component}.supervisor.log`), { maxLifetimeMs: 3_600_000 });
+    const d = startDaemon(
+      `${component}@${node.name}`,
+      ipCmd!,
+      [...prefix, this.supervisor, join(node.root, "run", `${component}.pid`), log, ...args],
+      join(node.root, "run", `${component}.supervisor.log`),
+      { maxLifetimeMs: 3_600_000 },
+    );
     this.daemons.push(d);
     return d;
   }
@@ -166,23 +193,39 @@ export class ControlPlane {
   startEtcd(node: LabNode, members: readonly LabNode[], state: "new" | "existing" = "new"): Daemon {
     const ip = node.address;
     return this.start(node, "etcd", [
-      "etcd", `--name=${node.name}`, `--data-dir=${join(node.root, "var/lib/etcd")}`,
-      `--advertise-client-urls=https://${ip}:2379`, `--listen-client-urls=https://${ip}:2379`,
-      `--initial-advertise-peer-urls=https://${ip}:2380`, `--listen-peer-urls=https://${ip}:2380`,
+      "etcd",
+      `--name=${node.name}`,
+      `--data-dir=${join(node.root, "var/lib/etcd")}`,
+      `--advertise-client-urls=https://${ip}:2379`,
+      `--listen-client-urls=https://${ip}:2379`,
+      `--initial-advertise-peer-urls=https://${ip}:2380`,
+      `--listen-peer-urls=https://${ip}:2380`,
       `--listen-metrics-urls=http://${ip}:2381`,
-      `--initial-cluster=${members.map((m) => `${m.name}=https://${m.address}:2380`).join(",")}`, `--initial-cluster-state=${state}`,
-      `--cert-file=${this.pki(node, "etcd/server.crt")}`, `--key-file=${this.pki(node, "etcd/server.key")}`,
-      `--client-cert-auth=true`, `--trusted-ca-file=${this.pki(node, "etcd/ca.crt")}`,
-      `--peer-cert-file=${this.pki(node, "etcd/peer.crt")}`, `--peer-key-file=${this.pki(node, "etcd/peer.key")}`,
-      `--peer-client-cert-auth=true`, `--peer-trusted-ca-file=${this.pki(node, "etcd/ca.crt")}`,
-      "--snapshot-count=10000", "--feature-gates=InitialCorruptCheck=true", "--unsafe-no-fsync",
+      `--initial-cluster=${members.map((m) => `${m.name}=https://${m.address}:2380`).join(",")}`,
+      `--initial-cluster-state=${state}`,
+      `--cert-file=${this.pki(node, "etcd/server.crt")}`,
+      `--key-file=${this.pki(node, "etcd/server.key")}`,
+      `--client-cert-auth=true`,
+      `--trusted-ca-file=${this.pki(node, "etcd/ca.crt")}`,
+      `--peer-cert-file=${this.pki(node, "etcd/peer.crt")}`,
+      `--peer-key-file=${this.pki(node, "etcd/peer.key")}`,
+      `--peer-client-cert-auth=true`,
+      `--peer-trusted-ca-file=${this.pki(node, "etcd/ca.crt")}`,
+      "--snapshot-count=10000",
+      "--feature-gates=InitialCorruptCheck=true",
+      "--unsafe-no-fsync",
     ]);
   }
 
   /** etcdctl against the node's etcd with its healthcheck client (what kubeadm's etcd probe identity is for). */
   etcdctl(node: LabNode, args: string[]): Promise<RunResult> {
-    return run("etcdctl", [`--endpoints=https://${node.address}:2379`, `--cacert=${this.pki(node, "etcd/ca.crt")}`,
-      `--cert=${this.pki(node, "etcd/healthcheck-client.crt")}`, `--key=${this.pki(node, "etcd/healthcheck-client.key")}`, ...args]);
+    return run("etcdctl", [
+      `--endpoints=https://${node.address}:2379`,
+      `--cacert=${this.pki(node, "etcd/ca.crt")}`,
+      `--cert=${this.pki(node, "etcd/healthcheck-client.crt")}`,
+      `--key=${this.pki(node, "etcd/healthcheck-client.key")}`,
+      ...args,
+    ]);
   }
 
   /**
@@ -193,24 +236,38 @@ export class ControlPlane {
   startApiServer(node: LabNode, serviceSubnet: string): Daemon {
     const ip = node.address;
     return this.start(node, "kube-apiserver", [
-      "kube-apiserver", `--advertise-address=${ip}`, `--bind-address=${ip}`, `--secure-port=${API_PORT}`,
-      "--allow-privileged=true", "--authorization-mode=Node,RBAC", `--client-ca-file=${this.pki(node, "ca.crt")}`,
-      "--enable-admission-plugins=NodeRestriction", "--enable-bootstrap-token-auth=true",
-      `--etcd-cafile=${this.pki(node, "etcd/ca.crt")}`, `--etcd-certfile=${this.pki(node, "apiserver-etcd-client.crt")}`,
-      `--etcd-keyfile=${this.pki(node, "apiserver-etcd-client.key")}`, `--etcd-servers=https://${ip}:2379`,
+      "kube-apiserver",
+      `--advertise-address=${ip}`,
+      `--bind-address=${ip}`,
+      `--secure-port=${API_PORT}`,
+      "--allow-privileged=true",
+      "--authorization-mode=Node,RBAC",
+      `--client-ca-file=${this.pki(node, "ca.crt")}`,
+      "--enable-admission-plugins=NodeRestriction",
+      "--enable-bootstrap-token-auth=true",
+      `--etcd-cafile=${this.pki(node, "etcd/ca.crt")}`,
+      `--etcd-certfile=${this.pki(node, "apiserver-etcd-client.crt")}`,
+      `--etcd-keyfile=${this.pki(node, "apiserver-etcd-client.key")}`,
+      `--etcd-servers=https://${ip}:2379`,
       `--kubelet-client-certificate=${this.pki(node, "apiserver-kubelet-client.crt")}`,
       `--kubelet-client-key=${this.pki(node, "apiserver-kubelet-client.key")}`,
       `--kubelet-certificate-authority=${this.pki(node, "ca.crt")}`,
       "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-      `--proxy-client-cert-file=${this.pki(node, "front-proxy-client.crt")}`, `--proxy-client-key-file=${this.pki(node, "front-proxy-client.key")}`,
-      "--requestheader-allowed-names=front-proxy-client", `--requestheader-client-ca-file=${this.pki(node, "front-proxy-ca.crt")}`,
-      "--requestheader-extra-headers-prefix=X-Remote-Extra-", "--requestheader-group-headers=X-Remote-Group",
+      `--proxy-client-cert-file=${this.pki(node, "front-proxy-client.crt")}`,
+      `--proxy-client-key-file=${this.pki(node, "front-proxy-client.key")}`,
+      "--requestheader-allowed-names=front-proxy-client",
+      `--requestheader-client-ca-file=${this.pki(node, "front-proxy-ca.crt")}`,
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+      "--requestheader-group-headers=X-Remote-Group",
       "--requestheader-username-headers=X-Remote-User",
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-      `--service-account-key-file=${this.pki(node, "sa.pub")}`, `--service-account-signing-key-file=${this.pki(node, "sa.key")}`,
+      `--service-account-key-file=${this.pki(node, "sa.pub")}`,
+      `--service-account-signing-key-file=${this.pki(node, "sa.key")}`,
       `--service-cluster-ip-range=${serviceSubnet}`,
-      `--tls-cert-file=${this.pki(node, "apiserver.crt")}`, `--tls-private-key-file=${this.pki(node, "apiserver.key")}`,
-      "--shutdown-delay-duration=2s", "--profiling=false",
+      `--tls-cert-file=${this.pki(node, "apiserver.crt")}`,
+      `--tls-private-key-file=${this.pki(node, "apiserver.key")}`,
+      "--shutdown-delay-duration=2s",
+      "--profiling=false",
     ]);
   }
 
@@ -221,23 +278,34 @@ export class ControlPlane {
    */
   startControllerManager(node: LabNode, signing: boolean, signingCert = "ca.crt"): Daemon {
     return this.start(node, "kube-controller-manager", [
-      "kube-controller-manager", `--bind-address=${node.address}`,
+      "kube-controller-manager",
+      `--bind-address=${node.address}`,
       `--authentication-kubeconfig=${this.conf(node, "controller-manager.conf")}`,
-      `--authorization-kubeconfig=${this.conf(node, "controller-manager.conf")}`, `--kubeconfig=${this.conf(node, "controller-manager.conf")}`,
-      `--client-ca-file=${this.pki(node, "ca.crt")}`, `--cluster-name=${this.clusterName}`,
+      `--authorization-kubeconfig=${this.conf(node, "controller-manager.conf")}`,
+      `--kubeconfig=${this.conf(node, "controller-manager.conf")}`,
+      `--client-ca-file=${this.pki(node, "ca.crt")}`,
+      `--cluster-name=${this.clusterName}`,
       // With caKeys: none the CA key is on no node: no CSR signing (kubelet client-certificate rotation off).
-      ...(signing ? [`--cluster-signing-cert-file=${this.pki(node, signingCert)}`, `--cluster-signing-key-file=${this.pki(node, "ca.key")}`] : []),
-      "--controllers=*,bootstrapsigner,tokencleaner", "--leader-elect=true",
-      `--requestheader-client-ca-file=${this.pki(node, "front-proxy-ca.crt")}`, `--root-ca-file=${this.pki(node, "ca.crt")}`,
-      `--service-account-private-key-file=${this.pki(node, "sa.key")}`, "--use-service-account-credentials=true",
+      ...(signing
+        ? [`--cluster-signing-cert-file=${this.pki(node, signingCert)}`, `--cluster-signing-key-file=${this.pki(node, "ca.key")}`]
+        : []),
+      "--controllers=*,bootstrapsigner,tokencleaner",
+      "--leader-elect=true",
+      `--requestheader-client-ca-file=${this.pki(node, "front-proxy-ca.crt")}`,
+      `--root-ca-file=${this.pki(node, "ca.crt")}`,
+      `--service-account-private-key-file=${this.pki(node, "sa.key")}`,
+      "--use-service-account-credentials=true",
     ]);
   }
 
   startScheduler(node: LabNode): Daemon {
     return this.start(node, "kube-scheduler", [
-      "kube-scheduler", `--bind-address=${node.address}`,
-      `--authentication-kubeconfig=${this.conf(node, "scheduler.conf")}`, `--authorization-kubeconfig=${this.conf(node, "scheduler.conf")}`,
-      `--kubeconfig=${this.conf(node, "scheduler.conf")}`, "--leader-elect=true",
+      "kube-scheduler",
+      `--bind-address=${node.address}`,
+      `--authentication-kubeconfig=${this.conf(node, "scheduler.conf")}`,
+      `--authorization-kubeconfig=${this.conf(node, "scheduler.conf")}`,
+      `--kubeconfig=${this.conf(node, "scheduler.conf")}`,
+      "--leader-elect=true",
     ]);
   }
 
@@ -248,14 +316,30 @@ export class ControlPlane {
   startLoadBalancer(backends: readonly LabNode[], socket: string): Daemon {
     const dir = makeTempDir("haproxy");
     const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, [
-      "global", "  maxconn 2000", `  stats socket ${socket} mode 600 level admin`,
-      "defaults", "  mode tcp", "  timeout connect 2s", "  timeout client 60s", "  timeout server 60s", "  retries 3", "  option redispatch",
-      `frontend apiserver`, `  bind ${ENDPOINT}:${API_PORT}`, "  default_backend apiservers",
-      "backend apiservers", "  balance roundrobin", "  option httpchk GET /readyz", "  http-check expect status 200",
-      ...backends.map((b) => `  server ${b.name} ${b.address}:${API_PORT} check check-ssl verify none inter 250 fall 1 rise 2`),
-      "",
-    ].join("\n"));
+    writeFileSync(
+      cfg,
+      [
+        "global",
+        "  maxconn 2000",
+        `  stats socket ${socket} mode 600 level admin`,
+        "defaults",
+        "  mode tcp",
+        "  timeout connect 2s",
+        "  timeout client 60s",
+        "  timeout server 60s",
+        "  retries 3",
+        "  option redispatch",
+        `frontend apiserver`,
+        `  bind ${ENDPOINT}:${API_PORT}`,
+        "  default_backend apiservers",
+        "backend apiservers",
+        "  balance roundrobin",
+        "  option httpchk GET /readyz",
+        "  http-check expect status 200",
+        ...backends.map((b) => `  server ${b.name} ${b.address}:${API_PORT} check check-ssl verify none inter 250 fall 1 rise 2`),
+        "",
+      ].join("\n"),
+    );
     execFileSync("haproxy", ["-c", "-f", cfg], { stdio: "pipe" });
     const d = startDaemon("haproxy", "haproxy", ["-db", "-f", cfg], join(dir, "haproxy.log"), { maxLifetimeMs: 3_600_000 });
     this.daemons.push(d);

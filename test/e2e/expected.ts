@@ -13,7 +13,7 @@ const KUBELET_PKI = "/var/lib/kubelet/pki";
 
 /** §1: the three self-signed CAs, their CN and certificate file. */
 export const CAS: Readonly<Record<CaName, { readonly cn: string; readonly path: string }>> = {
-  "ca": { cn: "kubernetes", path: `${PKI}/ca.crt` },
+  ca: { cn: "kubernetes", path: `${PKI}/ca.crt` },
   "front-proxy-ca": { cn: "front-proxy-ca", path: `${PKI}/front-proxy-ca.crt` },
   "etcd-ca": { cn: "etcd-ca", path: `${PKI}/etcd/ca.crt` },
 };
@@ -56,7 +56,14 @@ const CA_HOURS = 87600;
 /** §2: apiserver.crt of a control-plane node of the e2e cluster. */
 function apiserverSans(n: E2eNode) {
   return {
-    dns: [n.name, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "k8s.e2e.example.com"],
+    dns: [
+      n.name,
+      "kubernetes",
+      "kubernetes.default",
+      "kubernetes.default.svc",
+      "kubernetes.default.svc.cluster.local",
+      "k8s.e2e.example.com",
+    ],
     // first address of 10.96.0.0/12, the advertise address, the controlPlaneEndpoint host (an IP), the IP certSAN
     ips: ["10.96.0.1", n.address, "127.0.0.10", "192.0.2.10"],
     // another node's name and address; the etcd-only SAN; no loopback IP in current kubeadm (§2 rule 6)
@@ -78,7 +85,8 @@ function etcdSans(n: E2eNode, extra: readonly string[], notExtra: readonly strin
 /** §6: the kubelet serving certificate covers the node's name and address only. */
 function kubeletServingSans(n: E2eNode) {
   return {
-    dns: [n.name], ips: [n.address],
+    dns: [n.name],
+    ips: [n.address],
     notDns: [NOT_A_SAN, "localhost", ...otherNodes(n).map((o) => o.name)],
     notIps: ["127.0.0.1", ...otherNodes(n).map((o) => o.address)],
   };
@@ -92,45 +100,115 @@ export function expectedCertificates(): ExpectedCert[] {
   const initNode = CONTROL_PLANE[0]!;
   for (const n of NODES) {
     const cp = n.role === "control-plane";
-    const leaf = (name: string, base: string, signer: CaName, cn: string, o: string | undefined, serverAuth: boolean,
-      clientAuth: boolean, sans: Omit<ExpectedCert, "id" | "node" | "kind" | "path" | "cn" | "serverAuth" | "clientAuth" | "validityHours">) =>
+    const leaf = (
+      name: string,
+      base: string,
+      signer: CaName,
+      cn: string,
+      o: string | undefined,
+      serverAuth: boolean,
+      clientAuth: boolean,
+      sans: Omit<ExpectedCert, "id" | "node" | "kind" | "path" | "cn" | "serverAuth" | "clientAuth" | "validityHours">,
+    ) =>
       out.push({
-        id: `${name}@${n.name}`, node: n.name, kind: "leaf", path: `${base}.crt`, keyPath: `${base}.key`, signer, cn,
-        ...(o ? { o } : {}), serverAuth, clientAuth, validityHours: LEAF_HOURS, ...sans,
+        id: `${name}@${n.name}`,
+        node: n.name,
+        kind: "leaf",
+        path: `${base}.crt`,
+        keyPath: `${base}.key`,
+        signer,
+        cn,
+        ...(o ? { o } : {}),
+        serverAuth,
+        clientAuth,
+        validityHours: LEAF_HOURS,
+        ...sans,
       });
     const kubeconfig = (file: string, cn: string, o: string | undefined, server: string) =>
       out.push({
-        id: `${file}@${n.name}`, node: n.name, kind: "kubeconfig", path: `${K8S}/${file}`, signer: "ca", cn,
-        ...(o ? { o } : {}), serverAuth: false, clientAuth: true, server, validityHours: LEAF_HOURS, ...NO_SANS,
+        id: `${file}@${n.name}`,
+        node: n.name,
+        kind: "kubeconfig",
+        path: `${K8S}/${file}`,
+        signer: "ca",
+        cn,
+        ...(o ? { o } : {}),
+        serverAuth: false,
+        clientAuth: true,
+        server,
+        validityHours: LEAF_HOURS,
+        ...NO_SANS,
       });
 
     // §1/§6: ca.crt everywhere, the other two CAs on control-plane nodes only; CA SAN = DNS CN.
     for (const ca of CA_NAMES) {
       if (!cp && ca !== "ca") continue;
       out.push({
-        id: `${ca}@${n.name}`, node: n.name, kind: "ca", path: CAS[ca].path, cn: CAS[ca].cn, serverAuth: false, clientAuth: false,
-        dns: [CAS[ca].cn], ips: [], notDns: [], notIps: [], validityHours: CA_HOURS,
+        id: `${ca}@${n.name}`,
+        node: n.name,
+        kind: "ca",
+        path: CAS[ca].path,
+        cn: CAS[ca].cn,
+        serverAuth: false,
+        clientAuth: false,
+        dns: [CAS[ca].cn],
+        ips: [],
+        notDns: [],
+        notIps: [],
+        validityHours: CA_HOURS,
       });
     }
     if (cp) {
       leaf("apiserver", `${PKI}/apiserver`, "ca", "kube-apiserver", undefined, true, false, apiserverSans(n));
-      leaf("apiserver-kubelet-client", `${PKI}/apiserver-kubelet-client`, "ca", "kube-apiserver-kubelet-client",
-        "kubeadm:cluster-admins", false, true, NO_SANS);
+      leaf(
+        "apiserver-kubelet-client",
+        `${PKI}/apiserver-kubelet-client`,
+        "ca",
+        "kube-apiserver-kubelet-client",
+        "kubeadm:cluster-admins",
+        false,
+        true,
+        NO_SANS,
+      );
       leaf("front-proxy-client", `${PKI}/front-proxy-client`, "front-proxy-ca", "front-proxy-client", undefined, false, true, NO_SANS);
-      leaf("apiserver-etcd-client", `${PKI}/apiserver-etcd-client`, "etcd-ca", "kube-apiserver-etcd-client", undefined, false, true, NO_SANS);
-      leaf("etcd-healthcheck-client", `${PKI}/etcd/healthcheck-client`, "etcd-ca", "kube-etcd-healthcheck-client", undefined,
-        false, true, NO_SANS);
+      leaf(
+        "apiserver-etcd-client",
+        `${PKI}/apiserver-etcd-client`,
+        "etcd-ca",
+        "kube-apiserver-etcd-client",
+        undefined,
+        false,
+        true,
+        NO_SANS,
+      );
+      leaf(
+        "etcd-healthcheck-client",
+        `${PKI}/etcd/healthcheck-client`,
+        "etcd-ca",
+        "kube-etcd-healthcheck-client",
+        undefined,
+        false,
+        true,
+        NO_SANS,
+      );
       // etcd server and peer: CN = node name, serverAuth + clientAuth (§1).
-      leaf("etcd-server", `${PKI}/etcd/server`, "etcd-ca", n.name, undefined, true, true,
-        etcdSans(n, ["etcd.e2e.example.com"], []));
+      leaf("etcd-server", `${PKI}/etcd/server`, "etcd-ca", n.name, undefined, true, true, etcdSans(n, ["etcd.e2e.example.com"], []));
       leaf("etcd-peer", `${PKI}/etcd/peer`, "etcd-ca", n.name, undefined, true, true, etcdSans(n, [], ["etcd.e2e.example.com"]));
       kubeconfig("admin.conf", "kubernetes-admin", "kubeadm:cluster-admins", CPE);
       if (n.name === initNode.name) kubeconfig("super-admin.conf", "kubernetes-super-admin", "system:masters", CPE);
       kubeconfig("controller-manager.conf", "system:kube-controller-manager", undefined, local(n));
       kubeconfig("scheduler.conf", "system:kube-scheduler", undefined, local(n));
     }
-    leaf("kubelet-serving", `${KUBELET_PKI}/kubelet-serving`, "ca", `system:node:${n.name}`, "system:nodes", true, false,
-      kubeletServingSans(n));
+    leaf(
+      "kubelet-serving",
+      `${KUBELET_PKI}/kubelet-serving`,
+      "ca",
+      `system:node:${n.name}`,
+      "system:nodes",
+      true,
+      false,
+      kubeletServingSans(n),
+    );
     kubeconfig("kubelet.conf", `system:node:${n.name}`, "system:nodes", CPE);
     kubeconfig("kube-proxy.conf", "system:kube-proxy", "system:node-proxier", CPE);
   }
@@ -140,9 +218,18 @@ export function expectedCertificates(): ExpectedCert[] {
 /** The operator's admin.conf next to the node directories: the same identity and server as the nodes' admin.conf. */
 export function operatorAdminConf(): ExpectedCert {
   return {
-    id: `admin.conf@${OPERATOR}`, node: OPERATOR, kind: "kubeconfig", path: "/admin.conf", signer: "ca",
-    cn: "kubernetes-admin", o: "kubeadm:cluster-admins", serverAuth: false, clientAuth: true, server: CPE,
-    validityHours: LEAF_HOURS, ...NO_SANS,
+    id: `admin.conf@${OPERATOR}`,
+    node: OPERATOR,
+    kind: "kubeconfig",
+    path: "/admin.conf",
+    signer: "ca",
+    cn: "kubernetes-admin",
+    o: "kubeadm:cluster-admins",
+    serverAuth: false,
+    clientAuth: true,
+    server: CPE,
+    validityHours: LEAF_HOURS,
+    ...NO_SANS,
   };
 }
 

@@ -23,7 +23,11 @@ const PKI = "/etc/kubernetes/pki";
 const GIT_VERSION = "v1.31.0+kube-pki-e2e";
 
 /** What the stand-in API server saw of one kubectl request (matched by the ?probe= query parameter). */
-interface Seen { readonly cn?: string; readonly o?: string | string[]; readonly server: string }
+interface Seen {
+  readonly cn?: string;
+  readonly o?: string | string[];
+  readonly server: string;
+}
 
 describe("e2e: kubectl authenticates with every delivered kubeconfig to a server presenting the rendered apiserver certificate", function () {
   this.timeout(180_000);
@@ -36,11 +40,15 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
 
   /** kubectl get --raw /version with a probe id, bounded by --request-timeout and a process timeout. */
   const kubectl = (kubeconfig: string, server: string, probe: string, extra: string[] = []): Promise<RunResult> =>
-    run("kubectl", ["--kubeconfig", kubeconfig, "--server", server, "--request-timeout", "10s", ...extra,
-      "get", "--raw", `/version?probe=${probe}`], {
-      // A private HOME: no ~/.kube cache or config of the caller is read or written.
-      env: { PATH: process.env.PATH, HOME: work }, timeoutMs: 30_000,
-    });
+    run(
+      "kubectl",
+      ["--kubeconfig", kubeconfig, "--server", server, "--request-timeout", "10s", ...extra, "get", "--raw", `/version?probe=${probe}`],
+      {
+        // A private HOME: no ~/.kube cache or config of the caller is read or written.
+        env: { PATH: process.env.PATH, HOME: work },
+        timeoutMs: 30_000,
+      },
+    );
   const probeId = () => randomBytes(6).toString("hex");
 
   before(async function () {
@@ -48,20 +56,27 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
     r = await deployed();
     work = makeTempDir("kubectl");
     for (const n of CONTROL_PLANE) {
-      const server = createServer({
-        key: r.read(n.name, `${PKI}/apiserver.key`), cert: r.read(n.name, `${PKI}/apiserver.crt`),
-        ca: r.read(n.name, `${PKI}/ca.crt`), requestCert: true, rejectUnauthorized: true,
-      }, (req, res) => {
-        const probe = new URL(req.url ?? "/", "https://x").searchParams.get("probe") ?? "";
-        const subject = (req.socket as TLSSocket).getPeerCertificate().subject as { CN?: string; O?: string | string[] } | undefined;
-        seen.set(probe, { cn: subject?.CN, o: subject?.O, server: n.name });
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ major: "1", minor: "31", gitVersion: GIT_VERSION, platform: "linux/amd64" }));
-      });
+      const server = createServer(
+        {
+          key: r.read(n.name, `${PKI}/apiserver.key`),
+          cert: r.read(n.name, `${PKI}/apiserver.crt`),
+          ca: r.read(n.name, `${PKI}/ca.crt`),
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (req, res) => {
+          const probe = new URL(req.url ?? "/", "https://x").searchParams.get("probe") ?? "";
+          const subject = (req.socket as TLSSocket).getPeerCertificate().subject as { CN?: string; O?: string | string[] } | undefined;
+          seen.set(probe, { cn: subject?.CN, o: subject?.O, server: n.name });
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ major: "1", minor: "31", gitVersion: GIT_VERSION, platform: "linux/amd64" }));
+        },
+      );
       // With rejectUnauthorized, Node ends a handshake whose client certificate does not verify (the client reads EOF);
       // the reason is left on the socket as authorizationError (e.g. UNABLE_TO_GET_ISSUER_CERT_LOCALLY).
       server.on("tlsClientError", (e, socket) =>
-        tlsErrors.push({ server: n.name, message: `${e.message} (${socket.authorizationError ?? "no authorization error"})` }));
+        tlsErrors.push({ server: n.name, message: `${e.message} (${socket.authorizationError ?? "no authorization error"})` }),
+      );
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(0, n.address, () => resolve());
@@ -77,9 +92,11 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-    console.log(`      kubectl: ${counts.kubeconfigs} kubeconfigs authenticated with the expected identity, ` +
-      `${counts.namesOk} --tls-server-name values accepted and ${counts.namesRefused} refused, ` +
-      `${counts.foreignRefused} client certificates from other CAs refused`);
+    console.log(
+      `      kubectl: ${counts.kubeconfigs} kubeconfigs authenticated with the expected identity, ` +
+        `${counts.namesOk} --tls-server-name values accepted and ${counts.namesRefused} refused, ` +
+        `${counts.foreignRefused} client certificates from other CAs refused`,
+    );
     if (work) removeTempDir(work);
   });
 
@@ -105,8 +122,12 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
       const { url } = serverFor(exp);
       const probe = probeId();
       const out = await kubectl(r.file(exp.node, exp.path), url, probe);
-      if (out.code !== 0) { problems.push(`${exp.id}: kubectl failed against ${url}\n${showRun(out)}`); continue; }
-      if ((JSON.parse(out.stdout) as { gitVersion?: string }).gitVersion !== GIT_VERSION) problems.push(`${exp.id}: unexpected answer ${out.stdout}`);
+      if (out.code !== 0) {
+        problems.push(`${exp.id}: kubectl failed against ${url}\n${showRun(out)}`);
+        continue;
+      }
+      if ((JSON.parse(out.stdout) as { gitVersion?: string }).gitVersion !== GIT_VERSION)
+        problems.push(`${exp.id}: unexpected answer ${out.stdout}`);
       const saw = seen.get(probe);
       const want = { cn: exp.cn, o: exp.o };
       if (!saw || saw.cn !== want.cn || saw.o !== want.o) {
@@ -132,7 +153,10 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
       for (const name of [...apiserver.notDns, ...apiserver.notIps]) {
         const out = await kubectl(admin, url, probeId(), ["--tls-server-name", name]);
         // Go's verifier names the mismatch; anything else (e.g. a timeout) proves nothing about the certificate.
-        if (out.code !== 0 && /x509: certificate is (valid for .*, )?not valid for|x509: certificate is valid for .*, not /.test(out.stderr)) {
+        if (
+          out.code !== 0 &&
+          /x509: certificate is (valid for .*, )?not valid for|x509: certificate is valid for .*, not /.test(out.stderr)
+        ) {
           counts.namesRefused++;
         } else {
           problems.push(`${n.name}: --tls-server-name ${name} must fail with an x509 name mismatch\n${showRun(out)}`);
@@ -153,7 +177,10 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
       const errorsBefore = tlsErrors.length;
       const probe = probeId();
       const out = await kubectl(file, url, probe);
-      const serverSaid = tlsErrors.slice(errorsBefore).map((e) => e.message).join("; ");
+      const serverSaid = tlsErrors
+        .slice(errorsBefore)
+        .map((e) => e.message)
+        .join("; ");
       if (out.code === 0 || seen.has(probe)) {
         problems.push(`${base}: accepted\n${showRun(out)}`);
       } else if (!/UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/.test(serverSaid)) {
@@ -170,7 +197,9 @@ describe("e2e: kubectl authenticates with every delivered kubeconfig to a server
 function kubeconfigYaml(caPem: string, certPem: string, keyPem: string): string {
   const b64 = (s: string) => Buffer.from(s).toString("base64");
   return stringify({
-    apiVersion: "v1", kind: "Config", "current-context": "probe",
+    apiVersion: "v1",
+    kind: "Config",
+    "current-context": "probe",
     clusters: [{ name: "probe", cluster: { server: "https://127.0.0.10:6443", "certificate-authority-data": b64(caPem) } }],
     users: [{ name: "probe", user: { "client-certificate-data": b64(certPem), "client-key-data": b64(keyPem) } }],
     contexts: [{ name: "probe", context: { cluster: "probe", user: "probe" } }],

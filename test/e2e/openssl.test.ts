@@ -66,8 +66,12 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
     // the embedded CA (what kubectl trusts), which another test compares with the node's ca.crt.
     for (const exp of [...expectedCertificates(), operatorAdminConf()]) {
       if (exp.kind !== "kubeconfig") {
-        subjects.push({ exp, cert: r.file(exp.node, exp.path), key: exp.keyPath && r.file(exp.node, exp.keyPath),
-          ca: exp.signer && signerFile(exp.node, exp.signer) });
+        subjects.push({
+          exp,
+          cert: r.file(exp.node, exp.path),
+          key: exp.keyPath && r.file(exp.node, exp.keyPath),
+          ca: exp.signer && signerFile(exp.node, exp.signer),
+        });
         continue;
       }
       const kc = decodeKubeconfig(r.read(exp.node, exp.path));
@@ -79,8 +83,20 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
     }
     // Read every certificate once; the checks below use the parsed fields.
     await mapLimit(subjects, CONCURRENCY, async (s) => {
-      const out = await openssl(["x509", "-in", s.cert, "-noout", "-subject", "-issuer", "-startdate", "-enddate",
-        "-nameopt", "RFC2253", "-ext", "basicConstraints,keyUsage,extendedKeyUsage,subjectAltName"]);
+      const out = await openssl([
+        "x509",
+        "-in",
+        s.cert,
+        "-noout",
+        "-subject",
+        "-issuer",
+        "-startdate",
+        "-enddate",
+        "-nameopt",
+        "RFC2253",
+        "-ext",
+        "basicConstraints,keyUsage,extendedKeyUsage,subjectAltName",
+      ]);
       assert.equal(out.code, 0, `${s.exp.id}: openssl cannot read ${s.cert}\n${showRun(out)}`);
       info.set(s.exp.id, parseInfo(out.stdout));
     });
@@ -89,10 +105,12 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
 
   after(function () {
     const total = stats.cas + stats.leaves + stats.kubeconfigs;
-    console.log(`      openssl checked ${total} certificates (${stats.cas} CA copies, ${stats.leaves} leaf certificates, ` +
-      `${stats.kubeconfigs} kubeconfig client certificates), ${stats.keyPairs} key pairs, ${stats.purposes} purpose checks, ` +
-      `${stats.namesOk} names accepted + ${stats.namesRefused} refused, ${stats.wrongCa} wrong-CA refusals; ` +
-      `${stats.invocations} openssl invocations`);
+    console.log(
+      `      openssl checked ${total} certificates (${stats.cas} CA copies, ${stats.leaves} leaf certificates, ` +
+        `${stats.kubeconfigs} kubeconfig client certificates), ${stats.keyPairs} key pairs, ${stats.purposes} purpose checks, ` +
+        `${stats.namesOk} names accepted + ${stats.namesRefused} refused, ${stats.wrongCa} wrong-CA refusals; ` +
+        `${stats.invocations} openssl invocations`,
+    );
     if (work) removeTempDir(work);
   });
 
@@ -106,7 +124,10 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
       for (const p of have.filter((p) => !want.includes(p))) problems.push(`${node.name}: unexpected ${p}`);
       for (const e of manifest) {
         const host = r.file(node.name, e.path);
-        if (!existsSync(host)) { problems.push(`${node.name}: manifest lists ${e.path} but it was not written`); continue; }
+        if (!existsSync(host)) {
+          problems.push(`${node.name}: manifest lists ${e.path} but it was not written`);
+          continue;
+        }
         if (e.mode !== expectedMode(e.path)) problems.push(`${node.name}:${e.path} mode ${e.mode}, want ${expectedMode(e.path)}`);
         const sha = createHash("sha256").update(readFileSync(host)).digest("hex");
         if (sha !== e.sha256) problems.push(`${node.name}:${e.path} sha256 differs from the manifest`);
@@ -116,101 +137,130 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
   });
 
   it("has three self-signed CAs (CA:TRUE, certSign), identical on every node that has them", async function () {
-    await forAll(subjects.filter((s) => s.exp.kind === "ca"), async (s, problems) => {
-      const i = info.get(s.exp.id)!;
-      const bc = i.ext["X509v3 Basic Constraints"] ?? "";
-      if (!/\bCA:TRUE\b/.test(bc)) problems.push(`${s.exp.id}: basicConstraints "${bc}", want CA:TRUE`);
-      if (!(i.ext["X509v3 Key Usage"] ?? "").includes("Certificate Sign")) problems.push(`${s.exp.id}: keyUsage lacks Certificate Sign`);
-      if (i.subject.CN !== s.exp.cn || i.issuer.CN !== s.exp.cn) problems.push(`${s.exp.id}: subject ${JSON.stringify(i.subject)} issuer ${JSON.stringify(i.issuer)}, want CN=${s.exp.cn} for both`);
-      checkSans(s, i, problems);
-      checkValidity(s, i, problems);
-      const self = await openssl(["verify", ...STRICT, "-CAfile", s.cert, s.cert]);
-      if (self.code !== 0) problems.push(`${s.exp.id}: does not verify against itself\n${showRun(self)}`);
-      const first = r.read("cp-1", s.exp.path);
-      if (readFileSync(s.cert, "utf8") !== first) problems.push(`${s.exp.id}: differs from cp-1's ${s.exp.path}`);
-    });
+    await forAll(
+      subjects.filter((s) => s.exp.kind === "ca"),
+      async (s, problems) => {
+        const i = info.get(s.exp.id)!;
+        const bc = i.ext["X509v3 Basic Constraints"] ?? "";
+        if (!/\bCA:TRUE\b/.test(bc)) problems.push(`${s.exp.id}: basicConstraints "${bc}", want CA:TRUE`);
+        if (!(i.ext["X509v3 Key Usage"] ?? "").includes("Certificate Sign")) problems.push(`${s.exp.id}: keyUsage lacks Certificate Sign`);
+        if (i.subject.CN !== s.exp.cn || i.issuer.CN !== s.exp.cn)
+          problems.push(
+            `${s.exp.id}: subject ${JSON.stringify(i.subject)} issuer ${JSON.stringify(i.issuer)}, want CN=${s.exp.cn} for both`,
+          );
+        checkSans(s, i, problems);
+        checkValidity(s, i, problems);
+        const self = await openssl(["verify", ...STRICT, "-CAfile", s.cert, s.cert]);
+        if (self.code !== 0) problems.push(`${s.exp.id}: does not verify against itself\n${showRun(self)}`);
+        const first = r.read("cp-1", s.exp.path);
+        if (readFileSync(s.cert, "utf8") !== first) problems.push(`${s.exp.id}: differs from cp-1's ${s.exp.path}`);
+      },
+    );
   });
 
   it("gives every leaf and kubeconfig client certificate the reference's subject, usages and validity, and no CA flag", async function () {
-    await forAll(subjects.filter((s) => s.exp.kind !== "ca"), async (s, problems) => {
-      const i = info.get(s.exp.id)!;
-      const { exp } = s;
-      const wantSubject: Record<string, string> = exp.o ? { CN: exp.cn, O: exp.o } : { CN: exp.cn };
-      if (JSON.stringify(sorted(i.subject)) !== JSON.stringify(sorted(wantSubject))) {
-        problems.push(`${exp.id}: subject ${JSON.stringify(i.subject)}, want ${JSON.stringify(wantSubject)}`);
-      }
-      if (i.issuer.CN !== CAS[exp.signer!].cn) problems.push(`${exp.id}: issuer ${JSON.stringify(i.issuer)}, want CN=${CAS[exp.signer!].cn}`);
-      if (/\bCA:TRUE\b/.test(i.ext["X509v3 Basic Constraints"] ?? "")) problems.push(`${exp.id}: a leaf with CA:TRUE`);
-      const ku = i.ext["X509v3 Key Usage"] ?? "";
-      if (!ku.includes("Digital Signature") || ku.includes("Certificate Sign")) problems.push(`${exp.id}: keyUsage "${ku}"`);
-      const eku = (i.ext["X509v3 Extended Key Usage"] ?? "").split(/,\s*/).filter(Boolean).sort();
-      const wantEku = [...(exp.serverAuth ? ["TLS Web Server Authentication"] : []), ...(exp.clientAuth ? ["TLS Web Client Authentication"] : [])].sort();
-      if (JSON.stringify(eku) !== JSON.stringify(wantEku)) problems.push(`${exp.id}: extendedKeyUsage ${JSON.stringify(eku)}, want ${JSON.stringify(wantEku)}`);
-      checkSans(s, i, problems);
-      checkValidity(s, i, problems);
-    });
+    await forAll(
+      subjects.filter((s) => s.exp.kind !== "ca"),
+      async (s, problems) => {
+        const i = info.get(s.exp.id)!;
+        const { exp } = s;
+        const wantSubject: Record<string, string> = exp.o ? { CN: exp.cn, O: exp.o } : { CN: exp.cn };
+        if (JSON.stringify(sorted(i.subject)) !== JSON.stringify(sorted(wantSubject))) {
+          problems.push(`${exp.id}: subject ${JSON.stringify(i.subject)}, want ${JSON.stringify(wantSubject)}`);
+        }
+        if (i.issuer.CN !== CAS[exp.signer!].cn)
+          problems.push(`${exp.id}: issuer ${JSON.stringify(i.issuer)}, want CN=${CAS[exp.signer!].cn}`);
+        if (/\bCA:TRUE\b/.test(i.ext["X509v3 Basic Constraints"] ?? "")) problems.push(`${exp.id}: a leaf with CA:TRUE`);
+        const ku = i.ext["X509v3 Key Usage"] ?? "";
+        if (!ku.includes("Digital Signature") || ku.includes("Certificate Sign")) problems.push(`${exp.id}: keyUsage "${ku}"`);
+        const eku = (i.ext["X509v3 Extended Key Usage"] ?? "").split(/,\s*/).filter(Boolean).sort();
+        const wantEku = [
+          ...(exp.serverAuth ? ["TLS Web Server Authentication"] : []),
+          ...(exp.clientAuth ? ["TLS Web Client Authentication"] : []),
+        ].sort();
+        if (JSON.stringify(eku) !== JSON.stringify(wantEku))
+          problems.push(`${exp.id}: extendedKeyUsage ${JSON.stringify(eku)}, want ${JSON.stringify(wantEku)}`);
+        checkSans(s, i, problems);
+        checkValidity(s, i, problems);
+      },
+    );
   });
 
   it("verifies every leaf and kubeconfig client certificate against its own CA for its purposes, and not for the others", async function () {
-    await forAll(subjects.filter((s) => s.exp.kind !== "ca"), async (s, problems) => {
-      for (const [purpose, allowed] of [["sslserver", s.exp.serverAuth], ["sslclient", s.exp.clientAuth]] as const) {
-        stats.purposes++;
-        const v = await openssl(["verify", ...STRICT, "-CAfile", s.ca!, "-purpose", purpose, s.cert]);
-        if (allowed && v.code !== 0) problems.push(`${s.exp.id}: does not verify for ${purpose}\n${showRun(v)}`);
-        // openssl 3.0 says "unsuitable certificate purpose" (X509_V_ERR_INVALID_PURPOSE, error 26).
-        if (!allowed && (v.code === 0 || !/(unsuitable|unsupported) certificate purpose/.test(v.stdout + v.stderr))) {
-          problems.push(`${s.exp.id}: must not verify for ${purpose} (want an unsuitable-purpose error)\n${showRun(v)}`);
+    await forAll(
+      subjects.filter((s) => s.exp.kind !== "ca"),
+      async (s, problems) => {
+        for (const [purpose, allowed] of [
+          ["sslserver", s.exp.serverAuth],
+          ["sslclient", s.exp.clientAuth],
+        ] as const) {
+          stats.purposes++;
+          const v = await openssl(["verify", ...STRICT, "-CAfile", s.ca!, "-purpose", purpose, s.cert]);
+          if (allowed && v.code !== 0) problems.push(`${s.exp.id}: does not verify for ${purpose}\n${showRun(v)}`);
+          // openssl 3.0 says "unsuitable certificate purpose" (X509_V_ERR_INVALID_PURPOSE, error 26).
+          if (!allowed && (v.code === 0 || !/(unsuitable|unsupported) certificate purpose/.test(v.stdout + v.stderr))) {
+            problems.push(`${s.exp.id}: must not verify for ${purpose} (want an unsuitable-purpose error)\n${showRun(v)}`);
+          }
         }
-      }
-    });
+      },
+    );
   });
 
   it("verifies every server certificate for each of its names and IPs, and refuses names it must not have", async function () {
-    await forAll(subjects.filter((s) => s.exp.serverAuth), async (s, problems) => {
-      const checks: [flag: string, name: string, ok: boolean][] = [
-        ...s.exp.dns.map((n) => ["-verify_hostname", n, true] as [string, string, boolean]),
-        ...s.exp.ips.map((n) => ["-verify_ip", n, true] as [string, string, boolean]),
-        ...s.exp.notDns.map((n) => ["-verify_hostname", n, false] as [string, string, boolean]),
-        ...s.exp.notIps.map((n) => ["-verify_ip", n, false] as [string, string, boolean]),
-      ];
-      assert.ok(checks.some((c) => c[2]) && checks.some((c) => !c[2]), `${s.exp.id}: expectations list no names`);
-      for (const [flag, name, ok] of checks) {
-        const v = await openssl(["verify", ...STRICT, "-CAfile", s.ca!, "-purpose", "sslserver", flag, name, s.cert]);
-        if (ok) {
-          stats.namesOk++;
-          if (v.code !== 0) problems.push(`${s.exp.id}: not valid for ${name}\n${showRun(v)}`);
-        } else {
-          stats.namesRefused++;
-          if (v.code === 0 || !/(hostname|IP address) mismatch/.test(v.stdout + v.stderr)) {
-            problems.push(`${s.exp.id}: must not be valid for ${name} (want a mismatch error)\n${showRun(v)}`);
+    await forAll(
+      subjects.filter((s) => s.exp.serverAuth),
+      async (s, problems) => {
+        const checks: [flag: string, name: string, ok: boolean][] = [
+          ...s.exp.dns.map((n) => ["-verify_hostname", n, true] as [string, string, boolean]),
+          ...s.exp.ips.map((n) => ["-verify_ip", n, true] as [string, string, boolean]),
+          ...s.exp.notDns.map((n) => ["-verify_hostname", n, false] as [string, string, boolean]),
+          ...s.exp.notIps.map((n) => ["-verify_ip", n, false] as [string, string, boolean]),
+        ];
+        assert.ok(checks.some((c) => c[2]) && checks.some((c) => !c[2]), `${s.exp.id}: expectations list no names`);
+        for (const [flag, name, ok] of checks) {
+          const v = await openssl(["verify", ...STRICT, "-CAfile", s.ca!, "-purpose", "sslserver", flag, name, s.cert]);
+          if (ok) {
+            stats.namesOk++;
+            if (v.code !== 0) problems.push(`${s.exp.id}: not valid for ${name}\n${showRun(v)}`);
+          } else {
+            stats.namesRefused++;
+            if (v.code === 0 || !/(hostname|IP address) mismatch/.test(v.stdout + v.stderr)) {
+              problems.push(`${s.exp.id}: must not be valid for ${name} (want a mismatch error)\n${showRun(v)}`);
+            }
           }
         }
-      }
-    });
+      },
+    );
   });
 
   it("has a private key matching every certificate (and sa.pub matching sa.key)", async function () {
     const pubOfKey = async (key: string) => openssl(["pkey", "-in", key, "-pubout"]);
-    await forAll(subjects.filter((s) => s.key), async (s, problems) => {
-      stats.keyPairs++;
-      const [fromCert, fromKey] = await Promise.all([openssl(["x509", "-in", s.cert, "-noout", "-pubkey"]), pubOfKey(s.key!)]);
-      if (fromCert.code !== 0 || fromKey.code !== 0) {
-        problems.push(`${s.exp.id}: cannot read the public keys\n${showRun(fromCert)}\n${showRun(fromKey)}`);
-      } else if (fromCert.stdout.trim() !== fromKey.stdout.trim()) {
-        problems.push(`${s.exp.id}: the key ${s.key} does not belong to the certificate ${s.cert}`);
-      }
-    });
-    await forAll(NODES.filter((n) => n.role === "control-plane"), async (n, problems) => {
-      stats.keyPairs++;
-      const fromKey = await pubOfKey(r.file(n.name, "/etc/kubernetes/pki/sa.key"));
-      const pub = await openssl(["pkey", "-pubin", "-in", r.file(n.name, "/etc/kubernetes/pki/sa.pub"), "-pubout"]);
-      if (fromKey.code !== 0 || pub.code !== 0 || fromKey.stdout.trim() !== pub.stdout.trim()) {
-        problems.push(`${n.name}: sa.pub is not the public half of sa.key\n${showRun(fromKey)}\n${showRun(pub)}`);
-      }
-      if (r.read(n.name, "/etc/kubernetes/pki/sa.key") !== r.read("cp-1", "/etc/kubernetes/pki/sa.key")) {
-        problems.push(`${n.name}: sa.key differs from cp-1's (§5: identical on every control-plane node)`);
-      }
-    });
+    await forAll(
+      subjects.filter((s) => s.key),
+      async (s, problems) => {
+        stats.keyPairs++;
+        const [fromCert, fromKey] = await Promise.all([openssl(["x509", "-in", s.cert, "-noout", "-pubkey"]), pubOfKey(s.key!)]);
+        if (fromCert.code !== 0 || fromKey.code !== 0) {
+          problems.push(`${s.exp.id}: cannot read the public keys\n${showRun(fromCert)}\n${showRun(fromKey)}`);
+        } else if (fromCert.stdout.trim() !== fromKey.stdout.trim()) {
+          problems.push(`${s.exp.id}: the key ${s.key} does not belong to the certificate ${s.cert}`);
+        }
+      },
+    );
+    await forAll(
+      NODES.filter((n) => n.role === "control-plane"),
+      async (n, problems) => {
+        stats.keyPairs++;
+        const fromKey = await pubOfKey(r.file(n.name, "/etc/kubernetes/pki/sa.key"));
+        const pub = await openssl(["pkey", "-pubin", "-in", r.file(n.name, "/etc/kubernetes/pki/sa.pub"), "-pubout"]);
+        if (fromKey.code !== 0 || pub.code !== 0 || fromKey.stdout.trim() !== pub.stdout.trim()) {
+          problems.push(`${n.name}: sa.pub is not the public half of sa.key\n${showRun(fromKey)}\n${showRun(pub)}`);
+        }
+        if (r.read(n.name, "/etc/kubernetes/pki/sa.key") !== r.read("cp-1", "/etc/kubernetes/pki/sa.key")) {
+          problems.push(`${n.name}: sa.key differs from cp-1's (§5: identical on every control-plane node)`);
+        }
+      },
+    );
   });
 
   it("refuses every certificate checked against a CA other than its own", async function () {
@@ -226,10 +276,14 @@ describe("e2e: openssl accepts the PKI pulumi up delivered", function () {
   });
 
   it("embeds the node's cluster CA in every kubeconfig", async function () {
-    await forAll(subjects.filter((s) => s.exp.kind === "kubeconfig"), async (s, problems) => {
-      const nodeCa = r.read(s.exp.node === OPERATOR ? "cp-1" : s.exp.node, CAS.ca.path);
-      if (readFileSync(s.ca!, "utf8").trim() !== nodeCa.trim()) problems.push(`${s.exp.id}: certificate-authority-data is not the node's ca.crt`);
-    });
+    await forAll(
+      subjects.filter((s) => s.exp.kind === "kubeconfig"),
+      async (s, problems) => {
+        const nodeCa = r.read(s.exp.node === OPERATOR ? "cp-1" : s.exp.node, CAS.ca.path);
+        if (readFileSync(s.ca!, "utf8").trim() !== nodeCa.trim())
+          problems.push(`${s.exp.id}: certificate-authority-data is not the node's ca.crt`);
+      },
+    );
   });
 });
 
@@ -249,8 +303,14 @@ function shortIp(ip: string): string {
 
 function checkSans(s: Subject, i: CertInfo, problems: string[]): void {
   const entries = (i.ext["X509v3 Subject Alternative Name"] ?? "").split(/,\s*/).filter(Boolean);
-  const dns = entries.filter((e) => e.startsWith("DNS:")).map((e) => e.slice(4)).sort();
-  const ips = entries.filter((e) => e.startsWith("IP Address:")).map((e) => shortIp(e.slice(11))).sort();
+  const dns = entries
+    .filter((e) => e.startsWith("DNS:"))
+    .map((e) => e.slice(4))
+    .sort();
+  const ips = entries
+    .filter((e) => e.startsWith("IP Address:"))
+    .map((e) => shortIp(e.slice(11)))
+    .sort();
   const other = entries.filter((e) => !e.startsWith("DNS:") && !e.startsWith("IP Address:"));
   const want = { dns: [...s.exp.dns].sort(), ips: [...s.exp.ips].sort() };
   if (JSON.stringify({ dns, ips }) !== JSON.stringify(want) || other.length > 0) {
@@ -265,12 +325,16 @@ function checkValidity(s: Subject, i: CertInfo, problems: string[]): void {
     problems.push(`${s.exp.id}: valid for ${hours.toFixed(3)} h, want ${s.exp.validityHours} h`);
   }
   const now = Date.now();
-  if (i.notBefore.getTime() > now + 60_000 || i.notAfter.getTime() < now) problems.push(`${s.exp.id}: not valid now (${i.notBefore.toISOString()} .. ${i.notAfter.toISOString()})`);
+  if (i.notBefore.getTime() > now + 60_000 || i.notAfter.getTime() < now)
+    problems.push(`${s.exp.id}: not valid now (${i.notBefore.toISOString()} .. ${i.notAfter.toISOString()})`);
 }
 
 function parseDn(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf("=");
     out[part.slice(0, eq)] = part.slice(eq + 1);
   }
@@ -284,12 +348,19 @@ function parseInfo(stdout: string): CertInfo {
   let current: string | undefined;
   for (const line of lines) {
     const header = /^(X509v3 [^:]+):/.exec(line);
-    if (header) { current = header[1]!; ext[current] = ""; continue; }
+    if (header) {
+      current = header[1]!;
+      ext[current] = "";
+      continue;
+    }
     if (current && /^\s+/.test(line)) ext[current] = [ext[current], line.trim()].filter(Boolean).join(", ");
     else current = undefined;
   }
   return {
-    subject: parseDn(field("subject=")), issuer: parseDn(field("issuer=")),
-    notBefore: new Date(field("notBefore=")), notAfter: new Date(field("notAfter=")), ext,
+    subject: parseDn(field("subject=")),
+    issuer: parseDn(field("issuer=")),
+    notBefore: new Date(field("notBefore=")),
+    notAfter: new Date(field("notAfter=")),
+    ext,
   };
 }

@@ -67,15 +67,27 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, timeoutMs);
-    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    child.on("error", (e) => { clearTimeout(timer); reject(new Error(`cannot run ${cmd}: ${e.message}`)); });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${e.message}`));
+    });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut, command: show(cmd, args) });
     });
-    child.stdin.on("error", () => { /* the command may exit before reading its input */ });
+    child.stdin.on("error", () => {
+      /* the command may exit before reading its input */
+    });
     child.stdin.end(opts.input ?? "");
   });
 }
@@ -132,19 +144,33 @@ const hasSetpriv = existsSync("/usr/bin/setpriv");
  * `stopDaemon`/`stopAll`, at process exit, after `maxLifetimeMs` whatever happens (default 5 min), and, through
  * `setpriv --pdeathsig KILL` (util-linux), by the kernel if this test process is killed without running any handler.
  */
-export function startDaemon(name: string, cmd: string, args: readonly string[], logFile: string,
-  opts: { env?: NodeJS.ProcessEnv; maxLifetimeMs?: number } = {}): Daemon {
+export function startDaemon(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  logFile: string,
+  opts: { env?: NodeJS.ProcessEnv; maxLifetimeMs?: number } = {},
+): Daemon {
   const fd = openSync(logFile, "a");
   const [file, argv] = hasSetpriv ? ["/usr/bin/setpriv", ["--pdeathsig", "KILL", "--", cmd, ...args]] : [cmd, [...args]];
   const child = spawn(file, argv, { detached: true, stdio: ["ignore", fd, fd], env: opts.env ?? process.env });
   closeSync(fd);
   const daemon: Daemon = {
-    name, child, logFile, exited: false,
+    name,
+    child,
+    logFile,
+    exited: false,
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
   };
   daemons.add(daemon);
-  child.on("exit", (code, signal) => { daemon.exited = true; daemon.exitStatus = signal ? `killed by ${signal}` : `exit ${code}`; });
-  child.on("error", (e) => { daemon.exited = true; daemon.exitStatus = `cannot start: ${e.message}`; });
+  child.on("exit", (code, signal) => {
+    daemon.exited = true;
+    daemon.exitStatus = signal ? `killed by ${signal}` : `exit ${code}`;
+  });
+  child.on("error", (e) => {
+    daemon.exited = true;
+    daemon.exitStatus = `cannot start: ${e.message}`;
+  });
   const lifetime = setTimeout(() => killGroup(daemon, "SIGKILL"), opts.maxLifetimeMs ?? 300_000);
   lifetime.unref();
   child.on("exit", () => clearTimeout(lifetime));
@@ -162,7 +188,10 @@ function killGroup(d: Daemon, signal: NodeJS.Signals): void {
 
 /** SIGTERM to the daemon's process group, SIGKILL after `graceMs`; resolves once it has exited. */
 export async function stopDaemon(d: Daemon, graceMs = 5_000): Promise<void> {
-  if (d.exited) { daemons.delete(d); return; }
+  if (d.exited) {
+    daemons.delete(d);
+    return;
+  }
   const exited = new Promise<void>((resolve) => d.child.once("exit", () => resolve()));
   killGroup(d, "SIGTERM");
   const timer = setTimeout(() => killGroup(d, "SIGKILL"), graceMs);
@@ -190,7 +219,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 export function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
@@ -212,7 +244,9 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
     }
     if (await tryConnect(host, port, 500)) return;
     if (Date.now() > deadline) {
-      throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms${daemon ? `; ${daemon.name} log:\n${tail(daemon.log())}` : ""}`);
+      throw new Error(
+        `nothing listens on ${host}:${port} after ${timeoutMs} ms${daemon ? `; ${daemon.name} log:\n${tail(daemon.log())}` : ""}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

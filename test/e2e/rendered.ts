@@ -11,7 +11,9 @@ import { describeRun, Workspace } from "../engine/workspace";
 import { readTree } from "../support-tree";
 
 export const E2E_CLUSTER = {
-  name: "e2e", controlPlaneEndpoint: "127.0.0.10:6443", serviceSubnet: "10.96.0.0/12",
+  name: "e2e",
+  controlPlaneEndpoint: "127.0.0.10:6443",
+  serviceSubnet: "10.96.0.0/12",
   apiServer: { certSANs: ["k8s.e2e.example.com", "192.0.2.10"] },
   etcd: { serverCertSANs: ["etcd.e2e.example.com"], peerCertSANs: [] },
   nodes: [
@@ -56,7 +58,11 @@ export function rendered(): Promise<Rendered> {
     const seconds = (Date.now() - start) / 1000;
     console.log(`      rendered cluster ${E2E_CLUSTER.name} (${NODES.length} nodes) in ${seconds.toFixed(1)} s into ${out}`);
     const clusterDir = join(out, E2E_CLUSTER.name);
-    return tree(clusterDir, seconds, (node) => JSON.parse(readFileSync(join(clusterDir, node, "manifest.json"), "utf8")) as ManifestEntry[]);
+    return tree(
+      clusterDir,
+      seconds,
+      (node) => JSON.parse(readFileSync(join(clusterDir, node, "manifest.json"), "utf8")) as ManifestEntry[],
+    );
   })();
   return rendering;
 }
@@ -79,9 +85,20 @@ export function deployed(): Promise<Rendered> {
     const outputs = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets", "--stack", "e2e"])).stdout);
     writeFileSync(join(clusterDir, "admin.conf"), outputs.adminKubeconfigs[E2E_CLUSTER.name], { mode: 0o600 });
     const seconds = (Date.now() - start) / 1000;
-    console.log(`      pulumi up of cluster ${E2E_CLUSTER.name} (${NODES.length} nodes, real engine) in ${seconds.toFixed(1)} s into ${clusterDir}`);
-    return tree(clusterDir, seconds, (node) => Object.entries(readTree(join(clusterDir, node), { skip: /^\/var\/lib\/kube-pki(\/|$)/ }))
-      .map(([path, e]) => ({ path, mode: e.mode, owner: "root", sha256: e.sha, notAfter: "", source: "", bundle: "" })));
+    console.log(
+      `      pulumi up of cluster ${E2E_CLUSTER.name} (${NODES.length} nodes, real engine) in ${seconds.toFixed(1)} s into ${clusterDir}`,
+    );
+    return tree(clusterDir, seconds, (node) =>
+      Object.entries(readTree(join(clusterDir, node), { skip: /^\/var\/lib\/kube-pki(\/|$)/ })).map(([path, e]) => ({
+        path,
+        mode: e.mode,
+        owner: "root",
+        sha256: e.sha,
+        notAfter: "",
+        source: "",
+        bundle: "",
+      })),
+    );
   })();
   return deploying;
 }
@@ -119,7 +136,10 @@ export function decodeKubeconfig(text: string): DecodedKubeconfig {
   const user = (kc.users ?? []).find((u: any) => u.name === context.user)?.user;
   if (!cluster || !user) throw new Error(`kubeconfig context ${kc["current-context"]} names a missing cluster or user`);
   return {
-    server: cluster.server, clusterName: context.cluster, user: context.user, context: kc["current-context"],
+    server: cluster.server,
+    clusterName: context.cluster,
+    user: context.user,
+    context: kc["current-context"],
     caPem: b64(cluster["certificate-authority-data"], "certificate-authority-data"),
     certPem: b64(user["client-certificate-data"], "client-certificate-data"),
     keyPem: b64(user["client-key-data"], "client-key-data"),

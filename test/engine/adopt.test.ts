@@ -18,18 +18,50 @@ describe("engine: adopting a kubeadm-made PKI (npm run adopt, pulumi up)", funct
   let ws: Workspace;
   let pki: string;
   const stackFile = () => join(ws.dir, "stacks", "Pulumi.t.yaml");
-  const adopt = (dir: string) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "scripts", "adopt.ts"),
-    "--stack", "t", "--config", stackFile(), "--cluster", "lab", "--dir", dir], { encoding: "utf8", env: { ...ws.env, INIT_CWD: ws.dir }, cwd: REPO });
+  const adopt = (dir: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        join(REPO, "scripts", "adopt.ts"),
+        "--stack",
+        "t",
+        "--config",
+        stackFile(),
+        "--cluster",
+        "lab",
+        "--dir",
+        dir,
+      ],
+      { encoding: "utf8", env: { ...ws.env, INIT_CWD: ws.dir }, cwd: REPO },
+    );
 
   before(async () => {
     // kubeadm makes the PKI of a control-plane node, as `kubeadm init` would (kubeadm refuses loopback addresses).
     pki = join(makeTempDir("kubeadm"), "pki");
     const cfg = join(makeTempDir("kubeadm-cfg"), "kubeadm.yaml");
-    writeFileSync(cfg, [
-      { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "InitConfiguration", localAPIEndpoint: { advertiseAddress: "10.0.0.11", bindPort: 6443 }, nodeRegistration: { name: "cp-1" } },
-      { apiVersion: "kubeadm.k8s.io/v1beta4", kind: "ClusterConfiguration", kubernetesVersion: "v1.36.3", certificatesDir: pki,
-        controlPlaneEndpoint: "api.lab.example:6443", networking: { serviceSubnet: "10.96.0.0/12" } },
-    ].map((d) => stringify(d)).join("---\n"));
+    writeFileSync(
+      cfg,
+      [
+        {
+          apiVersion: "kubeadm.k8s.io/v1beta4",
+          kind: "InitConfiguration",
+          localAPIEndpoint: { advertiseAddress: "10.0.0.11", bindPort: 6443 },
+          nodeRegistration: { name: "cp-1" },
+        },
+        {
+          apiVersion: "kubeadm.k8s.io/v1beta4",
+          kind: "ClusterConfiguration",
+          kubernetesVersion: "v1.36.3",
+          certificatesDir: pki,
+          controlPlaneEndpoint: "api.lab.example:6443",
+          networking: { serviceSubnet: "10.96.0.0/12" },
+        },
+      ]
+        .map((d) => stringify(d))
+        .join("---\n"),
+    );
     const kubeadm = await run("kubeadm", ["init", "phase", "certs", "all", "--config", cfg], { timeoutMs: 60_000 });
     assert.equal(kubeadm.code, 0, kubeadm.stderr);
     ws = await Workspace.create("adopt", { t: [clusterConfig("lab", 1, 1, { delivery: { mode: "local", localDirectory: "out" } })] });
@@ -50,19 +82,61 @@ describe("engine: adopting a kubeadm-made PKI (npm run adopt, pulumi up)", funct
     const expired = await (async () => {
       const old = new Date(Date.now() - 3 * 86_400_000);
       const tls = new TlsStandIn({ now: () => old });
-      const key = await tls.newResource({ type: "tls:index/privateKey:PrivateKey", name: "k", inputs: { algorithm: "ECDSA", ecdsaCurve: "P256" } } as any);
+      const key = await tls.newResource({
+        type: "tls:index/privateKey:PrivateKey",
+        name: "k",
+        inputs: { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      } as any);
       const keyPem = (key.state as any).privateKeyPem.value ?? (key.state as any).privateKeyPem;
-      const cert = await tls.newResource({ type: "tls:index/selfSignedCert:SelfSignedCert", name: "c", inputs: {
-        privateKeyPem: keyPem, subject: { commonName: "kubernetes" }, isCaCertificate: true, validityPeriodHours: 24, allowedUses: ["cert_signing"] } } as any);
+      const cert = await tls.newResource({
+        type: "tls:index/selfSignedCert:SelfSignedCert",
+        name: "c",
+        inputs: {
+          privateKeyPem: keyPem,
+          subject: { commonName: "kubernetes" },
+          isCaCertificate: true,
+          validityPeriodHours: 24,
+          allowedUses: ["cert_signing"],
+        },
+      } as any);
       return { cert: (cert.state as any).certPem as string, key: keyPem as string };
     })();
     execFileSync("openssl", ["genrsa", "-traditional", "-out", join(dir, "weak.key"), "1024"], { stdio: "pipe" });
-    execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "weak.key"), "-subj", "/CN=kubernetes", "-days", "30", "-out", join(dir, "weak.crt")], { stdio: "pipe" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-new", "-key", join(dir, "weak.key"), "-subj", "/CN=kubernetes", "-days", "30", "-out", join(dir, "weak.crt")],
+      { stdio: "pipe" },
+    );
     const cases: [string, (d: string) => void, RegExp][] = [
-      ["a leaf as CA", (d) => { cpSync(join(d, "apiserver.crt"), join(d, "ca.crt")); cpSync(join(d, "apiserver.key"), join(d, "ca.key")); }, /pki\/ca\.crt: is not a CA certificate/],
-      ["a key that does not match", (d) => cpSync(join(d, "front-proxy-ca.key"), join(d, "ca.key")), /pki\/ca\.key: the key does not match the certificate/],
-      ["an expired CA", (d) => { writeFileSync(join(d, "ca.crt"), expired.cert); writeFileSync(join(d, "ca.key"), expired.key); }, /pki\/ca\.crt: the CA expired on/],
-      ["an RSA key shorter than 2048 bits", (d) => { cpSync(join(dir, "weak.crt"), join(d, "ca.crt")); cpSync(join(dir, "weak.key"), join(d, "ca.key")); }, /pki\/ca\.key: the RSA key has 1024 bits/],
+      [
+        "a leaf as CA",
+        (d) => {
+          cpSync(join(d, "apiserver.crt"), join(d, "ca.crt"));
+          cpSync(join(d, "apiserver.key"), join(d, "ca.key"));
+        },
+        /pki\/ca\.crt: is not a CA certificate/,
+      ],
+      [
+        "a key that does not match",
+        (d) => cpSync(join(d, "front-proxy-ca.key"), join(d, "ca.key")),
+        /pki\/ca\.key: the key does not match the certificate/,
+      ],
+      [
+        "an expired CA",
+        (d) => {
+          writeFileSync(join(d, "ca.crt"), expired.cert);
+          writeFileSync(join(d, "ca.key"), expired.key);
+        },
+        /pki\/ca\.crt: the CA expired on/,
+      ],
+      [
+        "an RSA key shorter than 2048 bits",
+        (d) => {
+          cpSync(join(dir, "weak.crt"), join(d, "ca.crt"));
+          cpSync(join(dir, "weak.key"), join(d, "ca.key"));
+        },
+        /pki\/ca\.key: the RSA key has 1024 bits/,
+      ],
     ];
     for (const [what, change, message] of cases) {
       const r = adopt(variant(change));
@@ -97,7 +171,11 @@ describe("engine: adopting a kubeadm-made PKI (npm run adopt, pulumi up)", funct
       assert.equal(readFileSync(node("cp-1", f), "utf8"), readFileSync(join(pki, f), "utf8"), `${f} byte for byte`);
     }
     assert.equal(readFileSync(node("w-1", "ca.crt"), "utf8"), readFileSync(join(pki, "ca.crt"), "utf8"));
-    for (const [leaf, ca] of [["apiserver.crt", "ca.crt"], ["front-proxy-client.crt", "front-proxy-ca.crt"], ["etcd/server.crt", "etcd/ca.crt"]]) {
+    for (const [leaf, ca] of [
+      ["apiserver.crt", "ca.crt"],
+      ["front-proxy-client.crt", "front-proxy-ca.crt"],
+      ["etcd/server.crt", "etcd/ca.crt"],
+    ]) {
       const v = await run("openssl", ["verify", "-CAfile", join(pki, ca!), node("cp-1", leaf!)]);
       assert.equal(v.code, 0, `${leaf} verifies against kubeadm's ${ca}: ${v.stderr}`);
       assert.notEqual(readFileSync(node("cp-1", leaf!), "utf8"), readFileSync(join(pki, leaf!), "utf8"), `${leaf} is kube-pki's own`);

@@ -43,12 +43,42 @@ describe("engine: the real preview plans what the offline model predicts", funct
 
   const cases: [string, (c: any) => void][] = [
     ["a worker added", (c) => c.nodes.push({ name: "w-2", role: "worker", address: "10.1.0.2" })],
-    ["a worker removed (its files stay: removeFiles is off)", (c) => { c.nodes = c.nodes.filter((n: any) => n.name !== "w-1"); }],
-    ["cp-3 turned into a worker", (c) => { c.nodes[2].role = "worker"; }],
-    ["leaf validity changed", (c) => { c.validity = { leafHours: 4380 }; }],
-    ["early renewal changed (an in-place update)", (c) => { c.validity = { earlyRenewalHours: 500 }; }],
-    ["key algorithm changed", (c) => { c.keyAlgorithm = "RSA-2048"; }],
-    ["an etcd peer SAN added", (c) => { c.etcd = { peerCertSANs: ["etcd-peer.example.com"] }; }],
+    [
+      "a worker removed (its files stay: removeFiles is off)",
+      (c) => {
+        c.nodes = c.nodes.filter((n: any) => n.name !== "w-1");
+      },
+    ],
+    [
+      "cp-3 turned into a worker",
+      (c) => {
+        c.nodes[2].role = "worker";
+      },
+    ],
+    [
+      "leaf validity changed",
+      (c) => {
+        c.validity = { leafHours: 4380 };
+      },
+    ],
+    [
+      "early renewal changed (an in-place update)",
+      (c) => {
+        c.validity = { earlyRenewalHours: 500 };
+      },
+    ],
+    [
+      "key algorithm changed",
+      (c) => {
+        c.keyAlgorithm = "RSA-2048";
+      },
+    ],
+    [
+      "an etcd peer SAN added",
+      (c) => {
+        c.etcd = { peerCertSANs: ["etcd-peer.example.com"] };
+      },
+    ],
   ];
   for (const [what, change] of cases) {
     it(`${what}: same steps as predicted`, async () => {
@@ -60,8 +90,15 @@ describe("engine: the real preview plans what the offline model predicts", funct
       const real = changedSteps(preview);
       assert.ok(real.length > 0);
       assert.deepEqual(real, await predicted([base()], [head]));
-      if (what === "a worker added") checkCapture("kube-pki-worker-added", "a cluster of 3 + 1 nodes with worker w-2 added", [base()], [head], preview);
-      console.log(`      ${real.length} steps: ${Object.entries(real.reduce((m, s) => ({ ...m, [s.split(" ")[0]!]: (m[s.split(" ")[0]!] ?? 0) + 1 }), {} as Record<string, number>)).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+      if (what === "a worker added")
+        checkCapture("kube-pki-worker-added", "a cluster of 3 + 1 nodes with worker w-2 added", [base()], [head], preview);
+      console.log(
+        `      ${real.length} steps: ${Object.entries(
+          real.reduce((m, s) => ({ ...m, [s.split(" ")[0]!]: (m[s.split(" ")[0]!] ?? 0) + 1 }), {} as Record<string, number>),
+        )
+          .map(([k, v]) => `${v} ${k}`)
+          .join(", ")}`,
+      );
     });
   }
 
@@ -102,9 +139,14 @@ describe("engine: the real preview plans what the offline model predicts", funct
     assert.equal(sha(join(pki, "apiserver.crt")), cp2Before, "cp-2 keeps its previous certificate");
     const remaining = changedSteps(await ws.preview("t"));
     const done = planned.filter((s) => !remaining.includes(s));
-    console.log(`      planned ${planned.length} steps; done before the failure stopped the update: ${done.length}; left for the next up: ${remaining.length}`);
+    console.log(
+      `      planned ${planned.length} steps; done before the failure stopped the update: ${done.length}; left for the next up: ${remaining.length}`,
+    );
     assert.ok(remaining.includes("update command:local:Command::c-cp-2-push-apiserver"), "the failed push is still to do");
-    assert.ok(remaining.every((s) => planned.includes(s) || /^(replace|update) /.test(s)), "nothing new appears");
+    assert.ok(
+      remaining.every((s) => planned.includes(s) || /^(replace|update) /.test(s)),
+      "nothing new appears",
+    );
     chmodSync(pki, 0o755);
     const retry = await ws.up("t");
     assert.equal(retry.code, 0, describeRun(retry));
@@ -132,14 +174,32 @@ describe("engine: lifecycle rules only the real engine shows", function () {
     ws.writeStack("t", [head]);
     const preview = await ws.preview("t");
     assert.notEqual(preview.exitCode, 0, "the preview fails");
-    checkCapture("kube-pki-protect-blocked", "protectCAs on, keyAlgorithm changed to RSA-2048: every CA would be replaced", [base], [head], preview);
+    checkCapture(
+      "kube-pki-protect-blocked",
+      "protectCAs on, keyAlgorithm changed to RSA-2048: every CA would be replaced",
+      [base],
+      [head],
+      preview,
+    );
     const blocked = blockedFromPreview(preview);
-    assert.deepEqual([...blocked].sort(), ["p-ca-cert", "p-ca-key", "p-etcd-ca-cert", "p-etcd-ca-key", "p-front-proxy-ca-cert",
-      "p-front-proxy-ca-key", "p-sa-key"]);
+    assert.deepEqual([...blocked].sort(), [
+      "p-ca-cert",
+      "p-ca-key",
+      "p-etcd-ca-cert",
+      "p-etcd-ca-key",
+      "p-front-proxy-ca-cert",
+      "p-front-proxy-ca-key",
+      "p-sa-key",
+    ]);
     const report = buildReport("t", stepsFromPreview(preview), planClusters([head]), { blocked });
     assert.match(renderText(report), /^BLOCKED: this change would replace or delete 7 protected resource/m);
-    assert.deepEqual(report.certificates.filter((c) => c.operation === "blocked").map((c) => c.certificate).sort(),
-      ["ca", "etcd-ca", "front-proxy-ca", "sa (service-account key)"]);
+    assert.deepEqual(
+      report.certificates
+        .filter((c) => c.operation === "blocked")
+        .map((c) => c.certificate)
+        .sort(),
+      ["ca", "etcd-ca", "front-proxy-ca", "sa (service-account key)"],
+    );
     const offline = await offlineReport("t", [base], [head], { trustRecorded: false });
     assert.deepEqual(offline.blocked, report.blocked, "the offline model blocks the same resources");
     // `pulumi up` previews first (as the workflow runs it): it fails the same way before it changes anything. (With
@@ -154,8 +214,11 @@ describe("engine: lifecycle rules only the real engine shows", function () {
     assert.match(destroy.stdout + destroy.stderr, /p-destroy-guard[\s\S]*protected/);
     // Only the read of the stack's own outputs (a StackReference, and its provider) may go: nothing real.
     const left = new Set((await ws.exportState("t")).deployment.resources.map((r: any) => r.urn));
-    assert.deepEqual(beforeUrns.filter((u: string) => !left.has(u)).filter((u: string) => !/::pulumi:(pulumi:StackReference|providers:pulumi)::/.test(u)), [],
-      "destroy deleted nothing");
+    assert.deepEqual(
+      beforeUrns.filter((u: string) => !left.has(u)).filter((u: string) => !/::pulumi:(pulumi:StackReference|providers:pulumi)::/.test(u)),
+      [],
+      "destroy deleted nothing",
+    );
   });
 
   describe("certificate times rewritten in the state (stack export, edit, stack import)", () => {
@@ -182,10 +245,15 @@ describe("engine: lifecycle rules only the real engine shows", function () {
       await rewrite({ "r-apiserver-cp-1-cert": new Date(Date.now() + 24 * 3_600_000) });
       const preview = await ws.preview("t");
       assert.deepEqual(changedSteps(preview), [
-        "replace tls:index/locallySignedCert:LocallySignedCert::r-apiserver-cp-1-cert", "update command:local:Command::r-cp-1-push-apiserver"]);
+        "replace tls:index/locallySignedCert:LocallySignedCert::r-apiserver-cp-1-cert",
+        "update command:local:Command::r-cp-1-push-apiserver",
+      ]);
       assert.deepEqual(preview.steps.find((s) => s.urn.endsWith("::r-apiserver-cp-1-cert"))!.replaceReasons, ["readyForRenewal"]);
       const report = buildReport("t", stepsFromPreview(preview), planClusters([base()]));
-      assert.deepEqual(report.certificates.map((c) => `${c.certificate} ${c.operation} ${c.causes.join()}`), ["apiserver re-issue renewal window reached"]);
+      assert.deepEqual(
+        report.certificates.map((c) => `${c.certificate} ${c.operation} ${c.causes.join()}`),
+        ["apiserver re-issue renewal window reached"],
+      );
       assert.equal((await ws.up("t")).code, 0);
       assert.deepEqual(changedSteps(await ws.preview("t")), [], "renewed: nothing due any more");
     });
@@ -200,7 +268,9 @@ describe("engine: lifecycle rules only the real engine shows", function () {
       const leaves = steps.filter((s) => s.startsWith("replace tls:index/locallySignedCert"));
       assert.ok(leaves.length >= 10, `every leaf signed by the cluster CA: ${leaves.length}`);
       assert.ok(!steps.some((s) => /etcd-ca-cert|front-proxy-ca-cert/.test(s)), "the other CAs are untouched");
-      console.log(`      expired cluster CA: ${steps.length} steps (${leaves.length} leaves re-issued); protectCAs turns this into a failing preview`);
+      console.log(
+        `      expired cluster CA: ${steps.length} steps (${leaves.length} leaves re-issued); protectCAs turns this into a failing preview`,
+      );
     });
   });
 
@@ -210,7 +280,8 @@ describe("engine: lifecycle rules only the real engine shows", function () {
     await ws.init("t");
     const r = await ws.up("t");
     assert.equal(r.code, 0, describeRun(r));
-    const kubeconfig = JSON.parse((await ws.ok(["stack", "output", "userKubeconfigs", "--json", "--show-secrets", "--stack", "t"])).stdout).g.alice;
+    const kubeconfig = JSON.parse((await ws.ok(["stack", "output", "userKubeconfigs", "--json", "--show-secrets", "--stack", "t"])).stdout)
+      .g.alice;
     const cert = new X509Certificate(Buffer.from(/client-certificate-data: (\S+)/.exec(kubeconfig)![1]!, "base64"));
     assert.deepEqual(cert.subject.split(/\n| \+ /).sort(), ["CN=alice", "O=developers", "O=oncall"]);
     assert.deepEqual(changedSteps(await ws.preview("t")), [], "stable: nothing to do on the next up");
@@ -236,4 +307,3 @@ describe("engine: lifecycle rules only the real engine shows", function () {
     assert.equal(sha(file), original, "restored (and not removed again by the old push's delete: deleteBeforeReplace)");
   });
 });
-

@@ -25,7 +25,10 @@ function tree(root: string): Record<string, { mode: string; sha: string }> {
       const full = join(dir, e.name);
       if (e.isDirectory()) walk(full);
       else if (!/\/var\/lib\/kube-pki\//.test(full) && e.name !== "manifest.json") {
-        out[`/${relative(root, full)}`] = { mode: (statSync(full).mode & 0o777).toString(8), sha: createHash("sha256").update(readFileSync(full)).digest("hex") };
+        out[`/${relative(root, full)}`] = {
+          mode: (statSync(full).mode & 0o777).toString(8),
+          sha: createHash("sha256").update(readFileSync(full)).digest("hex"),
+        };
       }
     }
   };
@@ -66,7 +69,11 @@ describe("engine: pulumi up of the dev stack (real CLI and tls provider, local d
     const problems: string[] = [];
     for (const node of readdirSync(delivered)) {
       const pki = join(delivered, node, "etc/kubernetes/pki");
-      for (const [crt, ca] of [["apiserver.crt", "ca.crt"], ["etcd/server.crt", "etcd/ca.crt"], ["front-proxy-client.crt", "front-proxy-ca.crt"]] as const) {
+      for (const [crt, ca] of [
+        ["apiserver.crt", "ca.crt"],
+        ["etcd/server.crt", "etcd/ca.crt"],
+        ["front-proxy-client.crt", "front-proxy-ca.crt"],
+      ] as const) {
         if (!existsSync(join(pki, crt))) continue;
         const v = await run("openssl", ["verify", "-x509_strict", "-CAfile", join(pki, ca), join(pki, crt!)]);
         if (v.code !== 0) problems.push(`${node} ${crt}: ${v.stderr}`);
@@ -88,7 +95,10 @@ describe("engine: pulumi up of the dev stack (real CLI and tls provider, local d
     assert.ok(keys.length > 40, `found ${keys.length} keys`);
     const exported = JSON.stringify(await ws.exportState("dev"));
     const backendFiles: string[] = [];
-    const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => e.isDirectory() ? walk(join(d, e.name)) : backendFiles.push(join(d, e.name)));
+    const walk = (d: string) =>
+      readdirSync(d, { withFileTypes: true }).forEach((e) =>
+        e.isDirectory() ? walk(join(d, e.name)) : backendFiles.push(join(d, e.name)),
+      );
     walk(ws.backend);
     const atRest = [exported, ...backendFiles.map((f) => readFileSync(f).toString("latin1"))];
     for (const text of atRest) {
@@ -127,22 +137,36 @@ describe("engine: pulumi up of the dev stack (real CLI and tls provider, local d
 
     it("preview: exactly 3 CertRequest and 3 LocallySignedCert replaced, the 3 apiserver pushes updated, nothing else", () => {
       assert.equal(preview.exitCode, 0);
-      assert.deepEqual(changedSteps(preview), [
-        ...["cp-1", "cp-2", "cp-3"].map((n) => `replace tls:index/certRequest:CertRequest::dev-apiserver-${n}-csr`),
-        ...["cp-1", "cp-2", "cp-3"].map((n) => `replace tls:index/locallySignedCert:LocallySignedCert::dev-apiserver-${n}-cert`),
-        ...["cp-1", "cp-2", "cp-3"].map((n) => `update command:local:Command::dev-${n}-push-apiserver`),
-      ].sort());
+      assert.deepEqual(
+        changedSteps(preview),
+        [
+          ...["cp-1", "cp-2", "cp-3"].map((n) => `replace tls:index/certRequest:CertRequest::dev-apiserver-${n}-csr`),
+          ...["cp-1", "cp-2", "cp-3"].map((n) => `replace tls:index/locallySignedCert:LocallySignedCert::dev-apiserver-${n}-cert`),
+          ...["cp-1", "cp-2", "cp-3"].map((n) => `update command:local:Command::dev-${n}-push-apiserver`),
+        ].sort(),
+      );
       const csr = preview.steps.find((s) => s.urn.endsWith("::dev-apiserver-cp-1-csr"))!;
       assert.deepEqual(csr.replaceReasons, ["dnsNames"]);
     });
 
     it("cert-diff reads the real preview, and its offline mode gives the same report", async () => {
-      checkCapture("kube-pki-dev-san-added", "the dev stack with new.dev.example.com added to apiServer.certSANs", devClusters(), headClusters(), preview);
+      checkCapture(
+        "kube-pki-dev-san-added",
+        "the dev stack with new.dev.example.com added to apiServer.certSANs",
+        devClusters(),
+        headClusters(),
+        preview,
+      );
       const plans = planClusters(headClusters());
       const fromPreview = buildReport("dev", stepsFromPreview(preview), plans);
-      assert.deepEqual(fromPreview.certificates.map((c) => [c.certificate, c.node, c.operation, c.causes.join(), c.sansAdded.join()]),
-        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", "spec change (dnsNames)", "DNS:new.dev.example.com"]));
-      assert.deepEqual(fromPreview.pushes.map((p) => `${p.node} ${p.bundle} ${p.operation}`), ["cp-1 apiserver push", "cp-2 apiserver push", "cp-3 apiserver push"]);
+      assert.deepEqual(
+        fromPreview.certificates.map((c) => [c.certificate, c.node, c.operation, c.causes.join(), c.sansAdded.join()]),
+        ["cp-1", "cp-2", "cp-3"].map((n) => ["apiserver", n, "re-issue", "spec change (dnsNames)", "DNS:new.dev.example.com"]),
+      );
+      assert.deepEqual(
+        fromPreview.pushes.map((p) => `${p.node} ${p.bundle} ${p.operation}`),
+        ["cp-1 apiserver push", "cp-2 apiserver push", "cp-3 apiserver push"],
+      );
       const offline = await offlineReport("dev", devClusters(), headClusters());
       assert.equal(offline.notes.length, 1, "the offline report says what it cannot see");
       assert.deepEqual({ ...offline, title: "dev", notes: [] }, fromPreview, renderText(offline));
@@ -152,10 +176,22 @@ describe("engine: pulumi up of the dev stack (real CLI and tls provider, local d
       const r = await ws.up("dev");
       assert.equal(r.code, 0, describeRun(r));
       const after = tree(delivered);
-      const changed = Object.keys(after).filter((p) => after[p]!.sha !== initial[p]?.sha).sort();
-      assert.deepEqual(changed, ["cp-1", "cp-2", "cp-3"].map((n) => `/${n}/etc/kubernetes/pki/apiserver.crt`));
+      const changed = Object.keys(after)
+        .filter((p) => after[p]!.sha !== initial[p]?.sha)
+        .sort();
+      assert.deepEqual(
+        changed,
+        ["cp-1", "cp-2", "cp-3"].map((n) => `/${n}/etc/kubernetes/pki/apiserver.crt`),
+      );
       assert.deepEqual(Object.keys(after).sort(), Object.keys(initial).sort());
-      const san = await run("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", join(delivered, "cp-2/etc/kubernetes/pki/apiserver.crt")]);
+      const san = await run("openssl", [
+        "x509",
+        "-noout",
+        "-ext",
+        "subjectAltName",
+        "-in",
+        join(delivered, "cp-2/etc/kubernetes/pki/apiserver.crt"),
+      ]);
       assert.match(san.stdout, /DNS:new\.dev\.example\.com/);
     });
   });

@@ -25,17 +25,32 @@ function startAgent(key: string): { sock: string; pid: number; stop(): void } {
   const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
   const add = spawnSync("ssh-add", ["-"], { input: key, env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: "utf8" });
   if (add.status !== 0) throw new Error(`ssh-add failed: ${add.stderr}`);
-  return { sock, pid, stop: () => { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } } };
+  return {
+    sock,
+    pid,
+    stop: () => {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
 /** Every process whose command line contains all of `parts` (the plugin's ssh clients are not our children). */
 function pidsWith(...parts: string[]): number[] {
-  return readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-      return parts.every((x) => cmd.includes(x));
-    } catch { return false; }
-  });
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+        return parts.every((x) => cmd.includes(x));
+      } catch {
+        return false;
+      }
+    });
 }
 
 describe("engine: SSH delivery to loopback sshd nodes (real engine, command plugin, ssh-agent)", function () {
@@ -44,12 +59,15 @@ describe("engine: SSH delivery to loopback sshd nodes (real engine, command plug
   let agent: ReturnType<typeof startAgent>;
   let ws: Workspace;
   const sans = ["k8s.example.com"];
-  const config = () => [{
-    name: "s", serviceSubnet: "10.96.0.0/12",
-    apiServer: { certSANs: [...sans], bindPort: API_PORT },
-    delivery: { mode: "ssh", sshAuth: "agent", restart: nodes.restartCommands(), healthCheckTimeoutSeconds: 20 },
-    nodes: nodes.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: nodes.sshTarget(n.name) })),
-  }];
+  const config = () => [
+    {
+      name: "s",
+      serviceSubnet: "10.96.0.0/12",
+      apiServer: { certSANs: [...sans], bindPort: API_PORT },
+      delivery: { mode: "ssh", sshAuth: "agent", restart: nodes.restartCommands(), healthCheckTimeoutSeconds: 20 },
+      nodes: nodes.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address, ssh: nodes.sshTarget(n.name) })),
+    },
+  ];
   const up = async () => {
     const before = nodes.sessions();
     const r = await ws.up("t", []);
@@ -57,7 +75,11 @@ describe("engine: SSH delivery to loopback sshd nodes (real engine, command plug
     return { r, sessions: Object.fromEntries(Object.entries(after).map(([n, c]) => [n, c - (before[n] ?? 0)])) };
   };
   const servedFingerprint = (address: string) => {
-    const out = spawnSync("sh", ["-c", `openssl s_client -connect ${address}:${API_PORT} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`], { encoding: "utf8" });
+    const out = spawnSync(
+      "sh",
+      ["-c", `openssl s_client -connect ${address}:${API_PORT} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`],
+      { encoding: "utf8" },
+    );
     return out.stdout.trim().replace(/^.*=/, "");
   };
 
@@ -88,7 +110,11 @@ describe("engine: SSH delivery to loopback sshd nodes (real engine, command plug
   it("an unchanged up opens no SSH session (sshd's logs)", async () => {
     const { r, sessions } = await up();
     assert.equal(r.code, 0, describeRun(r));
-    assert.deepEqual(Object.values(sessions).filter((c) => c > 0), [], JSON.stringify(sessions));
+    assert.deepEqual(
+      Object.values(sessions).filter((c) => c > 0),
+      [],
+      JSON.stringify(sessions),
+    );
   });
 
   it("a SAN change: the preview lists the apiserver chain, pushes and restarts only; up uses two sessions per control-plane node", async () => {
@@ -97,19 +123,25 @@ describe("engine: SSH delivery to loopback sshd nodes (real engine, command plug
     const preview = await ws.preview("t");
     assert.equal(preview.exitCode, 0);
     const cps = ["cp-1", "cp-2", "cp-3"];
-    assert.deepEqual(changedSteps(preview), [
-      ...cps.map((n) => `replace tls:index/certRequest:CertRequest::s-apiserver-${n}-csr`),
-      ...cps.map((n) => `replace tls:index/locallySignedCert:LocallySignedCert::s-apiserver-${n}-cert`),
-      ...cps.map((n) => `update command:remote:Command::s-${n}-push-apiserver`),
-      ...cps.map((n) => `update command:remote:Command::s-${n}-restart-kube-apiserver`),
-    ].sort());
+    assert.deepEqual(
+      changedSteps(preview),
+      [
+        ...cps.map((n) => `replace tls:index/certRequest:CertRequest::s-apiserver-${n}-csr`),
+        ...cps.map((n) => `replace tls:index/locallySignedCert:LocallySignedCert::s-apiserver-${n}-cert`),
+        ...cps.map((n) => `update command:remote:Command::s-${n}-push-apiserver`),
+        ...cps.map((n) => `update command:remote:Command::s-${n}-restart-kube-apiserver`),
+      ].sort(),
+    );
     const before = nodes.restartLog().length;
     const { r, sessions } = await up();
     assert.equal(r.code, 0, describeRun(r));
     assert.deepEqual(sessions, { "cp-1": 2, "cp-2": 2, "cp-3": 2, "w-1": 0, "w-2": 0 });
     const restarts = nodes.restartLog().slice(before);
-    assert.deepEqual(restarts.map((e) => `${e.node} ${e.event} ${e.reader}`), cps.flatMap((n) => [`${n} start kube-apiserver`, `${n} end kube-apiserver`]),
-      "kube-apiserver restarted one control-plane node at a time, nothing else");
+    assert.deepEqual(
+      restarts.map((e) => `${e.node} ${e.event} ${e.reader}`),
+      cps.flatMap((n) => [`${n} start kube-apiserver`, `${n} end kube-apiserver`]),
+      "kube-apiserver restarted one control-plane node at a time, nothing else",
+    );
     for (const n of cps) {
       const crt = readFileSync(join(nodes.node(n).root, "etc/kubernetes/pki/apiserver.crt"), "utf8");
       assert.match(new X509Certificate(crt).subjectAltName!, /DNS:san-change\.example\.com/);
@@ -125,7 +157,12 @@ describe("engine: SSH delivery to loopback sshd nodes (real engine, command plug
     let killed = 0;
     const watcher = setInterval(() => {
       for (const pid of pidsWith("ssh ", "kube-pki-install", `root@${target.address}`)) {
-        try { process.kill(pid, "SIGKILL"); killed++; } catch { /* finished */ }
+        try {
+          process.kill(pid, "SIGKILL");
+          killed++;
+        } catch {
+          /* finished */
+        }
       }
     }, 5);
     const failed = await ws.up("t", [], { checkpoints: true });
@@ -148,14 +185,23 @@ describe("SSH host keys: what the provider's client can pin", function () {
   this.timeout(120_000);
 
   it("an ssh-rsa host key is refused in config with a clear message; ed25519 and ECDSA keys are accepted", () => {
-    const cluster = (hostKey: string) => [{ name: "k", serviceSubnet: "10.96.0.0/12", delivery: { mode: "ssh" },
-      nodes: [{ name: "cp-1", role: "control-plane", address: "10.0.0.1", ssh: { hostKey } }] }];
+    const cluster = (hostKey: string) => [
+      {
+        name: "k",
+        serviceSubnet: "10.96.0.0/12",
+        delivery: { mode: "ssh" },
+        nodes: [{ name: "cp-1", role: "control-plane", address: "10.0.0.1", ssh: { hostKey } }],
+      },
+    ];
     const dir = makeTempDir("hostkeys");
     for (const type of ["ed25519", "ecdsa", "rsa"]) {
       execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "ecdsa" ? ["-b", "384"] : []), "-N", "", "-f", join(dir, type)]);
       const key = readFileSync(join(dir, `${type}.pub`), "utf8").trim();
       if (type === "rsa") {
-        assert.throws(() => validateClusters(cluster(key)), /clusters\[0\]\.nodes\[0\]\.ssh\.hostKey: an ssh-rsa host key cannot be pinned/);
+        assert.throws(
+          () => validateClusters(cluster(key)),
+          /clusters\[0\]\.nodes\[0\]\.ssh\.hostKey: an ssh-rsa host key cannot be pinned/,
+        );
       } else {
         assert.doesNotThrow(() => validateClusters(cluster(key)), type);
       }
@@ -166,16 +212,40 @@ describe("SSH host keys: what the provider's client can pin", function () {
     // OpenSSH ≥ 8.8 (Debian's sshd here) signs with rsa-sha2-256/512 only; x/crypto/ssh's FixedHostKey for an
     // ssh-rsa key offers just "ssh-rsa" (SHA-1). The same negotiation with the OpenSSH client:
     const version = spawnSync("ssh", ["-V"], { encoding: "utf8" }).stderr.trim();
-    const nodes = await SshCluster.start({ label: "rsa", nodes: [{ name: "r-1", role: "control-plane", address: "127.0.0.41" }], hostKeyType: "rsa" });
+    const nodes = await SshCluster.start({
+      label: "rsa",
+      nodes: [{ name: "r-1", role: "control-plane", address: "127.0.0.41" }],
+      hostKeyType: "rsa",
+    });
     try {
       const n = nodes.node("r-1");
       const dir = makeTempDir("rsa-client");
       const keyFile = join(dir, "id");
       require("node:fs").writeFileSync(keyFile, nodes.clientKey, { mode: 0o600 });
       require("node:fs").writeFileSync(join(dir, "known_hosts"), `[${n.address}]:${n.port} ${n.hostKey}\n`);
-      const attempt = (algorithms: string) => spawnSync("ssh", ["-p", String(n.port), "-i", keyFile, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlgorithms=${algorithms}`,
-        `root@${n.address}`, "true"], { encoding: "utf8", timeout: 20_000 });
+      const attempt = (algorithms: string) =>
+        spawnSync(
+          "ssh",
+          [
+            "-p",
+            String(n.port),
+            "-i",
+            keyFile,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            `HostKeyAlgorithms=${algorithms}`,
+            `root@${n.address}`,
+            "true",
+          ],
+          { encoding: "utf8", timeout: 20_000 },
+        );
       const sha1 = attempt("ssh-rsa");
       assert.notEqual(sha1.status, 0, `${version}: ssh-rsa only must fail`);
       assert.match(sha1.stderr, /no matching host key type found/);

@@ -18,7 +18,11 @@ describe("the toolchain cache (npm run toolchain)", function () {
     assert.equal(r.code, 0, r.stderr);
     const steps = r.stderr.split("\n").filter((l) => l.startsWith("toolchain: "));
     assert.ok(steps.length >= 13, r.stderr);
-    assert.deepEqual(steps.filter((l) => !l.endsWith(": cached")), [], "nothing rebuilt for a clone at another path");
+    assert.deepEqual(
+      steps.filter((l) => !l.endsWith(": cached")),
+      [],
+      "nothing rebuilt for a clone at another path",
+    );
     assert.equal(r.stdout.trim().split("\n").pop(), toolchain());
   });
 

@@ -12,14 +12,22 @@ describe("engine: trust roots keep their identity; a rotation phase is recorded 
   this.timeout(900_000);
   const ca = opensslCa("kubernetes");
   const keyConfig = "adopted-i-ca-key";
-  const config = (extra: Record<string, unknown> = {}, adopt = true) => [clusterConfig("i", 1, 1, {
-    delivery: { mode: "local", localDirectory: "out" }, ...(adopt ? { adopt: { ca: { certificate: ca.cert, keyConfig } } } : {}), ...extra,
-  })];
+  const config = (extra: Record<string, unknown> = {}, adopt = true) => [
+    clusterConfig("i", 1, 1, {
+      delivery: { mode: "local", localDirectory: "out" },
+      ...(adopt ? { adopt: { ca: { certificate: ca.cert, keyConfig } } } : {}),
+      ...extra,
+    }),
+  ];
   let ws: Workspace;
   let deployedState: string;
   let stackFile: string;
   const stackPath = () => join(ws.dir, "stacks", "Pulumi.t.yaml");
-  const errors = (p: PreviewJson) => (p.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message).join("\n");
+  const errors = (p: PreviewJson) =>
+    (p.diagnostics ?? [])
+      .filter((d) => d.severity === "error")
+      .map((d) => d.message)
+      .join("\n");
   const importState = async (state: unknown) => {
     writeFileSync(join(ws.dir, "state.json"), typeof state === "string" ? state : JSON.stringify(state));
     await ws.ok(["stack", "import", "--stack", "t", "--file", join(ws.dir, "state.json")]);
@@ -47,7 +55,10 @@ describe("engine: trust roots keep their identity; a rotation phase is recorded 
     const preview = await ws.preview("t");
     assert.notEqual(preview.exitCode, 0, "the preview fails");
     assert.match(errors(preview), /clusters\[0\]\.adopt\.ca: generation 1 of ca is the adopted CA/);
-    assert.deepEqual(changedSteps(preview).filter((s) => /::i-ca-(key|cert)$/.test(s)), []);
+    assert.deepEqual(
+      changedSteps(preview).filter((s) => /::i-ca-(key|cert)$/.test(s)),
+      [],
+    );
   });
 
   it("a stack with no recorded rotation (deployed before rotations were recorded) accepts only add", async () => {

@@ -49,10 +49,15 @@ function copyProject(dir: string, commit?: string): void {
   // safe.directory: CI runs the tests as root in a checkout another user owns.
   const git = (args: string[]) => spawnSync("git", ["-c", `safe.directory=${REPO}`, "-C", REPO, ...args], { maxBuffer: 256 * 1024 * 1024 });
   const present = new Set(git(["ls-tree", "--name-only", commit]).stdout.toString().split("\n"));
-  const tar = spawnSync("git", ["-c", `safe.directory=${REPO}`, "-C", REPO, "archive", "--format=tar", commit, ...PROJECT.filter((p) => present.has(p))],
-    { maxBuffer: 256 * 1024 * 1024 });
+  const tar = spawnSync(
+    "git",
+    ["-c", `safe.directory=${REPO}`, "-C", REPO, "archive", "--format=tar", commit, ...PROJECT.filter((p) => present.has(p))],
+    { maxBuffer: 256 * 1024 * 1024 },
+  );
   if (tar.status !== 0) {
-    throw new Error(`git archive ${commit} failed (the engine tests need the repository's history: a full clone, not a shallow one): ${tar.stderr}`);
+    throw new Error(
+      `git archive ${commit} failed (the engine tests need the repository's history: a full clone, not a shallow one): ${tar.stderr}`,
+    );
   }
   const untar = spawnSync("tar", ["-x", "-C", dir], { input: tar.stdout });
   if (untar.status !== 0) throw new Error(`tar -x of ${commit} failed: ${untar.stderr}`);
@@ -73,9 +78,16 @@ function pulumiHome(): Promise<string> {
   sharedHome ??= (async () => {
     const home = makeTempDir("pulumi-home");
     const bin = toolchain();
-    for (const [name, version] of [["tls", VERSIONS.tls], ["command", VERSIONS.command], ["kubernetes", VERSIONS.kubernetes]] as const) {
-      const r = await cli(["plugin", "install", "resource", name, version, "--file", join(bin, `pulumi-resource-${name}`)],
-        { cwd: REPO, env: baseEnv(home, makeTempDir("backend")), timeoutMs: 120_000 });
+    for (const [name, version] of [
+      ["tls", VERSIONS.tls],
+      ["command", VERSIONS.command],
+      ["kubernetes", VERSIONS.kubernetes],
+    ] as const) {
+      const r = await cli(["plugin", "install", "resource", name, version, "--file", join(bin, `pulumi-resource-${name}`)], {
+        cwd: REPO,
+        env: baseEnv(home, makeTempDir("backend")),
+        timeoutMs: 120_000,
+      });
       if (r.code !== 0) throw new Error(`pulumi plugin install ${name} ${version} failed:\n${r.stderr}`);
     }
     return home;
@@ -106,18 +118,42 @@ function baseEnv(home: string, backend: string): NodeJS.ProcessEnv {
 }
 
 /** Runs the CLI in its own process group; the group is killed when the CLI exits or times out. */
-export function cli(args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+export function cli(
+  args: readonly string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
   const timeoutMs = opts.timeoutMs ?? 600_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(join(toolchain(), "pulumi"), args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(join(toolchain(), "pulumi"), args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    const killGroup = () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } };
-    const timer = setTimeout(() => { timedOut = true; killGroup(); }, timeoutMs);
-    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-    child.on("error", (e) => { clearTimeout(timer); reject(e); });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on("close", (code) => {
       clearTimeout(timer);
       killGroup();
@@ -133,7 +169,11 @@ export const describeRun = (r: CliResult) =>
 
 /** A project copy with its own backend, on which the CLI runs. */
 export class Workspace {
-  private constructor(readonly dir: string, readonly backend: string, readonly env: NodeJS.ProcessEnv) {}
+  private constructor(
+    readonly dir: string,
+    readonly backend: string,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   /**
    * `stacks`: stack name → the value of `kube-pki:clusters` (written as stacks/Pulumi.<stack>.yaml), or a file's text.
@@ -157,7 +197,7 @@ export class Workspace {
    */
   writeStack(stack: string, clusters: unknown): void {
     const file = join(this.dir, "stacks", `Pulumi.${stack}.yaml`);
-    const existing = existsSync(file) ? (parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> } : {};
+    const existing = existsSync(file) ? ((parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> }) : {};
     if (typeof clusters === "string") {
       const salt = /^encryptionsalt: .*$/m.exec(existsSync(file) ? readFileSync(file, "utf8") : "")?.[0];
       writeFileSync(file, salt && !/^encryptionsalt:/m.test(clusters) ? `${salt}\n${clusters}` : clusters);
@@ -190,14 +230,20 @@ export class Workspace {
   async preview(stack: string, extra: readonly string[] = []): Promise<PreviewJson> {
     const r = await this.run(["preview", "--stack", stack, "--json", "--non-interactive", ...extra]);
     let json: PreviewJson;
-    try { json = JSON.parse(r.stdout); } catch { throw new Error(describeRun(r)); }
+    try {
+      json = JSON.parse(r.stdout);
+    } catch {
+      throw new Error(describeRun(r));
+    }
     return { ...json, exitCode: r.code };
   }
 
   /** `pulumi up`; with `checkpoints` the engine records every finished step as it goes, as it does by default. */
   up(stack: string, extra: readonly string[] = [], opts: { checkpoints?: boolean } = {}): Promise<CliResult> {
-    return this.run(["up", "--stack", stack, "--yes", "--non-interactive", "--skip-preview", ...extra],
-      opts.checkpoints ? { env: { PULUMI_SKIP_CHECKPOINTS: "false" } } : {});
+    return this.run(
+      ["up", "--stack", stack, "--yes", "--non-interactive", "--skip-preview", ...extra],
+      opts.checkpoints ? { env: { PULUMI_SKIP_CHECKPOINTS: "false" } } : {},
+    );
   }
 
   async exportState(stack: string): Promise<any> {
@@ -229,8 +275,10 @@ export const typeAndName = (urn: string) => {
 
 /** The steps that change something, as sorted `op type::name` lines (create-replacement/delete-replaced folded). */
 export function changedSteps(preview: PreviewJson): string[] {
-  return preview.steps.filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "delete-replaced")
-    .map((s) => `${s.op === "create-replacement" ? "replace" : s.op} ${typeAndName(s.urn)}`).sort();
+  return preview.steps
+    .filter((s) => s.op !== "same" && s.op !== "read" && s.op !== "delete-replaced")
+    .map((s) => `${s.op === "create-replacement" ? "replace" : s.op} ${typeAndName(s.urn)}`)
+    .sort();
 }
 
 const CAPTURES = join(REPO, "test", "fixtures", "pulumi-preview");
@@ -246,8 +294,14 @@ export interface PreviewCapture {
 /** The steps and reasons of a preview, the part a capture must keep matching. */
 const stepSummary = (p: PreviewJson) => [
   // Reasons sorted: the bridged tls provider lists them in Go map order, different from run to run.
-  ...p.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${typeAndName(s.urn)} ${[...(s.replaceReasons ?? [])].sort().join(",")}`).sort(),
-  ...(p.diagnostics ?? []).filter((d) => d.severity === "error" && d.urn).map((d) => `error ${typeAndName(d.urn!)}`).sort(),
+  ...p.steps
+    .filter((s) => s.op !== "same")
+    .map((s) => `${s.op} ${typeAndName(s.urn)} ${[...(s.replaceReasons ?? [])].sort().join(",")}`)
+    .sort(),
+  ...(p.diagnostics ?? [])
+    .filter((d) => d.severity === "error" && d.urn)
+    .map((d) => `error ${typeAndName(d.urn!)}`)
+    .sort(),
 ];
 
 /**
@@ -257,14 +311,28 @@ const stepSummary = (p: PreviewJson) => [
  * equal stays equal and changed stays changed.
  */
 export function trimmedPreview(preview: PreviewJson): PreviewJson {
-  const short = (v: unknown): unknown => typeof v === "string" && v.length > 400
-    ? `<${v.length} characters, sha256 ${createHash("sha256").update(v).digest("hex").slice(0, 16)}>`
-    : Array.isArray(v) ? v.map(short) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, short(x)])) : v;
+  const short = (v: unknown): unknown =>
+    typeof v === "string" && v.length > 400
+      ? `<${v.length} characters, sha256 ${createHash("sha256").update(v).digest("hex").slice(0, 16)}>`
+      : Array.isArray(v)
+        ? v.map(short)
+        : v && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, short(x)]))
+          : v;
   const state = (st: any) => st && { type: st.type, inputs: short(st.inputs) };
-  const steps = preview.steps.map((s: any) => s.op === "same" ? { op: s.op, urn: s.urn } : {
-    op: s.op, urn: s.urn, ...(s.replaceReasons ? { replaceReasons: s.replaceReasons } : {}), ...(s.diffReasons ? { diffReasons: s.diffReasons } : {}),
-    ...(s.detailedDiff ? { detailedDiff: s.detailedDiff } : {}), ...(s.oldState ? { oldState: state(s.oldState) } : {}), ...(s.newState ? { newState: state(s.newState) } : {}),
-  });
+  const steps = preview.steps.map((s: any) =>
+    s.op === "same"
+      ? { op: s.op, urn: s.urn }
+      : {
+          op: s.op,
+          urn: s.urn,
+          ...(s.replaceReasons ? { replaceReasons: s.replaceReasons } : {}),
+          ...(s.diffReasons ? { diffReasons: s.diffReasons } : {}),
+          ...(s.detailedDiff ? { detailedDiff: s.detailedDiff } : {}),
+          ...(s.oldState ? { oldState: state(s.oldState) } : {}),
+          ...(s.newState ? { newState: state(s.newState) } : {}),
+        },
+  );
   return { ...preview, steps } as PreviewJson;
 }
 
@@ -287,7 +355,9 @@ export function checkCapture(name: string, about: string, base: unknown, head: u
   const want = stepSummary(committed.preview);
   const got = stepSummary(preview);
   if (JSON.stringify(want) !== JSON.stringify(got)) {
-    throw new Error(`${file} no longer matches the real preview of the same change (re-capture with KUBE_PKI_UPDATE_CAPTURES=1):\n` +
-      `committed:\n  ${want.join("\n  ")}\nnow:\n  ${got.join("\n  ")}`);
+    throw new Error(
+      `${file} no longer matches the real preview of the same change (re-capture with KUBE_PKI_UPDATE_CAPTURES=1):\n` +
+        `committed:\n  ${want.join("\n  ")}\nnow:\n  ${got.join("\n  ")}`,
+    );
   }
 }
