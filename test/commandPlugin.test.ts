@@ -25,7 +25,7 @@ interface Plugin {
 
 /** Starts the plugin as scripts/toolchain.sh's wrapper does (node + ts-node from the project), with its own TMPDIR. */
 async function startPlugin(tmp: string): Promise<Plugin> {
-  const child = spawn(process.execPath, ["-r", "./node_modules/ts-node/register", "./offline/commandPlugin.ts"], {
+  const child = spawn(process.execPath, ["-r", "./node_modules/ts-node/register", "./emulator/commandPlugin.ts"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TMPDIR: tmp, TS_NODE_PROJECT: join(ROOT, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "true" },

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineStack, planClusters } from "../../components";
 import { blockedFromPreview, buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
-import { evaluate } from "../../emulator/evaluate";
+import { evaluate, valueOf } from "../../emulator/evaluate";
 import { clusterConfig } from "../support";
 import { changedSteps, checkCapture, describeRun, typeAndName, Workspace } from "./workspace";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,7 +20,13 @@ const env = { stack: "t", secret: () => pulumi.secret("unused") };
 /** The offline model's steps for moving from `base` to `head` (a plan of everything, as a preview lists it). */
 async function predicted(base: unknown[], head: unknown[]): Promise<string[]> {
   const a = await evaluate(() => defineStack(planClusters(base), env), { stack: "t" });
-  const b = await evaluate(() => defineStack(planClusters(head), env), { stack: "t", prior: a, continueOnError: true });
+  // As index.ts does: the head is held to the trust roots the base recorded (a made CA keeps how it was made).
+  const previousTrust = await valueOf(a.result.outputs.trustRoots);
+  const b = await evaluate(() => defineStack(planClusters(head), { ...env, previousTrust }), {
+    stack: "t",
+    prior: a,
+    continueOnError: true,
+  });
   return [
     ...b.resources.filter((r) => r.op !== "same").map((r) => `${r.op} ${typeAndName(r.urn)}`),
     ...b.deleted.map((r) => `delete ${typeAndName(r.urn)}`),
