@@ -13,6 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defineStack, parseName, planClusters } from "../components";
 import { evaluate, Evaluation, unwrapSecrets } from "../emulator/evaluate";
 import { CommandRun, CommandStandIn } from "../emulator/commandStandIn";
+import { fiveLoopbackNodes } from "../test/support-nodes";
 import { SshCluster } from "../test/support-sshd";
 
 const API_PORT = 16443;
@@ -168,13 +169,7 @@ async function main(): Promise<void> {
   const nodes = await SshCluster.start({
     label: "bench",
     apiServerPort: API_PORT,
-    nodes: [
-      { name: "cp-1", role: "control-plane", address: "127.0.1.11" },
-      { name: "cp-2", role: "control-plane", address: "127.0.1.12" },
-      { name: "cp-3", role: "control-plane", address: "127.0.1.13" },
-      { name: "w-1", role: "worker", address: "127.0.1.21" },
-      { name: "w-2", role: "worker", address: "127.0.1.22" },
-    ],
+    nodes: fiveLoopbackNodes("127.0.1"),
   });
   try {
     console.log(

@@ -19,16 +19,16 @@ import {
   trustRootPaths,
 } from "../components";
 import { knownHostsLine, pinnedHostKeyOptions } from "../emulator/commandStandIn";
-import { STACKS_DIR } from "../offline/stackFile";
-import { cli, onPath, runMain } from "./cli";
+import { cli, onPath, stackFile, stackFlags } from "./cli";
 
-const COMMAND = "npm run adopt --";
-const { values, usage, path } = cli(
-  COMMAND,
+const { values, usage, path, run } = cli(
+  "adopt",
   "Adopts an existing cluster's CAs and service-account key (from a node's /etc/kubernetes/pki) into a stack.",
   {
-    stack: { type: "string", value: "stack", help: "the stack to write (stacks/Pulumi.<stack>.yaml)" },
-    config: { type: "string", value: "file", help: "the stack file, if not stacks/Pulumi.<stack>.yaml (--stack still names the stack)" },
+    ...stackFlags(
+      "the stack file, if not stacks/Pulumi.<stack>.yaml (--stack still names the stack)",
+      "the stack to write (stacks/Pulumi.<stack>.yaml)",
+    ),
     cluster: { type: "string", value: "name", help: "the cluster of the stack file that adopts them" },
     dir: { type: "string", value: "path", help: "a copy of /etc/kubernetes/pki, or a node's root or /etc/kubernetes" },
     ssh: { type: "string", value: "user@host[:port]", help: "read them from a node over SSH instead (root, or a user who can read pki/)" },
@@ -84,7 +84,7 @@ function reader(): { read(file: string): string | undefined; where(file: string)
   };
 }
 
-runMain("kube-pki adopt", async () => {
+run(async () => {
   if (!values.stack) usage("--stack is required");
   if (!values.cluster) usage("--cluster is required");
   if (!!values.dir === !!values.ssh) usage("give exactly one of --dir and --ssh");
@@ -96,7 +96,7 @@ runMain("kube-pki adopt", async () => {
         `(then export PATH="$(npm run -s toolchain | tail -1):$PATH"), or use Pulumi's installer (curl -fsSL https://get.pulumi.com | sh -s -- --version ${version})`,
     );
   }
-  const file = values.config ? path(values.config) : join(STACKS_DIR, `Pulumi.${values.stack}.yaml`);
+  const file = stackFile(values, path);
   if (!existsSync(file)) throw new Error(`${file}: no such stack file`);
   const doc = parseDocument(readFileSync(file, "utf8"));
   const clusters = doc.getIn(["config", "kube-pki:clusters"]);

@@ -14,16 +14,14 @@ import {
   renderText,
   stepsFromPreview,
 } from "../offline/certDiff";
-import { parseStackConfig, readConfigFile, readStackConfig, STACKS_DIR } from "../offline/stackFile";
-import { cli, runMain } from "./cli";
+import { parseStackConfig, readConfigFile, readStackConfig } from "../offline/stackFile";
+import { cli, stackFile, stackFlags } from "./cli";
 
-const COMMAND = "npm run cert-diff --";
-const { values, usage, path } = cli(
-  COMMAND,
+const { values, usage, path, run } = cli(
+  "cert-diff",
   "The certificate diff of a stack for a pull request: per certificate what changes and why, which files go to which node.",
   {
-    stack: { type: "string", value: "stack", help: "a stack of stacks/ (stacks/Pulumi.<stack>.yaml)" },
-    config: { type: "string", value: "file", help: "any stack file instead of --stack (in git for --base/--head)" },
+    ...stackFlags("any stack file instead of --stack (in git for --base/--head)"),
     preview: { type: "string", value: "file|-", help: "the output of `pulumi preview --json` (- for stdin)" },
     base: { type: "string", value: "git-ref", help: "offline: compare the stack file at this revision with the working tree (or --head)" },
     head: { type: "string", value: "git-ref", help: "offline: the newer revision (default: the file as it is now)" },
@@ -49,13 +47,13 @@ function clustersAt(ref: string, file: string): unknown {
   return parseStackConfig(text, `${ref}:${repoPath}`).clusters;
 }
 
-runMain("kube-pki cert-diff", async () => {
+run(async () => {
   if (!!values.stack === !!values.config) usage("give exactly one of --stack and --config");
   if (!!values.preview === !!values.base) usage("give exactly one of --preview and --base");
   if (values.head && !values.base) usage("--head needs --base");
   if (!["markdown", "text"].includes(values.format!)) usage(`--format ${values.format}: markdown or text`);
   const name = values.stack ?? path(values.config!);
-  const file = values.stack ? `${STACKS_DIR}/Pulumi.${values.stack}.yaml` : path(values.config!);
+  const file = stackFile(values, path);
   const current = () => (values.stack ? readStackConfig(values.stack) : readConfigFile(file)).clusters;
   let report;
   if (values.preview) {

@@ -4,6 +4,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { STACKS_DIR } from "../offline/stackFile";
 
 export interface FlagSpec {
   readonly type: "string" | "boolean";
@@ -24,6 +25,8 @@ export interface Cli<F extends Record<string, FlagSpec>> {
   usage(message: string): never;
   /** A path the user typed, resolved against the directory `npm run` was started from. */
   path(p: string): string;
+  /** Runs the tool's main as {@link runMain} does, its errors prefixed `kube-pki <name>:`. */
+  run(main: () => Promise<void>, onError?: (e: unknown) => string | undefined): void;
 }
 
 /**
@@ -32,12 +35,22 @@ export interface Cli<F extends Record<string, FlagSpec>> {
  */
 export const userDirectory = () => process.env.INIT_CWD ?? process.cwd();
 
+/** --stack and --config, as the tools that read a stack file take them; the help says what each means for the tool. */
+export const stackFlags = (config: string, stack = "a stack of stacks/ (stacks/Pulumi.<stack>.yaml)") =>
+  ({ stack: { type: "string", value: "stack", help: stack }, config: { type: "string", value: "file", help: config } }) as const;
+
+/** The stack file the user means: the one --config names, else stacks/Pulumi.<--stack>.yaml. */
+export const stackFile = (values: { stack?: string; config?: string }, path: (p: string) => string) =>
+  values.config ? path(values.config) : join(STACKS_DIR, `Pulumi.${values.stack}.yaml`);
+
+/** The command line of the tool `npm run <name>`, parsed against `flags`. */
 export function cli<F extends Record<string, FlagSpec>>(
-  command: string,
+  name: string,
   summary: string,
   flags: F,
   argv: readonly string[] = process.argv.slice(2),
 ): Cli<F> {
+  const command = `npm run ${name} --`;
   const all = { ...flags, help: { type: "boolean", short: "h", help: "print this help and exit" } } as Record<string, FlagSpec>;
   const usage = (message: string): never => {
     console.error(`${command}: ${message} (${command} --help lists the flags)`);
@@ -81,7 +94,7 @@ export function cli<F extends Record<string, FlagSpec>>(
   const values = Object.fromEntries(
     Object.entries(flags).map(([name, f]) => [name, parsed.values[name] ?? (f.multiple ? [] : f.type === "boolean" ? false : undefined)]),
   ) as Cli<F>["values"];
-  return { values, usage, path: (p) => resolve(userDirectory(), p) };
+  return { values, usage, path: (p) => resolve(userDirectory(), p), run: (main, onError) => runMain(`kube-pki ${name}`, main, onError) };
 }
 
 /** Runs an async main: a thrown error is one line on stderr (its message) and exit 1. */

@@ -15,9 +15,8 @@ import {
 } from "../offline/expiry";
 import { cli } from "./cli";
 
-const COMMAND = "npm run expiry --";
 const { values, usage, path } = cli(
-  COMMAND,
+  "expiry",
   "Certificate expiry like `kubeadm certs check-expiration`, from directories, live endpoints or stack outputs; exit 1 if anything expires within --warn-days.",
   {
     dir: { type: "string", value: "path", multiple: true, help: "a render, or a node's /etc/kubernetes" },

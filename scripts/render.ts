@@ -4,15 +4,13 @@
 import { ConfigError, planClusters } from "../components";
 import { RENDER_NOTICE, renderClusters } from "../offline/render";
 import { readConfigFile, readStackConfig } from "../offline/stackFile";
-import { cli, runMain } from "./cli";
+import { cli, stackFlags } from "./cli";
 
-const COMMAND = "npm run render --";
-const { values, usage, path } = cli(
-  COMMAND,
+const { values, usage, path, run } = cli(
+  "render",
   "Renders every node's certificates, keys and kubeconfigs of a stack offline, or only checks its config.",
   {
-    stack: { type: "string", value: "stack", help: "a stack of stacks/ (stacks/Pulumi.<stack>.yaml)" },
-    config: { type: "string", value: "file", help: "any stack file instead of --stack (Pulumi.<stack>.yaml format)" },
+    ...stackFlags("any stack file instead of --stack (Pulumi.<stack>.yaml format)"),
     out: {
       type: "string",
       value: "dir",
@@ -23,8 +21,7 @@ const { values, usage, path } = cli(
   },
 );
 
-runMain(
-  "kube-pki render",
+run(
   async () => {
     if (!!values.stack === !!values.config) usage("give exactly one of --stack and --config");
     if (values.check && (values.out || values.force)) usage("--check writes nothing: drop --out and --force");

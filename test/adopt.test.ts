@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir } from "./e2e/proc";
+import { opensslSelfSigned } from "./support";
 
 const ROOT = join(__dirname, "..");
 
@@ -22,27 +23,9 @@ describe("npm run adopt (no engine)", () => {
       ["front-proxy-ca", "front-proxy-ca"],
       ["etcd/ca", "etcd-ca"],
     ]) {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-days",
-          "30",
-          "-subj",
-          `/CN=${cn}`,
-          "-keyout",
-          join(pki, `${name}.key`),
-          "-out",
-          join(pki, `${name}.crt`),
-        ],
-        { stdio: "pipe" },
-      );
+      const { cert, key } = opensslSelfSigned(cn!, { days: 30 });
+      writeFileSync(join(pki, `${name}.key`), key, { mode: 0o600 });
+      writeFileSync(join(pki, `${name}.crt`), cert);
     }
     execFileSync("openssl", ["genrsa", "-out", join(pki, "sa.key"), "2048"], { stdio: "pipe" });
     execFileSync("openssl", ["rsa", "-in", join(pki, "sa.key"), "-pubout", "-out", join(pki, "sa.pub")], { stdio: "pipe" });

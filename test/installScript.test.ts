@@ -31,37 +31,12 @@ import {
   restartInput,
 } from "../components/node/nodeProgram";
 import { makeTempDir } from "./e2e/proc";
+import { opensslSelfSigned } from "./support";
 import { nodeShell, SHELLS } from "./support-shells";
-
-/** A real key and certificate pair (openssl), so "the key matches its certificate" is checked by crypto. */
-function keyPair(cn: string): { key: string; cert: string } {
-  const dir = makeTempDir("pair");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      `/CN=${cn}`,
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "k"),
-      "-out",
-      join(dir, "c"),
-    ],
-    { stdio: "pipe" },
-  );
-  return { key: readFileSync(join(dir, "k"), "utf8"), cert: readFileSync(join(dir, "c"), "utf8") };
-}
 
 const CRT = "/etc/kubernetes/pki/apiserver.crt";
 const KEY = "/etc/kubernetes/pki/apiserver.key";
+/** A real pair (opensslSelfSigned), so "the key matches its certificate" is checked by crypto. */
 const pairFiles = (p: { key: string; cert: string }): PayloadFile[] => [
   { path: CRT, mode: 0o644, owner: "root", content: p.cert },
   { path: KEY, mode: 0o600, owner: "root", content: p.key },
@@ -140,7 +115,7 @@ for (const shell of SHELLS.map(nodeShell))
     describe("install script: crashes, symlinks, foreign directories, concurrency", () => {
       it("a crash inside the swap of version 2, then version 3 (another bundle): every file is version 3, nothing outside the root", () => {
         const root = nodeRoot("crash");
-        const [v1, v2, v3] = [keyPair("v1"), keyPair("v2"), keyPair("v3")];
+        const [v1, v2, v3] = [opensslSelfSigned("v1"), opensslSelfSigned("v2"), opensslSelfSigned("v3")];
         assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v1))).ok);
         const outside = "/..kube-pki-new";
         const existedBefore = existsSync(outside);
@@ -167,7 +142,7 @@ for (const shell of SHELLS.map(nodeShell))
         writeFileSync(victim, "root:secret-hash:19000::::::\n", { mode: 0o640 });
         mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true, mode: 0o755 });
         symlinkSync(victim, join(root, KEY));
-        const r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("a"))));
+        const r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("a"))));
         assert.equal(r.ok, false, "install refused");
         assert.match(r.out, /symlink/);
         assert.equal(readFileSync(victim, "utf8"), "root:secret-hash:19000::::::\n");
@@ -184,7 +159,7 @@ for (const shell of SHELLS.map(nodeShell))
         const root = nodeRoot("symlink-stage");
         const elsewhere = makeTempDir("elsewhere");
         const pki = join(root, "etc/kubernetes/pki");
-        const [v1, v2] = [keyPair("v1"), keyPair("v2")];
+        const [v1, v2] = [opensslSelfSigned("v1"), opensslSelfSigned("v2")];
         assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v1))).ok);
         // The names a killed install leaves (mktemp's pattern) and the backup name the swap renames onto.
         const names = [".apiserver.key.kube-pki-new.AAAAAA", ".apiserver.key.kube-pki-prev-new.AAAAAA", ".apiserver.key.kube-pki-prev"];
@@ -213,13 +188,13 @@ for (const shell of SHELLS.map(nodeShell))
         it(`refuses a symlink planted at var/lib/kube-pki/${name}: nothing written through it, nothing installed`, () => {
           const root = nodeRoot("symlink-state");
           const victim = join(makeTempDir("victim"), "file");
-          const v1 = keyPair("v1");
+          const v1 = opensslSelfSigned("v1");
           assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v1))).ok);
           writeFileSync(victim, "untouched\n");
           const at = join(root, "var/lib/kube-pki", name);
           rmSync(at, { force: true });
           symlinkSync(victim, at);
-          const r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("v2"))));
+          const r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v2"))));
           assert.equal(r.ok, false, `install refused:\n${r.out}`);
           assert.match(r.out, new RegExp(`refusing ${at.replace(/[.]/g, "\\.")}: it is a symlink`));
           assert.equal(readFileSync(victim, "utf8"), "untouched\n");
@@ -232,7 +207,7 @@ for (const shell of SHELLS.map(nodeShell))
         const elsewhere = makeTempDir("elsewhere-dir");
         mkdirSync(join(root, "etc/kubernetes"), { recursive: true, mode: 0o755 });
         symlinkSync(elsewhere, join(root, "etc/kubernetes/pki"));
-        const r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("a"))));
+        const r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("a"))));
         assert.equal(r.ok, false);
         assert.match(r.out, /symlink/);
         assert.deepEqual(readdirSync(elsewhere), [], "nothing written into the link's target");
@@ -243,7 +218,7 @@ for (const shell of SHELLS.map(nodeShell))
         const pki = join(root, "etc/kubernetes/pki");
         mkdirSync(pki, { recursive: true, mode: 0o755 });
         chmodSync(pki, 0o777);
-        let r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("a"))));
+        let r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("a"))));
         assert.equal(r.ok, false, "world-writable directory refused");
         assert.match(r.out, /writable by others|owned by/);
         assert.deepEqual(readdirSync(pki), []);
@@ -251,7 +226,7 @@ for (const shell of SHELLS.map(nodeShell))
         assert.ok(isRoot, "this test needs root (as CI runs it) to make a directory owned by another user");
         chmodSync(pki, 0o755);
         chownSync(pki, 65534, 65534);
-        r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("a"))));
+        r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("a"))));
         assert.equal(r.ok, false, "directory owned by another user refused");
         assert.match(r.out, /owned by/);
         assert.deepEqual(readdirSync(pki), []);
@@ -274,7 +249,7 @@ for (const shell of SHELLS.map(nodeShell))
 
       it("a failed install leaves no staged file behind (bad base64, checksum mismatch, no commit line)", () => {
         const root = nodeRoot("cleanup");
-        const good = bundlePayload(pairFiles(keyPair("a")));
+        const good = bundlePayload(pairFiles(opensslSelfSigned("a")));
         const badBase64 = good.replace(/^(file \S+ \S+ \S+ \S+ )(\S+)$/m, "$1!!!not-base64!!!");
         const badSum = good.replace(/^(file \S+ \S+ )([0-9a-f]{64})/m, `$1${"0".repeat(64)}`);
         const noCommit = good.replace(/commit \d+\n$/, "");
@@ -292,7 +267,7 @@ for (const shell of SHELLS.map(nodeShell))
 
       it("no failure path prints file content or key material", () => {
         const root = nodeRoot("quiet");
-        const p = keyPair("quiet");
+        const p = opensslSelfSigned("quiet");
         const good = bundlePayload(pairFiles(p));
         const keyBase64 = Buffer.from(p.key).toString("base64");
         const payloads = [
@@ -316,7 +291,7 @@ for (const shell of SHELLS.map(nodeShell))
       it("an install that starts while another is staging waits for it (locked per root): the pair matches", async function () {
         this.timeout(60_000);
         const root = nodeRoot("concurrent");
-        const [a, b] = [keyPair("a"), keyPair("b")];
+        const [a, b] = [opensslSelfSigned("a"), opensslSelfSigned("b")];
         const at = makeTempDir("interleave");
         const mark = (name: string) => join(at, name);
         const waitUntil = (...names: string[]) =>
@@ -369,10 +344,10 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
       it("a bundle that nothing restarts keeps no previous version; one that is restarted keeps it until the health check passed", () => {
         const root = nodeRoot("prev");
         const prevKey = join(root, "etc/kubernetes/pki/.apiserver.key.kube-pki-prev");
-        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v1")), [], { keepPrevious: false })).ok);
-        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v2")), [], { keepPrevious: false })).ok);
+        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v1")), [], { keepPrevious: false })).ok);
+        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v2")), [], { keepPrevious: false })).ok);
         assert.equal(existsSync(prevKey), false, "no previous key kept when no restart needs a fallback");
-        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v3")), [], { keepPrevious: true })).ok);
+        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v3")), [], { keepPrevious: true })).ok);
         assert.ok(existsSync(prevKey), "kept while the restart is pending");
         // The restart's health check fails (nothing serves on port 1): the previous version stays for a rollback.
         const input = restartInput(
@@ -416,13 +391,13 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
     describe("files kube-pki did not install (an adopted kubeadm node)", () => {
       it("the first replace keeps the original, with its mode, under var/lib/kube-pki/originals; later ones and unchanged files keep nothing", () => {
         const root = nodeRoot("originals");
-        const kubeadm = keyPair("kubeadm");
+        const kubeadm = opensslSelfSigned("kubeadm");
         mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
         writeFileSync(join(root, CRT), kubeadm.cert, { mode: 0o644 });
         writeFileSync(join(root, KEY), kubeadm.key, { mode: 0o600 });
         writeFileSync(join(root, "etc/kubernetes/pki/ca.crt"), "kubeadm's CA\n", { mode: 0o644 });
         const same: PayloadFile = { path: "/etc/kubernetes/pki/ca.crt", mode: 0o644, owner: "root", content: "kubeadm's CA\n" };
-        const r = sh(installCommand(root), bundlePayload([...pairFiles(keyPair("v1")), same]));
+        const r = sh(installCommand(root), bundlePayload([...pairFiles(opensslSelfSigned("v1")), same]));
         assert.ok(r.ok, r.out);
         assert.match(r.out, /2 file\(s\) kube-pki did not install kept as they were/);
         const orig = (p: string) => join(root, "var/lib/kube-pki/originals", p);
@@ -432,7 +407,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
         assert.equal(statSync(join(root, "var/lib/kube-pki/originals")).mode & 0o777, 0o700);
         assert.equal(existsSync(orig("/etc/kubernetes/pki/ca.crt")), false, "a file kube-pki installs unchanged is not copied");
         assert.ok(matches(root), "the new pair is installed");
-        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v2")))).ok);
+        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v2")))).ok);
         assert.equal(readFileSync(orig(KEY), "utf8"), kubeadm.key, "kube-pki's own v1 is not an original: kubeadm's stays");
         assert.deepEqual(leftovers(root), []);
       });
@@ -444,7 +419,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
         writeFileSync(join(root, path), "kubeadm's CA key\n", { mode: 0o600 });
         assert.ok(sh(installCommand(root), bundlePayload([{ path, mode: 0o600, owner: "root", content: "another key\n" }])).ok);
         assert.ok(existsSync(join(root, "var/lib/kube-pki/originals", path)));
-        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(keyPair("v1")), [{ path, signingKey: true }])).ok);
+        assert.ok(sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v1")), [{ path, signingKey: true }])).ok);
         assert.equal(existsSync(join(root, path)), false);
         assert.equal(existsSync(join(root, "var/lib/kube-pki/originals", path)), false, "no copy of a CA key is left behind");
       });
@@ -456,7 +431,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
         writeFileSync(join(root, path), "kubeadm's system:masters credential\n", { mode: 0o600 });
         assert.ok(sh(installCommand(root), bundlePayload([{ path, mode: 0o600, owner: "root", content: "kube-pki's\n" }])).ok);
         assert.ok(existsSync(join(root, "var/lib/kube-pki/originals", path)));
-        const r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("v1")), [{ path, signingKey: false }]));
+        const r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v1")), [{ path, signingKey: false }]));
         assert.ok(r.ok, r.out);
         assert.match(r.out, /removed 1 no longer entitled/);
         assert.equal(existsSync(join(root, path)), false);
@@ -470,7 +445,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
 
       it("an install killed while staging a CA key, then one that declares the key absent (caKeys: none): no staged copy is left", () => {
         const root = nodeRoot("staged-ca-key");
-        const ca = keyPair("ca");
+        const ca = opensslSelfSigned("ca");
         const crt: PayloadFile = { path: CA_CRT, mode: 0o644, owner: "root", content: ca.cert };
         const killed = sh(
           installCommand(root),
@@ -487,10 +462,10 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
       it("an install killed while copying a file it replaces to originals/, then the same bundle: no staged copy is left there", () => {
         const root = nodeRoot("staged-original");
         mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
-        const kubeadm = keyPair("kubeadm");
+        const kubeadm = opensslSelfSigned("kubeadm");
         writeFileSync(join(root, CRT), kubeadm.cert, { mode: 0o644 });
         writeFileSync(join(root, KEY), kubeadm.key, { mode: 0o600 });
-        const v1 = bundlePayload(pairFiles(keyPair("v1")));
+        const v1 = bundlePayload(pairFiles(opensslSelfSigned("v1")));
         const killed = sh(installCommand(root), v1, env(killing("cp", "*/originals/*.kube-pki-new.*")));
         assert.equal(killed.ok, false, "the install was killed");
         assert.ok(
@@ -516,7 +491,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
         const prev = join(root, "etc/kubernetes/.admin.conf.kube-pki-prev");
         assert.equal(readFileSync(prev, "utf8"), "kube-pki's v1\n");
         writeFileSync(join(root, path), "edited by hand\n");
-        const r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("v1")), [{ path, signingKey: false }]));
+        const r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("v1")), [{ path, signingKey: false }]));
         assert.ok(r.ok, r.out);
         assert.match(r.out, /kept \(not installed by kube-pki, or changed since\): \/etc\/kubernetes\/admin\.conf/);
         assert.equal(readFileSync(join(root, path), "utf8"), "edited by hand\n");
@@ -539,7 +514,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
         execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", pki]);
         mounted = pki;
         execFileSync("/bin/sh", ["-c", `dd if=/dev/zero of=${join(pki, "filler")} bs=4k 2>/dev/null || true`]);
-        const r = sh(installCommand(root), bundlePayload(pairFiles(keyPair("a"))));
+        const r = sh(installCommand(root), bundlePayload(pairFiles(opensslSelfSigned("a"))));
         assert.equal(r.ok, false);
         assert.match(
           r.out,
@@ -564,7 +539,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
 
       it("create, where the component served before its restart and nothing serves after: fails, the previous version stays", async () => {
         const root = nodeRoot("create-served");
-        const [v1, v2] = [keyPair("v1"), keyPair("v2")];
+        const [v1, v2] = [opensslSelfSigned("v1"), opensslSelfSigned("v2")];
         assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v1))).ok);
         assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v2), [], { keepPrevious: true })).ok);
         // Still serving the old pair (kubeadm's, on an adopted node); the restart stops it and it does not come back.
@@ -589,7 +564,7 @@ if [ "$last" = ${join(root, CRT)} ] && [ ! -e ${mark("second-in-swap")} ]; then 
 
       it("create, where the component served before its restart and serves its new certificate after: passes", async () => {
         const root = nodeRoot("create-served-new");
-        const [v1, v2] = [keyPair("v1"), keyPair("v2")];
+        const [v1, v2] = [opensslSelfSigned("v1"), opensslSelfSigned("v2")];
         assert.ok(sh(installCommand(root), bundlePayload(pairFiles(v2))).ok);
         const server = await serveTls(v1);
         const pidFile = join(makeTempDir("new-server"), "pid");

@@ -8,7 +8,8 @@ import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, valueOf } from 
 import { offlineReport, renderMarkdown } from "../offline/certDiff";
 import * as pulumi from "@pulumi/pulumi";
 import { Certificate, ClusterDelivery, ClusterPlan, defineStack, planClusters, StackProgram } from "../components";
-import { clusterConfig, find, plain, plainState, runStack, T } from "./support";
+import { clusterConfig, find, plain, plainState, protectedByProtectCAs, runStack, T } from "./support";
+import { apiServerDnsNames } from "./support-kubeadm";
 
 const CA = ["digital_signature", "key_encipherment", "cert_signing"];
 const SERVER = ["digital_signature", "key_encipherment", "server_auth"];
@@ -50,15 +51,7 @@ const TABLE: Row[] = [
     uses: SERVER,
     signer: "ca",
     sans: (n, c) => ({
-      dns: [
-        n.name,
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local",
-        "k8s.example.com",
-        ...(c.cpeHost ? [c.cpeHost] : []),
-      ].sort(),
+      dns: [...apiServerDnsNames(n.name), "k8s.example.com", ...(c.cpeHost ? [c.cpeHost] : [])].sort(),
       ip: [c.vip, n.address, "192.0.2.10"],
     }),
   },
@@ -313,15 +306,7 @@ describe("the cluster PKI under the mock runtime", () => {
       .filter((r) => r.custom && r.protect)
       .map((r) => r.name)
       .sort();
-    assert.deepEqual(protectedNames, [
-      "p-ca-cert",
-      "p-ca-key",
-      "p-etcd-ca-cert",
-      "p-etcd-ca-key",
-      "p-front-proxy-ca-cert",
-      "p-front-proxy-ca-key",
-      "p-sa-key",
-    ]);
+    assert.deepEqual(protectedNames, protectedByProtectCAs("p"));
   });
 
   it("uses stable resource names: a cluster's names do not depend on other clusters, nodes or SANs", async () => {

@@ -11,6 +11,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tryConnect } from "./e2e/proc";
+import { fiveLoopbackNodes } from "./support-nodes";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -22,13 +23,7 @@ export interface SshNodeSpec {
 }
 
 /** The brief's topology: three control-plane nodes at 127.0.0.11-13, two workers at 127.0.0.21-22. */
-export const DEFAULT_NODES: readonly SshNodeSpec[] = [
-  { name: "cp-1", role: "control-plane", address: "127.0.0.11" },
-  { name: "cp-2", role: "control-plane", address: "127.0.0.12" },
-  { name: "cp-3", role: "control-plane", address: "127.0.0.13" },
-  { name: "w-1", role: "worker", address: "127.0.0.21" },
-  { name: "w-2", role: "worker", address: "127.0.0.22" },
-];
+export const DEFAULT_NODES: readonly SshNodeSpec[] = fiveLoopbackNodes("127.0.0");
 
 export interface SshNode extends SshNodeSpec {
   readonly port: number;

@@ -91,12 +91,12 @@ export const CA_USES = ["digital_signature", "key_encipherment", "cert_signing"]
 export const SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"];
 
 export type State = Record<string, any>;
-export async function create(
-  s: TlsStandIn,
-  type: string,
-  inputs: Record<string, unknown>,
-  name = "r",
-): Promise<{ id: string; state: State }> {
+/** A resource the stand-in created: its id and state. */
+export interface Created {
+  id: string;
+  state: State;
+}
+export async function create(s: TlsStandIn, type: string, inputs: Record<string, unknown>, name = "r"): Promise<Created> {
   return s.newResource({ type, name, inputs });
 }
 
@@ -115,13 +115,10 @@ process.on("exit", () => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
 // ----- PrivateKey ------------------------------------------------------------------------------------------
 
-/** §7.1 DER order: O before CN. */
-export const SUBJECT_OBJECT_ORDER = ["organizationName", "commonName"];
-
-/** The subject part of an asn1parse dump (OBJECTs before the public key algorithm). */
-export function subjectObjects(parsed: string, keyAlg: string): string[] {
+/** §7.1 DER order, O before CN, of the subject that starts an asn1parse dump (its OBJECTs before the key algorithm's). */
+export function assertSubjectOrder(parsed: string, keyAlg: string): void {
   const all = objects(parsed);
-  return all.slice(0, all.indexOf(keyAlg));
+  assert.deepEqual(all.slice(0, all.indexOf(keyAlg)), ["organizationName", "commonName"]);
 }
 
 /** A self-signed CA as kube-pki makes one (ten years, CA uses), with its key. */

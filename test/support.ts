@@ -51,6 +51,25 @@ export function clusterConfig(name: string, cp: number, workers: number, extra: 
   };
 }
 
+/** What protectCAs protects in a cluster, by resource name (sorted): the three CAs' key and certificate, and the service-account key. */
+export const protectedByProtectCAs = (cluster: string) =>
+  ["ca-cert", "ca-key", "etcd-ca-cert", "etcd-ca-key", "front-proxy-ca-cert", "front-proxy-ca-key", "sa-key"].map((r) => `${cluster}-${r}`);
+
+/** A self-signed EC P-256 key (PKCS#8) and certificate made by `openssl req -x509 -newkey`; `addext`: extensions to add. */
+export function opensslSelfSigned(cn: string, opts: { days?: number; addext?: string[] } = {}): { cert: string; key: string } {
+  const dir = makeTempDir("self-signed");
+  execFileSync(
+    "openssl",
+    [
+      ..."req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes".split(" "),
+      ...["-subj", `/CN=${cn}`, ...(opts.addext ?? []).flatMap((e) => ["-addext", e]), "-days", String(opts.days ?? 1)],
+      ...["-keyout", join(dir, "k"), "-out", join(dir, "c")],
+    ],
+    { stdio: "pipe" },
+  );
+  return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(join(dir, "k"), "utf8") };
+}
+
 /** A CA made by openssl (as kubeadm's would be on disk): certificate and key PEM. */
 export function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean; days?: number } = {}): { cert: string; key: string } {
   const dir = makeTempDir("ca");

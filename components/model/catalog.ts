@@ -68,6 +68,18 @@ const fixed = (cn: string) => () => cn;
 const nodeName = (node: NodeSpec) => node.name;
 const nodeIdentity = (node: NodeSpec) => `system:node:${node.name}`;
 
+/** §1: etcd's server and peer certificates are one profile; each has its own extra SANs and port. */
+const etcdServing = (name: KeyPairName, extraSans: "serverCertSANs" | "peerCertSANs", port: number): LeafProfile => ({
+  name,
+  signer: "etcd-ca",
+  scope: "control-plane",
+  commonName: nodeName,
+  uses: USES.serverAndClient,
+  altNames: (c, n) => etcdAltNames(n, c.etcd[extraSans]),
+  readers: ["etcd"],
+  servedOnPort: () => port,
+});
+
 /** §1 leaves, plus the kubelet serving certificate of §6. */
 export const LEAF_CERTIFICATES: readonly LeafProfile[] = [
   {
@@ -113,26 +125,8 @@ export const LEAF_CERTIFICATES: readonly LeafProfile[] = [
     uses: USES.client,
     readers: [],
   },
-  {
-    name: "etcd-server",
-    signer: "etcd-ca",
-    scope: "control-plane",
-    commonName: nodeName,
-    uses: USES.serverAndClient,
-    altNames: (c, n) => etcdAltNames(n, c.etcd.serverCertSANs),
-    readers: ["etcd"],
-    servedOnPort: () => 2379,
-  },
-  {
-    name: "etcd-peer",
-    signer: "etcd-ca",
-    scope: "control-plane",
-    commonName: nodeName,
-    uses: USES.serverAndClient,
-    altNames: (c, n) => etcdAltNames(n, c.etcd.peerCertSANs),
-    readers: ["etcd"],
-    servedOnPort: () => 2380,
-  },
+  etcdServing("etcd-server", "serverCertSANs", 2379),
+  etcdServing("etcd-peer", "peerCertSANs", 2380),
   {
     name: "kubelet-serving",
     signer: "ca",
@@ -313,6 +307,16 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   const certificates: CertificateSpec[] = [];
   const bundles: Bundle[] = [];
   const controlPlane = cluster.nodes.filter((n) => n.role === "control-plane");
+  /** What every kubeconfig's client certificate has, kubeadm's and the extra users': a leaf without SANs. */
+  const kubeconfigClient = (server: string, user: string) => ({
+    allowedUses: USES.client,
+    dnsNames: [],
+    ipAddresses: [],
+    validityHours: leafHours,
+    earlyRenewalHours,
+    keyAlgorithm,
+    kubeconfig: { clusterName: cluster.clusterName, server, user },
+  });
 
   for (const ca of CERTIFICATE_AUTHORITIES) {
     certificates.push({
@@ -396,13 +400,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
         signer: "ca",
         commonName,
         organizations: orgs(kc.organization),
-        allowedUses: USES.client,
-        dnsNames: [],
-        ipAddresses: [],
-        validityHours: leafHours,
-        earlyRenewalHours,
-        keyAlgorithm,
-        kubeconfig: { clusterName: cluster.clusterName, server, user: commonName },
+        ...kubeconfigClient(server, commonName),
       });
       const targets = node ? [node] : audienceNodes(cluster, initNode, kc.audience);
       for (const target of targets) {
@@ -426,13 +424,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
       signer: "ca",
       commonName: user.name,
       organizations: user.groups,
-      allowedUses: USES.client,
-      dnsNames: [],
-      ipAddresses: [],
-      validityHours: leafHours,
-      earlyRenewalHours,
-      keyAlgorithm,
-      kubeconfig: { clusterName: cluster.clusterName, server: endpoint, user: user.name },
+      ...kubeconfigClient(endpoint, user.name),
     });
   }
 
@@ -509,26 +501,17 @@ export function subjectText(cert: Pick<CertificateSpec, "commonName" | "organiza
   return [`CN=${cert.commonName}`, ...cert.organizations.map((o) => `O=${o}`)].join(", ");
 }
 
-/** One row of the readable inventory (a stack output; the PR diff and expiry report read the same fields). */
-export interface InventoryEntry {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: CertificateSpec["kind"];
-  readonly node?: string;
+/**
+ * One row of the readable inventory (a stack output; the PR diff and expiry report read the same fields): the spec's
+ * fields but those only the engine needs (resource name, kubeconfig contents, health-check address).
+ */
+export type InventoryEntry = Omit<CertificateSpec, "resourceName" | "signer" | "kubeconfig" | "servedAt"> & {
   readonly subject: string;
-  readonly commonName: string;
-  readonly organizations: readonly string[];
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
   /** `self` for CAs. */
   readonly signer: string;
-  readonly allowedUses: readonly string[];
-  readonly keyAlgorithm: KeyAlgorithm;
-  readonly validityHours: number;
-  readonly earlyRenewalHours: number;
   /** `node:path` of every file made from it. */
   readonly files: readonly string[];
-}
+};
 
 export function inventoryOf(catalog: ClusterCatalog): InventoryEntry[] {
   return catalog.certificates.map((c) => ({

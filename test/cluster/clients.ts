@@ -34,20 +34,31 @@ async function readPair(crt: string, key: string): Promise<{ cert: string; key: 
   }
 }
 
-/** An HTTPS request to the load balancer with a client certificate; status and body. */
-function request(
-  path: string,
-  opts: { ca: string; cert: string; key: string; method: string; body?: string; headers?: Record<string, string> },
-): Promise<{ status: number; body: string }> {
+/**
+ * An HTTPS request with a client certificate; status and body. With `timeoutMs`, a request idle that long fails
+ * ("timeout"); without, it waits.
+ */
+export function httpsRequest(opts: {
+  host: string;
+  port: number;
+  path: string;
+  method: string;
+  ca: string | Buffer;
+  cert: string | Buffer;
+  key: string | Buffer;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        host: ENDPOINT,
-        port: API_PORT,
-        path,
+        host: opts.host,
+        port: opts.port,
+        path: opts.path,
         method: opts.method,
         agent: false,
-        timeout: 30_000,
+        ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
         ca: opts.ca,
         cert: opts.cert,
         key: opts.key,
@@ -62,7 +73,7 @@ function request(
       },
     );
     req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
+    if (opts.timeoutMs !== undefined) req.on("timeout", () => req.destroy(new Error("timeout")));
     req.end(opts.body);
   });
 }
@@ -108,7 +119,12 @@ export async function startClients(cp1: LabNode, cp2: LabNode, etcdMembers: read
       whoami(conf(cp2, "controller-manager.conf"), ["--server", `https://${ENDPOINT}:${API_PORT}`], "system:kube-controller-manager"),
     "front-proxy": async () => {
       const pair = await readPair(pki(cp1, "front-proxy-client.crt"), pki(cp1, "front-proxy-client.key"));
-      const r = await request("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      // To the load balancer.
+      const r = await httpsRequest({
+        host: ENDPOINT,
+        port: API_PORT,
+        path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        timeoutMs: 30_000,
         method: "POST",
         ca: readFileSync(pki(cp1, "ca.crt"), "utf8"),
         ...pair,

@@ -18,8 +18,9 @@ import { parse, stringify } from "yaml";
 import { rowsFromDirectory } from "../../offline/expiry";
 import { makeTempDir, run, RunResult, startDaemon, stopDaemon, waitForPort } from "../e2e/proc";
 import { changedSteps, describeRun, REPO, Workspace } from "../engine/workspace";
-import { ProbeStats, startClients } from "./clients";
+import { httpsRequest, ProbeStats, startClients } from "./clients";
 import { SshCluster } from "../support-sshd";
+import { opensslSelfSigned } from "../support";
 import { API_PORT, ControlPlane, ENDPOINT, LabNetwork, LabNode, restartCommand } from "./controlPlane";
 
 const NODES = [
@@ -472,29 +473,16 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     path: string,
     opts: { cert: string; key: string; headers?: Record<string, string>; method?: string; body?: string },
   ): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          host: lab("cp-1").address,
-          port: API_PORT,
-          path,
-          method: opts.method ?? "GET",
-          agent: false,
-          ca: readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt")),
-          cert: readFileSync(opts.cert),
-          key: readFileSync(opts.key),
-          headers: { "content-type": "application/json", ...opts.headers },
-        },
-        (res) => {
-          let body = "";
-          res.on("data", (d) => {
-            body += d;
-          });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      );
-      req.on("error", reject);
-      req.end(opts.body);
+    return httpsRequest({
+      host: lab("cp-1").address,
+      port: API_PORT,
+      path,
+      method: opts.method ?? "GET",
+      ca: readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt")),
+      cert: readFileSync(opts.cert),
+      key: readFileSync(opts.key),
+      headers: opts.headers,
+      body: opts.body,
     });
   }
 
@@ -570,31 +558,8 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     } finally {
       await good.close();
     }
-    const dir = makeTempDir("other-ca");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=system:node:w-1",
-        "-addext",
-        `subjectAltName=DNS:w-1,IP:${lab("w-1").address}`,
-        "-days",
-        "1",
-        "-keyout",
-        join(dir, "k"),
-        "-out",
-        join(dir, "c"),
-      ],
-      { stdio: "pipe" },
-    );
-    const bad = await kubeletServer(readFileSync(join(dir, "c"), "utf8"), readFileSync(join(dir, "k"), "utf8"));
+    const other = opensslSelfSigned("system:node:w-1", { addext: [`subjectAltName=DNS:w-1,IP:${lab("w-1").address}`] });
+    const bad = await kubeletServer(other.cert, other.key);
     try {
       const r = await kubectl(adminConf(), ["get", "--raw", "/api/v1/nodes/w-1/proxy/healthz"]);
       assert.notEqual(r.code, 0);

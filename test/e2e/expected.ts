@@ -3,6 +3,7 @@
 // components/model/catalog.ts, so that a catalog mistake makes the e2e tests fail instead of moving the expectation with
 // it. The one addition the reference does not list is kube-proxy.conf (CN system:kube-proxy, O system:node-proxier,
 // the identity Kubernetes' default RBAC binds), which this project ships to every node.
+import { apiServerDnsNames } from "../support-kubeadm";
 import { CONTROL_PLANE, E2eNode, NODES, OPERATOR } from "./rendered";
 
 export type CaName = "ca" | "front-proxy-ca" | "etcd-ca";
@@ -56,14 +57,7 @@ const CA_HOURS = 87600;
 /** §2: apiserver.crt of a control-plane node of the e2e cluster. */
 function apiserverSans(n: E2eNode) {
   return {
-    dns: [
-      n.name,
-      "kubernetes",
-      "kubernetes.default",
-      "kubernetes.default.svc",
-      "kubernetes.default.svc.cluster.local",
-      "k8s.e2e.example.com",
-    ],
+    dns: [...apiServerDnsNames(n.name), "k8s.e2e.example.com"],
     // first address of 10.96.0.0/12, the advertise address, the controlPlaneEndpoint host (an IP), the IP certSAN
     ips: ["10.96.0.1", n.address, "127.0.0.10", "192.0.2.10"],
     // another node's name and address; the etcd-only SAN; no loopback IP in current kubeadm (§2 rule 6)

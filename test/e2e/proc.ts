@@ -3,11 +3,12 @@
 // interrupted: short commands are killed at their timeout, daemons run in their own process group (killed as a
 // group by `stopAll`, by the `exit` handler, and by the kernel through PR_SET_PDEATHSIG if this process dies hard),
 // and temp dirs are removed at exit.
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
 import { nodeToolsPayload, toolsCommand } from "../../components/node/nodeProgram";
 
 // ---- temp dirs -----------------------------------------------------------------------------------------------------
@@ -60,16 +61,31 @@ const show = (cmd: string, args: readonly string[]) => [cmd, ...args].map((a) =>
  * Runs a command to completion and returns its exit status and output; never throws on a non-zero exit (negative
  * checks need the failure). Killed with SIGKILL after `timeoutMs` (default 20 s), reported as `timedOut`.
  */
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+  const r = await outcome(child, opts.timeoutMs ?? 20_000, () => child.kill("SIGKILL"), opts.input).catch((e: Error) => {
+    throw new Error(`cannot run ${cmd}: ${e.message}`);
+  });
+  return { ...r, command: show(cmd, args) };
+}
+
+/**
+ * A spawned command's exit and output, once it has closed: `input` is its stdin; `kill` runs if it outlives
+ * `timeoutMs` (then `timedOut`). Rejects with the spawn error if it cannot start.
+ */
+export function outcome(
+  child: ChildProcessByStdio<Writable, Readable, Readable>,
+  timeoutMs: number,
+  kill: () => void,
+  input = "",
+): Promise<Omit<RunResult, "command">> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      kill();
     }, timeoutMs);
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
@@ -79,16 +95,16 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     });
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run ${cmd}: ${e.message}`));
+      reject(e);
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut, command: show(cmd, args) });
+      resolve({ code, signal, stdout, stderr, timedOut });
     });
     child.stdin.on("error", () => {
       /* the command may exit before reading its input */
     });
-    child.stdin.end(opts.input ?? "");
+    child.stdin.end(input);
   });
 }
 

@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { ManifestEntry, renderClusters } from "../../offline/render";
 import { makeTempDir } from "./proc";
 import { describeRun, Workspace } from "../engine/workspace";
+import { fiveLoopbackNodes } from "../support-nodes";
 import { readTree } from "../support-tree";
 
 export const E2E_CLUSTER = {
@@ -16,13 +17,7 @@ export const E2E_CLUSTER = {
   serviceSubnet: "10.96.0.0/12",
   apiServer: { certSANs: ["k8s.e2e.example.com", "192.0.2.10"] },
   etcd: { serverCertSANs: ["etcd.e2e.example.com"], peerCertSANs: [] },
-  nodes: [
-    { name: "cp-1", role: "control-plane", address: "127.0.0.11" },
-    { name: "cp-2", role: "control-plane", address: "127.0.0.12" },
-    { name: "cp-3", role: "control-plane", address: "127.0.0.13" },
-    { name: "w-1", role: "worker", address: "127.0.0.21" },
-    { name: "w-2", role: "worker", address: "127.0.0.22" },
-  ],
+  nodes: fiveLoopbackNodes("127.0.0"),
 } as const;
 
 export type E2eNode = (typeof E2E_CLUSTER.nodes)[number];

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { defineStack, planClusters } from "../../components";
 import { blockedFromPreview, buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
 import { evaluate, valueOf } from "../../emulator/evaluate";
-import { clusterConfig } from "../support";
+import { clusterConfig, protectedByProtectCAs } from "../support";
 import { changedSteps, checkCapture, describeRun, typeAndName, Workspace } from "./workspace";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -188,15 +188,7 @@ describe("engine: lifecycle rules only the real engine shows", function () {
       preview,
     );
     const blocked = blockedFromPreview(preview);
-    assert.deepEqual([...blocked].sort(), [
-      "p-ca-cert",
-      "p-ca-key",
-      "p-etcd-ca-cert",
-      "p-etcd-ca-key",
-      "p-front-proxy-ca-cert",
-      "p-front-proxy-ca-key",
-      "p-sa-key",
-    ]);
+    assert.deepEqual([...blocked].sort(), protectedByProtectCAs("p"));
     const report = buildReport("t", stepsFromPreview(preview), planClusters([head]), { blocked });
     assert.match(renderText(report), /^BLOCKED: this change would replace or delete 7 protected resource/m);
     assert.deepEqual(

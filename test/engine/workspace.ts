@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { makeTempDir } from "../e2e/proc";
+import { makeTempDir, outcome } from "../e2e/proc";
 
 export const REPO = join(__dirname, "..", "..");
 const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
@@ -118,50 +118,26 @@ function baseEnv(home: string, backend: string): NodeJS.ProcessEnv {
 }
 
 /** Runs the CLI in its own process group; the group is killed when the CLI exits or times out. */
-export function cli(
+export async function cli(
   args: readonly string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
 ): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 600_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(toolchain(), "pulumi"), args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      detached: true,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, timeoutMs);
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      killGroup();
-      resolve({ code, stdout, stderr, timedOut, args });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
+  const child = spawn(join(toolchain(), "pulumi"), args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ["pipe", "pipe", "pipe"],
   });
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  };
+  const { code, stdout, stderr, timedOut } = await outcome(child, opts.timeoutMs ?? 600_000, killGroup, opts.input);
+  killGroup();
+  return { code, stdout, stderr, timedOut, args };
 }
 
 export const describeRun = (r: CliResult) =>
