@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, RegisteredResource, unwrapSecrets, valueOf } from "../emulator/evaluate";
-import { defineStack, StackProgram } from "../components";
+import { defineStack, planClusters, StackProgram } from "../components";
 import { clusterConfig, T } from "./support";
 
 /** The tls.PrivateKey outputs holding the private key (PEM, PKCS#8, OpenSSH); its public keys and fingerprints are not. */
@@ -61,7 +61,7 @@ describe("secrets", () => {
     });
     const env = { stack: "s", secret: (k: string) => (k === "sshPrivateKey" ? pulumi.output(DEPLOY_KEY) : undefined) };
     try {
-      ev = await evaluate(() => defineStack([raw], env), { tls: { markSecretOutputs: false } });
+      ev = await evaluate(() => defineStack(planClusters([raw]), env), { tls: { markSecretOutputs: false } });
     } finally {
       Object.defineProperty(tls, "PrivateKey", sdkPrivateKey);
     }
