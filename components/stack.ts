@@ -211,17 +211,19 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
   };
 }
 
+/** `f` for every trust root of every cluster, with the cluster's config path: the one walk of the trust checks below. */
+const eachRoot = <T>(plans: readonly ClusterPlan[], f: (cluster: ClusterSpec, path: string, root: TrustRoot) => T): T[] =>
+  plans.flatMap(({ catalog: { cluster } }, i) => TRUST_ROOTS.map((root) => f(cluster, `clusters[${i}]`, root)));
+
 /** Every rotation phase that does not follow the recorded one (undefined: not known, not checked). */
 export function rotationChangeProblems(
   plans: readonly ClusterPlan[],
   previous: Readonly<Record<string, RotationState>> | undefined,
 ): string[] {
   if (!previous) return [];
-  return plans.flatMap(({ catalog: { cluster } }, i) =>
-    TRUST_ROOTS.flatMap((root) =>
-      rotationProblems(`clusters[${i}].rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root]),
-    ),
-  );
+  return eachRoot(plans, (cluster, path, root) =>
+    rotationProblems(`${path}.rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root]),
+  ).flat();
 }
 
 /** Every configured trust root that would take another identity than the one the stack recorded (see identityProblems). */
@@ -230,25 +232,21 @@ export function trustChangeProblems(
   previous: Readonly<Record<string, RecordedRoots>> | undefined,
 ): string[] {
   if (!previous) return [];
-  return plans.flatMap(({ catalog: { cluster } }, i) =>
-    TRUST_ROOTS.flatMap((root) =>
-      identityProblems(`clusters[${i}]`, trustPlan(root, cluster.rotation[root], cluster.adopt[root]), previous[cluster.name]?.[root]),
-    ),
-  );
+  return eachRoot(plans, (cluster, path, root) =>
+    identityProblems(path, trustPlan(root, cluster.rotation[root], cluster.adopt[root]), previous[cluster.name]?.[root]),
+  ).flat();
 }
 
 /** The signing CAs' expiry against the leaves they would sign now: adopted ones from their certificate, made ones as recorded. */
 function expiryRules(plans: readonly ClusterPlan[], env: StackEnvironment): { problems: string[]; warnings: string[] } {
-  const results = plans.flatMap(({ catalog: { cluster } }, i) =>
-    TRUST_ROOTS.map((root) => {
-      const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
-      const notAfter =
-        plan.adopted && plan.signer === 1
-          ? adoptedExpiry(plan.adopted.pem)
-          : env.previousTrust?.[cluster.name]?.[root]?.find((g) => g.generation === plan.signer)?.notAfter;
-      return signerExpiry(`clusters[${i}]`, plan, notAfter, cluster.validity.leafHours, env.now);
-    }),
-  );
+  const results = eachRoot(plans, (cluster, path, root) => {
+    const plan = trustPlan(root, cluster.rotation[root], cluster.adopt[root]);
+    const notAfter =
+      plan.adopted && plan.signer === 1
+        ? adoptedExpiry(plan.adopted.pem)
+        : env.previousTrust?.[cluster.name]?.[root]?.find((g) => g.generation === plan.signer)?.notAfter;
+    return signerExpiry(path, plan, notAfter, cluster.validity.leafHours, env.now);
+  });
   return { problems: results.flatMap((r) => r.problem ?? []), warnings: results.flatMap((r) => r.warning ?? []) };
 }
 
