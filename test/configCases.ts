@@ -576,6 +576,32 @@ export const BAD: [string, () => unknown, Expected[]][] = [
     ['clusters[0].caKeys: "workers" is not one of none, control-plane'],
   ],
   [
+    "workers: bootstrap without the CA key on the control plane",
+    cluster((c) => {
+      c.workers = "bootstrap";
+    }),
+    [
+      'clusters[0].caKeys: workers: bootstrap needs caKeys: control-plane (the controller-manager signs kubelet certificates with the cluster CA\'s key), got "none"',
+    ],
+  ],
+  [
+    "bootstrap signing longer than a leaf",
+    cluster((c) => {
+      c.workers = "bootstrap";
+      c.caKeys = "control-plane";
+      c.validity = { leafHours: 48, earlyRenewalHours: 10 };
+      c.bootstrap = { signingHours: 72 };
+    }),
+    ["clusters[0].bootstrap.signingHours: 72 is longer than validity.leafHours (48)"],
+  ],
+  [
+    "unknown workers mode",
+    cluster((c) => {
+      c.workers = "kubeadm";
+    }),
+    ['clusters[0].workers: "kubeadm" is not one of managed, bootstrap'],
+  ],
+  [
     "protectCAs not a boolean",
     cluster((c) => {
       c.protectCAs = "yes";
@@ -709,6 +735,9 @@ const SSH_TARGET = "one (host, port, root) per node across every cluster, each i
 /** The cases the program refuses by a rule (configRules.ts) that the schema cannot state, with why; the others are
  * schema-level: the shipped schema refuses them too (test/schema.test.ts checks both). */
 export const RULE_LEVEL: Readonly<Record<string, string>> = {
+  "workers: bootstrap without the CA key on the control plane":
+    "a relation between two keys (caKeys follows workers), as the other relations",
+  "bootstrap signing longer than a leaf": "a comparison of two numbers",
   "invalid node IP": IP,
   "node address is a name": IP,
   "service subnet not a CIDR": CIDR,

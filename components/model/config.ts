@@ -28,8 +28,9 @@ export {
   RENDER_USERS_DIR,
   SHELL_WORD,
   SSH_AUTH,
+  WORKER_MODES,
 } from "./configSchema";
-export type { CaKeyPlacement, DeliveryMode, KeyAlgorithm, NodeRole, Reader, SshAuth } from "./configSchema";
+export type { CaKeyPlacement, DeliveryMode, KeyAlgorithm, NodeRole, Reader, SshAuth, WorkerMode } from "./configSchema";
 
 const P = ClusterSchema.properties;
 /** kubeadm defaults (docs/kubeadm.md §3), but for keyAlgorithm: ECDSA-P256 is kube-pki's choice (README, "Why
@@ -246,6 +247,8 @@ function resolve(c: ClusterValue): ClusterSpec {
     keyAlgorithm: c.keyAlgorithm,
     protectCAs: c.protectCAs,
     caKeys: c.caKeys,
+    workers: c.workers,
+    bootstrap: c.bootstrap,
     users: c.users,
     controlPlaneEndpoint: endpoint && {
       host: isIpAddress(endpoint.host) ? canonicalIp(endpoint.host) : endpoint.host,

@@ -243,6 +243,26 @@ const uniqueUsers: ClusterRule = (c, at) =>
     ([dup, idx]) => `${at}.users[${idx[1]}].name: ${show(dup)} is used by more than one user`,
   );
 
+/**
+ * TLS bootstrap needs a signer: the controller-manager signs kubelet CSRs with the cluster CA's key, so that key must be
+ * on the control-plane nodes; it signs for bootstrap.signingHours, which must fit a leaf's validity.
+ */
+const bootstrapNeedsSigner: ClusterRule = (c, at) => {
+  if (c.workers !== "bootstrap") return [];
+  const problems: string[] = [];
+  if (c.caKeys != null && c.caKeys !== "control-plane") {
+    problems.push(
+      `${at}.caKeys: workers: bootstrap needs caKeys: control-plane (the controller-manager signs kubelet certificates with the cluster CA's key), got ${show(c.caKeys)}`,
+    );
+  }
+  const signing = c.bootstrap?.signingHours;
+  const leaf = c.validity?.leafHours;
+  if (signing != null && leaf != null && signing > leaf) {
+    problems.push(`${at}.bootstrap.signingHours: ${signing} is longer than validity.leafHours (${leaf})`);
+  }
+  return problems;
+};
+
 export const CLUSTER_RULES: readonly ClusterRule[] = [
   leafWithinCa,
   renewalWithinLeaf,
@@ -252,6 +272,7 @@ export const CLUSTER_RULES: readonly ClusterRule[] = [
   agentWithoutKeyConfig,
   mastersOnlyBreakGlass,
   uniqueUsers,
+  bootstrapNeedsSigner,
 ];
 
 // ---- the stack: across clusters (each resolved, or undefined when it has problems) ------------------------------

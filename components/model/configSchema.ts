@@ -22,6 +22,10 @@ export type NodeRole = (typeof NODE_ROLES)[number];
 
 /** Where the three CA private keys go (docs/kubeadm.md §8): nowhere (external-CA mode) or every control-plane node. */
 export const CA_KEY_PLACEMENTS = ["none", "control-plane"] as const;
+
+/** How workers get their kubelet identity: certificates kube-pki issues per worker, or TLS bootstrap (README, "Workers"). */
+export const WORKER_MODES = ["managed", "bootstrap"] as const;
+export type WorkerMode = (typeof WORKER_MODES)[number];
 export type CaKeyPlacement = (typeof CA_KEY_PLACEMENTS)[number];
 
 /** Processes on a node that read kube-pki's files and must reload them after a change. */
@@ -376,6 +380,34 @@ export const ClusterSchema = Keys(
         default: "none",
         description: "Where CA private keys go: none (kubeadm's external-CA mode) or control-plane. Never workers.",
       }),
+    ),
+    workers: Type.Optional(
+      OneOf(WORKER_MODES, {
+        default: "managed",
+        description:
+          "How workers get their kubelet identity: managed (kube-pki issues each worker's kubelet certificates) or bootstrap (TLS bootstrap: bootstrap tokens, the controller-manager signs, kubelets rotate; no per-worker resource). bootstrap needs caKeys: control-plane.",
+      }),
+    ),
+    bootstrap: Type.Optional(
+      Keys(
+        {
+          tokenHours: Type.Optional(
+            Hours(2, {
+              default: 168,
+              description:
+                "Lifetime of each bootstrap token (7 days). A new token starts every half of it, so the next one exists before the current one expires.",
+            }),
+          ),
+          signingHours: Type.Optional(
+            Hours(1, {
+              default: 72,
+              description:
+                "kube-controller-manager --cluster-signing-duration: lifetime of the kubelet certificates it signs (72 h, as Typhoon); kubelets rotate at 70-90% of it. At most validity.leafHours.",
+            }),
+          ),
+        },
+        { default: {}, description: "TLS bootstrap of workers (with workers: bootstrap)." },
+      ),
     ),
     adopt: Type.Optional(
       Keys(perRoot(AdoptedCa, AdoptedSa), { default: {}, description: "Trust roots brought in from an existing cluster instead of made." }),
