@@ -4,7 +4,9 @@
 // through the load balancer; kubeadm's authorization (Node authorizer, NodeRestriction, the kubeadm:cluster-admins
 // binding made with super-admin.conf); the front proxy; API server → kubelet with the kubelet serving certificate;
 // service-account tokens across API servers; kubeadm takes every node's tree as it is and reads its expiry as
-// `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; and the everyday operation,
+// `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; workers: bootstrap's RBAC and
+// cluster-info against what the real `kubeadm init phase bootstrap-token` makes, taken over and kept, a bootstrap
+// token's rights, and the controller-manager signing its CSR with controlPlaneFlags; and the everyday operation,
 // an apiserver SAN added and a fourth control-plane node joined, with clients looping through the load balancer and
 // not one failed request.
 import assert from "node:assert/strict";
