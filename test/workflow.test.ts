@@ -21,8 +21,14 @@ const pinnedCli = () => JSON.parse(readFileSync(join(ROOT, "package.json"), "utf
 const secretsOf = (job: unknown) => [...new Set([...JSON.stringify(job).matchAll(/secrets\.(\w+)/g)].map((m) => m[1]!))].sort();
 /** The stacks CI deploys (one deploy environment each) and the credentials that can change a stack or reach a node. */
 const DEPLOYED = ["staging", "prod", "prod-eu"];
-const WRITE_SECRETS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE_KEY"];
-const READ_ONLY_SECRETS = ["PREVIEW_AWS_ACCESS_KEY_ID", "PREVIEW_AWS_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+const WRITE_SECRETS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD", "SSH_PRIVATE_KEY"];
+const READ_ONLY_SECRETS = [
+  "PREVIEW_AWS_ACCESS_KEY_ID",
+  "PREVIEW_AWS_SECRET_ACCESS_KEY",
+  "PREVIEW_PGPASSWORD",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+];
 const readmeCiCd = () => {
   const r = readFileSync(join(ROOT, "README.md"), "utf8");
   const at = r.indexOf("## CI/CD");
@@ -77,7 +83,10 @@ describe("the GitHub workflow", () => {
     }
     const preview = JSON.stringify(workflow().jobs.preview);
     assert.ok(!/SSH_PRIVATE_KEY|ssh-add|sshPrivateKey/.test(preview), "the preview never holds the deploy key");
-    assert.ok(!/secrets\.(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)\b/.test(preview), "the preview uses read-only backend credentials");
+    assert.ok(
+      !/secrets\.(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|PGPASSWORD)\b/.test(preview),
+      "the preview uses read-only backend credentials",
+    );
     assert.ok(!/--create/.test(text()), "no job creates a stack");
   });
 
