@@ -1,6 +1,7 @@
 // The policy pack (policy/) under the real CLI: `pulumi preview --policy-pack policy` runs it through the language
 // host's RunPlugin, as the CLI 3.248 engine runs every Node.js policy pack. Each rule stops a stack that breaks it,
-// with its message; thresholds come from --policy-pack-config; the shipped stacks pass with the defaults.
+// with its message (the threshold rules share one preview, each asserted on its own); thresholds come from
+// --policy-pack-config; the shipped stacks pass with the defaults.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -39,40 +40,46 @@ describe("policy pack: pulumi preview --policy-pack policy (real CLI)", function
     assert.match(out, message, describeRun(r));
   }
 
-  it("key-strength: an RSA key below minRsaBits", async () => {
-    const r = await preview("key", small({ keyAlgorithm: "RSA-2048" }), { "key-strength": { minRsaBits: 3072 } });
-    stopped(r, "key-strength", /RSA key of 2048 bits, below minRsaBits 3072/);
-  });
+  describe("a stack that breaks each threshold rule, under tightened thresholds (one preview)", () => {
+    let r: CliResult;
+    before(async () => {
+      const clusters = small({
+        keyAlgorithm: "RSA-2048",
+        protectCAs: false,
+        users: [{ name: "root", groups: ["system:masters"], breakGlass: true }],
+      });
+      r = await preview("prod-policy", clusters, {
+        "key-strength": { minRsaBits: 3072 },
+        "leaf-validity": { maxHours: 2160 },
+        "ca-validity": { maxHours: 43800 },
+        "early-renewal": { minHours: 1000 },
+      });
+    });
 
-  it("leaf-validity: a leaf valid longer than maxHours", async () => {
-    const r = await preview("leaf", small(), { "leaf-validity": { maxHours: 2160 } });
-    stopped(r, "leaf-validity", /valid for 8760 h, above maxHours 2160 for a leaf/);
-  });
-
-  it("ca-validity: a CA valid longer than maxHours", async () => {
-    const r = await preview("ca", small(), { "ca-validity": { maxHours: 43800 } });
-    stopped(r, "ca-validity", /valid for 87600 h, above maxHours 43800 for a CA/);
-  });
-
-  it("early-renewal: a leaf renewed later than minHours before expiry", async () => {
-    const r = await preview("renewal", small(), { "early-renewal": { minHours: 1000 } });
-    stopped(r, "early-renewal", /early renewal window of 720 h, below minHours 1000/);
-  });
-
-  it("protect-cas-in-production: unprotected CAs in a stack named prod-*", async () => {
-    const r = await preview("prod-policy", small({ protectCAs: false }));
-    stopped(r, "protect-cas-in-production", /a CA resource without protect in production stack prod-policy/);
+    it("key-strength: an RSA key below minRsaBits", () => stopped(r, "key-strength", /RSA key of 2048 bits, below minRsaBits 3072/));
+    it("leaf-validity: a leaf valid longer than maxHours", () =>
+      stopped(r, "leaf-validity", /valid for 8760 h, above maxHours 2160 for a leaf/));
+    it("ca-validity: a CA valid longer than maxHours", () => stopped(r, "ca-validity", /valid for 87600 h, above maxHours 43800 for a CA/));
+    it("early-renewal: a leaf renewed later than minHours before expiry", () =>
+      stopped(r, "early-renewal", /early renewal window of 720 h, below minHours 1000/));
+    it("protect-cas-in-production: unprotected CAs in a stack named prod-*", () =>
+      stopped(r, "protect-cas-in-production", /a CA resource without protect in production stack prod-policy/));
+    it("system-masters-break-glass: a system:masters user the policy config does not list (kubeadm's super-admin passes)", () => {
+      stopped(r, "system-masters-break-glass", /CN=root is in system:masters and is not a break-glass identity/);
+      assert.doesNotMatch(r.stdout, /CN=kubernetes-super-admin/, describeRun(r));
+    });
   });
 
   it("protect-cas-in-production: the old CA of a declared rotation's switch phase may go unprotected", async () => {
-    const r = await preview("prod-rotation", small({ protectCAs: true, rotation: { ca: { generation: 2, phase: "switch" } } }));
+    // A rotation starts with add (deployed), then switch unprotects generation 1, which drop deletes.
+    ws.writeStack("prod-rotation", small({ protectCAs: true, rotation: { ca: { generation: 2, phase: "add" } } }));
+    await ws.init("prod-rotation");
+    const up = await ws.up("prod-rotation");
+    assert.equal(up.code, 0, describeRun(up));
+    ws.writeStack("prod-rotation", small({ protectCAs: true, rotation: { ca: { generation: 2, phase: "switch" } } }));
+    const r = await ws.run(["preview", "--stack", "prod-rotation", "--non-interactive", "--policy-pack", POLICY]);
     assert.equal(r.code, 0, describeRun(r));
     assert.match(r.stdout, /Policies:\s+✅ kube-pki@v/, describeRun(r));
-  });
-
-  it("system-masters-break-glass: a system:masters user the policy config does not list", async () => {
-    const r = await preview("masters", small({ users: [{ name: "root", groups: ["system:masters"], breakGlass: true }] }));
-    stopped(r, "system-masters-break-glass", /CN=root is in system:masters and is not a break-glass identity/);
   });
 
   describe("a program that hands a private key around in clear text", () => {
