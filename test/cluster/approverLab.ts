@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { approverRbacObjects, APPROVER_NAME } from "../../components/model/approverRbac";
 import { renderClusters } from "../../offline/render";
 import { Daemon, makeTempDir, run, RunResult, startDaemon, stopDaemon } from "../e2e/proc";
@@ -69,11 +70,19 @@ export class ApproverLab {
     return r.stdout;
   }
 
-  /** A Node as its kubelet registers it: Hostname and InternalIP. */
+  /** The init node's super-admin client certificate, for direct API requests of the set-up. */
+  get admin(): Auth {
+    const user = parse(readFileSync(this.path("etc/kubernetes/super-admin.conf"), "utf8")).users[0].user;
+    const pem = (k: string) => Buffer.from(user[k], "base64").toString();
+    return { cert: pem("client-certificate-data"), key: pem("client-key-data") };
+  }
+
+  /** A Node as its kubelet registers it: Hostname and InternalIP (two API requests as super-admin). */
   async createNode(name: string, ip: string): Promise<void> {
-    await this.kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name } }));
+    const create = await this.api("POST", "/api/v1/nodes", this.admin, JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name } }));
     const status = { status: { addresses: [{ type: "InternalIP", address: ip }, { type: "Hostname", address: name }] } };
-    await this.kubectl(["patch", "node", name, "--subresource=status", "--type=merge", "-p", JSON.stringify(status)]);
+    const patch = await this.api("PATCH", `/api/v1/nodes/${name}/status`, this.admin, JSON.stringify(status), "application/merge-patch+json");
+    if (create.status !== 201 || patch.status !== 200) throw new Error(`Node ${name}: ${create.body} ${patch.body}`);
   }
 
   /** A kubelet client certificate of node <name> (CN system:node:<name>, O system:nodes), signed by the cluster CA. */
@@ -116,7 +125,7 @@ export class ApproverLab {
   }
 
   /** One API request (a shared agent: the benchmark's thousand requests reuse connections). */
-  api(method: string, path: string, auth: Auth, body?: string): Promise<{ status: number; body: string }> {
+  api(method: string, path: string, auth: Auth, body?: string, type = "application/json"): Promise<{ status: number; body: string }> {
     const ca = readFileSync(this.path("etc/kubernetes/pki/ca.crt"));
     return new Promise((resolve, reject) => {
       const req = https.request(
@@ -127,7 +136,7 @@ export class ApproverLab {
           method,
           ca,
           ...("token" in auth ? {} : { cert: auth.cert, key: auth.key }),
-          headers: { "content-type": "application/json", ...("token" in auth ? { authorization: `Bearer ${auth.token}` } : {}) },
+          headers: { "content-type": type, ...("token" in auth ? { authorization: `Bearer ${auth.token}` } : {}) },
           agent: agentFor(auth),
         },
         (res) => {
@@ -181,6 +190,11 @@ export class ApproverLab {
 
   approverLog(): string {
     return this.approver?.log().split("\n").slice(-30).join("\n") ?? "(approver not running)";
+  }
+
+  /** How many CSRs the running approver decided (its log has one line per decision). */
+  decisions(): number {
+    return (this.approver?.log().match(/: (approved|DENIED) CSR /g) ?? []).length;
   }
 
   async stop(): Promise<void> {
