@@ -48,7 +48,7 @@ func main() {
 	leaderElect := flag.Bool("leader-elect", true, "hold the Lease kube-system/"+name+" before deciding: one active approver per cluster")
 	qps := flag.Float64("qps", 100, "API requests per second (an approval is one update, plus one Node get)")
 	burst := flag.Int("burst", 200, "API request burst")
-	workers := flag.Int("workers", 8, "CSRs decided in parallel")
+	workers := flag.Int("workers", 32, "CSRs decided in parallel (each waits on two API round trips: few workers, not --qps, would bound the rate)")
 	healthz := flag.String("healthz-bind-address", "127.0.0.1:10271", "address of /healthz (\"\" disables it)")
 	flag.Parse()
 

@@ -9,7 +9,11 @@ import { parseArgs } from "node:util";
 import { ApproverLab, sleep } from "../test/cluster/approverLab";
 
 const { values } = parseArgs({
-  options: { nodes: { type: "string", default: "50" }, per: { type: "string", default: "18" }, settings: { type: "string", default: "100/200/8,20/40/8" } },
+  options: {
+    nodes: { type: "string", default: "50" },
+    per: { type: "string", default: "18" },
+    settings: { type: "string", default: "100/200/8,20/40/8" },
+  },
 });
 const nodes = Number(values.nodes);
 const per = Number(values.per);
@@ -17,9 +21,11 @@ const USAGES = ["digital signature", "server auth"];
 
 async function pool<T>(items: readonly T[], width: number, f: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await f(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await f(items[next++]!);
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -28,7 +34,11 @@ async function main(): Promise<void> {
     const adminAuth = lab.admin;
     const names = Array.from({ length: nodes }, (_, i) => `w-${i + 1}`);
     const ip = (i: number) => `10.89.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-    await pool(names.map((n, i) => [n, i] as const), 8, ([n, i]) => lab.createNode(n, ip(i)));
+    await pool(
+      names.map((n, i) => [n, i] as const),
+      8,
+      ([n, i]) => lab.createNode(n, ip(i)),
+    );
     // One valid and two forged requests per node (the approver's work does not depend on the key being fresh).
     const work = names.map((n, i) => ({
       name: n,
@@ -70,7 +80,9 @@ async function main(): Promise<void> {
       );
       console.log(rows[rows.length - 1]);
     }
-    console.log("| --qps/--burst/--workers | CSRs | approver start → all decided | first → last decision | decisions/s | forged approved | valid not approved |");
+    console.log(
+      "| --qps/--burst/--workers | CSRs | approver start → all decided | first → last decision | decisions/s | forged approved | valid not approved |",
+    );
     console.log("|---|---|---|---|---|---|---|");
     rows.forEach((r) => console.log(r));
   } finally {

@@ -20,7 +20,12 @@ describe("kube-pki-csr-approver (Go)", function () {
       env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly" },
     });
     assert.equal(r.code, 0, `go test failed:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
-    for (const t of ["TestDecide", "TestDecide/a_bootstrap_token_as_requester", "TestDecide/a_foreign_IP", "TestDecidedSkipsApprovedDeniedFailedAndIssued"])
+    for (const t of [
+      "TestDecide",
+      "TestDecide/a_bootstrap_token_as_requester",
+      "TestDecide/a_foreign_IP",
+      "TestDecidedSkipsApprovedDeniedFailedAndIssued",
+    ])
       assert.match(r.stdout, new RegExp(`--- PASS: ${t} `), `${t} did not run:\n${r.stdout.slice(-3000)}`);
   });
 
@@ -57,7 +62,10 @@ describe("the approver's kubeconfig in the catalog", () => {
   });
 
   it("workers: managed has no approver kubeconfig (a deployed managed stack gets no new resource)", () => {
-    assert.deepEqual(plan("managed").catalog.certificates.filter((c) => c.name.startsWith("kube-pki-csr-approver")), []);
+    assert.deepEqual(
+      plan("managed").catalog.certificates.filter((c) => c.name.startsWith("kube-pki-csr-approver")),
+      [],
+    );
   });
 
   it("over SSH its change restarts the approver one control-plane node at a time, with the default systemctl try-restart", () => {

@@ -11,7 +11,11 @@ export const KUBELET_SERVING_SIGNER = "kubernetes.io/kubelet-serving";
 
 const subjects = [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: APPROVER_USER }];
 const role = (kind: "ClusterRole" | "Role") => ({ apiGroup: "rbac.authorization.k8s.io", kind, name: APPROVER_NAME });
-const meta = (namespace?: string) => ({ name: APPROVER_NAME, ...(namespace ? { namespace } : {}), labels: { "app.kubernetes.io/managed-by": "kube-pki" } });
+const meta = (namespace?: string) => ({
+  name: APPROVER_NAME,
+  ...(namespace ? { namespace } : {}),
+  labels: { "app.kubernetes.io/managed-by": "kube-pki" },
+});
 
 /**
  * What approving takes (Kubernetes docs, "Certificate Signing Requests", Authorization): read CSRs, update their

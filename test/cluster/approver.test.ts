@@ -24,31 +24,34 @@ describe("kube-pki-csr-approver on a real control plane", function () {
     w1 = lab.nodeClient("w-1");
     w2 = lab.nodeClient("w-2");
     // A bootstrap token that may create CSRs, as kubeadm's kubeadm:kubelet-bootstrap binding allows.
-    await lab.kubectl(["apply", "-f", "-"], JSON.stringify({
-      apiVersion: "v1",
-      kind: "List",
-      items: [
-        {
-          apiVersion: "v1",
-          kind: "Secret",
-          type: "bootstrap.kubernetes.io/token",
-          metadata: { name: "bootstrap-token-abcdef", namespace: "kube-system" },
-          stringData: {
-            "token-id": "abcdef",
-            "token-secret": "0123456789abcdef",
-            "usage-bootstrap-authentication": "true",
-            "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
+    await lab.kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          {
+            apiVersion: "v1",
+            kind: "Secret",
+            type: "bootstrap.kubernetes.io/token",
+            metadata: { name: "bootstrap-token-abcdef", namespace: "kube-system" },
+            stringData: {
+              "token-id": "abcdef",
+              "token-secret": "0123456789abcdef",
+              "usage-bootstrap-authentication": "true",
+              "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
+            },
           },
-        },
-        {
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "ClusterRoleBinding",
-          metadata: { name: "kubeadm:kubelet-bootstrap" },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-bootstrapper" },
-          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:bootstrappers:kubeadm:default-node-token" }],
-        },
-      ],
-    }));
+          {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: "kubeadm:kubelet-bootstrap" },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node-bootstrapper" },
+            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:bootstrappers:kubeadm:default-node-token" }],
+          },
+        ],
+      }),
+    );
     lab.startApprover();
   });
   after(async () => {
@@ -60,13 +63,18 @@ describe("kube-pki-csr-approver on a real control plane", function () {
     const csr = await lab.decided(name);
     const denied = csr.status.conditions.find((c: any) => c.type === "Denied");
     assert.ok(denied, `not denied: ${JSON.stringify(csr.status)}`);
-    assert.equal(csr.status.conditions.some((c: any) => c.type === "Approved"), false);
+    assert.equal(
+      csr.status.conditions.some((c: any) => c.type === "Approved"),
+      false,
+    );
     assert.equal(denied.reason, "KubePkiDenied");
     assert.match(denied.message, reason);
     assert.equal(csr.status.certificate, undefined);
     let events: any[] = [];
     for (let i = 0; i < 50 && events.length === 0; i++) {
-      events = JSON.parse(await lab.kubectl(["get", "events", "-n", "default", "--field-selector", `involvedObject.name=${name}`, "-o", "json"])).items;
+      events = JSON.parse(
+        await lab.kubectl(["get", "events", "-n", "default", "--field-selector", `involvedObject.name=${name}`, "-o", "json"]),
+      ).items;
       if (events.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(events.length, 1, `events of ${name}: ${JSON.stringify(events)}`);
@@ -80,7 +88,11 @@ describe("kube-pki-csr-approver on a real control plane", function () {
     /** A SubjectAccessReview for the approver's user, as the API server authorizes its requests. */
     const allowed = async (verb: string, group: string, resource: string, name?: string, namespace?: string, subresource?: string) => {
       const attributes = { verb, group, resource, name, namespace, subresource };
-      const review = { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: APPROVER_USER, resourceAttributes: attributes } };
+      const review = {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: { user: APPROVER_USER, resourceAttributes: attributes },
+      };
       return JSON.parse(await lab.kubectl(["create", "-f", "-", "-o", "json"], JSON.stringify(review))).status.allowed as boolean;
     };
     const certs = "certificates.k8s.io";
@@ -117,7 +129,10 @@ describe("kube-pki-csr-approver on a real control plane", function () {
   it("forged: an extra DNS SAN is denied", async () => {
     const request = lab.servingRequest("system:node:w-1", { dns: ["w-1", "kubernetes.default.svc"], ip: ["10.88.0.21"] });
     await lab.submit(w1, "forged-extra-san", request, SERVER_USAGES);
-    await assertDenied("forged-extra-san", /DNS name "kubernetes.default.svc" is not a Hostname, InternalDNS or ExternalDNS address of Node "w-1"/);
+    await assertDenied(
+      "forged-extra-san",
+      /DNS name "kubernetes.default.svc" is not a Hostname, InternalDNS or ExternalDNS address of Node "w-1"/,
+    );
   });
 
   it("forged: an IP that is not the Node's (w-2's address in w-1's CSR) is denied", async () => {
@@ -127,7 +142,10 @@ describe("kube-pki-csr-approver on a real control plane", function () {
 
   it("forged: client auth usage is denied", async () => {
     await lab.submit(w1, "forged-client-usage", lab.servingRequest("system:node:w-1", { dns: ["w-1"] }), [...SERVER_USAGES, "client auth"]);
-    await assertDenied("forged-client-usage", /usages \[client auth digital signature server auth\] are not \[digital signature server auth\]/);
+    await assertDenied(
+      "forged-client-usage",
+      /usages \[client auth digital signature server auth\] are not \[digital signature server auth\]/,
+    );
   });
 
   it("forged: a bootstrap token as requester is denied", async () => {

@@ -19,6 +19,8 @@ export type Auth = { readonly cert: string; readonly key: string } | { readonly 
 
 export class ApproverLab {
   private approver?: Daemon;
+  /** Each start logs to its own file: decisions() counts one run's decisions. */
+  private starts = 0;
   private readonly tmp = makeTempDir("approver-lab");
   private constructor(
     readonly network: LabNetwork,
@@ -79,9 +81,27 @@ export class ApproverLab {
 
   /** A Node as its kubelet registers it: Hostname and InternalIP (two API requests as super-admin). */
   async createNode(name: string, ip: string): Promise<void> {
-    const create = await this.api("POST", "/api/v1/nodes", this.admin, JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name } }));
-    const status = { status: { addresses: [{ type: "InternalIP", address: ip }, { type: "Hostname", address: name }] } };
-    const patch = await this.api("PATCH", `/api/v1/nodes/${name}/status`, this.admin, JSON.stringify(status), "application/merge-patch+json");
+    const create = await this.api(
+      "POST",
+      "/api/v1/nodes",
+      this.admin,
+      JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name } }),
+    );
+    const status = {
+      status: {
+        addresses: [
+          { type: "InternalIP", address: ip },
+          { type: "Hostname", address: name },
+        ],
+      },
+    };
+    const patch = await this.api(
+      "PATCH",
+      `/api/v1/nodes/${name}/status`,
+      this.admin,
+      JSON.stringify(status),
+      "application/merge-patch+json",
+    );
     if (create.status !== 201 || patch.status !== 200) throw new Error(`Node ${name}: ${create.body} ${patch.body}`);
   }
 
@@ -92,12 +112,16 @@ export class ApproverLab {
       csr = join(dir, "csr"),
       cert = join(dir, "crt");
     execFileSync("openssl", ["ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key], { stdio: "pipe" });
-    execFileSync("openssl", ["req", "-new", "-key", key, "-subj", `/O=system:nodes/CN=system:node:${name}`, "-out", csr], { stdio: "pipe" });
+    execFileSync("openssl", ["req", "-new", "-key", key, "-subj", `/O=system:nodes/CN=system:node:${name}`, "-out", csr], {
+      stdio: "pipe",
+    });
     const ca = this.path("etc/kubernetes/pki/ca-signer.crt");
     const caKey = this.path("etc/kubernetes/pki/ca.key");
     const ext = join(dir, "ext");
     writeFileSync(ext, "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
-    execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-days", "1", "-extfile", ext, "-out", cert], { stdio: "pipe" });
+    execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-days", "1", "-extfile", ext, "-out", cert], {
+      stdio: "pipe",
+    });
     return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
   }
 
@@ -161,7 +185,8 @@ export class ApproverLab {
       const csr = await this.csr(name);
       const conditions: any[] = csr.status?.conditions ?? [];
       if (conditions.some((c) => c.type === "Approved" || c.type === "Denied") && (!issued || csr.status?.certificate)) return csr;
-      if (Date.now() > deadline) throw new Error(`CSR ${name} not decided${issued ? " and issued" : ""}: ${JSON.stringify(csr.status)}\n${this.approverLog()}`);
+      if (Date.now() > deadline)
+        throw new Error(`CSR ${name} not decided${issued ? " and issued" : ""}: ${JSON.stringify(csr.status)}\n${this.approverLog()}`);
       await sleep(200);
     }
   }
@@ -178,7 +203,7 @@ export class ApproverLab {
         `--healthz-bind-address=${this.node.address}:10271`,
         ...flags,
       ],
-      join(this.tmp, "approver.log"),
+      join(this.tmp, `approver-${++this.starts}.log`),
       { maxLifetimeMs: 3_600_000 },
     );
   }
