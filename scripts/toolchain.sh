@@ -20,6 +20,7 @@
 #   pulumi-resource-pulumi-nodejs   the dynamic-provider host the CLI release ships, as a one-line script
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl   k8s.io/kubernetes (toolchain/kubernetes)
 #   etcd, etcdctl                   go.etcd.io/etcd v3.6 (toolchain/etcd)
+#   kube-pki-csr-approver           kube-pki's kubelet serving-certificate approver (approver/), for control-plane nodes
 # Each step is skipped when its output exists and was built from the same inputs (a stamp per binary), so a second
 # run takes seconds. One progress line per step on stderr, with its time. KUBE_PKI_CACHE moves the cache
 # (default ~/.cache/kube-pki). `--dir` prints the directory without building (exit 1 if anything is missing).
@@ -35,7 +36,7 @@ cache=${KUBE_PKI_CACHE:-$HOME/.cache/kube-pki}/toolchain/pulumi-$PULUMI_VERSION.
 bin=$cache/bin
 K8S_PROVIDER_VERSION=4.25.0
 BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-tls pulumi-resource-command pulumi-resource-kubernetes
-  pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd etcdctl)
+  pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd etcdctl kube-pki-csr-approver)
 
 case "${1:-}" in
   --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -144,6 +145,9 @@ build_kube() {
   go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$(k8s_ldflags)" -o "$bin/$1" "k8s.io/kubernetes/cmd/$1" &&
   "$bin/$1" --version 2>/dev/null || "$bin/$1" version --client 2>/dev/null || "$bin/$1" version -o short
 }
+build_approver() {
+  cd "$repo/approver" && go build -trimpath -ldflags "-s -w" -o "$bin/kube-pki-csr-approver" . && "$bin/kube-pki-csr-approver" -h 2>&1 | head -1
+}
 build_etcd() {
   cd "$repo/toolchain/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/$1" "$2" && { "$bin/$1" --version 2>/dev/null || "$bin/$1" version; }
 }
@@ -159,4 +163,5 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl; 
 done
 step "etcd $ETCD_VERSION" etcd "$(digest "$repo/toolchain/etcd")" build_etcd etcd go.etcd.io/etcd/server/v3
 step "etcdctl $ETCD_VERSION" etcdctl "$(digest "$repo/toolchain/etcd")" build_etcd etcdctl go.etcd.io/etcd/etcdctl/v3
+step "kube-pki-csr-approver" approver "$(digest "$repo/approver")" build_approver
 echo "$bin"

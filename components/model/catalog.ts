@@ -5,6 +5,7 @@
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
+import { APPROVER_NAME, APPROVER_USER } from "./approverRbac";
 import { buildName, CA_SIGNER_PATH, catalogId, KEY_PAIR_PATHS, KeyPairName, kubeconfigPath, SA_PATHS, userCatalogId } from "./names";
 
 export type CaName = "ca" | "front-proxy-ca" | "etcd-ca";
@@ -53,6 +54,8 @@ interface KubeconfigProfile {
   /** CPE: the control-plane endpoint; LOCAL: the node's own API server (docs/kubeadm.md §4). */
   readonly server: "CPE" | "LOCAL";
   readonly readers: readonly Reader[];
+  /** Only in clusters where this holds (default: every cluster). */
+  readonly when?: (cluster: ClusterSpec) => boolean;
 }
 
 // ---- the table ----------------------------------------------------------------------------------------------------
@@ -193,6 +196,16 @@ export const KUBECONFIGS: readonly KubeconfigProfile[] = [
     organization: "system:node-proxier",
     server: "CPE",
     readers: ["kube-proxy"],
+  },
+  {
+    // kube-pki's kubelet serving-certificate approver (approver/), on every control-plane node, leader-elected.
+    name: `${APPROVER_NAME}.conf`,
+    scope: "control-plane",
+    audience: "control-plane",
+    commonName: fixed(APPROVER_USER),
+    server: "LOCAL",
+    readers: ["kube-pki-csr-approver"],
+    when: (c) => c.workers === "bootstrap",
   },
 ];
 
@@ -387,7 +400,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   }
 
   const endpoint = endpointUrl(cluster, initNode);
-  for (const kc of KUBECONFIGS) {
+  for (const kc of KUBECONFIGS.filter((k) => k.when?.(cluster) ?? true)) {
     for (const node of nodesInScope(cluster, kc.scope)) {
       const commonName = kc.commonName(node ?? initNode);
       const id = catalogId(kc.name, node?.name);

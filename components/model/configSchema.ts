@@ -29,7 +29,15 @@ export type WorkerMode = (typeof WORKER_MODES)[number];
 export type CaKeyPlacement = (typeof CA_KEY_PLACEMENTS)[number];
 
 /** Processes on a node that read kube-pki's files and must reload them after a change. */
-export const READERS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"] as const;
+export const READERS = [
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "etcd",
+  "kubelet",
+  "kube-proxy",
+  "kube-pki-csr-approver",
+] as const;
 export type Reader = (typeof READERS)[number];
 
 export const SSH_AUTH = ["key", "agent"] as const;
@@ -62,6 +70,9 @@ export const DEFAULT_RESTART_COMMANDS: Readonly<Record<Reader, string>> = {
   etcd: crictlRestart("etcd"),
   kubelet: "systemctl restart kubelet",
   "kube-proxy": crictlRestart("kube-proxy"),
+  // kube-pki's approver is a systemd unit (approver/kube-pki-csr-approver.service); try-restart leaves a node
+  // without it (workers: managed, or not installed yet) alone.
+  "kube-pki-csr-approver": "systemctl try-restart kube-pki-csr-approver",
 };
 
 /** Thirty days: a scheduled `pulumi up` inside this window re-issues the leaf (docs/tls-provider.md §8). Its default

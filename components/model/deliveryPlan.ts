@@ -57,7 +57,13 @@ export interface DeliveryPlan {
 }
 
 /** Readers that run on control-plane nodes only and so are restarted one node at a time. */
-const CONTROL_PLANE_READERS: readonly Reader[] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
+const CONTROL_PLANE_READERS: readonly Reader[] = [
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "etcd",
+  "kube-pki-csr-approver",
+];
 
 /** etcd requires a client certificate on both ports; the healthcheck client is the identity kubeadm made for that. */
 const ETCD_HEALTH_CLIENT = {
