@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { approverRbacObjects } from "../model/approverRbac";
 import { BOOTSTRAP_RBAC, CLUSTER_INFO, clusterInfoKubeconfig, manifestSlug, RbacManifest } from "../model/bootstrapRbac";
 import { childName } from "../model/names";
 
@@ -48,7 +49,9 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     // Deleting one of them (workers: managed again, the cluster removed, `pulumi destroy`) would take from an adopted
     // cluster what kubeadm made and its joins rely on: they stay. Without tokens no one is in the bootstrap group.
     const options = { parent: this, provider: this.provider, ...after, retainOnDelete: true };
-    const objects: pulumi.CustomResource[] = BOOTSTRAP_RBAC.map((m: RbacManifest) => {
+    // kubeadm's bootstrap RBAC, and the access of kube-pki's serving-certificate approver (README, "Kubelet serving
+    // certificates"), which runs on the control-plane nodes of every bootstrap cluster.
+    const objects: pulumi.CustomResource[] = [...BOOTSTRAP_RBAC, ...approverRbacObjects()].map((m: RbacManifest) => {
       const Resource = RESOURCES[m.kind] as new (n: string, a: object, o: pulumi.CustomResourceOptions) => pulumi.CustomResource;
       return new Resource(childName(name, manifestSlug(m)), { ...m, metadata: { ...m.metadata, annotations: UPSERT } }, options);
     });

@@ -3,14 +3,16 @@
 // may read kubelet CSRs, set their approval for the kubelet-serving signer only, read Nodes, and nothing else but
 // its events and its leader-election Lease. Pure: the bootstrap component creates these objects with admin.conf.
 
+import type { RbacManifest } from "./bootstrapRbac";
+
 /** The approver's user: the CN of its kubeconfig's client certificate (no group: it holds no other binding). */
 export const APPROVER_USER = "kube-pki:csr-approver";
 /** The program, its kubeconfig (kubeconfigPath) and its Lease in kube-system share this name. */
 export const APPROVER_NAME = "kube-pki-csr-approver";
 export const KUBELET_SERVING_SIGNER = "kubernetes.io/kubelet-serving";
 
-const subjects = [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: APPROVER_USER }];
-const role = (kind: "ClusterRole" | "Role") => ({ apiGroup: "rbac.authorization.k8s.io", kind, name: APPROVER_NAME });
+const subjects = [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: APPROVER_USER }] as const;
+const role = (kind: "ClusterRole" | "Role") => ({ apiGroup: "rbac.authorization.k8s.io", kind, name: APPROVER_NAME }) as const;
 const meta = (namespace?: string) => ({
   name: APPROVER_NAME,
   ...(namespace ? { namespace } : {}),
@@ -23,7 +25,7 @@ const meta = (namespace?: string) => ({
  * (get), events go to `default` (where the events of cluster-scoped objects such as CSRs land), the Lease is the
  * approver's own (`create` cannot be limited to a name).
  */
-export function approverRbacObjects(): readonly Record<string, unknown>[] {
+export function approverRbacObjects(): readonly RbacManifest[] {
   return [
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
