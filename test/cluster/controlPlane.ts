@@ -274,9 +274,9 @@ export class ControlPlane {
   /** kube-controller-manager with kubeadm's flags (its own address, not 127.0.0.1: several share the host). */
   /**
    * `signingCert`: kubeadm's manifest signs with ca.crt; kube-pki's `ca-signer.crt` is what it must be once ca.crt
-   * may hold a rotation's bundle (README, "Rotating a CA").
+   * may hold a rotation's bundle (README, "Rotating a CA"). `extraArgs`: flags after kubeadm's (a later one wins).
    */
-  startControllerManager(node: LabNode, signing: boolean, signingCert = "ca.crt"): Daemon {
+  startControllerManager(node: LabNode, signing: boolean, signingCert = "ca.crt", extraArgs: readonly string[] = []): Daemon {
     return this.start(node, "kube-controller-manager", [
       "kube-controller-manager",
       `--bind-address=${node.address}`,
@@ -295,6 +295,7 @@ export class ControlPlane {
       `--root-ca-file=${this.pki(node, "ca.crt")}`,
       `--service-account-private-key-file=${this.pki(node, "sa.key")}`,
       "--use-service-account-credentials=true",
+      ...extraArgs,
     ]);
   }
 
