@@ -10,7 +10,7 @@
 //   /work/brief/isolated.sh npx ts-node -T bench/bootstrap.ts hollow [--nodes 100]
 //   /work/brief/isolated.sh npx ts-node -T bench/bootstrap.ts csr [--csrs 10000] [--defaults]
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Daemon, makeTempDir, run, startDaemon, stopDaemon } from "../test/e2e/proc";
 import { bootstrapKubeconfig, KubeadmControlPlane, must, waitFor } from "../test/cluster/kubelets";
@@ -36,6 +36,10 @@ async function hollow(nodes: number): Promise<Record<string, unknown>> {
   const bootstrap = join(dir, "bootstrap-kubelet.conf");
   writeFileSync(bootstrap, bootstrapKubeconfig(lab.server, lab.caPem, lab.token), { mode: 0o600 });
   const daemons: Daemon[] = [];
+  // kubemark's fake runtime listens on /tmp/kubelet_remote_<random>.sock whatever TMPDIR says, and a signal leaves
+  // the socket behind: the ones that appear during the run are removed after it.
+  const sockets = () => new Set(readdirSync("/tmp").filter((f) => /^kubelet_remote_\d+\.sock$/.test(f)));
+  const socketsBefore = sockets();
   const t0 = Date.now();
   for (let i = 0; i < nodes; i++) {
     const home = join(dir, `hollow-${i}`);
@@ -55,7 +59,7 @@ async function hollow(nodes: number): Promise<Record<string, unknown>> {
           "--kubelet-read-only-port=0",
         ],
         join(home, "log"),
-        // Its fake runtime's socket and its root directory are temp files: keep them in the node's directory.
+        // Its root directory is a temp directory: keep it in the node's directory.
         { env: { ...process.env, TMPDIR: home }, maxLifetimeMs: 3_600_000 },
       ),
     );
@@ -88,6 +92,7 @@ async function hollow(nodes: number): Promise<Record<string, unknown>> {
   );
   const rss = daemons.map((d) => rssOfTree(d.child.pid!));
   await Promise.all(daemons.map((d) => stopDaemon(d, 5_000)));
+  for (const f of sockets()) if (!socketsBefore.has(f)) rmSync(join("/tmp", f), { force: true });
   await lab.stop();
   return {
     nodes,

@@ -63,47 +63,60 @@ func main() {
 	var mu sync.Mutex
 	done := make(chan struct{})
 
-	w, err := client.CertificatesV1().CertificateSigningRequests().Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		fail("watch: %v", err)
-	}
 	var denied int
+	// observe records one CSR's state; it reports whether every CSR has been issued (or refused).
+	observe := func(csr *certv1.CertificateSigningRequest) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.HasPrefix(csr.Name, *prefix+"-") {
+			return len(issued) == *n
+		}
+		if _, seen := issued[csr.Name]; seen {
+			return len(issued) == *n
+		}
+		for _, c := range csr.Status.Conditions {
+			if c.Type == certv1.CertificateDenied || c.Type == certv1.CertificateFailed {
+				denied++
+				issued[csr.Name] = -1
+			}
+		}
+		if _, refused := issued[csr.Name]; !refused && len(csr.Status.Certificate) > 0 {
+			// An event can reach us before Create returns: the submit time is then not yet recorded.
+			t, ok := submitted[csr.Name]
+			if !ok {
+				t = time.Now()
+			}
+			issued[csr.Name] = time.Since(t)
+		}
+		return len(issued) == *n
+	}
 	go func() {
 		defer close(done)
-		for ev := range w.ResultChan() {
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
+		// The API server closes a watch that falls behind (30,000 events for 10,000 CSRs): list to catch up, then
+		// watch again from the list's resource version, until every CSR is seen issued or the context ends.
+		for ctx.Err() == nil {
+			list, err := client.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				time.Sleep(time.Second)
 				continue
 			}
-			csr, ok := ev.Object.(*certv1.CertificateSigningRequest)
-			if !ok || !strings.HasPrefix(csr.Name, *prefix+"-") {
-				continue
+			all := false
+			for i := range list.Items {
+				all = observe(&list.Items[i])
 			}
-			for _, c := range csr.Status.Conditions {
-				if c.Type == certv1.CertificateDenied || c.Type == certv1.CertificateFailed {
-					mu.Lock()
-					if _, seen := issued[csr.Name]; !seen {
-						denied++
-						issued[csr.Name] = -1
-					}
-					mu.Unlock()
-				}
-			}
-			if len(csr.Status.Certificate) == 0 {
-				continue
-			}
-			mu.Lock()
-			if _, seen := issued[csr.Name]; !seen {
-				// A watch event can reach us before Create returns: the submit time is then not yet recorded.
-				t, ok := submitted[csr.Name]
-				if !ok {
-					t = time.Now()
-				}
-				issued[csr.Name] = time.Since(t)
-			}
-			all := len(issued) == *n
-			mu.Unlock()
 			if all {
 				return
+			}
+			w, err := client.CertificatesV1().CertificateSigningRequests().Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+			if err != nil {
+				continue
+			}
+			for ev := range w.ResultChan() {
+				csr, ok := ev.Object.(*certv1.CertificateSigningRequest)
+				if (ev.Type == watch.Added || ev.Type == watch.Modified) && ok && observe(csr) {
+					w.Stop()
+					return
+				}
 			}
 		}
 	}()
@@ -153,11 +166,7 @@ func main() {
 	if submitErr != nil {
 		fail("create: %v", submitErr)
 	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	w.Stop()
+	<-done
 	total := time.Since(start)
 
 	mu.Lock()
