@@ -4,8 +4,9 @@
 //            bootstrap kubeconfig and the cluster CA; time from launch to the last node's client certificate and to
 //            the last Node Ready, and each process's resident memory once all are Ready.
 //   csr      the load generator (bench/csrload) submits N node client CSRs with a bootstrap token and waits until
-//            the controller-manager has approved and signed every one, with the controller-manager's flags either
-//            kube-pki's for a large cluster (--kube-api-qps=500 --kube-api-burst=1000) or the defaults.
+//            the controller-manager has approved and signed every one, with the controller-manager's flags kube-pki's
+//            for workers: bootstrap (components/model/controlPlaneFlags.ts) or, with --defaults, those without its
+//            API rate flags (--kube-api-qps, --kube-api-burst at their defaults).
 // Usage (root, in a private network namespace as the control-plane tests run):
 //   /work/brief/isolated.sh npx ts-node -T bench/bootstrap.ts hollow [--nodes 100]
 //   /work/brief/isolated.sh npx ts-node -T bench/bootstrap.ts csr [--csrs 10000] [--defaults]
@@ -13,10 +14,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Daemon, makeTempDir, run, startDaemon, stopDaemon } from "../test/e2e/proc";
-import { bootstrapKubeconfig, KubeadmControlPlane, must, waitFor } from "../test/cluster/kubelets";
-
-/** The controller-manager flags kube-pki's control-plane config sets for a large cluster's CSR rate. */
-export const LARGE_CLUSTER_CONTROLLER_MANAGER_ARGS = ["--kube-api-qps=500", "--kube-api-burst=1000"];
+import { controllerManagerFlags, flagArgs } from "../components/model/controlPlaneFlags";
+import { API_RATE_FLAGS, BOOTSTRAP_DEFAULTS, bootstrapKubeconfig, KubeadmControlPlane, must, waitFor } from "../test/cluster/kubelets";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -114,7 +113,7 @@ function rssOfTree(pid: number): number {
 }
 
 async function csr(csrs: number, defaults: boolean): Promise<Record<string, unknown>> {
-  const lab = await KubeadmControlPlane.start([], defaults ? [] : LARGE_CLUSTER_CONTROLLER_MANAGER_ARGS);
+  const lab = await KubeadmControlPlane.start([], defaults ? "defaults" : "kube-pki");
   const bootstrap = join(makeTempDir("csrload"), "bootstrap-kubelet.conf");
   writeFileSync(bootstrap, bootstrapKubeconfig(lab.server, lab.caPem, lab.token), { mode: 0o600 });
   // The controller-manager's signer and approver run once it holds its lease: wait for one CSR to go through first.
@@ -125,7 +124,8 @@ async function csr(csrs: number, defaults: boolean): Promise<Record<string, unkn
   });
   await lab.stop();
   must(r);
-  return { controllerManager: defaults ? "defaults" : LARGE_CLUSTER_CONTROLLER_MANAGER_ARGS.join(" "), ...JSON.parse(r.stdout) };
+  const flags = controllerManagerFlags(BOOTSTRAP_DEFAULTS).filter((f) => API_RATE_FLAGS.includes(f.name));
+  return { controllerManager: defaults ? "kube-pki's without its rate flags" : flagArgs(flags).join(" "), ...JSON.parse(r.stdout) };
 }
 
 async function main(): Promise<void> {

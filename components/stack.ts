@@ -8,6 +8,9 @@ import { CaName } from "./model/catalog";
 import { ClusterPki, IssuedInventoryEntry } from "./pki/clusterPki";
 import { ClusterDelivery } from "./delivery/clusterDelivery";
 import { ClusterPublication } from "./publication/clusterPublication";
+import { ClusterBootstrap } from "./bootstrap/clusterBootstrap";
+import { controlPlaneFlags, controllerManagerFlags } from "./model/controlPlaneFlags";
+import { endpointUrl } from "./model/catalog";
 import { DestroyGuard } from "./destroyGuard";
 import { ClusterSpec, ConfigError } from "./model/config";
 import {
@@ -42,6 +45,11 @@ export interface StackOutputs {
   readonly rotation: pulumi.Output<Record<string, RotationState>>;
   /** Per cluster: each trust root's generations with their identity, which the next update holds them to. */
   readonly trustRoots: pulumi.Output<Record<string, RecordedRoots>>;
+  /**
+   * Per cluster, by component: the flags its config implies beyond kubeadm's manifests (`--name=value`), for whatever
+   * writes the static-pod manifests (README, "Workers").
+   */
+  readonly controlPlaneFlags: pulumi.Output<Record<string, ReturnType<typeof controlPlaneFlags>>>;
 }
 
 export interface StackProgram {
@@ -178,15 +186,27 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
         etcdPeerCertSANs: cluster.etcd.peerCertSANs,
       },
       adminKubeconfig: pki.adminKubeconfig,
+      controllerManagerFlags: controllerManagerFlags(cluster),
       cas: pki.caSigners,
       serviceAccount: { publicKeyPem: pki.serviceAccountPublicKey, privateKeyPem: pki.serviceAccountPrivateKey },
       managementKubeconfig: managementKubeconfigs[i],
       rollout: deliveries[i],
     });
   });
+  // TLS bootstrap's objects live in the cluster: part of "deliver" too, written once delivery has rolled out.
+  const bootstraps = plans.map(({ catalog }, i) =>
+    !deliver || catalog.cluster.workers !== "bootstrap"
+      ? undefined
+      : new ClusterBootstrap(buildName({ kind: "cluster-bootstrap", cluster: catalog.cluster.name }), {
+          adminKubeconfig: clusters[i]!.adminKubeconfig,
+          server: endpointUrl(catalog.cluster, catalog.initNode),
+          caBundle: clusters[i]!.trustBundle("ca"),
+          rollout: deliveries[i],
+        }),
+  );
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
-    const others = [deliveries[i], publications[i]].filter((r) => r !== undefined);
+    const others = [deliveries[i], publications[i], bootstraps[i]].filter((r) => r !== undefined);
     new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers: [clusters[i]!, ...others] });
   });
   return {
@@ -201,12 +221,21 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
         .all(
           plans.map(({ catalog: { cluster } }, i) =>
             pulumi
-              .all([clusters[i]!.inventory, clusters[i]!.trustRecord, deliveries[i]?.rolledOut ?? true, publications[i]?.published ?? true])
+              .all([
+                clusters[i]!.inventory,
+                clusters[i]!.trustRecord,
+                deliveries[i]?.rolledOut ?? true,
+                publications[i]?.published ?? true,
+                bootstraps[i]?.written ?? true,
+              ])
               .apply(() => [cluster.name, { ...cluster.rotation }] as const),
           ),
         )
         .apply((entries) => Object.fromEntries(entries)),
       trustRoots: byCluster(clusters, (p) => p.trustRecord),
+      controlPlaneFlags: pulumi.output(
+        Object.fromEntries(plans.map(({ catalog: { cluster } }) => [cluster.name, controlPlaneFlags(cluster)])),
+      ),
     },
   };
 }

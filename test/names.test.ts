@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  BOOTSTRAP_CHILDREN,
   buildName,
   ClientPart,
   ClusterPlan,
@@ -119,10 +120,14 @@ describe("resource names (components/model/names.ts)", () => {
     assert.deepEqual(all.map(buildName).sort(), TODAY);
   });
 
-  // Kinds the stack above does not register: a push its plans no longer have, and the publication's read of kubeadm-config.
+  // Kinds the stack above does not register: a push its plans no longer have, the publication's read of kubeadm-config,
+  // TLS bootstrap's objects.
   const extra: ResourceName[] = [
     { kind: "unplanned-push", owner: "gone-w-9", bundle: "kubelet-conf" },
     { kind: "publication", cluster: "prod-eu", child: "kubeadm-config-current" },
+    // TLS bootstrap's objects (workers: bootstrap), which the stack above (managed workers) does not have.
+    { kind: "cluster-bootstrap", cluster: "prod-eu" },
+    ...BOOTSTRAP_CHILDREN.map((child) => ({ kind: "cluster-bootstrap" as const, cluster: "prod", child })),
     // A push and a restart a node no longer has are still read (a worker that was a control-plane node).
     { kind: "push", cluster: "prod-eu", node: "w-1", bundle: "apiserver" },
     { kind: "restart", cluster: "prod", node: "w-1", reader: "etcd" },

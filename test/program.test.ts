@@ -37,6 +37,7 @@ describe("the Pulumi program (index.ts)", () => {
     assert.deepEqual(Object.keys(ev.result).sort(), [
       "adminKubeconfigs",
       "caCertificates",
+      "controlPlaneFlags",
       "inventory",
       "rotation",
       "trustRoots",

@@ -273,7 +273,8 @@ export interface ClusterCatalog {
 const certificateFile = (source: string, path: string): FileSpec => ({ path, mode: 0o644, owner: "root", source, content: "certificate" });
 const privateKeyFile = (source: string, path: string): FileSpec => ({ path, mode: 0o600, owner: "root", source, content: "private-key" });
 
-function endpointUrl(cluster: ClusterSpec, initNode: NodeSpec): string {
+/** The URL kubeconfigs reach the API servers at: the control-plane endpoint, else the init node's API server. */
+export function endpointUrl(cluster: ClusterSpec, initNode: NodeSpec): string {
   const cpe = cluster.controlPlaneEndpoint;
   return cpe ? httpsUrl(cpe.host, cpe.port) : httpsUrl(initNode.address, cluster.apiServer.bindPort);
 }

@@ -7,6 +7,7 @@ import type { CaName } from "./catalog";
 import type { Reader } from "./config";
 import type { ClusterPlan } from "./plan";
 import type { TrustRoot } from "./trust";
+import { BOOTSTRAP_RBAC, CLUSTER_INFO, manifestSlug } from "./bootstrapRbac";
 
 // ---- files on a node --------------------------------------------------------------------------------------------
 
@@ -106,6 +107,13 @@ export const PUBLICATION_CHILDREN = [
 ] as const;
 export type PublicationChild = (typeof PUBLICATION_CHILDREN)[number];
 
+/** The resources of a cluster's TLS bootstrap objects, below it: its provider and one per object of bootstrapRbac.ts. */
+export const BOOTSTRAP_CHILDREN = [
+  "workload",
+  ...BOOTSTRAP_RBAC.map(manifestSlug),
+  manifestSlug({ kind: "ConfigMap", metadata: CLUSTER_INFO }),
+] as const;
+
 /** What a resource name stands for. `generation` counts a trust root's generations from 1 (the one without a suffix). */
 export type ResourceName =
   | { readonly kind: "pki"; readonly cluster: string }
@@ -128,6 +136,7 @@ export type ResourceName =
   | { readonly kind: "unplanned-push"; readonly owner: string; readonly bundle: string }
   | { readonly kind: "restart"; readonly cluster: string; readonly node: string; readonly reader: Reader }
   | { readonly kind: "publication"; readonly cluster: string; readonly child?: PublicationChild }
+  | { readonly kind: "cluster-bootstrap"; readonly cluster: string; readonly child?: string }
   | { readonly kind: "destroy-guard"; readonly cluster: string };
 
 /** A resource below a component, named after it. */
@@ -170,6 +179,8 @@ export function buildName(x: ResourceName): string {
       return dashed(x.cluster, x.node, "restart", x.reader);
     case "publication":
       return withPart(dashed(x.cluster, "publication"), x.child);
+    case "cluster-bootstrap":
+      return withPart(dashed(x.cluster, "cluster-bootstrap"), x.child);
     case "destroy-guard":
       return dashed(x.cluster, "destroy-guard");
   }
@@ -216,6 +227,7 @@ function plannedNames({ catalog }: ClusterPlan): Map<string, ResourceName> {
     { kind: "delivery", cluster },
     { kind: "destroy-guard", cluster },
     ...[undefined, ...PUBLICATION_CHILDREN].map((child) => ({ kind: "publication" as const, cluster, ...optional("child", child) })),
+    ...[undefined, ...BOOTSTRAP_CHILDREN].map((child) => ({ kind: "cluster-bootstrap" as const, cluster, ...optional("child", child) })),
     ...[undefined, "key" as const].map((part) => ({ kind: "service-account" as const, cluster, generation: 1, ...optional("part", part) })),
     ...catalog.certificates.flatMap((c) => certificateNames(cluster, c)),
     ...catalog.cluster.nodes.flatMap(({ name: node }): ResourceName[] => [

@@ -3,7 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { CaName } from "../model/catalog";
 import { Signer } from "../pki/certificateAuthority";
 import { PublicationSpec } from "../model/config";
-import { KubeadmSans, withCertSANs } from "../model/kubeadmConfig";
+import { KubeadmSans, withCertSANs, withControllerManagerArgs } from "../model/kubeadmConfig";
+import { Flag } from "../model/controlPlaneFlags";
 import { childName, PublicationChild } from "../model/names";
 
 export interface ClusterPublicationArgs {
@@ -11,6 +12,8 @@ export interface ClusterPublicationArgs {
   readonly spec: PublicationSpec;
   /** The SAN lists kubeadm-config's ClusterConfiguration is kept equal to (required). */
   readonly sans: KubeadmSans;
+  /** The controller-manager flags the config implies (controlPlaneFlags.ts), kept in its extraArgs (default none). */
+  readonly controllerManagerFlags?: readonly Flag[];
   /** The cluster's admin.conf (secret): how publication reaches the cluster, and its `-kubeconfig` export (required). */
   readonly adminKubeconfig: pulumi.Input<string>;
   /** Each CA's signing certificate and (secret) key, exported to a management cluster (required). */
@@ -65,7 +68,9 @@ export class ClusterPublication extends pulumi.ComponentResource {
             annotations: { "pulumi.com/patchForce": "true" },
           },
           data: {
-            ClusterConfiguration: current.data.apply((data) => withCertSANs(data?.ClusterConfiguration ?? "", args.sans)),
+            ClusterConfiguration: current.data.apply((data) =>
+              withControllerManagerArgs(withCertSANs(data?.ClusterConfiguration ?? "", args.sans), args.controllerManagerFlags ?? []),
+            ),
           },
         },
         {

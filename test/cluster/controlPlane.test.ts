@@ -4,7 +4,9 @@
 // through the load balancer; kubeadm's authorization (Node authorizer, NodeRestriction, the kubeadm:cluster-admins
 // binding made with super-admin.conf); the front proxy; API server → kubelet with the kubelet serving certificate;
 // service-account tokens across API servers; kubeadm takes every node's tree as it is and reads its expiry as
-// `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; and the everyday operation,
+// `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; workers: bootstrap's RBAC and
+// cluster-info against what the real `kubeadm init phase bootstrap-token` makes, taken over and kept, a bootstrap
+// token's rights, and the controller-manager signing its CSR with controlPlaneFlags; and the everyday operation,
 // an apiserver SAN added and a fourth control-plane node joined, with clients looping through the load balancer and
 // not one failed request.
 import assert from "node:assert/strict";
@@ -22,6 +24,9 @@ import { httpsRequest, ProbeStats, startClients } from "./clients";
 import { SshCluster } from "../support-sshd";
 import { opensslSelfSigned } from "../support";
 import { API_PORT, ControlPlane, ENDPOINT, LabNetwork, LabNode, restartCommand } from "./controlPlane";
+import { planClusters } from "../../components/model/plan";
+import { BOOTSTRAP_RBAC, CLUSTER_INFO, clusterInfoKubeconfig } from "../../components/model/bootstrapRbac";
+import { controllerManagerFlags, controlPlaneFlags, Flag } from "../../components/model/controlPlaneFlags";
 
 const NODES = [
   { name: "cp-1", role: "control-plane", address: "10.88.0.11" },
@@ -143,6 +148,7 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   const sans = ["k8s.lab.example.com"];
   let members = ["cp-1", "cp-2", "cp-3", "w-1"];
   let publication: Record<string, unknown> = {};
+  let workers: "managed" | "bootstrap" = "managed";
   /** haproxy's admin socket, named before the first up (the restart commands drain nodes through it). */
   const lbSocket = join(makeTempDir("lb"), "admin.sock");
   const lab = (name: string): LabNode => cp.node(name);
@@ -166,6 +172,7 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
       rotation,
       apiServer: { certSANs: [...sans] },
       caKeys: "control-plane",
+      workers,
       publication,
       delivery: {
         mode: "ssh",
@@ -742,6 +749,271 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     } finally {
       publication = {};
     }
+  });
+
+  // ---- TLS bootstrap (workers: bootstrap): kube-pki's RBAC and cluster-info against what the real kubeadm makes ----
+
+  /** kubeadm's bootstrap token, made by `kubeadm init phase bootstrap-token` below: the token of an adopted cluster. */
+  let bootstrapToken = "";
+  /** Every RBAC object named `kubeadm:*`, by `<Kind> [<namespace>/]<name>`: what authorizes, and its uid and managers. */
+  async function kubeadmRbac(): Promise<Record<string, { content: unknown; uid: string; applied: boolean }>> {
+    const items = JSON.parse(
+      ok(
+        await kubectl(adminConf(), [
+          "get",
+          "clusterroles,clusterrolebindings,roles,rolebindings",
+          "-A",
+          "--show-managed-fields",
+          "-o",
+          "json",
+        ]),
+      ),
+    ).items;
+    return Object.fromEntries(
+      items
+        .filter((i: any) => i.metadata.name.startsWith("kubeadm:"))
+        .map((i: any) => [
+          rbacKey(i),
+          {
+            content: rbacContent(i),
+            uid: i.metadata.uid,
+            applied: (i.metadata.managedFields ?? []).some((f: any) => f.operation === "Apply"),
+          },
+        ]),
+    );
+  }
+  const rbacKey = (m: { kind: string; metadata: { name: string; namespace?: string } }) =>
+    `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ""}${m.metadata.name}`;
+  /** What authorizes: rules, roleRef and subjects (JSON: no undefined keys). */
+  const rbacContent = (m: any) => JSON.parse(JSON.stringify({ rules: m.rules, roleRef: m.roleRef, subjects: m.subjects }));
+  const clusterInfo = async () =>
+    JSON.parse(ok(await kubectl(adminConf(), ["get", "configmap", CLUSTER_INFO.name, "-n", CLUSTER_INFO.namespace, "-o", "json"])));
+  /** `kubectl auth can-i --list` rows (`resource [names] [verbs]`, sorted), with extra kubectl arguments. */
+  async function canIList(args: string[]): Promise<string[]> {
+    const out = ok(await run("kubectl", [...args, "auth", "can-i", "--list", "--no-headers"], { timeoutMs: 20_000 }));
+    return out
+      .trim()
+      .split("\n")
+      .map((l) =>
+        l
+          .trim()
+          .split(/\s{2,}/)
+          .join(" "),
+      )
+      .sort();
+  }
+  const asToken = () => ["--server", CPE, "--certificate-authority", file("cp-1", "etc/kubernetes/pki/ca.crt"), "--token", bootstrapToken];
+
+  it("TLS bootstrap: kube-pki's RBAC table and cluster-info are what the real `kubeadm init phase bootstrap-token` creates (and the phase's one binding for the API server, which kube-pki's apiserver-kubelet-client does not need)", async () => {
+    const before = await kubeadmRbac();
+    const phase = await run(
+      "kubeadm",
+      ["--rootfs", lab("cp-1").root, "init", "phase", "bootstrap-token", "--config", kubeadmConfig("cp-1")],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assert.equal(phase.code, 0, phase.stdout + phase.stderr);
+    bootstrapToken = /Using token: ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(phase.stdout)?.[1] ?? "";
+    assert.ok(bootstrapToken, phase.stdout);
+    const after = await kubeadmRbac();
+    const created = Object.keys(after).filter((k) => !(k in before));
+    assert.deepEqual(created.sort(), [...BOOTSTRAP_RBAC.map(rbacKey), "ClusterRoleBinding kubeadm:apiserver-kubelet-client"].sort());
+    for (const m of BOOTSTRAP_RBAC) assert.deepEqual(after[rbacKey(m)]!.content, rbacContent(m), rbacKey(m));
+    // Byte for byte: kube-pki's apply leaves kubeadm's text, so the bootstrapsigner's signature of it stays valid.
+    const ca = readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt"), "utf8");
+    assert.equal((await clusterInfo()).data.kubeconfig, clusterInfoKubeconfig(CPE, ca));
+  });
+
+  it("TLS bootstrap: workers: bootstrap over kubeadm's objects takes them over (same objects, same content, cluster-info's JWS signature kept) and publishes the controller-manager flags into kubeadm-config and the stack output", async () => {
+    const kubeadmMade = await kubeadmRbac();
+    const tokenId = bootstrapToken.split(".")[0]!;
+    let info: any = {};
+    for (let i = 0; i < 100 && !info.data?.[`jws-kubeconfig-${tokenId}`]; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 300));
+      info = await clusterInfo();
+    }
+    assert.ok(info.data[`jws-kubeconfig-${tokenId}`], "the bootstrapsigner signed cluster-info with kubeadm's token");
+    workers = "bootstrap";
+    publication = { kubeadmConfig: true };
+    await up();
+    const now = await kubeadmRbac();
+    for (const m of BOOTSTRAP_RBAC) {
+      const k = rbacKey(m);
+      assert.equal(now[k]!.uid, kubeadmMade[k]!.uid, `${k}: the same object`);
+      assert.deepEqual(now[k]!.content, kubeadmMade[k]!.content, `${k}: unchanged`);
+      assert.ok(now[k]!.applied && !kubeadmMade[k]!.applied, `${k}: taken over by kube-pki's apply`);
+    }
+    const infoNow = await clusterInfo();
+    assert.equal(infoNow.metadata.uid, info.metadata.uid);
+    assert.deepEqual(infoNow.data, info.data, "kubeconfig and the signature as they were");
+    const spec = planClusters(config())[0]!.catalog.cluster;
+    const cm = parse(
+      ok(
+        await kubectl(adminConf(), [
+          "get",
+          "configmap",
+          "kubeadm-config",
+          "-n",
+          "kube-system",
+          "-o",
+          "jsonpath={.data.ClusterConfiguration}",
+        ]),
+      ),
+    );
+    const published = (cm.controllerManager?.extraArgs ?? []) as Flag[];
+    assert.deepEqual(
+      published.filter((a) => controllerManagerFlags(spec).some((f) => f.name === a.name)),
+      controllerManagerFlags(spec),
+    );
+    const output = JSON.parse((await ws.ok(["stack", "output", "controlPlaneFlags", "--json", "--stack", "lab"])).stdout);
+    assert.deepEqual(output.lab, controlPlaneFlags(spec));
+  });
+
+  it("TLS bootstrap: with the flags of controlPlaneFlags, the controller-managers approve and sign a node client CSR sent with kubeadm's token, for bootstrap.signingHours, with the key of ca-signer.crt", async () => {
+    const spec = planClusters(config())[0]!.catalog.cluster;
+    const flags = JSON.parse((await ws.ok(["stack", "output", "controlPlaneFlags", "--json", "--stack", "lab"])).stdout).lab[
+      "kube-controller-manager"
+    ].map((a: string) => {
+      const [, name, value] = /^--([^=]+)=(.*)$/.exec(a)!;
+      return { name: name!, value: value! };
+    });
+    for (const n of cp.controlPlane.filter((x) => x.name !== "cp-4")) {
+      await cp.stopComponent(n, "kube-controller-manager");
+      cp.startControllerManager(n, flags);
+    }
+    const dir = makeTempDir("node-csr");
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        join(dir, "k"),
+        "-out",
+        join(dir, "csr"),
+        "-subj",
+        "/O=system:nodes/CN=system:node:bk-1",
+      ],
+      { stdio: "pipe" },
+    );
+    const csr = {
+      apiVersion: "certificates.k8s.io/v1",
+      kind: "CertificateSigningRequest",
+      metadata: { name: "bk-1-client" },
+      spec: {
+        request: readFileSync(join(dir, "csr")).toString("base64"),
+        signerName: "kubernetes.io/kube-apiserver-client-kubelet",
+        usages: ["digital signature", "client auth"],
+      },
+    };
+    ok(await run("kubectl", [...asToken(), "create", "-f", "-"], { input: JSON.stringify(csr) }));
+    let status: any = {};
+    for (let i = 0; i < 200 && !status.certificate; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      status = JSON.parse(ok(await kubectl(adminConf(), ["get", "csr", "bk-1-client", "-o", "json"]))).status ?? {};
+    }
+    ok(await kubectl(adminConf(), ["delete", "csr", "bk-1-client"]));
+    assert.ok(status.certificate, `not signed: ${JSON.stringify(status)}\n${cp.log(lab("cp-1"), "kube-controller-manager")}`);
+    assert.equal(status.conditions?.[0]?.reason, "AutoApproved");
+    const cert = new X509Certificate(Buffer.from(status.certificate, "base64"));
+    assert.ok(cert.checkIssued(new X509Certificate(readFileSync(file("cp-1", "etc/kubernetes/pki/ca-signer.crt")))));
+    assert.equal(Date.parse(cert.validTo) - Date.parse(cert.validFrom), spec.bootstrap!.signingHours * 3_600_000);
+  });
+
+  it("TLS bootstrap: kubeadm's token can do nothing but send CSRs (create, and read every CSR as system:node-bootstrapper grants), get nodes and ask what it may do (kubectl auth can-i --list as the token)", async () => {
+    // Columns: resource, non-resource URLs, resource names, verbs. Beside the table's grants, what every authenticated
+    // user has: the self-reviews (system:basic-user), discovery and health (system:discovery, system:public-info-viewer).
+    assert.deepEqual(await canIList(asToken()), [
+      "[/api/*] [] [get]",
+      "[/api] [] [get]",
+      "[/apis/*] [] [get]",
+      "[/apis] [] [get]",
+      "[/healthz] [] [get]",
+      "[/healthz] [] [get]",
+      "[/livez] [] [get]",
+      "[/livez] [] [get]",
+      "[/openapi/*] [] [get]",
+      "[/openapi] [] [get]",
+      "[/readyz] [] [get]",
+      "[/readyz] [] [get]",
+      "[/version/] [] [get]",
+      "[/version/] [] [get]",
+      "[/version] [] [get]",
+      "[/version] [] [get]",
+      "certificatesigningrequests.certificates.k8s.io [] [] [create get list watch]",
+      "certificatesigningrequests.certificates.k8s.io/nodeclient [] [] [create]",
+      "nodes [] [] [get]",
+      "selfsubjectaccessreviews.authorization.k8s.io [] [] [create]",
+      "selfsubjectreviews.authentication.k8s.io [] [] [create]",
+      "selfsubjectrulesreviews.authorization.k8s.io [] [] [create]",
+    ]);
+  });
+
+  /** Every binding whose subjects include one of `subjects` (groups or users), as `<Kind> [<ns>/]<name> → <role>`. */
+  async function bindingsOf(match: (s: { kind: string; name: string }) => boolean): Promise<string[]> {
+    const items = JSON.parse(ok(await kubectl(adminConf(), ["get", "clusterrolebindings,rolebindings", "-A", "-o", "json"]))).items;
+    return items
+      .filter((b: any) => (b.subjects ?? []).some(match))
+      .map((b: any) => `${rbacKey(b)} → ${b.roleRef.name}`)
+      .sort();
+  }
+
+  it("TLS bootstrap: anonymous reads kube-public/cluster-info and nothing else (one binding besides Kubernetes' public health and version URLs)", async () => {
+    // Anonymous may not ask what it may do (SelfSubjectRulesReview is system:basic-user's): its bindings tell instead.
+    assert.deepEqual(await bindingsOf((s) => s.name === "system:anonymous" || s.name === "system:unauthenticated"), [
+      "ClusterRoleBinding system:public-info-viewer → system:public-info-viewer",
+      "RoleBinding kube-public/kubeadm:bootstrap-signer-clusterinfo → kubeadm:bootstrap-signer-clusterinfo",
+    ]);
+    const get = async (path: string) =>
+      (
+        await run("curl", [
+          "-s",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          "--cacert",
+          file("cp-1", "etc/kubernetes/pki/ca.crt"),
+          `${CPE}${path}`,
+        ])
+      ).stdout;
+    assert.equal(await get(`/api/v1/namespaces/kube-public/configmaps/${CLUSTER_INFO.name}`), "200");
+    assert.equal(await get("/api/v1/namespaces/kube-public/configmaps/kube-root-ca.crt"), "403");
+    assert.equal(await get("/api/v1/namespaces/kube-public/configmaps"), "403");
+  });
+
+  it("TLS bootstrap: no binding in the cluster gives a bootstrap group (system:bootstrappers*) more than kube-pki's table and kubeadm's upload-config read of kubeadm-config", async () => {
+    // kubeadm:nodes-kubeadm-config: made by `kubeadm init phase upload-config kubeadm` (the publication test ran it).
+    assert.deepEqual(await bindingsOf((s) => s.kind === "Group" && s.name.startsWith("system:bootstrappers")), [
+      "ClusterRoleBinding kubeadm:get-nodes → kubeadm:get-nodes",
+      "ClusterRoleBinding kubeadm:kubelet-bootstrap → system:node-bootstrapper",
+      "ClusterRoleBinding kubeadm:node-autoapprove-bootstrap → system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+      "RoleBinding kube-system/kubeadm:nodes-kubeadm-config → kubeadm:nodes-kubeadm-config",
+    ]);
+    const kubeadmConfigRole = JSON.parse(
+      ok(await kubectl(adminConf(), ["get", "role", "kubeadm:nodes-kubeadm-config", "-n", "kube-system", "-o", "json"])),
+    );
+    assert.deepEqual(kubeadmConfigRole.rules, [
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: ["kubeadm-config"], verbs: ["get"] },
+    ]);
+    assert.equal((await run("kubectl", [...asToken(), "auth", "can-i", "*", "*", "--all-namespaces"])).stdout.trim(), "no");
+  });
+
+  it("TLS bootstrap: workers: managed again (and publication off) deletes nothing in the cluster: kubeadm's objects and cluster-info stay", async () => {
+    const before = await kubeadmRbac();
+    const info = await clusterInfo();
+    workers = "managed";
+    publication = {};
+    await up();
+    const after = await kubeadmRbac();
+    for (const m of BOOTSTRAP_RBAC) assert.equal(after[rbacKey(m)]?.uid, before[rbacKey(m)]!.uid, rbacKey(m));
+    assert.equal((await clusterInfo()).metadata.uid, info.metadata.uid);
   });
 
   it("the seed scenario: an apiserver SAN added, re-issued, delivered and rolled out one node at a time with clients looping: 0 failed requests", async () => {

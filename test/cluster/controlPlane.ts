@@ -10,6 +10,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Daemon, makeTempDir, run, RunResult, startDaemon, stopDaemon, tail } from "../e2e/proc";
+import { Flag, flagArgs } from "../../components/model/controlPlaneFlags";
+import { KUBERNETES_DIR, PKI_DIR } from "../../components/model/names";
 
 export const ENDPOINT = "10.88.0.10";
 export const API_PORT = 6443;
@@ -271,12 +273,22 @@ export class ControlPlane {
     ]);
   }
 
-  /** kube-controller-manager with kubeadm's flags (its own address, not 127.0.0.1: several share the host). */
   /**
-   * `signingCert`: kubeadm's manifest signs with ca.crt; kube-pki's `ca-signer.crt` is what it must be once ca.crt
-   * may hold a rotation's bundle (README, "Rotating a CA"). `extraArgs`: flags after kubeadm's (a later one wins).
+   * kube-controller-manager with kubeadm's flags (its own address, not 127.0.0.1: several share the host). `signing`:
+   * true signs with `signingCert` (kubeadm's manifest: ca.crt; kube-pki's `ca-signer.crt` once ca.crt may hold a
+   * rotation's bundle, README "Rotating a CA"), false signs nothing (caKeys: none: the CA key is on no node), and a
+   * list of flags is what kube-pki's config implies (components/model/controlPlaneFlags.ts, a bootstrap cluster's
+   * signing, controllers and API rate), in place of kubeadm's, their node paths mapped into the node's directory.
    */
-  startControllerManager(node: LabNode, signing: boolean, signingCert = "ca.crt", extraArgs: readonly string[] = []): Daemon {
+  startControllerManager(node: LabNode, signing: boolean | readonly Flag[], signingCert = "ca.crt"): Daemon {
+    const kubeadmSigning: readonly Flag[] = signing
+      ? [
+          { name: "cluster-signing-cert-file", value: `${PKI_DIR}/${signingCert}` },
+          { name: "cluster-signing-key-file", value: `${PKI_DIR}/ca.key` },
+        ]
+      : [];
+    const flags = Array.isArray(signing) ? signing : [...kubeadmSigning, { name: "controllers", value: "*,bootstrapsigner,tokencleaner" }];
+    const onNode = (f: Flag) => (f.value.startsWith(`${KUBERNETES_DIR}/`) ? { ...f, value: join(node.root, f.value) } : f);
     return this.start(node, "kube-controller-manager", [
       "kube-controller-manager",
       `--bind-address=${node.address}`,
@@ -285,17 +297,12 @@ export class ControlPlane {
       `--kubeconfig=${this.conf(node, "controller-manager.conf")}`,
       `--client-ca-file=${this.pki(node, "ca.crt")}`,
       `--cluster-name=${this.clusterName}`,
-      // With caKeys: none the CA key is on no node: no CSR signing (kubelet client-certificate rotation off).
-      ...(signing
-        ? [`--cluster-signing-cert-file=${this.pki(node, signingCert)}`, `--cluster-signing-key-file=${this.pki(node, "ca.key")}`]
-        : []),
-      "--controllers=*,bootstrapsigner,tokencleaner",
+      ...flagArgs(flags.map(onNode)),
       "--leader-elect=true",
       `--requestheader-client-ca-file=${this.pki(node, "front-proxy-ca.crt")}`,
       `--root-ca-file=${this.pki(node, "ca.crt")}`,
       `--service-account-private-key-file=${this.pki(node, "sa.key")}`,
       "--use-service-account-credentials=true",
-      ...extraArgs,
     ]);
   }
 

@@ -5,7 +5,8 @@
 // what the cluster declares: the API server verifies the kubelet with --kubelet-certificate-authority, the Node
 // authorizer and NodeRestriction hold for the bootstrapped identity, an expired token joins nobody, and deleting the
 // token the nodes joined with (a rotation) leaves them working while a new token joins the next node. One
-// control-plane node (etcd, kube-apiserver, kube-controller-manager), as lean as the bootstrap needs.
+// control-plane node (etcd, kube-apiserver, kube-controller-manager with kube-pki's flags for workers: bootstrap), as
+// lean as the bootstrap needs. The serving CSRs are approved by the admin here (kube-pki's approver is not in yet).
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { run } from "../e2e/proc";
@@ -77,6 +78,8 @@ describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm cont
       const c = cert(pem);
       assert.ok(c.verify(ca.publicKey), `${k.opts.name}'s client certificate is signed by the cluster CA`);
       assert.equal(c.subject, `O=system:nodes\nCN=system:node:${k.opts.name}`);
+      // kube-pki's --cluster-signing-duration (bootstrap.signingHours, 72 h; the signer backdates by 5 min).
+      assert.equal(Math.round((Date.parse(c.validTo) - Date.parse(c.validFrom)) / 3_600_000), 72);
     }
     timings.clientCertificates = Date.now() - t0;
     const client = (await csrs()).filter((c) => c.spec.signerName === "kubernetes.io/kube-apiserver-client-kubelet");

@@ -11,11 +11,17 @@
 // - fs.inotify.max_user_instances (128 by default; each kubelet takes several): raised while held, restored after.
 // `nsenter --net`, not `ip netns exec`: the latter remounts /sys and loses the host's cgroup mounts cadvisor reads.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { Daemon, makeTempDir, run, RunResult, startDaemon, stopDaemon } from "../e2e/proc";
+import { controllerManagerFlags } from "../../components/model/controlPlaneFlags";
 import { API_PORT, ControlPlane, LabNetwork, LabNode } from "./controlPlane";
+
+/** The controller-manager's client rate flags among kube-pki's (what the CSR benchmark contrasts with the defaults). */
+export const API_RATE_FLAGS = ["kube-api-qps", "kube-api-burst"];
+/** A `workers: bootstrap` cluster at the schema's defaults (bootstrap.tokenHours 168, signingHours 72). */
+export const BOOTSTRAP_DEFAULTS = { workers: "bootstrap", bootstrap: { tokenHours: 168, signingHours: 72 } } as const;
 
 /** What the kubelet's container manager wants (pkg/kubelet/cm setupKernelTunables, v1.36.3), plus inotify room. */
 const KERNEL_TUNABLES: Record<string, number> = {
@@ -203,9 +209,13 @@ export class KubeadmControlPlane {
     readonly token: string,
   ) {}
 
+  /**
+   * `rate`: "kube-pki" runs the controller-manager with the flags kube-pki's config sets for `workers: bootstrap`
+   * (components/model/controlPlaneFlags.ts); "defaults" the same without its API rate flags, for contrast.
+   */
   static async start(
     workers: readonly { name: string; address: string }[],
-    controllerManagerArgs: readonly string[] = [],
+    rate: "kube-pki" | "defaults" = "kube-pki",
   ): Promise<KubeadmControlPlane> {
     const self = { name: "cp-1", address: "10.88.0.11" };
     const network = LabNetwork.create([self, ...workers]);
@@ -257,7 +267,10 @@ export class KubeadmControlPlane {
         "super-admin.conf",
       ),
     );
-    cp.startControllerManager(node, true, "ca.crt", controllerManagerArgs);
+    // kube-pki signs with ca-signer.crt (the CA's own certificate; ca.crt can be a bundle): kubeadm's single CA is it.
+    copyFileSync(join(node.root, "etc/kubernetes/pki/ca.crt"), join(node.root, "etc/kubernetes/pki/ca-signer.crt"));
+    const flags = controllerManagerFlags(BOOTSTRAP_DEFAULTS).filter((f) => rate === "kube-pki" || !API_RATE_FLAGS.includes(f.name));
+    cp.startControllerManager(node, flags);
     await kubeadm(["init", "phase", "bootstrap-token", "--config", cfg, "--kubeconfig", lab.conf("super-admin.conf")]);
     return lab;
   }
