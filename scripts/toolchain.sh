@@ -9,8 +9,8 @@
 # gives `pulumi` (with its Node.js language host) and the provider plugins. For air-gapped machines that have a Go
 # module proxy; everyone else installs the Pulumi CLI with Pulumi's installer. What it builds, and from what:
 #   pulumi, pulumi-language-nodejs  Pulumi CLI at the pinned @pulumi/pulumi version (toolchain/pulumi); the language
-#                                   host is our own small main (toolchain/language-nodejs): the upstream module is not
-#                                   served by the proxy
+#                                   host is our own small main (toolchain/language-nodejs; it also runs policy packs,
+#                                   which the CLI starts through it): the upstream module is not served by the proxy
 #   pulumi-resource-tls             the Terraform TLS provider through the Pulumi bridge, with our own provider
 #                                   mapping (toolchain/tls): pulumi-tls's provider module is not served
 #   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (emulator/commandPlugin.ts):

@@ -6,9 +6,10 @@
 // environments, no token left in .git/config, and the README saying which environments and secrets to create.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { makeTempDir } from "./e2e/proc";
 
 const ROOT = join(__dirname, "..");
 const WORKFLOW = join(ROOT, ".github/workflows/kube-pki.yml");
@@ -21,13 +22,46 @@ const pinnedCli = () => JSON.parse(readFileSync(join(ROOT, "package.json"), "utf
 const secretsOf = (job: unknown) => [...new Set([...JSON.stringify(job).matchAll(/secrets\.(\w+)/g)].map((m) => m[1]!))].sort();
 /** The stacks CI deploys (one deploy environment each) and the credentials that can change a stack or reach a node. */
 const DEPLOYED = ["staging", "prod", "prod-eu"];
-const WRITE_SECRETS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE_KEY"];
-const READ_ONLY_SECRETS = ["PREVIEW_AWS_ACCESS_KEY_ID", "PREVIEW_AWS_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+const WRITE_SECRETS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD", "SSH_PRIVATE_KEY"];
+const READ_ONLY_SECRETS = [
+  "PREVIEW_AWS_ACCESS_KEY_ID",
+  "PREVIEW_AWS_SECRET_ACCESS_KEY",
+  "PREVIEW_PGPASSWORD",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+];
 const readmeCiCd = () => {
   const r = readFileSync(join(ROOT, "README.md"), "utf8");
   const at = r.indexOf("## CI/CD");
   return r.slice(at, r.indexOf("\n## ", at + 1));
 };
+
+/**
+ * Runs the preview job's "Policy pack of the base branch" step in a git repository whose `main` has `base` (path →
+ * text) and whose work tree (the pull request) has `pr`; returns POLICY_ARGS and the directory.
+ */
+function policyStep(base: Record<string, string>, pr: Record<string, string>): { args: string; dir: string } {
+  const dir = makeTempDir("policy-step");
+  const write = (files: Record<string, string>) => {
+    for (const [path, body] of Object.entries(files)) {
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), body);
+    }
+  };
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: dir });
+  git("init", "-q", "-b", "main");
+  write({ "README.md": "x", ...base });
+  git("add", "-A");
+  git("commit", "-qm", "base");
+  write(pr);
+  const step = steps("preview").find((s) => s.name === "Policy pack of the base branch")!;
+  const env = join(dir, "github-env");
+  execFileSync("bash", ["-eo", "pipefail", "-c", step.run!], {
+    cwd: dir,
+    env: { ...process.env, BASE: "main", STACK: "prod", GITHUB_ENV: env },
+  });
+  return { args: /^POLICY_ARGS=(.*)$/m.exec(readFileSync(env, "utf8"))![1]!, dir };
+}
 
 describe("the GitHub workflow", () => {
   it("passes actionlint", async () => {
@@ -77,7 +111,10 @@ describe("the GitHub workflow", () => {
     }
     const preview = JSON.stringify(workflow().jobs.preview);
     assert.ok(!/SSH_PRIVATE_KEY|ssh-add|sshPrivateKey/.test(preview), "the preview never holds the deploy key");
-    assert.ok(!/secrets\.(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)\b/.test(preview), "the preview uses read-only backend credentials");
+    assert.ok(
+      !/secrets\.(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|PGPASSWORD)\b/.test(preview),
+      "the preview uses read-only backend credentials",
+    );
     assert.ok(!/--create/.test(text()), "no job creates a stack");
   });
 
@@ -126,6 +163,21 @@ describe("the GitHub workflow", () => {
     assert.equal(jobs.up.environment, "${{ matrix.stack }}", "one environment per stack, named as the stack");
     assert.deepEqual(jobs.up.strategy.matrix.stack, DEPLOYED);
     assert.match(String(jobs.up.if), /github\.ref == 'refs\/heads\/main'/);
+  });
+
+  it("the PR preview runs the base branch's policy pack with its config for the stack, not the pull request's", () => {
+    const { args, dir } = policyStep(
+      { "policy/PulumiPolicy.yaml": "runtime: nodejs # base\n", "policy/config/prod.json": "{}" },
+      { "policy/PulumiPolicy.yaml": "runtime: nodejs # loosened by the pull request\n" },
+    );
+    assert.equal(args, "--policy-pack .policy-base/policy --policy-pack-config .policy-base/policy/config/prod.json");
+    assert.match(readFileSync(join(dir, ".policy-base/policy/PulumiPolicy.yaml"), "utf8"), /# base/);
+    const preview = steps("preview").find((s) => /pulumi preview/.test(s.run ?? ""))!;
+    assert.match(preview.run!, /pulumi preview [^\n]*\$POLICY_ARGS/);
+  });
+
+  it("the pull request that brings the policy pack is checked against its own", () => {
+    assert.equal(policyStep({}, { "policy/PulumiPolicy.yaml": "runtime: nodejs\n" }).args, "--policy-pack policy");
   });
 
   it("previews run in a per-stack preview environment that holds read-only credentials only", () => {

@@ -117,17 +117,23 @@ function baseEnv(home: string, backend: string): NodeJS.ProcessEnv {
   };
 }
 
+export interface RunOpts {
+  input?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Called with the CLI's pid, which is also its process group's id. */
+  onSpawn?: (pid: number) => void;
+}
+
 /** Runs the CLI in its own process group; the group is killed when the CLI exits or times out. */
-export async function cli(
-  args: readonly string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
-): Promise<CliResult> {
+export async function cli(args: readonly string[], opts: RunOpts & { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliResult> {
   const child = spawn(join(toolchain(), "pulumi"), args, {
     cwd: opts.cwd,
     env: opts.env,
     detached: true,
     stdio: ["pipe", "pipe", "pipe"],
   });
+  opts.onSpawn?.(child.pid!);
   const killGroup = () => {
     try {
       process.kill(-child.pid!, "SIGKILL");
@@ -187,12 +193,12 @@ export class Workspace {
     copyProject(this.dir);
   }
 
-  run(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-    return cli(args, { cwd: this.dir, env: { ...this.env, ...opts.env }, input: opts.input, timeoutMs: opts.timeoutMs });
+  run(args: readonly string[], opts: RunOpts = {}): Promise<CliResult> {
+    return cli(args, { ...opts, cwd: this.dir, env: { ...this.env, ...opts.env } });
   }
 
   /** Runs the CLI and fails with its output unless it exits 0. */
-  async ok(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  async ok(args: readonly string[], opts: RunOpts = {}): Promise<CliResult> {
     const r = await this.run(args, opts);
     if (r.code !== 0) throw new Error(describeRun(r));
     return r;
@@ -203,8 +209,8 @@ export class Workspace {
   }
 
   /** `pulumi preview --json` of a stack, parsed. */
-  async preview(stack: string, extra: readonly string[] = []): Promise<PreviewJson> {
-    const r = await this.run(["preview", "--stack", stack, "--json", "--non-interactive", ...extra]);
+  async preview(stack: string, extra: readonly string[] = [], opts: RunOpts = {}): Promise<PreviewJson> {
+    const r = await this.run(["preview", "--stack", stack, "--json", "--non-interactive", ...extra], opts);
     let json: PreviewJson;
     try {
       json = JSON.parse(r.stdout);
@@ -215,15 +221,16 @@ export class Workspace {
   }
 
   /** `pulumi up`; with `checkpoints` the engine records every finished step as it goes, as it does by default. */
-  up(stack: string, extra: readonly string[] = [], opts: { checkpoints?: boolean } = {}): Promise<CliResult> {
-    return this.run(
-      ["up", "--stack", stack, "--yes", "--non-interactive", "--skip-preview", ...extra],
-      opts.checkpoints ? { env: { PULUMI_SKIP_CHECKPOINTS: "false" } } : {},
-    );
+  up(stack: string, extra: readonly string[] = [], opts: RunOpts & { checkpoints?: boolean } = {}): Promise<CliResult> {
+    const { checkpoints, ...run } = opts;
+    return this.run(["up", "--stack", stack, "--yes", "--non-interactive", "--skip-preview", ...extra], {
+      ...run,
+      env: { ...run.env, ...(checkpoints ? { PULUMI_SKIP_CHECKPOINTS: "false" } : {}) },
+    });
   }
 
-  async exportState(stack: string): Promise<any> {
-    return JSON.parse((await this.ok(["stack", "export", "--stack", stack])).stdout);
+  async exportState(stack: string, opts: RunOpts = {}): Promise<any> {
+    return JSON.parse((await this.ok(["stack", "export", "--stack", stack], opts)).stdout);
   }
 }
 

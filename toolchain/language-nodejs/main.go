@@ -10,7 +10,8 @@
 // because the upstream module (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3)
 // cannot be fetched here. It speaks the same protocol as the v3.248.0 host for everything that
 // `pulumi preview|up|destroy|refresh|stack|about|install` use, and leaves code generation,
-// packing, linking, plugin hosting and debugging unimplemented.
+// packing, linking and debugging unimplemented. Plugin hosting (RunPlugin) runs policy packs, as the CLI 3.248 engine
+// starts a `runtime: nodejs` PulumiPolicy.yaml through its language host.
 package main
 
 import (
@@ -30,7 +31,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	sdk "github.com/pulumi/pulumi/sdk/v3"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -475,6 +480,97 @@ func splitArgs(s string) ([]string, error) {
 		args = append(args, cur.String())
 	}
 	return args, nil
+}
+
+// ---- Plugin hosting ----
+
+// RunPlugin starts a plugin written in Node.js. The CLI 3.248 engine runs a policy pack (kind "analyzer") this way
+// whenever it finds the nodejs language host (always: it ships beside `pulumi`); the `pulumi-analyzer-policy-nodejs`
+// shim is only its fallback without one. As the v3.248.0 host does: @pulumi/pulumi/cmd/run-policy-pack, resolved
+// from the pack's directory (its own node_modules or an enclosing project's), runs there with the engine address
+// then the pack directory as arguments; the SDK's PolicyProxy answers the engine's ConfigureStack first, so the pack
+// starts with the stack's name and config in its environment (pulumi.getStack(), new pulumi.Config()).
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != "analyzer" {
+		return status.Errorf(codes.Unimplemented, "this language host runs policy packs only, not %q plugins", req.GetKind())
+	}
+	if req.GetAttachDebugger() {
+		return errors.New("this language host does not support --attach-debugger")
+	}
+	ctx := server.Context()
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	info := req.GetInfo()
+	opts, err := parseOptions(info.GetOptions().AsMap())
+	if err != nil {
+		return err
+	}
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	runPath, err := resolveModule(ctx, nodeBin, info.GetProgramDirectory(), "@pulumi/pulumi/cmd/run-policy-pack")
+	if err != nil {
+		return err
+	}
+	args, err := splitArgs(opts.nodeargs)
+	if err != nil {
+		return fmt.Errorf("invalid nodeargs: %w", err)
+	}
+	args = append(append(append([]string{runPath}, args...), req.GetArgs()...), info.GetProgramDirectory())
+	env := req.GetEnv()
+	if opts.typescript {
+		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+	if opts.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+
+	proxy, stdout, err := sdk.NewPolicyProxy(ctx, stdout)
+	if err != nil {
+		return fmt.Errorf("could not start policy pack proxy: %w", err)
+	}
+	stack, err := proxy.AwaitConfiguration(ctx)
+	if err != nil {
+		return fmt.Errorf("could not get stack configuration: %w", err)
+	}
+	if stack != nil {
+		for k, v := range map[string]string{
+			"PULUMI_NODEJS_ORGANIZATION": stack.GetOrganization(), "PULUMI_NODEJS_PROJECT": stack.GetProject(),
+			"PULUMI_NODEJS_STACK": stack.GetStack(), "PULUMI_NODEJS_DRY_RUN": strconv.FormatBool(stack.GetDryRun()),
+		} {
+			if v != "" {
+				env = append(env, k+"="+v)
+			}
+		}
+		if stack.GetConfig() != nil {
+			cfg, err := json.Marshal(stack.GetConfig())
+			if err != nil {
+				return fmt.Errorf("could not marshal stack configuration: %w", err)
+			}
+			env = append(env, "PULUMI_CONFIG="+string(cfg))
+		}
+	}
+	cmd := exec.CommandContext(ctx, nodeBin, args...)
+	// Policy packs have always run in their own directory (their tsconfig.json, their node_modules).
+	cmd.Dir = info.GetProgramDirectory()
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	logging.V(5).Infof("launching policy pack: %s", cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start the policy pack: %w", err)
+	}
+	if err := proxy.Attach(ctx, cmd); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return fmt.Errorf("Program exited with non-zero exit code: %d", exitErr.ExitCode())
+		}
+		return err
+	}
+	return closer.Close()
 }
 
 // ---- `pulumi install` / `pulumi about` support ----
