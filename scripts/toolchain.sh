@@ -21,6 +21,12 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubeadm, kubectl   k8s.io/kubernetes (toolchain/kubernetes)
 #   etcd, etcdctl                   go.etcd.io/etcd v3.6 (toolchain/etcd)
 #   kube-pki-csr-approver           kube-pki's kubelet serving-certificate approver (approver/), for control-plane nodes
+#   kubelet, kubemark               k8s.io/kubernetes (toolchain/kubelet: the same module set in a module of its own, so
+#                                   the control-plane binaries' inputs did not change); the real kubelets and hollow
+#                                   nodes of the TLS-bootstrap test and benchmark
+#   fakecri                         Kubernetes' fake CRI runtime (k8s.io/cri-client/pkg/fake) as a process on a unix
+#                                   socket (toolchain/fakecri), the kubelet's container runtime in tests
+#   csrload                         the node client CSR load generator (bench/csrload, client-go)
 # Each step is skipped when its output exists and was built from the same inputs (a stamp per binary), so a second
 # run takes seconds. One progress line per step on stderr, with its time. KUBE_PKI_CACHE moves the cache
 # (default ~/.cache/kube-pki). `--dir` prints the directory without building (exit 1 if anything is missing).
@@ -36,7 +42,8 @@ cache=${KUBE_PKI_CACHE:-$HOME/.cache/kube-pki}/toolchain/pulumi-$PULUMI_VERSION.
 bin=$cache/bin
 K8S_PROVIDER_VERSION=4.25.0
 BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-tls pulumi-resource-command pulumi-resource-kubernetes
-  pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd etcdctl kube-pki-csr-approver)
+  pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd etcdctl
+  kube-pki-csr-approver kubelet kubemark fakecri csrload)
 
 case "${1:-}" in
   --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -140,13 +147,15 @@ k8s_ldflags() {
   done
   echo "$flags"
 }
+# build_kube <binary> [module directory under toolchain/, default kubernetes]
 build_kube() {
-  cd "$repo/toolchain/kubernetes" &&
+  cd "$repo/toolchain/${2:-kubernetes}" &&
   go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$(k8s_ldflags)" -o "$bin/$1" "k8s.io/kubernetes/cmd/$1" &&
-  "$bin/$1" --version 2>/dev/null || "$bin/$1" version --client 2>/dev/null || "$bin/$1" version -o short
+  { [ "$1" = kubemark ] || "$bin/$1" --version 2>/dev/null || "$bin/$1" version --client 2>/dev/null || "$bin/$1" version -o short; }
 }
-build_approver() {
-  cd "$repo/approver" && go build -trimpath -ldflags "-s -w" -o "$bin/kube-pki-csr-approver" . && "$bin/kube-pki-csr-approver" -h 2>&1 | head -1
+# build_module <binary> <module directory in the repo>: a small main of ours.
+build_module() {
+  cd "$repo/$2" && go build -trimpath -ldflags "-s -w" -o "$bin/$1" .
 }
 build_etcd() {
   cd "$repo/toolchain/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/$1" "$2" && { "$bin/$1" --version 2>/dev/null || "$bin/$1" version; }
@@ -163,5 +172,10 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl; 
 done
 step "etcd $ETCD_VERSION" etcd "$(digest "$repo/toolchain/etcd")" build_etcd etcd go.etcd.io/etcd/server/v3
 step "etcdctl $ETCD_VERSION" etcdctl "$(digest "$repo/toolchain/etcd")" build_etcd etcdctl go.etcd.io/etcd/etcdctl/v3
-step "kube-pki-csr-approver" approver "$(digest "$repo/approver")" build_approver
+step "kube-pki-csr-approver" approver "$(digest "$repo/approver")" build_module kube-pki-csr-approver approver
+for b in kubelet kubemark; do
+  step "$b $K8S_VERSION" "$b" "$(digest "$repo/toolchain/kubelet" "$K8S_VERSION")" build_kube "$b" kubelet
+done
+step "fakecri (k8s.io/cri-client fake runtime)" fakecri "$(digest "$repo/toolchain/fakecri")" build_module fakecri toolchain/fakecri
+step "csrload (CSR load generator)" csrload "$(digest "$repo/bench/csrload")" build_module csrload bench/csrload
 echo "$bin"
