@@ -12,7 +12,7 @@
 #                                   host is our own small main (toolchain/language-nodejs): the upstream module is not
 #                                   served by the proxy; it also hosts Node.js component packages (RunPlugin)
 #   pulumi-language-yaml            Pulumi YAML's language host, github.com/pulumi/pulumi-yaml v1.25.0 (toolchain/yaml),
-#                                   against the CLI's pkg/sdk: YAML programs that use kube-pki's component package
+#                                   with the pulumi pkg/sdk v3.206.0 it requires: YAML programs using component/
 #   pulumi-resource-tls             the Terraform TLS provider through the Pulumi bridge, with our own provider
 #                                   mapping (toolchain/tls): pulumi-tls's provider module is not served
 #   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (emulator/commandPlugin.ts):
