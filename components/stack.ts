@@ -86,6 +86,8 @@ export interface StackEnvironment {
   readonly refuseTrustChanges?: boolean;
   /** The time expiry rules are judged at (default: now). */
   readonly now?: Date;
+  /** The component the clusters' components belong to (the KubePki component); none in the stack program. */
+  readonly parent?: pulumi.Resource;
 }
 
 const byCluster = <T>(pkis: readonly ClusterPki[], f: (p: ClusterPki) => pulumi.Output<T>) =>
@@ -144,70 +146,92 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
   trustProblems.push(...(env.refuseTrustChanges === false ? [] : trustChangeProblems(plans, env.previousTrust)), ...expiry.problems);
   if (trustProblems.length > 0) throw new ConfigError(trustProblems);
   for (const warning of expiry.warnings) pulumi.log.warn(warning);
+  // No options at all in the stack program, so its resources keep their URNs.
+  const opts = env.parent ? { parent: env.parent } : undefined;
   const clusters = plans.map(({ catalog }) => {
     const cluster = catalog.cluster;
     if (!env.plainSecret) {
       // Offline: the adopted keys are out of reach, so generated roots stand in for them (same names and specs).
-      return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), {
-        catalog: { ...catalog, cluster: { ...cluster, adopt: {} } },
-        recorded: env.previousTrust?.[cluster.name],
-      });
+      return new ClusterPki(
+        buildName({ kind: "pki", cluster: cluster.name }),
+        {
+          catalog: { ...catalog, cluster: { ...cluster, adopt: {} } },
+          recorded: env.previousTrust?.[cluster.name],
+        },
+        opts,
+      );
     }
     const adoptedKeys = Object.fromEntries(
       Object.entries(cluster.adopt).map(([root, a]) => [root, pulumi.secret(adoptedKey(a!.keyConfig)!)]),
     );
-    return new ClusterPki(buildName({ kind: "pki", cluster: cluster.name }), {
-      catalog,
-      adoptedKeys,
-      recorded: env.previousTrust?.[cluster.name],
-    });
+    return new ClusterPki(
+      buildName({ kind: "pki", cluster: cluster.name }),
+      {
+        catalog,
+        adoptedKeys,
+        recorded: env.previousTrust?.[cluster.name],
+      },
+      opts,
+    );
   });
   const deliveries = plans.map(({ catalog, delivery }, i) =>
     !deliver || catalog.cluster.delivery.mode === "none"
       ? undefined
-      : new ClusterDelivery(buildName({ kind: "delivery", cluster: catalog.cluster.name }), {
-          cluster: catalog.cluster,
-          plan: delivery,
-          contentOf: (file) => clusters[i]!.contentOf(file),
-          sshPrivateKey: sshKeys[i],
-          localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
-        }),
+      : new ClusterDelivery(
+          buildName({ kind: "delivery", cluster: catalog.cluster.name }),
+          {
+            cluster: catalog.cluster,
+            plan: delivery,
+            contentOf: (file) => clusters[i]!.contentOf(file),
+            sshPrivateKey: sshKeys[i],
+            localDirectory: catalog.cluster.delivery.localDirectory ?? `out/${env.stack}`,
+          },
+          opts,
+        ),
   );
   // Publication talks to live clusters, so it is part of "deliver" too (the offline render skips it).
   const publications = plans.map(({ catalog: { cluster } }, i) => {
     const p = cluster.publication;
     if (!deliver || !(p.kubeadmConfig || p.managementCluster)) return undefined;
     const pki = clusters[i]!;
-    return new ClusterPublication(buildName({ kind: "publication", cluster: cluster.name }), {
-      spec: p,
-      sans: {
-        apiServerCertSANs: cluster.apiServer.certSANs,
-        etcdServerCertSANs: cluster.etcd.serverCertSANs,
-        etcdPeerCertSANs: cluster.etcd.peerCertSANs,
+    return new ClusterPublication(
+      buildName({ kind: "publication", cluster: cluster.name }),
+      {
+        spec: p,
+        sans: {
+          apiServerCertSANs: cluster.apiServer.certSANs,
+          etcdServerCertSANs: cluster.etcd.serverCertSANs,
+          etcdPeerCertSANs: cluster.etcd.peerCertSANs,
+        },
+        adminKubeconfig: pki.adminKubeconfig,
+        cas: pki.caSigners,
+        serviceAccount: { publicKeyPem: pki.serviceAccountPublicKey, privateKeyPem: pki.serviceAccountPrivateKey },
+        controllerManagerFlags: controllerManagerFlags(cluster),
+        managementKubeconfig: managementKubeconfigs[i],
+        rollout: deliveries[i],
       },
-      adminKubeconfig: pki.adminKubeconfig,
-      controllerManagerFlags: controllerManagerFlags(cluster),
-      cas: pki.caSigners,
-      serviceAccount: { publicKeyPem: pki.serviceAccountPublicKey, privateKeyPem: pki.serviceAccountPrivateKey },
-      managementKubeconfig: managementKubeconfigs[i],
-      rollout: deliveries[i],
-    });
+      opts,
+    );
   });
   // TLS bootstrap's objects live in the cluster: part of "deliver" too, written once delivery has rolled out.
   const bootstraps = plans.map(({ catalog }, i) =>
     !deliver || catalog.cluster.workers !== "bootstrap"
       ? undefined
-      : new ClusterBootstrap(buildName({ kind: "cluster-bootstrap", cluster: catalog.cluster.name }), {
-          adminKubeconfig: clusters[i]!.adminKubeconfig,
-          server: endpointUrl(catalog.cluster, catalog.initNode),
-          caBundle: clusters[i]!.trustBundle("ca"),
-          rollout: deliveries[i],
-        }),
+      : new ClusterBootstrap(
+          buildName({ kind: "cluster-bootstrap", cluster: catalog.cluster.name }),
+          {
+            adminKubeconfig: clusters[i]!.adminKubeconfig,
+            server: endpointUrl(catalog.cluster, catalog.initNode),
+            caBundle: clusters[i]!.trustBundle("ca"),
+            rollout: deliveries[i],
+          },
+          opts,
+        ),
   );
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
     const others = [deliveries[i], publications[i], bootstraps[i]].filter((r) => r !== undefined);
-    new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers: [clusters[i]!, ...others] });
+    new DestroyGuard(buildName({ kind: "destroy-guard", cluster: cluster.name }), { covers: [clusters[i]!, ...others] }, opts);
   });
   return {
     clusters,
@@ -237,6 +261,27 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
         Object.fromEntries(plans.map(({ catalog: { cluster } }) => [cluster.name, controlPlaneFlags(cluster)])),
       ),
     },
+  };
+}
+
+/**
+ * What the program reads from its stack besides `kube-pki:clusters`: its secrets, and what it recorded at its last
+ * update (its outputs `rotation` and `trustRoots`, through a StackReference to itself named `self`), which the config
+ * is checked against before anything is registered. index.ts and the KubePki component read it alike.
+ */
+export async function stackEnvironment(self: string, opts?: pulumi.CustomResourceOptions): Promise<StackEnvironment> {
+  const config = new pulumi.Config("kube-pki");
+  const ref = new pulumi.StackReference(self, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` }, opts);
+  const [rotation, trustRoots] = await Promise.all([ref.getOutputDetails("rotation"), ref.getOutputDetails("trustRoots")]);
+  return {
+    stack: pulumi.getStack(),
+    secret: (key) => config.getSecret(key),
+    // Adopted keys are checked against their certificates before anything is registered, so read in plain text here.
+    plainSecret: (key) => pulumi.runtime.getConfig(`kube-pki:${key}`),
+    // No recorded rotation (a new stack, or one deployed before rotations existed) is "no rotation yet": add comes first.
+    previousRotation: (rotation?.value ?? {}) as Record<string, RotationState>,
+    // Recorded since trust roots are held to their identity; a stack deployed before records them at its next update.
+    previousTrust: trustRoots?.value as Record<string, RecordedRoots> | undefined,
   };
 }
 

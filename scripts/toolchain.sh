@@ -9,8 +9,11 @@
 # gives `pulumi` (with its Node.js language host) and the provider plugins. For air-gapped machines that have a Go
 # module proxy; everyone else installs the Pulumi CLI with Pulumi's installer. What it builds, and from what:
 #   pulumi, pulumi-language-nodejs  Pulumi CLI at the pinned @pulumi/pulumi version (toolchain/pulumi); the language
-#                                   host is our own small main (toolchain/language-nodejs; it also runs policy packs,
-#                                   which the CLI starts through it): the upstream module is not served by the proxy
+#                                   host is our own small main (toolchain/language-nodejs): the upstream module is not
+#                                   served by the proxy; it also hosts Node.js plugins (RunPlugin): component packages
+#                                   and policy packs
+#   pulumi-language-yaml            Pulumi YAML's language host, github.com/pulumi/pulumi-yaml v1.25.0 (toolchain/yaml),
+#                                   with the pulumi pkg/sdk v3.206.0 it requires: YAML programs using component/
 #   pulumi-resource-tls             the Terraform TLS provider through the Pulumi bridge, with our own provider
 #                                   mapping (toolchain/tls): pulumi-tls's provider module is not served
 #   pulumi-resource-command         kube-pki's command stand-in as a real provider plugin (emulator/commandPlugin.ts):
@@ -41,9 +44,9 @@ ETCD_VERSION=v3.6.16
 cache=${KUBE_PKI_CACHE:-$HOME/.cache/kube-pki}/toolchain/pulumi-$PULUMI_VERSION.tls-$TLS_VERSION.k8s-$K8S_VERSION.etcd-$ETCD_VERSION
 bin=$cache/bin
 K8S_PROVIDER_VERSION=4.25.0
-BINARIES=(pulumi pulumi-language-nodejs pulumi-resource-tls pulumi-resource-command pulumi-resource-kubernetes
-  pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl etcd etcdctl
-  kube-pki-csr-approver kubelet kubemark fakecri csrload)
+BINARIES=(pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-tls pulumi-resource-command
+  pulumi-resource-kubernetes pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm
+  kubectl etcd etcdctl kube-pki-csr-approver kubelet kubemark fakecri csrload)
 
 case "${1:-}" in
   --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -92,6 +95,9 @@ build_pulumi() {
 }
 build_language_host() {
   copy_src language-nodejs && cd "$cache/src/language-nodejs" && go build -trimpath -o "$bin/pulumi-language-nodejs" .
+}
+build_language_yaml() {
+  cd "$repo/toolchain/yaml" && go build -trimpath -o "$bin/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 build_tls() {
   local ldflags="-X kube-pki.local/pulumi-tls/provider/version.Version=$TLS_VERSION"
@@ -163,6 +169,7 @@ build_etcd() {
 
 step "pulumi $PULUMI_VERSION (Pulumi CLI)" pulumi "$(digest "$repo/toolchain/pulumi" "$PULUMI_VERSION")" build_pulumi
 step "pulumi-language-nodejs" language-nodejs "$(digest "$repo/toolchain/language-nodejs")" build_language_host
+step "pulumi-language-yaml (pulumi-yaml v1.25.0)" language-yaml "$(digest "$repo/toolchain/yaml")" build_language_yaml
 step "pulumi-resource-tls $TLS_VERSION" tls "$(digest "$repo/toolchain/tls" "$TLS_VERSION")" build_tls
 step "pulumi-resource-command $COMMAND_VERSION (stand-in plugin)" command "$(digest "from-project-dir-emulator" "$COMMAND_VERSION")" write_command_plugin
 step "pulumi-resource-pulumi-nodejs (dynamic providers)" pulumi-nodejs "$(digest "v1")" write_nodejs_dynamic_host

@@ -11,7 +11,8 @@ import { MIRRORED_KEYWORDS, VALUE_RULES } from "../components/model/configRules"
 import { ClusterSchema, stackSchemaText } from "../components/model/configSchema";
 import { isDns1123Label, isDns1123Subdomain } from "../components/model/net";
 import { STACKS_DIR, stackNames } from "../offline/stackFile";
-import { SCHEMA_FILE } from "../scripts/schema";
+import { ARGS_FILE, SCHEMA_FILE } from "../scripts/schema";
+import { clusterArgsText } from "../components/model/argsTypes";
 import { BAD, RULE_LEVEL } from "./configCases";
 
 const REPO = join(__dirname, "..");
@@ -47,6 +48,12 @@ const pointerOf = (problem: string | RegExp) => {
     .split(".")
     .join("/")}`;
 };
+
+describe("components/package/clusterArgs.ts", () => {
+  it("is what npm run schema writes from components/model/configSchema.ts", () => {
+    assert.equal(readFileSync(ARGS_FILE, "utf8"), clusterArgsText(), "run npm run schema and commit components/package/clusterArgs.ts");
+  });
+});
 
 describe("schema/stack.schema.json", () => {
   it("is what npm run schema writes from components/model/configSchema.ts", () => {

@@ -4,37 +4,17 @@
 // re-pushes exactly their three bundles (only the three certificates change on disk). cert-diff reads that real preview,
 // and the offline mode agrees with it.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { planClusters } from "../../components";
 import { buildReport, offlineReport, renderText, stepsFromPreview } from "../../offline/certDiff";
-import { renderClusters } from "../../offline/render";
 import { makeTempDir, run } from "../e2e/proc";
+import { certificateProblems, deliveredAndRendered, tree } from "./delivered";
 import { checkCapture, changedSteps, describeRun, PreviewJson, REPO, Workspace } from "./workspace";
 
 const DEV_STACK = readFileSync(join(REPO, "stacks/Pulumi.dev.yaml"), "utf8");
 const devClusters = () => structuredClone((parse(DEV_STACK) as any).config["kube-pki:clusters"]) as any[];
-
-/** path → { mode, sha256 } of every file under a directory (kube-pki's own bookkeeping left out). */
-function tree(root: string): Record<string, { mode: string; sha: string }> {
-  const out: Record<string, { mode: string; sha: string }> = {};
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (!/\/var\/lib\/kube-pki\//.test(full) && e.name !== "manifest.json") {
-        out[`/${relative(root, full)}`] = {
-          mode: (statSync(full).mode & 0o777).toString(8),
-          sha: createHash("sha256").update(readFileSync(full)).digest("hex"),
-        };
-      }
-    }
-  };
-  walk(root);
-  return out;
-}
 
 const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
@@ -54,35 +34,12 @@ describe("engine: pulumi up of the dev stack (real CLI and tls provider, local d
   });
 
   it("puts every file where the render puts it, with the render's modes", async () => {
-    const out = makeTempDir("dev-render");
-    await renderClusters(devClusters(), out);
-    const rendered = join(out, "dev");
-    for (const node of readdirSync(rendered).filter((n) => statSync(join(rendered, n)).isDirectory() && n !== "users")) {
-      const want = Object.fromEntries(Object.entries(tree(join(rendered, node))).map(([p, v]) => [p, v.mode]));
-      const have = Object.fromEntries(Object.entries(tree(join(delivered, node))).map(([p, v]) => [p, v.mode]));
-      assert.deepEqual(have, want, node);
-    }
+    for (const { node, have, want } of await deliveredAndRendered(devClusters(), "dev", delivered)) assert.deepEqual(have, want, node);
     assert.ok(Object.keys(initial).length > 60);
   });
 
   it("issues certificates that verify against their CA with the key they are delivered with", async () => {
-    const problems: string[] = [];
-    for (const node of readdirSync(delivered)) {
-      const pki = join(delivered, node, "etc/kubernetes/pki");
-      for (const [crt, ca] of [
-        ["apiserver.crt", "ca.crt"],
-        ["etcd/server.crt", "etcd/ca.crt"],
-        ["front-proxy-client.crt", "front-proxy-ca.crt"],
-      ] as const) {
-        if (!existsSync(join(pki, crt))) continue;
-        const v = await run("openssl", ["verify", "-x509_strict", "-CAfile", join(pki, ca), join(pki, crt!)]);
-        if (v.code !== 0) problems.push(`${node} ${crt}: ${v.stderr}`);
-        const pub = (f: string, args: string[]) => run("openssl", [...args, "-in", f, "-pubkey", "-noout"]).then((x) => x.stdout);
-        const keyPub = await run("openssl", ["pkey", "-in", join(pki, crt.replace(/\.crt$/, ".key")), "-pubout"]);
-        if ((await pub(join(pki, crt), ["x509"])) !== keyPub.stdout) problems.push(`${node} ${crt}: key does not match`);
-      }
-    }
-    assert.deepEqual(problems, []);
+    assert.deepEqual(await certificateProblems(delivered), []);
   });
 
   it("keeps every private key and kubeconfig key encrypted at rest and secret in the outputs", async () => {

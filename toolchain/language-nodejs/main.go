@@ -9,9 +9,10 @@
 // This is an independent, deliberately minimal implementation written for the kube-pki toolchain,
 // because the upstream module (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3)
 // cannot be fetched here. It speaks the same protocol as the v3.248.0 host for everything that
-// `pulumi preview|up|destroy|refresh|stack|about|install` use, and leaves code generation,
-// packing, linking and debugging unimplemented. Plugin hosting (RunPlugin) runs policy packs, as the CLI 3.248 engine
-// starts a `runtime: nodejs` PulumiPolicy.yaml through its language host.
+// `pulumi preview|up|destroy|refresh|stack|about|install` use, and for plugin hosting (RunPlugin: a component package
+// with `PulumiPlugin.yaml` `runtime: nodejs`, as kube-pki's component/, and a `runtime: nodejs` policy pack, which the
+// CLI 3.248 engine starts through its language host), and leaves code generation, packing, linking and debugging
+// unimplemented.
 package main
 
 import (
@@ -31,8 +32,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	sdk "github.com/pulumi/pulumi/sdk/v3"
@@ -54,6 +53,10 @@ const (
 	// program directory. PULUMI_LANGUAGE_NODEJS_RUN_PATH overrides it (as upstream allows).
 	runModule = "@pulumi/pulumi/cmd/run"
 
+	// pluginModule is the Node.js SDK's plugin launcher: it loads the plugin directory and, when that
+	// exports ComponentResource classes, serves them as a component provider.
+	pluginModule = "@pulumi/pulumi/cmd/run-plugin"
+
 	// exitBail is the exit code the run script uses when it has already shown the user an
 	// actionable error; the engine is then told to bail without printing anything more.
 	exitBail = 32
@@ -65,6 +68,12 @@ func main() {
 	tracing := flag.String("tracing", "", "Zipkin-compatible tracing endpoint, passed on to the Node.js program")
 	runtimeName := flag.String("runtime", "nodejs", "accepted for compatibility; only nodejs is supported")
 	showVersion := flag.Bool("version", false, "print the version and exit")
+	// Engines before v3.2xx (the one inside pulumi-language-yaml v1.25.0 among them, which starts this host to load a
+	// component package's schema) pass -root and the runtime options as flags; the options also arrive with every
+	// request, from where they are read, so the flags are accepted and ignored, as the v3.206.0 host did.
+	for _, obsolete := range []string{"root", "typescript", "tsconfig", "nodeargs", "packagemanager"} {
+		flag.String(obsolete, "", "[obsolete] ignored: the runtime options come with each request")
+	}
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(hostVersion)
@@ -416,6 +425,70 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	}
 }
 
+// RunPlugin runs a Node.js plugin (a component package) for the engine, as the v3.248.0 host does:
+// `node [nodeargs...] <run-plugin> <plugin dir> [args...]` in the engine's working directory, with
+// exactly the environment the engine sends; the output streams back over the RPC, and the engine
+// reads the provider's port from the first line of the plugin's stdout. Policy packs (kind analyzer)
+// need the upstream policy proxy and are refused.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	ctx := server.Context()
+	if req.GetKind() == "analyzer" {
+		return h.runPolicyPack(req, server)
+	}
+	if req.GetAttachDebugger() {
+		return errors.New("this language host does not support --attach-debugger")
+	}
+	info := req.GetInfo()
+	opts, err := parseOptions(info.GetOptions().AsMap())
+	if err != nil {
+		return err
+	}
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the $PATH: %w", err)
+	}
+	module := os.Getenv("PULUMI_LANGUAGE_NODEJS_RUN_PATH")
+	if module == "" {
+		module = pluginModule
+	}
+	runPath, err := resolveModule(ctx, nodeBin, info.GetProgramDirectory(), module)
+	if err != nil {
+		return err
+	}
+	nodeargs, err := splitArgs(opts.nodeargs)
+	if err != nil {
+		return fmt.Errorf("invalid nodeargs: %w", err)
+	}
+	// As upstream: the launcher, then nodeargs, then the plugin directory and the engine's arguments.
+	args := append(append([]string{runPath}, nodeargs...), info.GetProgramDirectory())
+	args = append(args, req.GetArgs()...)
+	env := req.GetEnv()
+	if opts.typescript {
+		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+	if opts.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	cmd := exec.CommandContext(ctx, nodeBin, args...)
+	cmd.Dir = req.GetPwd()
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	logging.V(5).Infof("running plugin: %s %s", nodeBin, strings.Join(args, " "))
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return fmt.Errorf("Program exited with non-zero exit code: %d", exitErr.ExitCode())
+		}
+		return fmt.Errorf("Problem executing plugin program (could not run language executor): %w", err)
+	}
+	return closer.Close()
+}
+
 // resolveModule asks node to require.resolve a module from dir, so the program's own
 // node_modules/@pulumi/pulumi (wherever npm/yarn/pnpm put it) is the one that runs.
 func resolveModule(ctx context.Context, nodeBin, dir, module string) (string, error) {
@@ -484,16 +557,13 @@ func splitArgs(s string) ([]string, error) {
 
 // ---- Plugin hosting ----
 
-// RunPlugin starts a plugin written in Node.js. The CLI 3.248 engine runs a policy pack (kind "analyzer") this way
+// runPolicyPack is RunPlugin for a policy pack. The CLI 3.248 engine runs a policy pack (kind "analyzer") this way
 // whenever it finds the nodejs language host (always: it ships beside `pulumi`); the `pulumi-analyzer-policy-nodejs`
 // shim is only its fallback without one. As the v3.248.0 host does: @pulumi/pulumi/cmd/run-policy-pack, resolved
 // from the pack's directory (its own node_modules or an enclosing project's), runs there with the engine address
 // then the pack directory as arguments; the SDK's PolicyProxy answers the engine's ConfigureStack first, so the pack
 // starts with the stack's name and config in its environment (pulumi.getStack(), new pulumi.Config()).
-func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
-	if req.GetKind() != "analyzer" {
-		return status.Errorf(codes.Unimplemented, "this language host runs policy packs only, not %q plugins", req.GetKind())
-	}
+func (h *host) runPolicyPack(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
 	if req.GetAttachDebugger() {
 		return errors.New("this language host does not support --attach-debugger")
 	}
