@@ -2,7 +2,7 @@
 // (test/cluster/approverLab.ts: one control-plane node, the controller-manager signing what is approved). N Nodes,
 // each submits `per` serving CSRs for itself and 2 forged ones (a neighbour's IP; client auth usage), all while the
 // approver is stopped; then the approver starts and the clock runs until every CSR is decided. Needs root and the
-// toolchain; run isolated (/work/brief/isolated.sh on the shared CI machine). Figures: docs/benchmarks-approver.md.
+// toolchain; run isolated (scripts/isolated.sh). Figures: docs/benchmarks-approver.md.
 //   npx ts-node -T bench/approver.ts [--nodes 50] [--per 18] [--settings 100/200/8,20/40/8]   (qps/burst/workers per round)
 // Progress is read from the approver's log (a line per decision), so that polling adds no load to the API server.
 import { parseArgs } from "node:util";

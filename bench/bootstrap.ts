@@ -7,9 +7,10 @@
 //            the controller-manager has approved and signed every one, with the controller-manager's flags kube-pki's
 //            for workers: bootstrap (components/model/controlPlaneFlags.ts) or, with --defaults, those without its
 //            API rate flags (--kube-api-qps, --kube-api-burst at their defaults).
-// Usage (root, in a private network namespace as the control-plane tests run):
-//   /work/brief/isolated.sh npx ts-node -T bench/bootstrap.ts hollow [--nodes 100]
-//   /work/brief/isolated.sh npx ts-node -T bench/bootstrap.ts csr [--csrs 10000] [--defaults]
+// Usage (root, in a private network namespace as the control-plane tests run; `npm run toolchain -- --bench` first
+// builds kubemark and csrload):
+//   scripts/isolated.sh npx ts-node -T bench/bootstrap.ts hollow [--nodes 100]
+//   scripts/isolated.sh npx ts-node -T bench/bootstrap.ts csr [--csrs 10000] [--defaults]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -2,18 +2,12 @@
 # `npm test`: the whole suite, in lanes run side by side. The real control planes (test/cluster/) spend much of their
 # time waiting on restarts, health checks and kubelets, which leaves cores idle otherwise: test/cluster/controlPlane.test.ts
 # is one lane, the other test/cluster/ files a second, everything else the third. Each control-plane lane runs in its
-# own network and mount namespaces (its own /run/netns), so two labs with the same bridge, addresses and netns names
+# own network and mount namespaces (scripts/isolated.sh), so two labs with the same bridge, addresses and netns names
 # do not meet. Their reports follow the third lane's. With arguments, just mocha with them (`npm test -- test/config.test.ts`).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 mocha=node_modules/.bin/mocha
 if [ $# -gt 0 ]; then exec "$mocha" "$@"; fi
-
-# A private network namespace with lo up and a private /run/netns for `ip netns add`.
-isolated() {
-  unshare --mount --net --propagation private sh -c \
-    'mkdir -p /run/netns && mount -t tmpfs kube-pki-netns /run/netns && ip link set lo up && exec "$@"' isolated "$@"
-}
 
 shopt -s nullglob
 others=()
@@ -26,7 +20,7 @@ lane() {
   local log
   log=$(mktemp "${TMPDIR:-/tmp}/kube-pki-lane.XXXXXX")
   logs+=("$log")
-  isolated "$mocha" "$@" >"$log" 2>&1 &
+  scripts/isolated.sh "$mocha" "$@" >"$log" 2>&1 &
   pids+=($!)
 }
 lane test/cluster/controlPlane.test.ts

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run toolchain [-- --dir | --help]
+# npm run toolchain [-- --dir | --bench | --help]
 #
 # Builds the real programs kube-pki's tests run, from Go modules only (a Go module proxy is all it needs), into a
 # cache outside the repo, and prints that directory as its last line of output:
@@ -30,6 +30,7 @@
 #   fakecri                         Kubernetes' fake CRI runtime (k8s.io/cri-client/pkg/fake) as a process on a unix
 #                                   socket (toolchain/fakecri), the kubelet's container runtime in tests
 #   csrload                         the node client CSR load generator (bench/csrload, client-go)
+#                                   kubemark and csrload only with --bench: the benchmark needs them, the tests do not
 # Each step is skipped when its output exists and was built from the same inputs (a stamp per binary), so a second
 # run takes seconds. One progress line per step on stderr, with its time. KUBE_PKI_CACHE moves the cache
 # (default ~/.cache/kube-pki). `--dir` prints the directory without building (exit 1 if anything is missing).
@@ -46,7 +47,9 @@ bin=$cache/bin
 K8S_PROVIDER_VERSION=4.25.0
 BINARIES=(pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-tls pulumi-resource-command
   pulumi-resource-kubernetes pulumi-resource-pulumi-nodejs kube-apiserver kube-controller-manager kube-scheduler kubeadm
-  kubectl etcd etcdctl kube-pki-csr-approver kubelet kubemark fakecri csrload)
+  kubectl etcd etcdctl kube-pki-csr-approver kubelet fakecri)
+# kubemark and csrload: only the TLS-bootstrap benchmark (bench/bootstrap.ts) runs them; `--bench` adds them.
+bench=false
 
 case "${1:-}" in
   --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -55,8 +58,9 @@ case "${1:-}" in
       [ -x "$bin/$b" ] || { echo "kube-pki toolchain: $bin/$b is missing: run npm run toolchain" >&2; exit 1; }
     done
     echo "$bin"; exit 0 ;;
+  --bench) bench=true ;;
   "") ;;
-  *) echo "kube-pki toolchain: unknown argument $1 (--dir, --help)" >&2; exit 2 ;;
+  *) echo "kube-pki toolchain: unknown argument $1 (--dir, --bench, --help)" >&2; exit 2 ;;
 esac
 
 export PATH=/usr/local/go/bin:$PATH GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
@@ -77,7 +81,8 @@ step() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "toolchain: $label: cached" >&2; return 0
   fi
-  local log=$cache/src/$(basename "$stamp").log
+  local log
+  log=$cache/src/$(basename "$stamp").log
   if ! "$@" >"$log" 2>&1; then
     echo "toolchain: $label: FAILED after $((SECONDS - start)) s; last lines of $log:" >&2; tail -25 "$log" >&2; exit 1
   fi
@@ -180,9 +185,10 @@ done
 step "etcd $ETCD_VERSION" etcd "$(digest "$repo/toolchain/etcd")" build_etcd etcd go.etcd.io/etcd/server/v3
 step "etcdctl $ETCD_VERSION" etcdctl "$(digest "$repo/toolchain/etcd")" build_etcd etcdctl go.etcd.io/etcd/etcdctl/v3
 step "kube-pki-csr-approver" approver "$(digest "$repo/approver")" build_module kube-pki-csr-approver approver
-for b in kubelet kubemark; do
-  step "$b $K8S_VERSION" "$b" "$(digest "$repo/toolchain/kubelet" "$K8S_VERSION")" build_kube "$b" kubelet
-done
+step "kubelet $K8S_VERSION" kubelet "$(digest "$repo/toolchain/kubelet" "$K8S_VERSION")" build_kube kubelet kubelet
 step "fakecri (k8s.io/cri-client fake runtime)" fakecri "$(digest "$repo/toolchain/fakecri")" build_module fakecri toolchain/fakecri
-step "csrload (CSR load generator)" csrload "$(digest "$repo/bench/csrload")" build_module csrload bench/csrload
+if $bench; then
+  step "kubemark $K8S_VERSION" kubemark "$(digest "$repo/toolchain/kubelet" "$K8S_VERSION")" build_kube kubemark kubelet
+  step "csrload (CSR load generator)" csrload "$(digest "$repo/bench/csrload")" build_module csrload bench/csrload
+fi
 echo "$bin"
