@@ -4,7 +4,8 @@
 // certificates with `openssl s_server`: a file changed by hand, a file removed, a restart that did not happen and a
 // node whose sshd stopped are each reported as what they are, read in one SSH session per node and never written.
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +19,7 @@ import {
   FileState,
   NodeReport,
   parseProbe,
+  probeCommand,
   renderStatusPrometheus,
   resourcesFromExport,
   statusExitCode,
@@ -26,6 +28,7 @@ import {
 import { rowsOfPem } from "../offline/expiry";
 import { probeFleet, stateOfEvaluation } from "../offline/statusProbe";
 import { openssl } from "./support-tls";
+import { nodeShell, SHELLS } from "./support-shells";
 import { readTree } from "./support-tree";
 import { FakeReaderMode, SshCluster, waitForInstallsToFinish } from "./support-sshd";
 
@@ -148,6 +151,68 @@ describe("fleet status: inputs and outputs", () => {
     );
   });
 });
+
+for (const shell of SHELLS) {
+  describe(`fleet status: the node's probe under ${shell}`, () => {
+    it("hashes files, says which are absent or not regular, returns certificates and a kubeconfig's client certificate only, and the restart digests", () => {
+      const sh = nodeShell(shell);
+      const root = mkdtempSync(join(tmpdir(), "kube-pki-status-probe-"));
+      try {
+        const pem = openssl([
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-keyout",
+          "/dev/null",
+          "-subj",
+          "/CN=x",
+          "-days",
+          "1",
+        ]);
+        const b64 = Buffer.from(pem).toString("base64");
+        mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
+        mkdirSync(join(root, "var/lib/kube-pki"), { recursive: true });
+        writeFileSync(join(root, "etc/kubernetes/pki/ca.crt"), pem);
+        writeFileSync(
+          join(root, "etc/kubernetes/admin.conf"),
+          `users:\n- user:\n    client-certificate-data: ${b64}\n    client-key-data: S0VZ\n`,
+        );
+        symlinkSync("/etc/passwd", join(root, "etc/kubernetes/pki/sa.pub"));
+        writeFileSync(join(root, "var/lib/kube-pki/restart-kubelet.digests"), `# ca ${SUM}\n`);
+        const r = sh.run(
+          probeCommand(root),
+          "file /etc/kubernetes/pki/ca.crt\nfile /etc/kubernetes/admin.conf\nfile /etc/kubernetes/pki/sa.pub\nfile /etc/kubernetes/pki/ca.key\nrestart kubelet\n",
+        );
+        assert.ok(r.ok, r.out);
+        assert.ok(!r.out.includes("S0VZ"), "no client-key-data");
+        const got = parseProbe(r.out);
+        const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+        assert.deepEqual(
+          [[...got.files], [...got.certificates], [...got.restarted]],
+          [
+            [
+              ["/etc/kubernetes/pki/ca.crt", sha(pem)],
+              ["/etc/kubernetes/admin.conf", sha(readFileSync(join(root, "etc/kubernetes/admin.conf"), "utf8"))],
+              ["/etc/kubernetes/pki/sa.pub", "other"],
+              ["/etc/kubernetes/pki/ca.key", "-"],
+            ],
+            [
+              ["/etc/kubernetes/pki/ca.crt", pem],
+              ["/etc/kubernetes/admin.conf", pem],
+            ],
+            [["kubelet ca", SUM]],
+          ],
+        );
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  });
+}
 
 describe("fleet status of a local delivery tree", function () {
   this.timeout(120_000);
