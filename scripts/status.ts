@@ -33,9 +33,14 @@ const { values, usage, path } = cli(
 );
 
 /** The stack's state with its secrets in plain text, held in memory only (it holds the deploy key and the bundles). */
-function readState(): unknown {
+async function readState(): Promise<unknown> {
   let text: string;
-  if (values.state) text = values.state === "-" ? readFileSync(0, "utf8") : readFileSync(path(values.state), "utf8");
+  if (values.state === "-") {
+    // Not readFileSync(0): on a non-blocking stdin (spawnSync's, a pipe) it fails with EAGAIN once the pipe is empty.
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString("utf8");
+  } else if (values.state) text = readFileSync(path(values.state), "utf8");
   else {
     if (!onPath("pulumi")) throw new Error("the pulumi CLI is not on PATH (npm run toolchain, or Pulumi's installer); or give --state");
     const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", values.stack!], {
@@ -62,7 +67,7 @@ async function main(): Promise<void> {
     return n;
   };
   const [warnDays, parallel, timeout] = [number("warn-days", 0), number("parallel", 1), number("timeout", 1)];
-  const targets = targetsFromState(resourcesFromExport(readState()));
+  const targets = targetsFromState(resourcesFromExport(await readState()));
   if (targets.length === 0) throw new Error("the stack delivers to no node (delivery.mode none, or nothing deployed yet)");
   const reports = await probeFleet(targets, { parallel, timeoutMs: timeout * 1000, cwd: PROJECT_DIR });
   const now = new Date();

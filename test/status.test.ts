@@ -4,8 +4,21 @@
 // certificates with `openssl s_server`: a file changed by hand, a file removed, a restart that did not happen and a
 // node whose sshd stopped are each reported as what they are, read in one SSH session per node and never written.
 import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -135,6 +148,38 @@ describe("fleet status: inputs and outputs", () => {
     assert.match(text, new RegExp(`^kube_pki_certificate_ready_status\\{${at},name="front-proxy-client",condition="False"\\} 1$`, "m"));
     assert.match(text, new RegExp(`^kube_pki_file_state\\{${at},path="${path}",state="missing"\\} 1$`, "m"));
     assert.match(text, new RegExp(`^kube_pki_file_state\\{${at},path="${path}",state="in-sync"\\} 0$`, "m"));
+  });
+
+  it("the command line reads the state from a non-blocking pipe that is still empty when it starts reading (--state -)", async () => {
+    // As spawnSync (and other callers) hand stdin over: a non-blocking pipe, which a synchronous read finds empty
+    // (EAGAIN) whenever the writer is slower than the reader, as with an 11 MiB state. Forced here: the state is
+    // written only once the tool has exited or waits idle for input.
+    const dir = mkdtempSync(join(tmpdir(), "kube-pki-status-fifo-"));
+    const fifo = join(dir, "state");
+    execFileSync("mkfifo", [fifo]);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wr = openSync(fifo, constants.O_WRONLY);
+    const child = spawn(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", join(__dirname, "..", "scripts", "status.ts"), "--state", "-"],
+      {
+        stdio: [rd, "pipe", "pipe"],
+      },
+    );
+    closeSync(rd);
+    let err = "";
+    child.stderr!.on("data", (b) => (err += b));
+    const closed = new Promise((r) => child.on("close", r));
+    const waiting = () => /poll/.test(readFileSync(`/proc/${child.pid}/wchan`, "utf8"));
+    for (let i = 0; i < 600 && child.exitCode === null && !waiting(); i++) await new Promise((r) => setTimeout(r, 100));
+    if (child.exitCode === null) writeSync(wr, '{"deployment":{"resources":[]}}');
+    closeSync(wr);
+    const code = await closed;
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(
+      [code, err.trim()],
+      [2, "kube-pki status: the stack delivers to no node (delivery.mode none, or nothing deployed yet)"],
+    );
   });
 
   it("the exit code adds 4 for drift and 8 for an unreachable node, so a script tells them apart", () => {
