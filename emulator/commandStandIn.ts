@@ -39,7 +39,8 @@ export interface CommandStandInOptions {
   readonly timeoutMs?: number;
 }
 
-interface Connection {
+/** A remote command's `connection`, as the provider takes it (and the state records it). */
+export interface Connection {
   host: string;
   port?: number;
   user?: string;
@@ -293,6 +294,37 @@ function onSignal(signal: NodeJS.Signals): void {
 }
 process.on("exit", closeScratch);
 
+/**
+ * The OpenSSH client's options for a connection as the provider makes it: the host key pinned, the private key (if
+ * any) in this process's ssh-agent, never in a file or an argument. Also what `npm run status` logs in with.
+ */
+export async function sshOptions(c: Connection): Promise<string[]> {
+  const port = c.port ?? 22;
+  const args = [
+    "-p",
+    String(port),
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ConnectTimeout=15",
+    "-o",
+    "ServerAliveInterval=5",
+  ];
+  if (c.hostKey) {
+    // The provider's SSH client (golang.org/x/crypto/ssh with the pinned key) offers only the pinned key's own
+    // algorithm name: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8 no longer accepts.
+    args.push(...pinnedHostKeyOptions(c.hostKey, openScratch().knownHostsFile(c.host, port, c.hostKey)));
+  } else {
+    // What the provider does without hostKey (InsecureIgnoreHostKey); kube-pki always pins one.
+    args.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");
+  }
+  if (c.privateKey) args.push(...(await openScratch().identityOptions(c.privateKey)));
+  // Without a key the provider uses the agent at SSH_AUTH_SOCK (sshAuth: agent); so does OpenSSH.
+  return args;
+}
+
 export class CommandStandIn implements ExtraMocks {
   readonly runs: CommandRun[] = [];
   private readonly gates = new Map<string, Semaphore>();
@@ -346,29 +378,7 @@ export class CommandStandIn implements ExtraMocks {
     const gate = this.gates.get(host) ?? new Semaphore(this.opts.perHostConcurrency ?? 4);
     this.gates.set(host, gate);
     return gate.run(async () => {
-      const sshArgs = [
-        "-p",
-        String(port),
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "ConnectTimeout=15",
-        "-o",
-        "ServerAliveInterval=5",
-      ];
-      if (c.hostKey) {
-        // The provider's SSH client (golang.org/x/crypto/ssh with the pinned key) offers only the pinned key's own
-        // algorithm name: for an `ssh-rsa` key that is SHA-1 RSA, which OpenSSH ≥ 8.8 no longer accepts.
-        sshArgs.push(...pinnedHostKeyOptions(c.hostKey, openScratch().knownHostsFile(c.host, port, c.hostKey)));
-      } else {
-        // What the provider does without hostKey (InsecureIgnoreHostKey); kube-pki always pins one.
-        sshArgs.push("-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no");
-      }
-      if (c.privateKey) sshArgs.push(...(await openScratch().identityOptions(c.privateKey)));
-      // Without a key the provider uses the agent at SSH_AUTH_SOCK (sshAuth: agent); so does OpenSSH.
-      sshArgs.push(`${c.user ?? "root"}@${c.host}`, "--", command);
+      const sshArgs = [...(await sshOptions(c)), `${c.user ?? "root"}@${c.host}`, "--", command];
       return this.spawnAndPipe({ resource, phase, kind: "remote", host }, "ssh", sshArgs, stdin, command.length);
     });
   }

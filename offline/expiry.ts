@@ -91,13 +91,18 @@ export function rowsFromDirectory(dir: string): ExpiryRow[] {
         if (cert) rows.push(rowOf(`${prefix}${name}`, cert, full));
         continue;
       }
-      // During a CA rotation the CA file is a bundle of both generations: a row for each (`ca`, `ca (2)`).
-      const pems = pemBlocks(text);
-      pems.forEach((pem, i) => rows.push(rowOf(`${prefix}${name}${i === 0 ? "" : ` (${i + 1})`}`, new X509Certificate(pem), full)));
+      rows.push(...rowsOfPem(`${prefix}${name}`, text, full));
     }
   }
   return rows;
 }
+
+/** kubeadm's name of the certificate file (or kubeconfig) at `path` on a node; undefined for files the report skips. */
+export const certificateFileName = (path: string) => CERTIFICATE_FILES.find((f) => f.path === path)?.name;
+
+/** The rows of a PEM file: during a CA rotation a CA file is a bundle of both generations, a row for each (`ca`, `ca (2)`). */
+export const rowsOfPem = (name: string, text: string, source: string): ExpiryRow[] =>
+  pemBlocks(text).map((pem, i) => rowOf(`${name}${i === 0 ? "" : ` (${i + 1})`}`, new X509Certificate(pem), source));
 
 export interface EndpointOptions {
   /** PEM client certificate and key, for servers that require one (etcd). */
@@ -247,21 +252,24 @@ export function renderExpiryText(rows: readonly ExpiryRow[], now: Date): string 
   );
 }
 
+/** One row of the JSON report (also the status report's certificates). */
+export const expiryJson = (r: ExpiryRow, now: Date, warnDays: number) => ({
+  certificate: r.certificate,
+  expires: r.notAfter.toISOString(),
+  residualTime: residualTime(r.notAfter, now),
+  residualSeconds: Math.floor((r.notAfter.getTime() - now.getTime()) / 1000),
+  certificateAuthority: r.authority || undefined,
+  isCertificateAuthority: r.isCa,
+  status: statusOf(r, now, warnDays),
+  source: r.source,
+});
+
 export function renderExpiryJson(rows: readonly ExpiryRow[], now: Date, warnDays: number): string {
   return `${JSON.stringify(
     {
       generated: now.toISOString(),
       warnDays,
-      certificates: rows.map((r) => ({
-        certificate: r.certificate,
-        expires: r.notAfter.toISOString(),
-        residualTime: residualTime(r.notAfter, now),
-        residualSeconds: Math.floor((r.notAfter.getTime() - now.getTime()) / 1000),
-        certificateAuthority: r.authority || undefined,
-        isCertificateAuthority: r.isCa,
-        status: statusOf(r, now, warnDays),
-        source: r.source,
-      })),
+      certificates: rows.map((r) => expiryJson(r, now, warnDays)),
     },
     null,
     2,

@@ -381,6 +381,16 @@ export class SshCluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Stops one node's sshd (a node that went down for SSH), by the pid this harness started; `stop` still cleans up. */
+  async stopNode(name: string): Promise<void> {
+    const child = this.daemons.get(this.node(name).name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGKILL");
+    });
+  }
+
   /**
    * Stops the emulated servers and every sshd (SIGTERM, SIGKILL after 3 s), then removes the temp dir. Safe to call
    * twice and after a failed start.

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { pemBlocks } from "../../components/model/trust";
 import { join, relative } from "node:path";
@@ -161,6 +161,9 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   /** The `adopt` section `npm run adopt` wrote, and the declared rotation, both kept in every config written. */
   let adopted: unknown;
   let rotation: Record<string, { generation: number; phase: string }> = {};
+  /** The status test's restart that does nothing (kube-apiserver's), with a short health check to fail fast. */
+  let apiServerRestart: string | undefined;
+  let healthCheckTimeoutSeconds = 180;
 
   const config = () => [
     {
@@ -177,9 +180,9 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
       delivery: {
         mode: "ssh",
         sshAuth: "agent",
-        healthCheckTimeoutSeconds: 180,
+        healthCheckTimeoutSeconds,
         restart: {
-          "kube-apiserver": restartCommand("kube-apiserver", lbSocket),
+          "kube-apiserver": apiServerRestart ?? restartCommand("kube-apiserver", lbSocket),
           "kube-controller-manager": restartCommand("kube-controller-manager", lbSocket),
           "kube-scheduler": restartCommand("kube-scheduler", lbSocket),
           etcd: restartCommand("etcd", lbSocket),
@@ -1234,5 +1237,66 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     });
     const restarts = restartsLogged();
     for (const n of ["cp-1", "cp-2", "cp-3"]) assert.deepEqual(restarts[n], restartsBefore[n], `${n}: nothing restarted`);
+  });
+  describe("npm run status on the real control plane: read-only, each drift reported as what it is", () => {
+    let status: { code: number | null; report: any };
+    const fileState = (node: string, path: string) =>
+      status.report.nodes.find((n: any) => n.node === node).files.find((f: any) => f.path === path)?.state;
+
+    before(async function () {
+      // A restart that did not happen: an apiserver SAN added while kube-apiserver's restart command does nothing, so
+      // the push installs the new certificate and the health check fails on cp-1, the old one still served.
+      apiServerRestart = "true";
+      healthCheckTimeoutSeconds = 10;
+      sans.push("status.lab.example.com");
+      ws.writeStack("lab", config());
+      const r = await ws.up("lab");
+      assert.notEqual(r.code, 0, `the health check on cp-1 fails: ${describeRun(r)}`);
+      appendFileSync(file("cp-3", "etc/kubernetes/scheduler.conf"), "# edited by hand\n");
+      rmSync(file("cp-2", "etc/kubernetes/pki/front-proxy-client.crt"));
+      await ssh.stopNode("w-1");
+      // The CLI as an operator runs it, the state (with its secrets in plain text) on a pipe, never in a file.
+      const state = (await ws.ok(["stack", "export", "--show-secrets", "--stack", "lab"])).stdout;
+      const run = spawnSync(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", join(REPO, "scripts/status.ts"), "--state", "-", "-o", "json"],
+        {
+          cwd: REPO,
+          input: state,
+          encoding: "utf8",
+          env: { ...ws.env, SSH_AUTH_SOCK: agent.sock },
+          timeout: 600_000,
+          maxBuffer: 1 << 28,
+        },
+      );
+      assert.ok(run.stdout.startsWith("{"), `status printed no report: ${run.stderr}`);
+      status = { code: run.status, report: JSON.parse(run.stdout) };
+    });
+
+    it("a file changed by hand (cp-3's scheduler.conf) is reported changed", () => {
+      assert.equal(fileState("cp-3", "/etc/kubernetes/scheduler.conf"), "changed");
+    });
+
+    it("a removed file (cp-2's front-proxy-client.crt) is reported missing", () => {
+      assert.equal(fileState("cp-2", "/etc/kubernetes/pki/front-proxy-client.crt"), "missing");
+    });
+
+    it("the restart that did not happen: cp-1's new apiserver.crt is on disk but not served, file and endpoint", () => {
+      const cp1 = status.report.nodes.find((n: any) => n.node === "cp-1");
+      assert.deepEqual(
+        [fileState("cp-1", "/etc/kubernetes/pki/apiserver.crt"), cp1.endpoints.find((e: any) => e.reader === "kube-apiserver").state],
+        ["not-served", "not-served"],
+      );
+    });
+
+    it("the stopped node (w-1's sshd) is reported unreachable, every file of it", () => {
+      const w1 = status.report.nodes.find((n: any) => n.node === "w-1");
+      assert.deepEqual([!!w1.error, [...new Set(w1.files.map((f: any) => f.state))]], [true, ["unreachable"]]);
+    });
+
+    it("etcd serves what the stack delivered (in sync), and the exit code is drift (4) + unreachable (8)", () => {
+      const etcd = status.report.nodes.flatMap((n: any) => n.endpoints.filter((e: any) => e.reader === "etcd").map((e: any) => e.state));
+      assert.deepEqual([[...new Set(etcd)], status.code], [["in-sync"], 12]);
+    });
   });
 });
