@@ -2,7 +2,6 @@
 //                      [--format markdown|text]
 // The certificate diff of a stack, from `pulumi preview --json` or offline between two versions of its config.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { planClusters } from "../components";
 import {
@@ -15,7 +14,7 @@ import {
   stepsFromPreview,
 } from "../offline/certDiff";
 import { parseStackConfig, readConfigFile, readStackConfig } from "../offline/stackFile";
-import { cli, stackFile, stackFlags } from "./cli";
+import { cli, readInput, stackFile, stackFlags } from "./cli";
 
 const { values, usage, path, run } = cli(
   "cert-diff",
@@ -57,7 +56,7 @@ run(async () => {
   const current = () => (values.stack ? readStackConfig(values.stack) : readConfigFile(file)).clusters;
   let report;
   if (values.preview) {
-    const text = values.preview === "-" ? readFileSync(0, "utf8") : readFileSync(path(values.preview), "utf8");
+    const text = await readInput(values.preview, path);
     let json: unknown;
     try {
       json = JSON.parse(text);

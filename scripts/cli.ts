@@ -1,7 +1,7 @@
 // What the command-line tools share: flags parsed by Node's util.parseArgs in strict mode (an unknown flag or a stray
 // argument is an error, never ignored), `--help` generated from the same table that parses, one-line errors (exit 2
 // for usage, 1 for failures), and paths resolved against the directory the user ran `npm run` from.
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { STACKS_DIR } from "../offline/stackFile";
@@ -118,3 +118,18 @@ export const onPath = (program: string) =>
         return false;
       }
     });
+
+/**
+ * A file argument's text, `-` for standard input. Not readFileSync(0) for stdin: on a non-blocking pipe (what spawnSync
+ * and many callers hand over) a synchronous read fails with EAGAIN as soon as the pipe is empty while its writer is
+ * still writing; a stream waits for the writer.
+ */
+export async function readInput(file: string, path: (p: string) => string): Promise<string> {
+  if (file !== "-") {
+    if (!existsSync(path(file))) throw new Error(`${path(file)}: no such file`);
+    return readFileSync(path(file), "utf8");
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

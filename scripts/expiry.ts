@@ -13,7 +13,7 @@ import {
   rowsFromStackOutputs,
   statusOf,
 } from "../offline/expiry";
-import { cli } from "./cli";
+import { cli, readInput } from "./cli";
 
 const { values, usage, path } = cli(
   "expiry",
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   for (const endpoint of values.endpoint) rows.push(...(await rowsFromEndpoint(endpoint, client)));
   const stackOutput = values["stack-output"];
   if (stackOutput) {
-    const text = stackOutput === "-" ? readFileSync(0, "utf8") : readFile(stackOutput);
+    const text = await readInput(stackOutput, path);
     let json: unknown;
     try {
       json = JSON.parse(text);

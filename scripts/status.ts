@@ -4,7 +4,6 @@
 // expiry. Exit code: a sum of 1 (a certificate expires within --warn-days), 4 (drift: changed, missing, not served
 // yet) and 8 (a node or endpoint unreachable); 0 when all is in sync; 2 when the tool itself fails (no report).
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   renderStatusJson,
@@ -15,7 +14,7 @@ import {
   targetsFromState,
 } from "../offline/status";
 import { probeFleet } from "../offline/statusProbe";
-import { cli, onPath } from "./cli";
+import { cli, readInput, onPath } from "./cli";
 
 const PROJECT_DIR = resolve(__dirname, "..");
 
@@ -35,12 +34,7 @@ const { values, usage, path } = cli(
 /** The stack's state with its secrets in plain text, held in memory only (it holds the deploy key and the bundles). */
 async function readState(): Promise<unknown> {
   let text: string;
-  if (values.state === "-") {
-    // Not readFileSync(0): on a non-blocking stdin (spawnSync's, a pipe) it fails with EAGAIN once the pipe is empty.
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    text = Buffer.concat(chunks).toString("utf8");
-  } else if (values.state) text = readFileSync(path(values.state), "utf8");
+  if (values.state) text = await readInput(values.state, path);
   else {
     if (!onPath("pulumi")) throw new Error("the pulumi CLI is not on PATH (npm run toolchain, or Pulumi's installer); or give --state");
     const r = spawnSync("pulumi", ["stack", "export", "--show-secrets", "--stack", values.stack!], {

@@ -18,7 +18,7 @@ import {
   statusOf,
 } from "../offline/expiry";
 import { renderClusters } from "../offline/render";
-import { clusterConfig } from "./support";
+import { clusterConfig, runWithLateStdin } from "./support";
 import { makeTempDir, startDaemon, stopAll, waitForPort } from "./e2e/proc";
 
 const HOUR = 3_600_000;

@@ -41,6 +41,7 @@ import {
 import { rowsOfPem } from "../offline/expiry";
 import { probeFleet, stateOfEvaluation } from "../offline/statusProbe";
 import { openssl } from "./support-tls";
+import { runWithLateStdin } from "./support";
 import { nodeShell, SHELLS } from "./support-shells";
 import { readTree } from "./support-tree";
 import { FakeReaderMode, SshCluster, waitForInstallsToFinish } from "./support-sshd";
@@ -151,33 +152,9 @@ describe("fleet status: inputs and outputs", () => {
   });
 
   it("the command line reads the state from a non-blocking pipe that is still empty when it starts reading (--state -)", async () => {
-    // As spawnSync (and other callers) hand stdin over: a non-blocking pipe, which a synchronous read finds empty
-    // (EAGAIN) whenever the writer is slower than the reader, as with an 11 MiB state. Forced here: the state is
-    // written only once the tool has exited or waits idle for input.
-    const dir = mkdtempSync(join(tmpdir(), "kube-pki-status-fifo-"));
-    const fifo = join(dir, "state");
-    execFileSync("mkfifo", [fifo]);
-    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const wr = openSync(fifo, constants.O_WRONLY);
-    const child = spawn(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", join(__dirname, "..", "scripts", "status.ts"), "--state", "-"],
-      {
-        stdio: [rd, "pipe", "pipe"],
-      },
-    );
-    closeSync(rd);
-    let err = "";
-    child.stderr!.on("data", (b) => (err += b));
-    const closed = new Promise((r) => child.on("close", r));
-    const waiting = () => /poll/.test(readFileSync(`/proc/${child.pid}/wchan`, "utf8"));
-    for (let i = 0; i < 600 && child.exitCode === null && !waiting(); i++) await new Promise((r) => setTimeout(r, 100));
-    if (child.exitCode === null) writeSync(wr, '{"deployment":{"resources":[]}}');
-    closeSync(wr);
-    const code = await closed;
-    rmSync(dir, { recursive: true, force: true });
+    const { code, stderr } = await runWithLateStdin("status", ["--state", "-"], '{"deployment":{"resources":[]}}');
     assert.deepEqual(
-      [code, err.trim()],
+      [code, stderr.trim()],
       [2, "kube-pki status: the stack delivers to no node (delivery.mode none, or nothing deployed yet)"],
     );
   });

@@ -1,7 +1,8 @@
 // Shared helpers for tests that evaluate the real stack program under Pulumi's mock runtime.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeTempDir } from "./e2e/proc";
 import { defineStack, planClusters, StackProgram } from "../components";
@@ -98,4 +99,33 @@ export function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean; 
     { stdio: "pipe" },
   );
   return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(key, "utf8") };
+}
+
+/**
+ * Runs a CLI script (scripts/<name>.ts) with `args`, its stdin a non-blocking pipe that is still empty when the tool
+ * starts reading, as spawnSync and other callers hand stdin over: `input` is written only once the tool has exited
+ * or waits idle (in poll) for it. A synchronous read of such a stdin fails with EAGAIN.
+ */
+export async function runWithLateStdin(script: string, args: readonly string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "kube-pki-late-stdin-"));
+  const fifo = join(dir, "stdin");
+  execFileSync("mkfifo", [fifo]);
+  const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wr = openSync(fifo, constants.O_WRONLY);
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "..", "scripts", `${script}.ts`), ...args], {
+    stdio: [rd, "pipe", "pipe"],
+  });
+  closeSync(rd);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (b) => (stdout += b));
+  child.stderr!.on("data", (b) => (stderr += b));
+  const closed = new Promise<number | null>((r) => child.on("close", r));
+  const waiting = () => /poll/.test(readFileSync(`/proc/${child.pid}/wchan`, "utf8"));
+  for (let i = 0; i < 600 && child.exitCode === null && !waiting(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (child.exitCode === null) writeSync(wr, input);
+  closeSync(wr);
+  const code = await closed;
+  rmSync(dir, { recursive: true, force: true });
+  return { code, stdout, stderr };
 }
