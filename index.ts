@@ -5,6 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, defineStack, planClusters, RecordedRoots, RotationState, suggestion } from "./components";
 
+const parseNow = (text: string) => {
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new ConfigError([`KUBE_PKI_NOW: ${JSON.stringify(text)} is not an RFC 3339 time`], "environment");
+  return new Date(t);
+};
+
 export = async () => {
   const config = new pulumi.Config("kube-pki");
   const clusters = config.getObject<unknown>("clusters");
@@ -26,6 +32,9 @@ export = async () => {
     previousRotation: (rotation?.value ?? {}) as Record<string, RotationState>,
     // Recorded since trust roots are held to their identity; a stack deployed before records them at its next update.
     previousTrust: trustRoots?.value as Record<string, RecordedRoots> | undefined,
+    // KUBE_PKI_NOW (RFC 3339): judge bootstrap-token windows, expiry and drop waits at that time, to preview a later
+    // run (and for the engine tests' token rollover); unset, now.
+    ...(process.env.KUBE_PKI_NOW ? { now: parseNow(process.env.KUBE_PKI_NOW) } : {}),
   });
   return { ...program.outputs };
 };

@@ -14,6 +14,7 @@ import {
   adoptionProblems,
   identityProblems,
   RecordedRoots,
+  recordedRotation,
   rotationProblems,
   RotationState,
   signerExpiry,
@@ -24,6 +25,10 @@ import {
 } from "./model/trust";
 import { ClusterPlan } from "./model/plan";
 import { buildName } from "./model/names";
+import { bootstrapKubeconfig, dropWaitProblem, JOIN_PATHS, joinCommand, joinShards, tokenWindows } from "./model/bootstrap";
+import { BootstrapTokens } from "./bootstrap/bootstrapTokens";
+import { JoinDelivery } from "./delivery/joinDelivery";
+import { bundlePayload } from "./node/nodeProgram";
 
 export interface StackOutputs {
   /** Per cluster: the three CA certificates (public). */
@@ -42,6 +47,16 @@ export interface StackOutputs {
   readonly rotation: pulumi.Output<Record<string, RotationState>>;
   /** Per cluster: each trust root's generations with their identity, which the next update holds them to. */
   readonly trustRoots: pulumi.Output<Record<string, RecordedRoots>>;
+  /** Per cluster with `workers: bootstrap` (absent when there is none): the join material for provisioning. Secret. */
+  readonly workerJoin?: pulumi.Output<Record<string, WorkerJoin>>;
+}
+
+/** What a worker of a bootstrap cluster needs to join: three files by their path, and kubeadm's join command. */
+export interface WorkerJoin {
+  readonly files: Readonly<Record<string, string>>;
+  readonly joinCommand: string;
+  /** When the token in them expires (RFC 3339): the material of a later `up` carries the next token. */
+  readonly tokenExpires: string;
 }
 
 export interface StackProgram {
@@ -131,7 +146,7 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
           ),
     ),
   ]);
-  trustProblems.push(...rotationChangeProblems(plans, env.previousRotation));
+  trustProblems.push(...rotationChangeProblems(plans, env.previousRotation), ...bootstrapDropProblems(plans, env));
   const expiry = expiryRules(plans, env);
   trustProblems.push(...(env.refuseTrustChanges === false ? [] : trustChangeProblems(plans, env.previousTrust)), ...expiry.problems);
   if (trustProblems.length > 0) throw new ConfigError(trustProblems);
@@ -184,6 +199,63 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
       rollout: deliveries[i],
     });
   });
+  // Workers of a bootstrap cluster: tokens in the cluster, the join material, and its push to listed workers by shard.
+  const now = env.now ?? new Date();
+  const joins = plans.map(({ catalog }, i) => {
+    const cluster = catalog.cluster;
+    if (!deliver || cluster.workers !== "bootstrap") return undefined;
+    const pki = clusters[i]!;
+    const windows = tokenWindows(cluster, now);
+    const localDirectory = cluster.delivery.localDirectory ?? `out/${env.stack}`;
+    const tokens = new BootstrapTokens(buildName({ kind: "bootstrap", cluster: cluster.name }), {
+      cluster: cluster.name,
+      windows: windows.kept,
+      current: windows.current,
+      adminKubeconfig: pki.adminKubeconfig,
+      ...(cluster.delivery.mode === "local" ? { renderDirectory: `${localDirectory}/${cluster.name}/_bootstrap-tokens` } : {}),
+    });
+    const kubeProxy = catalog.certificates.find((c) => c.id === "kube-proxy.conf")!;
+    const server = kubeProxy.kubeconfig!.server;
+    const material = pulumi
+      .all([
+        tokens.token,
+        pki.trustBundle("ca"),
+        pki.contentOf({ path: JOIN_PATHS.kubeProxy, mode: 0o600, owner: "root", source: kubeProxy.id, content: "kubeconfig" }),
+      ])
+      .apply(([token, ca, proxy]) => ({
+        files: {
+          [JOIN_PATHS.bootstrapKubeconfig]: bootstrapKubeconfig(cluster.clusterName, server, token),
+          [JOIN_PATHS.ca]: ca,
+          [JOIN_PATHS.kubeProxy]: proxy,
+        },
+        joinCommand: joinCommand(server, token, ca),
+        tokenExpires: windows.current.expiresAt,
+      }));
+    const shards = joinShards(cluster);
+    const push =
+      shards.length === 0
+        ? undefined
+        : new JoinDelivery(buildName({ kind: "bootstrap", cluster: cluster.name, child: "join" }), {
+            cluster,
+            shards,
+            bundle: pulumi.secret(
+              material.apply((m) =>
+                bundlePayload(
+                  Object.entries(m.files).map(([path, content]) => ({
+                    path,
+                    content,
+                    owner: "root",
+                    mode: path === JOIN_PATHS.ca ? 0o644 : 0o600,
+                  })),
+                ),
+              ),
+            ),
+            sshPrivateKey: sshKeys[i],
+            localDirectory,
+            after: [tokens],
+          });
+    return { material: pulumi.secret(material), done: pulumi.all([tokens.written, push?.rolledOut ?? true]) };
+  });
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
     const others = [deliveries[i], publications[i]].filter((r) => r !== undefined);
@@ -201,12 +273,28 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
         .all(
           plans.map(({ catalog: { cluster } }, i) =>
             pulumi
-              .all([clusters[i]!.inventory, clusters[i]!.trustRecord, deliveries[i]?.rolledOut ?? true, publications[i]?.published ?? true])
-              .apply(() => [cluster.name, { ...cluster.rotation }] as const),
+              .all([
+                clusters[i]!.inventory,
+                clusters[i]!.trustRecord,
+                deliveries[i]?.rolledOut ?? true,
+                publications[i]?.published ?? true,
+                joins[i]?.done ?? true,
+              ])
+              .apply(() => [cluster.name, recordedRotation(cluster.rotation, env.previousRotation?.[cluster.name], now)] as const),
           ),
         )
         .apply((entries) => Object.fromEntries(entries)),
       trustRoots: byCluster(clusters, (p) => p.trustRecord),
+      // Only where there is one: a stack without bootstrap clusters keeps exactly the outputs it had.
+      ...(joins.some((j) => j)
+        ? {
+            workerJoin: pulumi.secret(
+              pulumi.all(
+                Object.fromEntries(joins.flatMap((j, i) => (j ? [[plans[i]!.catalog.cluster.name, j.material] as const] : []))),
+              ) as pulumi.Output<Record<string, WorkerJoin>>,
+            ),
+          }
+        : {}),
     },
   };
 }
@@ -224,6 +312,29 @@ export function rotationChangeProblems(
   return eachRoot(plans, (cluster, path, root) =>
     rotationProblems(`${path}.rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root]),
   ).flat();
+}
+
+/**
+ * A bootstrap cluster's CA *drop* waits until every kubelet certificate the old CA signed has expired: signingHours
+ * (plus a margin) after the *switch* the stack recorded. Only when moving to drop; not known (offline): not checked.
+ */
+function bootstrapDropProblems(plans: readonly ClusterPlan[], env: StackEnvironment): string[] {
+  if (!env.previousRotation) return [];
+  return plans.flatMap(({ catalog: { cluster } }, i) => {
+    const next = cluster.rotation.ca;
+    const previous = env.previousRotation![cluster.name]?.ca;
+    if (
+      cluster.workers !== "bootstrap" ||
+      next?.phase !== "drop" ||
+      previous?.phase !== "switch" ||
+      previous.generation !== next.generation
+    ) {
+      return [];
+    }
+    return (
+      dropWaitProblem(`clusters[${i}].rotation.ca.phase`, cluster.bootstrap.signingHours, previous.switchedAt, env.now ?? new Date()) ?? []
+    );
+  });
 }
 
 /** Every configured trust root that would take another identity than the one the stack recorded (see identityProblems). */
