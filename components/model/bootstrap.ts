@@ -94,8 +94,10 @@ export function joinCommand(server: string, token: string, caBundle: string): st
  * token, context `<user>@<cluster>`), with one difference: the CA is the path /etc/kubernetes/pki/ca.crt, not
  * embedded data. The kubelet copies the bootstrap file's cluster entry into the kubelet.conf it writes after
  * bootstrapping; a path there keeps following ca.crt, which kube-pki keeps as the rotation-aware bundle (old + new
- * during a CA rotation), where embedded data would freeze the CA of the day the node joined and break the node's
- * trust in the API server at the rotation's switch. The file ca.crt is part of the join material.
+ * during a CA rotation), and client-go v1.36 re-reads a CA *file* while running (feature ClientsAllowCARotation,
+ * beta, on by default; transport/ca_rotation.go), never embedded data: embedded data would freeze the CA of the day
+ * the node joined and break the kubelet's trust in the API server at the rotation's switch. The file ca.crt is part
+ * of the join material.
  */
 export function bootstrapKubeconfig(clusterName: string, server: string, token: string): string {
   const context = `${BOOTSTRAP_TOKEN.user}@${clusterName}`;
