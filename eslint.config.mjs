@@ -6,7 +6,17 @@ import tseslint from "typescript-eslint";
 
 const PULUMI = { group: ["@pulumi/*"], message: "components/model/ is the pure model: no Pulumi here (README, Layout)." };
 const ABOVE_MODEL = {
-  group: ["../pki/*", "../delivery/*", "../publication/*", "../node/*", "../stack", "../index", "../../offline/*", "../../emulator/*"],
+  group: [
+    "../pki/*",
+    "../bootstrap/*",
+    "../delivery/*",
+    "../publication/*",
+    "../node/*",
+    "../stack",
+    "../index",
+    "../../offline/*",
+    "../../emulator/*",
+  ],
   message: "components/model/ imports only the model and libraries (README, Layout).",
 };
 const TOOLS = {

@@ -17,6 +17,7 @@ import {
   adoptionProblems,
   identityProblems,
   RecordedRoots,
+  recordedRotation,
   rotationProblems,
   RotationState,
   signerExpiry,
@@ -27,6 +28,10 @@ import {
 } from "./model/trust";
 import { ClusterPlan } from "./model/plan";
 import { buildName } from "./model/names";
+import { bootstrapKubeconfig, dropWaitProblem, JOIN_PATHS, joinCommand, joinShards, tokenWindows } from "./model/bootstrap";
+import { BootstrapTokens } from "./bootstrap/bootstrapTokens";
+import { JoinDelivery } from "./delivery/joinDelivery";
+import { bundlePayload } from "./node/nodeProgram";
 
 export interface StackOutputs {
   /** Per cluster: the three CA certificates (public). */
@@ -50,6 +55,16 @@ export interface StackOutputs {
    * writes the static-pod manifests (README, "Workers").
    */
   readonly controlPlaneFlags: pulumi.Output<Record<string, ReturnType<typeof controlPlaneFlags>>>;
+  /** Per cluster with `workers: bootstrap` (absent when there is none): the join material for provisioning. Secret. */
+  readonly workerJoin?: pulumi.Output<Record<string, WorkerJoin>>;
+}
+
+/** What a worker of a bootstrap cluster needs to join: three files by their path, and kubeadm's join command. */
+export interface WorkerJoin {
+  readonly files: Readonly<Record<string, string>>;
+  readonly joinCommand: string;
+  /** When the token in them expires (RFC 3339): the material of a later `up` carries the next token. */
+  readonly tokenExpires: string;
 }
 
 export interface StackProgram {
@@ -141,7 +156,7 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
           ),
     ),
   ]);
-  trustProblems.push(...rotationChangeProblems(plans, env.previousRotation));
+  trustProblems.push(...rotationChangeProblems(plans, env.previousRotation), ...bootstrapDropProblems(plans, env));
   const expiry = expiryRules(plans, env);
   trustProblems.push(...(env.refuseTrustChanges === false ? [] : trustChangeProblems(plans, env.previousTrust)), ...expiry.problems);
   if (trustProblems.length > 0) throw new ConfigError(trustProblems);
@@ -213,21 +228,78 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
       opts,
     );
   });
-  // TLS bootstrap's objects live in the cluster: part of "deliver" too, written once delivery has rolled out.
-  const bootstraps = plans.map(({ catalog }, i) =>
-    !deliver || catalog.cluster.workers !== "bootstrap"
-      ? undefined
-      : new ClusterBootstrap(
-          buildName({ kind: "cluster-bootstrap", cluster: catalog.cluster.name }),
-          {
-            adminKubeconfig: clusters[i]!.adminKubeconfig,
-            server: endpointUrl(catalog.cluster, catalog.initNode),
-            caBundle: clusters[i]!.trustBundle("ca"),
-            rollout: deliveries[i],
-          },
-          opts,
-        ),
-  );
+  // Workers of a bootstrap cluster: kubeadm's bootstrap RBAC and cluster-info, the tokens, the join material, and its
+  // push to listed workers by shard; in the cluster, written once delivery has rolled out.
+  const now = env.now ?? new Date();
+  const bootstraps: (ClusterBootstrap | undefined)[] = [];
+  const joins = plans.map(({ catalog }, i) => {
+    const cluster = catalog.cluster;
+    if (!deliver || cluster.workers !== "bootstrap") return undefined;
+    const pki = clusters[i]!;
+    const windows = tokenWindows(cluster, now);
+    const localDirectory = cluster.delivery.localDirectory ?? `out/${env.stack}`;
+    const bootstrap = (bootstraps[i] = new ClusterBootstrap(
+      buildName({ kind: "cluster-bootstrap", cluster: cluster.name }),
+      {
+        adminKubeconfig: pki.adminKubeconfig,
+        server: endpointUrl(cluster, catalog.initNode),
+        caBundle: pki.trustBundle("ca"),
+        rollout: deliveries[i],
+        ...(cluster.delivery.mode === "local" ? { renderDirectory: `${localDirectory}/${cluster.name}/_bootstrap` } : {}),
+      },
+      opts,
+    ));
+    const tokens = new BootstrapTokens(
+      buildName({ kind: "bootstrap", cluster: cluster.name }),
+      { cluster: cluster.name, windows: windows.kept, current: windows.current, provider: bootstrap.provider },
+      opts,
+    );
+    const kubeProxy = catalog.certificates.find((c) => c.id === "kube-proxy.conf")!;
+    const server = kubeProxy.kubeconfig!.server;
+    const material = pulumi
+      .all([
+        tokens.token,
+        pki.trustBundle("ca"),
+        pki.contentOf({ path: JOIN_PATHS.kubeProxy, mode: 0o600, owner: "root", source: kubeProxy.id, content: "kubeconfig" }),
+      ])
+      .apply(([token, ca, proxy]) => ({
+        files: {
+          [JOIN_PATHS.bootstrapKubeconfig]: bootstrapKubeconfig(cluster.clusterName, server, token),
+          [JOIN_PATHS.ca]: ca,
+          [JOIN_PATHS.kubeProxy]: proxy,
+        },
+        joinCommand: joinCommand(server, token, ca),
+        tokenExpires: windows.current.expiresAt,
+      }));
+    const shards = joinShards(cluster);
+    const push =
+      shards.length === 0
+        ? undefined
+        : new JoinDelivery(
+            buildName({ kind: "bootstrap", cluster: cluster.name, child: "join" }),
+            {
+              cluster,
+              shards,
+              bundle: pulumi.secret(
+                material.apply((m) =>
+                  bundlePayload(
+                    Object.entries(m.files).map(([path, content]) => ({
+                      path,
+                      content,
+                      owner: "root",
+                      mode: path === JOIN_PATHS.ca ? 0o644 : 0o600,
+                    })),
+                  ),
+                ),
+              ),
+              sshPrivateKey: sshKeys[i],
+              localDirectory,
+              after: [tokens],
+            },
+            opts,
+          );
+    return { material: pulumi.secret(material), done: pulumi.all([bootstrap.written, tokens.written, push?.rolledOut ?? true]) };
+  });
   plans.forEach(({ catalog: { cluster } }, i) => {
     if (!cluster.protectCAs) return;
     const others = [deliveries[i], publications[i], bootstraps[i]].filter((r) => r !== undefined);
@@ -250,9 +322,9 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
                 clusters[i]!.trustRecord,
                 deliveries[i]?.rolledOut ?? true,
                 publications[i]?.published ?? true,
-                bootstraps[i]?.written ?? true,
+                joins[i]?.done ?? true,
               ])
-              .apply(() => [cluster.name, { ...cluster.rotation }] as const),
+              .apply(() => [cluster.name, recordedRotation(cluster.rotation, env.previousRotation?.[cluster.name], now)] as const),
           ),
         )
         .apply((entries) => Object.fromEntries(entries)),
@@ -260,6 +332,16 @@ export function defineStack(plans: readonly ClusterPlan[], env: StackEnvironment
       controlPlaneFlags: pulumi.output(
         Object.fromEntries(plans.map(({ catalog: { cluster } }) => [cluster.name, controlPlaneFlags(cluster)])),
       ),
+      // Only where there is one: a stack without bootstrap clusters keeps exactly the outputs it had.
+      ...(joins.some((j) => j)
+        ? {
+            workerJoin: pulumi.secret(
+              pulumi.all(
+                Object.fromEntries(joins.flatMap((j, i) => (j ? [[plans[i]!.catalog.cluster.name, j.material] as const] : []))),
+              ) as pulumi.Output<Record<string, WorkerJoin>>,
+            ),
+          }
+        : {}),
     },
   };
 }
@@ -282,7 +364,16 @@ export async function stackEnvironment(self: string, opts?: pulumi.CustomResourc
     previousRotation: (rotation?.value ?? {}) as Record<string, RotationState>,
     // Recorded since trust roots are held to their identity; a stack deployed before records them at its next update.
     previousTrust: trustRoots?.value as Record<string, RecordedRoots> | undefined,
+    // KUBE_PKI_NOW (RFC 3339): judge bootstrap-token windows, expiry and drop waits at that time, to preview a later
+    // run (and for the engine tests' token rollover); unset, now.
+    ...(process.env.KUBE_PKI_NOW ? { now: parseNow(process.env.KUBE_PKI_NOW) } : {}),
   };
+}
+
+function parseNow(text: string): Date {
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new ConfigError([`KUBE_PKI_NOW: ${JSON.stringify(text)} is not an RFC 3339 time`], "environment");
+  return new Date(t);
 }
 
 /** `f` for every trust root of every cluster, with the cluster's config path: the one walk of the trust checks below. */
@@ -298,6 +389,29 @@ export function rotationChangeProblems(
   return eachRoot(plans, (cluster, path, root) =>
     rotationProblems(`${path}.rotation.${TRUST_ROOT_KEYS[root]}`, previous[cluster.name]?.[root], cluster.rotation[root]),
   ).flat();
+}
+
+/**
+ * A bootstrap cluster's CA *drop* waits until every kubelet certificate the old CA signed has expired: signingHours
+ * (plus a margin) after the *switch* the stack recorded. Only when moving to drop; not known (offline): not checked.
+ */
+function bootstrapDropProblems(plans: readonly ClusterPlan[], env: StackEnvironment): string[] {
+  if (!env.previousRotation) return [];
+  return plans.flatMap(({ catalog: { cluster } }, i) => {
+    const next = cluster.rotation.ca;
+    const previous = env.previousRotation![cluster.name]?.ca;
+    if (
+      cluster.workers !== "bootstrap" ||
+      next?.phase !== "drop" ||
+      previous?.phase !== "switch" ||
+      previous.generation !== next.generation
+    ) {
+      return [];
+    }
+    return (
+      dropWaitProblem(`clusters[${i}].rotation.ca.phase`, cluster.bootstrap.signingHours, previous.switchedAt, env.now ?? new Date()) ?? []
+    );
+  });
 }
 
 /** Every configured trust root that would take another identity than the one the stack recorded (see identityProblems). */

@@ -24,6 +24,7 @@ import {
   userCatalogId,
 } from "../components";
 import { COMMAND_TYPES } from "../emulator/commandStandIn";
+import { joinShards } from "../components/model/bootstrap";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE } from "../emulator/evaluate";
 import { unwrapSecrets } from "../emulator/secrets";
 import { TLS_TYPES } from "../emulator/tlsStandIn";
@@ -149,6 +150,8 @@ export interface CertDiffReport {
   readonly rotations: readonly string[];
   /** Config problems `pulumi up` refuses the change for (a trust root that would change identity): BLOCKED. */
   readonly refused: readonly string[];
+  /** workers: bootstrap: tokens made and removed, join-file shard pushes (one line each). */
+  readonly bootstrap: readonly string[];
 }
 
 export interface ReportContext {
@@ -402,7 +405,39 @@ export function buildReport(
     notes: context.notes ?? [],
     rotations: rotationsOf(headPlans, context.basePlans),
     refused: context.refused ?? [],
+    bootstrap: bootstrapChanges(steps, plans),
   };
+}
+
+/**
+ * The bootstrap objects a change touches, readably: a token (its random secret and its kube-system Secret) that a
+ * new window brings or an old one takes away, and each shard whose join files are pushed, with its workers.
+ */
+function bootstrapChanges(steps: readonly ResourceStep[], plans: readonly ClusterPlan[]): string[] {
+  const shards = new Map(plans.flatMap((p) => joinShards(p.catalog.cluster).map((s) => [s.resourceName, s] as const)));
+  const out = new Set<string>();
+  for (const s of steps) {
+    if (s.op === "same") continue;
+    const x = parseName(s.name, plans);
+    // A token is its Secret object (its random secret, a resource of its own, comes and goes with it).
+    if (x?.kind === "bootstrap-token" && x.part === "secret") {
+      const expiration = (unwrapSecrets(s.newInputs ?? s.oldInputs) as any)?.stringData?.expiration;
+      const what =
+        s.op === "create"
+          ? `made${typeof expiration === "string" ? `, expires ${expiration}` : ""}`
+          : s.op === "delete"
+            ? "removed (its window has passed; join material handed out with it stops working)"
+            : s.op;
+      out.add(`${x.cluster}: bootstrap token ${x.id}: ${what}`);
+    } else if (x?.kind === "join-shard") {
+      const shard = shards.get(s.name);
+      const members = shard?.members.map((m) => m.name) ?? [];
+      const shown = members.length > 8 ? `${members.slice(0, 8).join(", ")}, … (${members.length})` : members.join(", ");
+      const what = s.op === "create" ? "first push" : s.op === "delete" ? "no longer pushed (no listed worker left in it)" : "push";
+      out.add(`${x.cluster}: join files, shard ${String(x.shard).padStart(2, "0")}: ${what}${shown ? ` to ${shown}` : ""}`);
+    }
+  }
+  return [...out].sort();
 }
 
 /**
@@ -527,6 +562,8 @@ export function renderMarkdown(r: CertDiffReport): string {
     "",
     ...r.rotations.map((x) => `- **${mdText(x)}**`),
     ...(r.rotations.length ? [""] : []),
+    ...r.bootstrap.map((x) => `- ${mdText(x)}`),
+    ...(r.bootstrap.length ? [""] : []),
     ...r.notes.map((n) => `_${mdText(n)}_`),
     ...(r.notes.length ? [""] : []),
   ];
@@ -559,7 +596,7 @@ export function renderMarkdown(r: CertDiffReport): string {
 }
 
 export function renderText(r: CertDiffReport): string {
-  const out = [r.title, summary(r), ...r.rotations.map((x) => `${x}`), ...r.notes.map((n) => `note: ${n}`)];
+  const out = [r.title, summary(r), ...r.rotations.map((x) => `${x}`), ...r.bootstrap, ...r.notes.map((n) => `note: ${n}`)];
   for (const c of r.certificates) {
     out.push(`  ${c.operation.padEnd(15)} ${c.certificate} (${where(c)})${c.causes.length ? `: ${c.causes.join("; ")}` : ""}`);
     for (const d of details(c)) out.push(`      ${d}`);

@@ -12,6 +12,7 @@ import {
   adoptedKeyConfig,
   adoptionProblems,
   KUBERNETES_DIR,
+  kubeconfigPath,
   PKI_DIR,
   TRUST_ROOT_KEYS,
   TRUST_ROOTS,
@@ -37,6 +38,9 @@ const { values, usage, path, run } = cli(
     root: { type: "string", value: "path", help: "with --ssh: the node's filesystem root, as nodes[].ssh.root (default /)" },
   },
 );
+
+/** What kubeadm's kubelet.conf names once the kubelet bootstrapped and rotates its client certificate. */
+const KUBELET_ROTATING_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem";
 
 /** Where each root's files are on a node; only the cluster CA is required (none of etcd's with external etcd). */
 const FILES: readonly { root: TrustRoot; pemFile: string; keyFile: string; required: boolean }[] = TRUST_ROOTS.map((root) => {
@@ -145,7 +149,20 @@ run(async () => {
       ),
     ),
   );
+  // A kubeadm cluster's kubelets joined by TLS bootstrap and rotate their own client certificates (kubelet.conf points
+  // at kubelet-client-current.pem): keep it that way, so adopting touches only the control-plane nodes (README,
+  // "Workers"). An explicit `workers` in the entry is the operator's choice and stays.
+  const bootstrapped = source.read(kubeconfigPath("kubelet.conf"))?.includes(KUBELET_ROTATING_CLIENT) === true;
+  if (bootstrapped && !target.has("workers")) {
+    target.set("workers", "bootstrap");
+    target.set("caKeys", "control-plane");
+  }
   writeFileSync(file, written.toString({ lineWidth: 0 }));
+  if (bootstrapped && target.get("workers") === "bootstrap") {
+    console.log(
+      `${source.where(kubeconfigPath("kubelet.conf"))} uses the kubelet's rotating client certificate: workers: bootstrap and caKeys: control-plane written (workers need not be listed)`,
+    );
+  }
   for (const f of found) console.log(`adopted ${f.root} from ${source.where(f.pemFile)}; its key is the secret kube-pki:${f.keyConfig}`);
   console.log(
     `${file}: clusters[${values.cluster}].adopt written. Review it, commit it, then pulumi preview: every leaf is re-issued by the adopted CAs, which stay byte for byte.`,

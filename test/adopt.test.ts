@@ -3,8 +3,9 @@
 // A `pulumi` shim on PATH stands for the CLI: it swallows the key on stdin and succeeds.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { makeTempDir } from "./e2e/proc";
 import { opensslSelfSigned } from "./support";
 
@@ -82,5 +83,23 @@ describe("npm run adopt (no engine)", () => {
       );
     }
     assert.ok(!/-----BEGIN/.test(r.stdout + r.stderr), "no PEM in the output");
+  });
+
+  it("a kubeadm cluster whose kubelets rotate their own client certificates gets workers: bootstrap and caKeys: control-plane", () => {
+    const shim = makeTempDir("adopt-shim");
+    writeFileSync(join(shim, "pulumi"), "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
+    const kubelet = join(pki, "..", "kubelet.conf");
+    writeFileSync(
+      kubelet,
+      "users:\n- name: default-auth\n  user:\n    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem\n",
+    );
+    try {
+      const r = adopt(`${shim}:/usr/bin:/bin`);
+      assert.equal(r.code, 0, r.stderr);
+      const [dev] = (parse(readFileSync(stackFile, "utf8")) as any).config["kube-pki:clusters"];
+      assert.deepEqual([dev.workers, dev.caKeys], ["bootstrap", "control-plane"]);
+    } finally {
+      rmSync(kubelet);
+    }
   });
 });

@@ -11,6 +11,11 @@ export interface ClusterBootstrapArgs {
   readonly server: string;
   /** The cluster CA's trust bundle (every generation during a rotation), cluster-info's CA (required). */
   readonly caBundle: pulumi.Input<string>;
+  /**
+   * Write the objects as manifests into this directory instead of to the cluster (the provider's
+   * renderYamlToDirectory): local delivery, whose clusters are labs with no API server the program could reach.
+   */
+  readonly renderDirectory?: string;
   /** The cluster's delivery, if any: the objects are written through API servers that already serve its certificates. */
   readonly rollout?: pulumi.Resource;
 }
@@ -43,7 +48,8 @@ export class ClusterBootstrap extends pulumi.ComponentResource {
     const after = { dependsOn: args.rollout ? [args.rollout] : [] };
     this.provider = new k8s.Provider(
       childName(name, "workload"),
-      { kubeconfig: pulumi.secret(args.adminKubeconfig) },
+      // Never both: provider v4.25 refuses the pair and prints the whole kubeconfig, client key included, in its error.
+      args.renderDirectory ? { renderYamlToDirectory: args.renderDirectory } : { kubeconfig: pulumi.secret(args.adminKubeconfig) },
       { parent: this, ...after },
     );
     // Deleting one of them (workers: managed again, the cluster removed, `pulumi destroy`) would take from an adopted

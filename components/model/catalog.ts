@@ -292,9 +292,16 @@ export function endpointUrl(cluster: ClusterSpec, initNode: NodeSpec): string {
   return cpe ? httpsUrl(cpe.host, cpe.port) : httpsUrl(initNode.address, cluster.apiServer.bindPort);
 }
 
+/**
+ * The nodes kube-pki gives files and identities: all of them, or with `workers: bootstrap` the control plane only
+ * (workers get the join material, the same for all, and their kubelet identity by TLS bootstrap: model/bootstrap.ts).
+ */
+export const catalogNodes = (cluster: Pick<ClusterSpec, "nodes" | "workers">): readonly NodeSpec[] =>
+  cluster.workers === "bootstrap" ? cluster.nodes.filter((n) => n.role === "control-plane") : cluster.nodes;
+
 function nodesInScope(cluster: ClusterSpec, scope: Scope): readonly (NodeSpec | undefined)[] {
   if (scope === "cluster") return [undefined];
-  return scope === "control-plane" ? cluster.nodes.filter((n) => n.role === "control-plane") : cluster.nodes;
+  return scope === "control-plane" ? cluster.nodes.filter((n) => n.role === "control-plane") : catalogNodes(cluster);
 }
 
 function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audience): readonly NodeSpec[] {
@@ -304,7 +311,7 @@ function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audie
     case "init-node":
       return [initNode];
     case "every-node":
-      return cluster.nodes;
+      return catalogNodes(cluster);
     case "operator-only":
       return [];
   }
@@ -350,7 +357,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
     });
     const withKey = cluster.caKeys === "control-plane";
     // ca.crt is the one PKI file workers need (§6); CA keys go to control-plane nodes only, and only on opt-in (§8).
-    const targets = ca.name === "ca" ? cluster.nodes : controlPlane;
+    const targets = ca.name === "ca" ? catalogNodes(cluster) : controlPlane;
     for (const node of targets) {
       const paths = KEY_PAIR_PATHS[ca.name];
       const files = [certificateFile(ca.name, paths.certificate)];

@@ -137,7 +137,14 @@ export type ResourceName =
   | { readonly kind: "restart"; readonly cluster: string; readonly node: string; readonly reader: Reader }
   | { readonly kind: "publication"; readonly cluster: string; readonly child?: PublicationChild }
   | { readonly kind: "cluster-bootstrap"; readonly cluster: string; readonly child?: string }
-  | { readonly kind: "destroy-guard"; readonly cluster: string };
+  | { readonly kind: "destroy-guard"; readonly cluster: string }
+  /**
+   * TLS bootstrap (workers: bootstrap): the tokens' component, the join pushes' component
+   * (`-join`), a token (`-secret`: its Secret object), a shard push.
+   */
+  | { readonly kind: "bootstrap"; readonly cluster: string; readonly child?: "k8s" | "join" }
+  | { readonly kind: "bootstrap-token"; readonly cluster: string; readonly id: string; readonly part?: "secret" }
+  | { readonly kind: "join-shard"; readonly cluster: string; readonly shard: number };
 
 /** A resource below a component, named after it. */
 export const childName = (parent: string, child: string) => `${parent}-${child}`;
@@ -183,6 +190,12 @@ export function buildName(x: ResourceName): string {
       return withPart(dashed(x.cluster, "cluster-bootstrap"), x.child);
     case "destroy-guard":
       return dashed(x.cluster, "destroy-guard");
+    case "bootstrap":
+      return withPart(dashed(x.cluster, "bootstrap"), x.child);
+    case "bootstrap-token":
+      return withPart(dashed(x.cluster, "bootstrap-token", x.id), x.part);
+    case "join-shard":
+      return dashed(x.cluster, "join", String(x.shard).padStart(2, "0"));
   }
 }
 
@@ -235,10 +248,24 @@ function plannedNames({ catalog }: ClusterPlan): Map<string, ResourceName> {
       ...bundles.map((bundle) => ({ kind: "push" as const, cluster, node, bundle })),
       ...readers.map((reader) => ({ kind: "restart" as const, cluster, node, reader })),
     ]),
+    { kind: "bootstrap", cluster },
+    { kind: "bootstrap", cluster, child: "k8s" },
+    { kind: "bootstrap", cluster, child: "join" },
+    ...Array.from({ length: JOIN_SHARD_COUNT }, (_, shard) => ({ kind: "join-shard" as const, cluster, shard })),
   ];
   const byName = new Map<string, ResourceName>();
   for (const x of names) if (!byName.has(buildName(x))) byName.set(buildName(x), x);
   return byName;
+}
+
+/** Shards of a bootstrap cluster's listed workers (model/bootstrap.ts JOIN_SHARDS; here to keep names free of it). */
+export const JOIN_SHARD_COUNT = 64;
+
+/** A bootstrap token's resource names carry its id, which depends on the time: read by shape. */
+function bootstrapToken(name: string, cluster: string): ResourceName | undefined {
+  const prefix = `${cluster}-bootstrap-token-`;
+  const m = name.startsWith(prefix) ? /^([a-z0-9]{6})(-secret)?$/.exec(name.slice(prefix.length)) : null;
+  return m ? { kind: "bootstrap-token", cluster, id: m[1]!, ...(m[2] ? { part: "secret" as const } : {}) } : undefined;
 }
 
 const planned = new WeakMap<ClusterPlan, Map<string, ResourceName>>();
@@ -266,7 +293,7 @@ export function parseName(name: string, plans: readonly ClusterPlan[]): Resource
     if (name !== plan.catalog.cluster.name && !name.startsWith(`${plan.catalog.cluster.name}-`)) continue;
     if (!planned.has(plan)) planned.set(plan, plannedNames(plan));
     const byName = planned.get(plan)!;
-    const x = byName.get(name) ?? laterGeneration(name, byName);
+    const x = byName.get(name) ?? laterGeneration(name, byName) ?? bootstrapToken(name, plan.catalog.cluster.name);
     if (x) return x;
   }
   const push = name.lastIndexOf(PUSH);

@@ -4,6 +4,7 @@ import { buildCatalog, ClusterCatalog } from "./catalog";
 import { ClusterSpec, ConfigError, validateClusters } from "./config";
 import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./deliveryPlan";
 import { buildName } from "./names";
+import { joinShards } from "./bootstrap";
 
 export interface ClusterPlan {
   readonly catalog: ClusterCatalog;
@@ -25,6 +26,12 @@ export function planClusters(rawClusters: unknown): ClusterPlan[] {
       catalog.serviceAccount.resourceName,
       ...(["delivery", "publication", "destroy-guard"] as const).map((kind) => buildName({ kind, cluster })),
       ...deliveryResourceNames(delivery),
+      ...(catalog.cluster.workers === "bootstrap"
+        ? [
+            ...([undefined, "k8s", "join"] as const).map((child) => buildName({ kind: "bootstrap", cluster, ...(child ? { child } : {}) })),
+            ...joinShards(catalog.cluster).map((s) => s.resourceName),
+          ]
+        : []),
     ];
     for (const name of names) {
       const where = `clusters[${ci}]`;

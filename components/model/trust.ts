@@ -67,8 +67,30 @@ export function pemBlocks(text: string, label: "CERTIFICATE" | "PUBLIC KEY" = "C
   return (text.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`, "g")) ?? []).map((b) => `${b}\n`);
 }
 
-/** A rotation's state as the stack records it (an output), to check the next phase against. */
-export type RotationState = Partial<Record<TrustRoot, RotationSpec>>;
+/**
+ * A rotation's state as the stack records it (an output), to check the next phase against; at *switch* also when the
+ * switch was first recorded (RFC 3339; absent in stacks deployed before it was recorded), for rules that wait on it.
+ */
+export type RotationState = Partial<Record<TrustRoot, RotationSpec & { readonly switchedAt?: string }>>;
+
+/**
+ * The state to record: the configured phases, each *switch* with its time: kept from the previous record of the same
+ * switch, else this update's time (a stack that recorded the switch without a time gets one now).
+ */
+export function recordedRotation(
+  configured: Partial<Record<TrustRoot, RotationSpec>>,
+  previous: RotationState | undefined,
+  now: Date,
+): RotationState {
+  return Object.fromEntries(
+    Object.entries(configured).map(([root, r]) => {
+      if (r!.phase !== "switch") return [root, { ...r }];
+      const before = previous?.[root as TrustRoot];
+      const kept = before?.phase === "switch" && before.generation === r!.generation ? before.switchedAt : undefined;
+      return [root, { ...r, switchedAt: kept ?? now.toISOString() }];
+    }),
+  );
+}
 
 /**
  * Problems with moving from the recorded rotation state to the configured one: one phase per `pulumi up`, in order

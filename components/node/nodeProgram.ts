@@ -191,3 +191,85 @@ export function restartInput(
     ].join("\n") + "\n"
   );
 }
+
+// ---- worker join files, one push per shard of workers (workers: bootstrap) ------------------------------------------
+
+/**
+ * What runs on a worker for a shard push: the node program arrives as the first stdin line (gzip+base64), is checked
+ * against its digest and run as `install` on the rest of stdin (the join bundle). Nothing is installed under
+ * /var/lib/kube-pki/bin: a shard push carries the program itself, so no per-worker tools resource is needed.
+ */
+const JOIN_NODE = assertNoQuote(
+  "the join node command",
+  [
+    'set -eu; IFS= read -r z; p=$(printf "%s\\n" "$z" | base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
+    's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$2" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
+    'exec sh -c "$p" kube-pki-install install "$1"',
+  ].join("; "),
+);
+
+/**
+ * The shard push, run where `pulumi up` runs: reads its input (workers, program, bundle, deploy key) from stdin,
+ * installs the bundle on every worker of the shard, `parallel` at a time (local: into each worker's directory; ssh:
+ * one session per worker running JOIN_NODE, its host key pinned in a scratch known_hosts, the deploy key only in a
+ * private ssh-agent of this run, with a lifetime, killed on exit), and fails naming every worker that failed with
+ * the last lines of its error (the node program prints no file content). Re-running it is harmless: an install of
+ * what a node already has changes nothing, so the engine's retry of a failed shard finishes what failed.
+ */
+const JOIN_PUSH = assertNoQuote(
+  "the join push command",
+  [
+    'set -u; mode=$1; digest=$2; par=$3; remote=$4; q=$(printf "\\047"); in=$(cat)',
+    'z=$(printf "%s\\n" "$in" | sed -n "s/^program //p")',
+    'p=$(printf "%s\\n" "$z" | base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
+    's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$digest" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
+    'payload=$(printf "%s\\n" "$in" | sed "1,/^payload\\$/d")',
+    't=$(mktemp -d); agent=""',
+    'cleanup() { rm -rf "$t"; if [ -n "$agent" ]; then kill "$agent" 2>/dev/null || true; fi; }',
+    'trap cleanup EXIT; trap "exit 1" INT TERM HUP',
+    'printf "%s\\n" "$in" | grep "^worker " > "$t/workers" || true',
+    'k=$(printf "%s\\n" "$in" | sed -n "s/^key //p"); in=""',
+    'if [ -n "$k" ]; then eval "$(ssh-agent -s -t 900)" > /dev/null; agent=$SSH_AGENT_PID; printf "%s" "$k" | base64 -d | ssh-add - 2> /dev/null || { echo "kube-pki: the deploy key was refused by ssh-add" >&2; exit 1; }; fi; k=""',
+    'while read -r _ n r h pt u kt kb; do if [ "$mode" = ssh ]; then if [ "$pt" = 22 ]; then hp=$h; else hp="[$h]:$pt"; fi; echo "$hp $kt $kb" >> "$t/known_hosts"; fi; done < "$t/workers"',
+    'one() { if [ "$mode" = local ]; then printf "%s\\n" "$payload" | sh -c "$p" kube-pki-install install "$2" > "$t/$1.out" 2>&1; else printf "%s\\n%s\\n" "$z" "$payload" | ssh -o BatchMode=yes -o ConnectTimeout=20 -o "HostKeyAlgorithms=$6" -o "UserKnownHostsFile=$t/known_hosts" -o StrictHostKeyChecking=yes -p "$4" "$5@$3" -- "sh -c $q$remote$q kube-pki-join $2 $digest" > "$t/$1.out" 2>&1; fi; echo $? > "$t/$1.rc"; }',
+    'i=0; while read -r _ n r h pt u kt kb; do one "$n" "$r" "$h" "$pt" "$u" "$kt" < /dev/null & i=$((i + 1)); if [ "$i" -ge "$par" ]; then wait; i=0; fi; done < "$t/workers"; wait',
+    'failed=""; total=0; while read -r _ n _; do total=$((total + 1)); rc=$(cat "$t/$n.rc" 2> /dev/null || echo none); if [ "$rc" != 0 ]; then failed="$failed $n"; echo "kube-pki: $n: join files not installed (exit $rc): $(tail -n 3 "$t/$n.out" 2> /dev/null | tr "\\n" " ")" >&2; fi; done < "$t/workers"',
+    'if [ -n "$failed" ]; then echo "kube-pki: join files failed on$failed (the next pulumi up retries this shard)" >&2; exit 1; fi',
+    'echo "kube-pki: join files on $total worker(s)"',
+  ].join("\n"),
+);
+
+/** At most this many workers of a shard at once: SSH sessions from the machine that runs `pulumi up`. */
+export const JOIN_PARALLEL = 8;
+
+/** The fixed command of a shard push (`local` or `ssh` delivery); its input is `joinPushInput(...)` on stdin. */
+export function joinPushCommand(mode: "local" | "ssh"): string {
+  return `sh -c '${JOIN_PUSH}' kube-pki-join-push ${mode} ${NODE_PROGRAM_DIGEST} ${JOIN_PARALLEL} '${JOIN_NODE}'`;
+}
+
+/** A worker of a shard: where its files go (`root`), and over SSH how to reach it. */
+export interface JoinTarget {
+  readonly name: string;
+  readonly root: string;
+  readonly ssh?: { readonly host: string; readonly port: number; readonly user: string; readonly hostKey: string };
+}
+
+/** The stdin of a shard push: program, workers (one line each), the deploy key if any (base64), then the bundle. */
+export function joinPushInput(targets: readonly JoinTarget[], bundle: string, deployKey?: string): string {
+  const lines = [
+    `program ${nodeToolsPayload().trim()}`,
+    ...targets.map((t) =>
+      [
+        "worker",
+        shWord(t.name),
+        shWord(t.root),
+        ...(t.ssh
+          ? [shWord(t.ssh.host), String(t.ssh.port), shWord(t.ssh.user), ...t.ssh.hostKey.trim().split(/\s+/).slice(0, 2).map(shWord)]
+          : []),
+      ].join(" "),
+    ),
+    ...(deployKey ? [`key ${Buffer.from(deployKey, "utf8").toString("base64")}`] : []),
+    "payload",
+  ];
+  return `${lines.join("\n")}\n${bundle}`;
+}

@@ -1,0 +1,121 @@
+// Benchmark (not a test): workers: bootstrap under the real engine. Figures go to docs/benchmarks-bootstrap-engine.md.
+//   npx ts-node -T bench/bootstrapEngine.ts [--workers 10000] [--local-workers 1000]
+// 1. SSH delivery, 3 control-plane nodes + 0 and + N listed workers: `pulumi up`, then `pulumi preview` of an apiserver
+//    SAN change (wall time), and the state's size. SSH goes through a PATH shim that runs a control-plane push locally
+//    (under the node's ssh.root) and accepts a worker's join push without installing it: this measures what the engine
+//    and the program cost, not 10,000 SSH sessions (test/joinPush.test.ts runs the shard push itself). The token
+//    Secrets are excluded (no API server here).
+// 2. Local delivery, 3 + M workers: the first `pulumi up` (every worker's join files really installed).
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { clusterConfig } from "../test/support";
+import { describeRun, Workspace } from "../test/engine/workspace";
+
+const arg = (flag: string, d: number) => {
+  const i = process.argv.indexOf(flag);
+  return i < 0 ? d : Number(process.argv[i + 1]);
+};
+const WORKERS = arg("--workers", 10_000);
+const LOCAL_WORKERS = arg("--local-workers", 1_000);
+/** `--local`: part 1 with local delivery (every worker's files really installed; tokens rendered, nothing excluded). */
+const LOCAL = process.argv.includes("--local");
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKpQ6SxQ0Xn1+D7K0YV0hJw5mH1lO3R0fJc1m3m5hY9x";
+const NO_RESTART = Object.fromEntries(
+  ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy"].map((r) => [r, ""]),
+);
+
+function sshCluster(workers: number, roots: string, sans: string[]) {
+  if (LOCAL) {
+    return clusterConfig("b", 3, workers, {
+      workers: "bootstrap",
+      caKeys: "control-plane",
+      delivery: { mode: "local", localDirectory: "out" },
+      apiServer: { certSANs: sans },
+    });
+  }
+  const c = clusterConfig("b", 3, workers, {
+    workers: "bootstrap",
+    caKeys: "control-plane",
+    delivery: { mode: "ssh", sshAuth: "agent", restart: NO_RESTART, healthCheck: false },
+    apiServer: { certSANs: sans },
+  });
+  c.nodes = c.nodes.map((n: any) => ({ ...n, ssh: { host: "127.0.0.1", hostKey: HOST_KEY, root: `${roots}/${n.name}` } }));
+  return c;
+}
+
+/** The token Secrets need the cluster's API server, which this benchmark has not: left out (2 small resources). */
+const NO_CLUSTER = LOCAL ? [] : ["--exclude", "**::b-bootstrap-token-*-secret"];
+
+function shim(dir: string): string {
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, "ssh"),
+    [
+      "#!/bin/sh",
+      'while [ "$1" != "--" ]; do shift; done; shift',
+      "case $1 in *kube-pki-join*) cat > /dev/null; exit 0 ;; esac",
+      'exec sh -c "$1"',
+    ].join("\n"),
+  );
+  chmodSync(join(bin, "ssh"), 0o755);
+  return bin;
+}
+
+/** The stack's state as `pulumi stack export` writes it (the file backend keeps the same JSON, indented). */
+const stateMiB = async (ws: Workspace, stack: string) => JSON.stringify(await ws.exportState(stack)).length / 1024 / 1024;
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = Date.now();
+  const r = await f();
+  return [r, (Date.now() - t) / 1000];
+}
+
+async function main() {
+  const ws = await Workspace.create("bench-bootstrap", {});
+  const roots = join(ws.dir, "nodes");
+  const env = { PATH: `${shim(ws.dir)}:${ws.env.PATH}`, SSH_AUTH_SOCK: "/nonexistent" };
+  const lines: string[] = [];
+  for (const [stack, workers] of [
+    ["zero", 0],
+    ["fleet", WORKERS],
+  ] as const) {
+    ws.writeStack(stack, [sshCluster(workers, roots, ["k8s.example.com"])]);
+    await ws.init(stack);
+    const [up, upSeconds] = await timed(() =>
+      ws.run(["up", "--stack", stack, "--yes", "--non-interactive", "--skip-preview", ...NO_CLUSTER], { env, timeoutMs: 3_600_000 }),
+    );
+    if (up.code !== 0) throw new Error(describeRun(up));
+    ws.writeStack(stack, [sshCluster(workers, roots, ["k8s.example.com", "new.example.com"])]);
+    const [preview, seconds] = await timed(() =>
+      ws.run(["preview", "--stack", stack, "--non-interactive", ...NO_CLUSTER], { env, timeoutMs: 3_600_000 }),
+    );
+    if (preview.code !== 0) throw new Error(describeRun(preview));
+    const resources = (await ws.exportState(stack)).deployment.resources.length;
+    lines.push(
+      `${LOCAL ? "local" : "ssh"}, 3 + ${workers} workers: first up ${upSeconds.toFixed(1)} s; SAN preview ${seconds.toFixed(1)} s; ${resources} resources; state ${(await stateMiB(ws, stack)).toFixed(2)} MiB`,
+    );
+    console.log(lines[lines.length - 1]);
+  }
+  if (LOCAL_WORKERS === 0) return;
+  const local = clusterConfig("b", 3, LOCAL_WORKERS, {
+    workers: "bootstrap",
+    caKeys: "control-plane",
+    delivery: { mode: "local", localDirectory: "out" },
+  });
+  ws.writeStack("local", [local]);
+  await ws.init("local");
+  const [up, seconds] = await timed(() =>
+    ws.run(["up", "--stack", "local", "--yes", "--non-interactive", "--skip-preview"], { timeoutMs: 3_600_000 }),
+  );
+  if (up.code !== 0) throw new Error(describeRun(up));
+  lines.push(
+    `local, 3 + ${LOCAL_WORKERS} workers: first up ${seconds.toFixed(1)} s (skip-checkpoints); state ${(await stateMiB(ws, "local")).toFixed(2)} MiB`,
+  );
+  console.log(lines[lines.length - 1]);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
