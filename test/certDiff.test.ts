@@ -17,7 +17,8 @@ import {
   stepsFromPreview,
 } from "../offline/certDiff";
 import { evaluate, Evaluation, isWrappedSecret } from "../emulator/evaluate";
-import { clusterConfig } from "./support";
+import { clusterConfig, runWithLateStdin } from "./support";
+import { STACKS_DIR } from "../offline/stackFile";
 
 const fixture = (f: string) => JSON.parse(readFileSync(join(__dirname, "fixtures/pulumi-preview", f), "utf8"));
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -257,6 +258,11 @@ describe("cert diff", function () {
     assert.ok(offline.certificates.some((c) => c.operation === "update in place" && c.earlyRenewalHours?.after === 100));
     assert.equal(offline.pushes.length, 3, "the 3 apiserver bundles and nothing else: an in-place update re-sends nothing");
     assertNoKeyMaterial(offline);
+  });
+
+  it("the command line: --preview - waits for a non-blocking pipe that is still empty when it starts reading (no EAGAIN)", async () => {
+    const r = await runWithLateStdin("cert-diff", ["--config", join(STACKS_DIR, "Pulumi.dev.yaml"), "--preview", "-"], '{"steps":[]}');
+    assert.deepEqual([r.idle, r.code, /No certificate changes\./.test(r.stdout)], [true, 0, true], r.stderr);
   });
 
   it("the command line: --base and --head at the same revision report no changes; a bad stack is an error", () => {

@@ -216,4 +216,12 @@ describe("expiry report", function () {
     assert.match(r.stdout, /^a\/w-1\/kubelet\.conf +.* 364d +ca$/m);
     assert.throws(() => rowsFromStackOutputs({ other: 1 }), /no `inventory`/);
   });
+
+  it("--stack-output - waits for a non-blocking pipe that is still empty when it starts reading (no EAGAIN)", async () => {
+    const r = await runWithLateStdin("expiry", ["--stack-output", "-"], "{}");
+    assert.deepEqual(
+      [r.idle, r.code, r.stderr.trim()],
+      [true, 2, "kube-pki expiry: stack outputs have no `inventory` (is this a kube-pki stack?)"],
+    );
+  });
 });

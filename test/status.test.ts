@@ -152,10 +152,10 @@ describe("fleet status: inputs and outputs", () => {
   });
 
   it("the command line reads the state from a non-blocking pipe that is still empty when it starts reading (--state -)", async () => {
-    const { code, stderr } = await runWithLateStdin("status", ["--state", "-"], '{"deployment":{"resources":[]}}');
+    const { idle, code, stderr } = await runWithLateStdin("status", ["--state", "-"], '{"deployment":{"resources":[]}}');
     assert.deepEqual(
-      [code, stderr.trim()],
-      [2, "kube-pki status: the stack delivers to no node (delivery.mode none, or nothing deployed yet)"],
+      [idle, code, stderr.trim()],
+      [true, 2, "kube-pki status: the stack delivers to no node (delivery.mode none, or nothing deployed yet)"],
     );
   });
 

@@ -104,17 +104,26 @@ export function opensslCa(cn: string, opts: { rsaBits?: number; leaf?: boolean; 
 /**
  * Runs a CLI script (scripts/<name>.ts) with `args`, its stdin a non-blocking pipe that is still empty when the tool
  * starts reading, as spawnSync and other callers hand stdin over: `input` is written only once the tool has exited
- * or waits idle (in poll) for it. A synchronous read of such a stdin fails with EAGAIN.
+ * or waits idle (in poll) for it (`idle`: it did; a tool that spins on the empty pipe never does, for 60 s). A
+ * synchronous read of such a stdin fails with EAGAIN, or spins.
  */
-export async function runWithLateStdin(script: string, args: readonly string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runWithLateStdin(
+  script: string,
+  args: readonly string[],
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string; idle: boolean }> {
   const dir = mkdtempSync(join(tmpdir(), "kube-pki-late-stdin-"));
   const fifo = join(dir, "stdin");
   execFileSync("mkfifo", [fifo]);
   const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const wr = openSync(fifo, constants.O_WRONLY);
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "..", "scripts", `${script}.ts`), ...args], {
-    stdio: [rd, "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", join(__dirname, "..", "scripts", `${script}.ts`), ...args],
+    {
+      stdio: [rd, "pipe", "pipe"],
+    },
+  );
   closeSync(rd);
   let stdout = "";
   let stderr = "";
@@ -122,10 +131,11 @@ export async function runWithLateStdin(script: string, args: readonly string[], 
   child.stderr!.on("data", (b) => (stderr += b));
   const closed = new Promise<number | null>((r) => child.on("close", r));
   const waiting = () => /poll/.test(readFileSync(`/proc/${child.pid}/wchan`, "utf8"));
-  for (let i = 0; i < 600 && child.exitCode === null && !waiting(); i++) await new Promise((r) => setTimeout(r, 100));
+  let idle = false;
+  for (let i = 0; i < 600 && child.exitCode === null && !(idle = waiting()); i++) await new Promise((r) => setTimeout(r, 100));
   if (child.exitCode === null) writeSync(wr, input);
   closeSync(wr);
   const code = await closed;
   rmSync(dir, { recursive: true, force: true });
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, idle };
 }
