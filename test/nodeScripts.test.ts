@@ -158,7 +158,10 @@ for (const shell of SHELLS.map(nodeShell))
       const root = nodeRoot("healthz");
       const r = sh(restartCommand("true", root, "kube-pki-csr-approver", 1, "update"), approverInput("d2"), healthzShim(root, "-\n"));
       assert.equal(r.ok, false, r.out);
-      assert.match(r.out, /kube-pki-csr-approver on node cp-1: http:\/\/127\.0\.0\.1:10271\/healthz did not answer ok within 1s after the restart/);
+      assert.match(
+        r.out,
+        /kube-pki-csr-approver on node cp-1: http:\/\/127\.0\.0\.1:10271\/healthz did not answer ok within 1s after the restart/,
+      );
     });
 
     it("restart gate: the approver's update passes once its /healthz answers ok, and the next run with the same digests restarts nothing", () => {
@@ -253,7 +256,10 @@ describe("restart inputs of the delivery plan", () => {
       ["t-cp-1-restart-kube-pki-csr-approver", [{ host: "127.0.0.1", port: 10271 }]],
       ["t-cp-2-restart-kube-pki-csr-approver", [{ host: "127.0.0.1", port: 10271 }]],
     ]);
-    assert.match(restartInput([], { x: "d" }, [], [{ host: "127.0.0.1", port: 10271, node: "cp-1" }]), /^healthz 127\.0\.0\.1 10271 cp-1$/m);
+    assert.match(
+      restartInput([], { x: "d" }, [], [{ host: "127.0.0.1", port: 10271, node: "cp-1" }]),
+      /^healthz 127\.0\.0\.1 10271 cp-1$/m,
+    );
   });
 
   it("a control-plane node's CA bundle is shared by its kube-apiserver, controller-manager and kubelet restarts; a worker's by none", () => {
