@@ -3,7 +3,8 @@
 // controller-manager and scheduler v1.36.3 behind haproxy. Shown: every kubeconfig authenticates as its identity
 // through the load balancer; kubeadm's authorization (Node authorizer, NodeRestriction, the kubeadm:cluster-admins
 // binding made with super-admin.conf); the front proxy; API server → kubelet with the kubelet serving certificate;
-// service-account tokens across API servers; kubeadm takes every node's tree as it is and reads its expiry as
+// service-account tokens across API servers; a worker kubeadm joined (a real kubelet) and the config does not list,
+// untouched by the adoption; kubeadm takes every node's tree as it is and reads its expiry as
 // `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; workers: bootstrap's RBAC and
 // cluster-info against what the real `kubeadm init phase bootstrap-token` makes, taken over and kept, a bootstrap
 // token's rights, and the controller-manager signing its CSR with controlPlaneFlags; and the everyday operation,
