@@ -29,10 +29,10 @@ const SOURCE = join(REPO, "components/node/kube-pki-node.sh");
 
 describe("the node program as shipped", () => {
   // Every node's tools command and every push's command name this digest: a change replaces them all and re-runs
-  // every push. It is the digest of the program kube-pki shipped when the program still lived in nodeScripts.ts's
-  // template literals; change it only with the program.
-  it("is byte-identical to the program before it moved to components/node/kube-pki-node.sh (its digest is pinned)", () => {
-    assert.equal(NODE_PROGRAM_DIGEST, "46250475e438d1532a399a7b0308482c374995d02e8955caf5ebedc54797be04");
+  // every push. It was the digest of the program kube-pki shipped when the program still lived in nodeScripts.ts's
+  // template literals (46250475…) until the restart gate learnt /healthz (the approver's); change it only with the program.
+  it("is the program this kube-pki version ships (its digest is pinned: a change re-runs every push once)", () => {
+    assert.equal(NODE_PROGRAM_DIGEST, "d176a987b468f43b3cd893eaf00aaabc265422f30fc2fa573efaaefc36b3c033");
   });
 
   it("holds the source file's code without its comment lines (documentation and directives stay in the repository)", () => {
@@ -137,6 +137,43 @@ for (const shell of SHELLS.map(nodeShell))
       assert.match(failing.out, /no crictl here[\s\S]*restarting etcd failed/);
     });
 
+    // The approver serves no certificate to compare: its gate is its /healthz (plain HTTP on loopback, no credentials),
+    // asked with curl, here a PATH shim that answers what the test says, so no server and no race is involved.
+    const healthzShim = (root: string, answers: string) => {
+      const bin = join(root, "shim");
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(root, "answers"), answers);
+      // Each call takes the next answer; the last one stays. A "-" answers nothing (connection refused).
+      writeFileSync(
+        join(bin, "curl"),
+        `#!/bin/sh\necho "$*" >> ${root}/curl.log\na=$(head -n 1 ${root}/answers)\n[ "$(wc -l < ${root}/answers)" -gt 1 ] && sed -i 1d ${root}/answers\n[ "$a" = - ] && exit 7\necho "$a"\n`,
+        { mode: 0o755 },
+      );
+      return shell.env(bin);
+    };
+    const approverInput = (digest: string) =>
+      restartInput([], { "kube-pki-csr-approver-conf": digest }, [], [{ host: "127.0.0.1", port: 10271, node: "cp-1" }]);
+
+    it("restart gate: the approver's update fails, naming node and reader, when its /healthz does not answer ok within the timeout", () => {
+      const root = nodeRoot("healthz");
+      const r = sh(restartCommand("true", root, "kube-pki-csr-approver", 1, "update"), approverInput("d2"), healthzShim(root, "-\n"));
+      assert.equal(r.ok, false, r.out);
+      assert.match(
+        r.out,
+        /kube-pki-csr-approver on node cp-1: http:\/\/127\.0\.0\.1:10271\/healthz did not answer ok within 1s after the restart/,
+      );
+    });
+
+    it("restart gate: the approver's update passes once its /healthz answers ok, and the next run with the same digests restarts nothing", () => {
+      const root = nodeRoot("healthz-ok");
+      const env = healthzShim(root, "-\nleader stopped renewing\nok\n");
+      const r = sh(restartCommand("true", root, "kube-pki-csr-approver", 5, "update"), approverInput("d2"), env);
+      assert.ok(r.ok, r.out);
+      assert.match(r.out, /http:\/\/127\.0\.0\.1:10271\/healthz answers ok/);
+      assert.equal(readFileSync(join(root, "curl.log"), "utf8").split("\n").filter(Boolean).length, 3);
+      assert.match(sh(restartCommand("true", root, "kube-pki-csr-approver", 5, "update"), approverInput("d2"), env).out, /not restarted/);
+    });
+
     it("the node program: installed once by the tools command, checked before every run, earlier versions kept", () => {
       const root = makeTempDir("tools");
       const bundle = bundlePayload([{ path: "/pki/a.crt", mode: 0o644, owner: "root", content: "cert\n" }]);
@@ -206,6 +243,22 @@ describe("restart inputs of the delivery plan", () => {
         "prev /etc/kubernetes/pki/ca.crt ca d1 kube-controller-manager kubelet",
         "",
       ].join("\n"),
+    );
+  });
+
+  it("the approver's restart is gated on its /healthz (127.0.0.1:10271) on each control-plane node of a workers: bootstrap cluster", () => {
+    const raw = clusterConfig("t", 2, 1, { workers: "bootstrap", caKeys: "control-plane", delivery: { mode: "ssh" } });
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc0d2kaJ1rjbG5dNl5I6vvKyGFDDp0Q4z0FOh1lPdQ7";
+    raw.nodes = raw.nodes.map((n: any) => ({ ...n, ssh: { hostKey } }));
+    const plan = deliveryPlan(buildCatalog(validateClusters([raw])[0]!));
+    const gated = plan.restarts.filter((r) => r.healthz?.length).map((r) => [r.resourceName, r.healthz]);
+    assert.deepEqual(gated, [
+      ["t-cp-1-restart-kube-pki-csr-approver", [{ host: "127.0.0.1", port: 10271 }]],
+      ["t-cp-2-restart-kube-pki-csr-approver", [{ host: "127.0.0.1", port: 10271 }]],
+    ]);
+    assert.match(
+      restartInput([], { x: "d" }, [], [{ host: "127.0.0.1", port: 10271, node: "cp-1" }]),
+      /^healthz 127\.0\.0\.1 10271 cp-1$/m,
     );
   });
 

@@ -133,6 +133,7 @@ export class ClusterDelivery extends pulumi.ComponentResource {
           restart.checks.map((c, i) => ({ host: c.host, port: c.port, fingerprint: fps[i]!, clientCert: c.clientCert })),
           Object.fromEntries(restart.reads.map((r, i) => [r.bundle, ds[i]!])),
           files,
+          (restart.healthz ?? []).map((h) => ({ ...h, node: restart.node.name })),
         ),
       );
       const command = (mode: "create" | "update") =>

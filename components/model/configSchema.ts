@@ -71,7 +71,7 @@ export const DEFAULT_RESTART_COMMANDS: Readonly<Record<Reader, string>> = {
   kubelet: "systemctl restart kubelet",
   "kube-proxy": crictlRestart("kube-proxy"),
   // kube-pki's approver is a systemd unit (approver/kube-pki-csr-approver.service); try-restart leaves a node
-  // without it (workers: managed, or not installed yet) alone.
+  // without it (workers: managed, or not installed yet) alone, but an update's health gate then fails on its /healthz.
   "kube-pki-csr-approver": "systemctl try-restart kube-pki-csr-approver",
 };
 

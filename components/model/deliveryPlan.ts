@@ -40,6 +40,8 @@ export interface RestartPlan {
   /** The same reader's restart on the previous control-plane node: one node at a time keeps the API up. */
   readonly previousNode?: string;
   readonly checks: readonly HealthCheckPlan[];
+  /** Plain-HTTP `/healthz` endpoints on the node that must answer `ok` after the restart (components serving no certificate). */
+  readonly healthz?: readonly { readonly host: string; readonly port: number }[];
 }
 
 /** kube-pki's node program installed on one node: every push and restart there runs it. */
@@ -69,6 +71,15 @@ const CONTROL_PLANE_READERS: readonly Reader[] = [
 const ETCD_HEALTH_CLIENT = {
   cert: KEY_PAIR_PATHS["etcd-healthcheck-client"].certificate,
   key: KEY_PAIR_PATHS["etcd-healthcheck-client"].key,
+};
+
+/**
+ * The approver serves no certificate, so its gate is its `/healthz`: the default `--healthz-bind-address` of
+ * approver/main.go, which its unit file keeps; it fails while the leader stopped renewing, so it fails when the new
+ * kubeconfig does not let it reach the API server.
+ */
+const HEALTHZ: Partial<Record<Reader, { host: string; port: number }>> = {
+  "kube-pki-csr-approver": { host: "127.0.0.1", port: 10271 },
 };
 
 export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
@@ -117,6 +128,7 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
         reader,
         command,
         checks,
+        ...(cluster.delivery.healthCheck && HEALTHZ[reader] ? { healthz: [HEALTHZ[reader]!] } : {}),
         reads: reads.map((p) => ({
           bundle: p.bundle.id,
           push: p.resourceName,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # kube-pki's program on a node: the install, removal, restart and self-install operations in one POSIX sh script
 # (dash, busybox sh), run as `sh -c "$program" kube-pki <operation> <root> ...`. Needs GNU coreutils (base64,
-# sha256sum, stat, mktemp, sync), gzip, flock (util-linux), awk and, for health checks, openssl.
+# sha256sum, stat, mktemp, sync), gzip, flock (util-linux), awk and, for health checks, openssl (served certificates) and
+# curl or wget (the approver's /healthz).
 #
 # What ships is this file without its comment lines (every line whose first non-blank character is #) and without
 # its trailing newline: components/node/nodeProgram.ts loads it so, and the node checks the result against its SHA-256
@@ -186,7 +187,7 @@ echo "kube-pki: removed $removed file(s), kept $kept changed since"
 # (`prev <path> <bundle> <digest> [<other reader>...]`). On update it restarts only if the digests differ from those
 # recorded after its last successful restart on this node, so inputs that change nothing it reads (a rotated deploy
 # key, a new timeout) restart nothing. After the restart every check must, within the timeout, see its certificate
-# served. On create "nothing serves" is accepted only where nothing served before the restart either (files go in
+# served, and every `healthz <host> <port> <node>` line's /healthz answer ok. On create "nothing serves" is accepted only where nothing served before the restart either (files go in
 # before `kubeadm init` / `join`): right after the restart command nothing serves anywhere, so a component that was
 # serving (an adopted node, a node added again) must show its new certificate as on update. Only after success are
 # the digests recorded and the previous version of each file it reads dropped (a replaced key must not stay on the
@@ -208,8 +209,21 @@ probe() {
   got=$(openssl s_client -connect "$hp" "$@" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
   got=${got#*=}
 }
+# A component that serves no certificate (the CSR approver) is gated on its /healthz instead: plain HTTP on the node,
+# no credentials. openssl s_client speaks only TLS, so curl (what kubeadm's install steps use) or else wget (BusyBox,
+# Debian's standard set) asks; without either the restart is refused rather than left unchecked.
+healthz() { printf "%s\n" "$input" | grep "^healthz " || true; }
+answer() {
+  case $1 in *:*) url="http://[$1]:$2/healthz" ;; *) url="http://$1:$2/healthz" ;; esac
+  if command -v curl >/dev/null 2>&1; then got=$(curl -fsS --max-time 2 "$url" 2>/dev/null)
+  else got=$(wget -q -T 2 -O - "$url" 2>/dev/null); fi
+}
+if [ -n "$(healthz)" ] && ! command -v curl >/dev/null 2>&1 && ! command -v wget >/dev/null 2>&1; then
+  echo "kube-pki: $reader not restarted: checking its /healthz needs curl or wget on the node" >&2; exit 1
+fi
 if [ "$mode" = create ]; then
-  served=$(checks | while read -r kind host port want cert key; do probe "$host" "$port" "$cert" "$key"; if [ -n "$got" ]; then printf " %s" "$hp"; fi; done)
+  served=$(checks | while read -r kind host port want cert key; do probe "$host" "$port" "$cert" "$key"; if [ -n "$got" ]; then printf " %s" "$hp"; fi; done
+    healthz | while read -r kind host port node; do answer "$host" "$port"; if [ "$got" = ok ]; then printf " %s" "$url"; fi; done)
   if [ -n "$served" ]; then echo "kube-pki: served before the restart at$served: not a first install, the new certificate must be served"; mode=update; fi
 fi
 if ! sh -c "$command" </dev/null; then echo "kube-pki: restarting $reader failed" >&2; exit 1; fi
@@ -223,6 +237,22 @@ checks | {
       if [ -z "$got" ] && [ "$mode" = create ]; then echo "kube-pki: nothing serves on $hp yet (first install)"; break; fi
       if [ "$(date +%s)" -ge "$deadline" ]; then
         echo "kube-pki: after ${timeout}s $hp still serves ${got:-no certificate}, not $want" >&2; status=1; break
+      fi
+      sleep 1
+    done
+  done
+  exit $status
+} || exit 1
+healthz | {
+  status=0
+  while read -r kind host port node; do
+    deadline=$(( $(date +%s) + timeout ))
+    while :; do
+      answer "$host" "$port"
+      if [ "$got" = ok ]; then echo "kube-pki: $url answers ok"; break; fi
+      if [ "$mode" = create ]; then echo "kube-pki: $url does not answer ok yet (first install)"; break; fi
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "kube-pki: $reader on node $node: $url did not answer ok within ${timeout}s after the restart" >&2; status=1; break
       fi
       sleep 1
     done

@@ -150,6 +150,13 @@ export interface HealthCheck {
   readonly clientCert?: { readonly cert: string; readonly key: string };
 }
 
+/** A plain-HTTP `/healthz` on the node (no credentials) that must answer `ok` after the restart; `node` names it in errors. */
+export interface HealthzCheck {
+  readonly host: string;
+  readonly port: number;
+  readonly node: string;
+}
+
 /** The fixed restart command of one component (`create` and `update` differ only in how a silent server is judged). */
 export function restartCommand(command: string, root: string, reader: string, timeoutSeconds: number, mode: "create" | "update"): string {
   return `sh -c '${RUN}' kube-pki-restart ${shWord(root)} ${shWord(reader)} ${timeoutSeconds} ${mode} ${shQuote(command.trim())}`;
@@ -163,7 +170,8 @@ export interface ReadFile {
 }
 
 /**
- * Restart stdin: the digest of every bundle the component reads (a change re-runs it), the health checks, and the
+ * Restart stdin: the digest of every bundle the component reads (a change re-runs it), the health checks (served
+ * certificates, then `/healthz` endpoints), and the
  * files it reads, whose previous versions are dropped once it and every component in `sharedWith` passed with the
  * bundle's current digest.
  */
@@ -171,6 +179,7 @@ export function restartInput(
   checks: readonly HealthCheck[],
   bundleDigests: Readonly<Record<string, string>>,
   files: readonly ReadFile[] = [],
+  healthz: readonly HealthzCheck[] = [],
 ): string {
   const digestOf = (bundle: string) => {
     const digest = bundleDigests[bundle];
@@ -185,6 +194,7 @@ export function restartInput(
       ...checks.map((c) =>
         ["check", c.host, String(c.port), c.fingerprint, ...(c.clientCert ? [c.clientCert.cert, c.clientCert.key] : [])].join(" "),
       ),
+      ...healthz.map((h) => ["healthz", h.host, String(h.port), h.node].join(" ")),
       ...[...new Map(files.map((f) => [checkPath(f.path), f])).values()]
         .sort((x, y) => (x.path < y.path ? -1 : 1))
         .map((f) => ["prev", f.path, f.bundle, digestOf(f.bundle), ...f.sharedWith].join(" ")),

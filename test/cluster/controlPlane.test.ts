@@ -3,7 +3,8 @@
 // controller-manager and scheduler v1.36.3 behind haproxy. Shown: every kubeconfig authenticates as its identity
 // through the load balancer; kubeadm's authorization (Node authorizer, NodeRestriction, the kubeadm:cluster-admins
 // binding made with super-admin.conf); the front proxy; API server → kubelet with the kubelet serving certificate;
-// service-account tokens across API servers; kubeadm takes every node's tree as it is and reads its expiry as
+// service-account tokens across API servers; a worker kubeadm joined (a real kubelet) and the config does not list,
+// untouched by the adoption; kubeadm takes every node's tree as it is and reads its expiry as
 // `npm run expiry` does; publication into kubeadm-config and Cluster API secrets for real; workers: bootstrap's RBAC and
 // cluster-info against what the real `kubeadm init phase bootstrap-token` makes, taken over and kept, a bootstrap
 // token's rights, and the controller-manager signing its CSR with controlPlaneFlags; and the everyday operation,
@@ -27,6 +28,7 @@ import { API_PORT, ControlPlane, ENDPOINT, LabNetwork, LabNode, restartCommand }
 import { planClusters } from "../../components/model/plan";
 import { BOOTSTRAP_RBAC, CLUSTER_INFO, clusterInfoKubeconfig } from "../../components/model/bootstrapRbac";
 import { controllerManagerFlags, controlPlaneFlags, Flag } from "../../components/model/controlPlaneFlags";
+import { bootstrapKubeconfig, holdKernelTunables, RealKubelet, waitFor } from "./kubelets";
 
 const NODES = [
   { name: "cp-1", role: "control-plane", address: "10.88.0.11" },
@@ -35,6 +37,8 @@ const NODES = [
   { name: "cp-4", role: "control-plane", address: "10.88.0.14" },
   { name: "w-1", role: "worker", address: "10.88.0.21" },
 ] as const;
+/** A worker kubeadm joined and the config does not list: a real kubelet (test/cluster/kubelets.ts), no sshd. */
+const UNLISTED = { name: "k-1", address: "10.88.0.31" } as const;
 const SERVICE_SUBNET = "10.96.0.0/12";
 /** What every kubeadm control-plane node shares: the CAs and the service-account key pair. */
 const SHARED_BY_KUBEADM = [
@@ -228,7 +232,7 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     Object.fromEntries(Object.entries(restartEvents()).map(([n, e]) => [n, e.filter((x) => x.event === "restart").map((x) => x.reader)]));
 
   before(async function () {
-    network = LabNetwork.create(NODES);
+    network = LabNetwork.create([...NODES, UNLISTED]);
     ssh = await SshCluster.start({
       label: "cluster",
       nodes: NODES.map((n) => ({ ...n })),
@@ -307,6 +311,8 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   });
 
   after(async () => {
+    await unlisted?.stop();
+    releaseTunables();
     await cp?.stop();
     agent?.stop();
     await ssh?.stop();
@@ -348,6 +354,60 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     const info = JSON.parse(out).status.userInfo;
     return { username: info.username, groups: [...info.groups].sort() };
   }
+
+  // ---- An unlisted worker, joined the kubeadm way before the adoption: kube-pki leaves it as it is ----
+  let unlisted: RealKubelet | undefined;
+  let releaseTunables: () => void = () => {};
+  /** The unlisted worker's kubelet.conf and cert dir (hashes), and its Ready condition's last transition, once joined. */
+  let unlistedFiles: Record<string, string> = {};
+  let unlistedReadySince = "";
+  const unlistedTree = () => ({ "kubelet.conf": sha(unlisted!.kubeconfig), ...treeHashes(unlisted!.certDir) });
+  const readyCondition = async (node: string) =>
+    JSON.parse(ok(await kubectl(adminConf(), ["get", "node", node, "-o", "json"]))).status.conditions?.find(
+      (c: { type: string }) => c.type === "Ready",
+    ) as { status: string; lastTransitionTime: string } | undefined;
+  /** kubeadm's RBAC before and after `kubeadm init phase bootstrap-token`, which the join below runs (as kubeadm init does). */
+  let phaseRbac: { before: Awaited<ReturnType<typeof kubeadmRbac>>; after: Awaited<ReturnType<typeof kubeadmRbac>> } | undefined;
+
+  it("adoption's setting: a real kubelet joins kubeadm's cluster as an unlisted worker (kubeadm init phase bootstrap-token, kubeadm token create) and its Node is Ready", async () => {
+    const t0 = Date.now();
+    const before = await kubeadmRbac();
+    const phase = await run(
+      "kubeadm",
+      ["--rootfs", lab("cp-1").root, "init", "phase", "bootstrap-token", "--config", kubeadmConfig("cp-1")],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assert.equal(phase.code, 0, phase.stdout + phase.stderr);
+    bootstrapToken = /Using token: ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(phase.stdout)?.[1] ?? "";
+    assert.ok(bootstrapToken, phase.stdout);
+    phaseRbac = { before, after: await kubeadmRbac() };
+    // The worker's own token, as `kubeadm token create --print-join-command` gives an operator for each join.
+    const token = ok(await run("kubeadm", ["token", "create", "--ttl", "1h", "--kubeconfig", adminConf()], { timeoutMs: 60_000 })).trim();
+    assert.match(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    releaseTunables = holdKernelTunables();
+    const caPem = readFileSync(file("cp-1", "etc/kubernetes/pki/ca.crt"), "utf8");
+    unlisted = new RealKubelet({
+      ...UNLISTED,
+      netns: `kpki-${UNLISTED.name}`,
+      bootstrapKubeconfig: bootstrapKubeconfig(CPE, caPem, token),
+      caPem,
+    });
+    unlisted.start();
+    const ready = await waitFor(
+      async () => {
+        const c = await readyCondition(UNLISTED.name).catch(() => undefined);
+        return c?.status === "True" ? c : undefined;
+      },
+      120_000,
+      () => `${UNLISTED.name} Ready:\n${unlisted!.log.slice(-3000)}`,
+    );
+    unlistedReadySince = ready.lastTransitionTime;
+    unlistedFiles = unlistedTree();
+    assert.ok(unlistedFiles["kubelet-client-current.pem"], JSON.stringify(Object.keys(unlistedFiles)));
+    console.log(`      unlisted worker joined and Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
 
   it("kubeadm's cluster is adopted (npm run adopt over SSH, then pulumi up) with clients of every kind looping: 0 failed requests; the CAs and the service-account key stay byte for byte, every leaf is re-issued, kubeadm's files are kept", async () => {
     const first3 = cp.controlPlane.filter((n) => n.name !== "cp-4");
@@ -418,6 +478,25 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
       await cp.stopComponent(n, "kube-controller-manager");
       cp.startControllerManager(n, true, "ca-signer.crt");
     }
+  });
+
+  it("adoption keeps the unlisted worker untouched: its kubelet.conf and cert dir byte for byte, its client certificate authenticates, its Node stayed Ready, no kube-pki resource names it", async () => {
+    assert.ok(unlisted, "the unlisted worker joined (the test before the adoption)");
+    assert.deepEqual(unlistedTree(), unlistedFiles);
+    const whoami = ["--server", CPE, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"];
+    assert.equal(ok(await kubectl(unlisted.kubeconfig, whoami)), `system:node:${UNLISTED.name}`);
+    // Never NotReady or Unknown in between: the Ready condition has not transitioned since the join.
+    assert.deepEqual(await readyCondition(UNLISTED.name).then((c) => [c?.status, c?.lastTransitionTime]), ["True", unlistedReadySince]);
+    const resources: { urn: string }[] = (await ws.exportState("lab")).deployment.resources;
+    const naming = new RegExp(`\\b${UNLISTED.name}\\b|${UNLISTED.address.replace(/\./g, "\\.")}\\b`);
+    assert.deepEqual(
+      resources.filter((r) => naming.test(JSON.stringify(r))).map((r) => r.urn),
+      [],
+    );
+    assert.ok(resources.length > 50, `${resources.length} resources exported`);
+    // Its part is done: the rest of the sequence (CA rotation) runs without it.
+    await unlisted.stop();
+    unlisted = undefined;
   });
 
   it("every kubeconfig kube-pki made authenticates through the load balancer as its user and groups", async () => {
@@ -808,18 +887,9 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
   const asToken = () => ["--server", CPE, "--certificate-authority", file("cp-1", "etc/kubernetes/pki/ca.crt"), "--token", bootstrapToken];
 
   it("TLS bootstrap: kube-pki's RBAC table and cluster-info are what the real `kubeadm init phase bootstrap-token` creates (and the phase's one binding for the API server, which kube-pki's apiserver-kubelet-client does not need)", async () => {
-    const before = await kubeadmRbac();
-    const phase = await run(
-      "kubeadm",
-      ["--rootfs", lab("cp-1").root, "init", "phase", "bootstrap-token", "--config", kubeadmConfig("cp-1")],
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    assert.equal(phase.code, 0, phase.stdout + phase.stderr);
-    bootstrapToken = /Using token: ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(phase.stdout)?.[1] ?? "";
-    assert.ok(bootstrapToken, phase.stdout);
-    const after = await kubeadmRbac();
+    // The phase ran before the adoption, as kubeadm init runs it (the unlisted worker's join needs its objects).
+    assert.ok(phaseRbac && bootstrapToken, "kubeadm init phase bootstrap-token ran before the adoption");
+    const { before, after } = phaseRbac;
     const created = Object.keys(after).filter((k) => !(k in before));
     assert.deepEqual(created.sort(), [...BOOTSTRAP_RBAC.map(rbacKey), "ClusterRoleBinding kubeadm:apiserver-kubelet-client"].sort());
     for (const m of BOOTSTRAP_RBAC) assert.deepEqual(after[rbacKey(m)]!.content, rbacContent(m), rbacKey(m));

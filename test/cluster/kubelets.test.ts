@@ -6,7 +6,8 @@
 // authorizer and NodeRestriction hold for the bootstrapped identity, an expired token joins nobody, and deleting the
 // token the nodes joined with (a rotation) leaves them working while a new token joins the next node. One
 // control-plane node (etcd, kube-apiserver, kube-controller-manager with kube-pki's flags for workers: bootstrap), as
-// lean as the bootstrap needs. The serving CSRs are approved by the admin here (kube-pki's approver is not in yet).
+// lean as the bootstrap needs. The serving CSRs are approved by kube-pki's approver (approver/), started once they are
+// pending, as user kube-pki:csr-approver with its RBAC (approverRbacObjects), never by an admin.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { run } from "../e2e/proc";
@@ -21,7 +22,7 @@ const WORKERS = [
 interface Csr {
   metadata: { name: string };
   spec: { signerName: string; username: string; groups: string[] };
-  status: { conditions?: { type: string; reason?: string }[]; certificate?: string };
+  status: { conditions?: { type: string; reason?: string; message?: string }[]; certificate?: string };
 }
 
 describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm control plane", function () {
@@ -107,19 +108,29 @@ describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm cont
     const before = await lab.kubectl(["get", "--raw", "/api/v1/nodes/k-1/proxy/healthz"]);
     // (the kubelet's TLS handshake fails: "no serving certificate available for the kubelet", a TLS internal error).
     assert.match(before.stderr, /tls: internal error/);
-    // The approver's decision (kube-pki's approver where it runs; here the admin, as an operator would).
-    for (const c of serving) must(await lab.kubectl(["certificate", "approve", c.metadata.name]));
+    // Started only now, so the pending state above is certain.
+    await lab.startApprover();
     const [k1, k2] = kubelets;
     for (const k of [k1!, k2!]) {
       const pem = await waitFor(
         () => k.current("server"),
         60_000,
-        () => `${k.opts.name}'s serving certificate:\n${k.log.slice(-3000)}`,
+        () => `${k.opts.name}'s serving certificate:\n${k.log.slice(-3000)}\napprover:\n${lab.approverLog().slice(-3000)}`,
       );
       const c = cert(pem);
       assert.ok(c.verify(new X509Certificate(lab.caPem).publicKey));
       assert.equal(c.subjectAltName, `DNS:${k.opts.name}, IP Address:${k.opts.address}`);
     }
+    const approvals = (await csrs())
+      .filter((c) => c.spec.signerName === "kubernetes.io/kubelet-serving")
+      .map((c) => [c.spec.username, c.status.conditions?.map((x) => [x.type, x.reason, x.message])])
+      .sort();
+    const by = (node: string) =>
+      `kubelet serving certificate of Node "${node}": subject, usages and subject alternative names match the Node`;
+    assert.deepEqual(approvals, [
+      ["system:node:k-1", [["Approved", "KubePkiApproved", by("k-1")]]],
+      ["system:node:k-2", [["Approved", "KubePkiApproved", by("k-2")]]],
+    ]);
     const healthz = await waitFor(
       async () => {
         const r = await lab.kubectl(["get", "--raw", "/api/v1/nodes/k-2/proxy/healthz"]);
@@ -207,23 +218,17 @@ describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm cont
         timeoutMs: 60_000,
       }),
     );
-    const oldToken = await lab.kubectl(
-      [
-        "--kubeconfig",
-        "/dev/null",
-        "--server",
-        lab.server,
-        "--certificate-authority",
-        lab.conf("pki/ca.crt"),
-        "--token",
-        lab.token,
-        "get",
-        "--raw",
-        "/api",
-      ],
-      "admin.conf",
+    const asOldToken = ["--kubeconfig", "/dev/null", "--server", lab.server, "--certificate-authority", lab.conf("pki/ca.crt")];
+    // The API server's token authenticator reads the Secrets from its informer cache: the delete reaches it a moment later.
+    const refused = await waitFor(
+      async () => {
+        const r = await lab.kubectl([...asOldToken, "--token", lab.token, "get", "--raw", "/api"], "admin.conf");
+        return r.code !== 0 ? r.stderr : undefined;
+      },
+      10_000,
+      () => "the deleted token refused",
     );
-    assert.match(oldToken.stderr, /Unauthorized/);
+    assert.match(refused, /Unauthorized/);
     const k1 = kubelets[0]!;
     assert.equal(must(await lab.kubectl(["--kubeconfig", k1.kubeconfig, "get", "node", "k-1", "-o", "name"])).trim(), "node/k-1");
     const k3 = kubelets[2]!;

@@ -15,6 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { Daemon, makeTempDir, run, RunResult, startDaemon, stopDaemon } from "../e2e/proc";
+import { APPROVER_NAME, APPROVER_USER, approverRbacObjects } from "../../components/model/approverRbac";
 import { controllerManagerFlags } from "../../components/model/controlPlaneFlags";
 import { API_PORT, ControlPlane, LabNetwork, LabNode } from "./controlPlane";
 
@@ -202,6 +203,7 @@ export function newBootstrapToken(): { id: string; secret: string; token: string
  * (worker) namespaces.
  */
 export class KubeadmControlPlane {
+  private approver?: Daemon;
   private constructor(
     readonly network: LabNetwork,
     readonly cp: ControlPlane,
@@ -287,7 +289,31 @@ export class KubeadmControlPlane {
   kubectl(args: string[], conf = "admin.conf", input?: string): Promise<RunResult> {
     return run("kubectl", ["--kubeconfig", this.conf(conf), ...args], { timeoutMs: 30_000, input });
   }
+  /**
+   * kube-pki's approver (approver/) in the node's network namespace as user kube-pki:csr-approver, with the RBAC of
+   * approverRbacObjects(); its kubeconfig made by `kubeadm kubeconfig user` from the node's CA, as any user's is.
+   */
+  async startApprover(): Promise<void> {
+    const conf = this.conf(`${APPROVER_NAME}.conf`);
+    const user = ["--rootfs", this.node.root, "kubeconfig", "user", "--client-name", APPROVER_USER, "--config", "/kubeadm.yaml"];
+    writeFileSync(conf, must(await run("kubeadm", user, { timeoutMs: 60_000 })), { mode: 0o600 });
+    const rbac = JSON.stringify({ apiVersion: "v1", kind: "List", items: approverRbacObjects() });
+    must(await this.kubectl(["apply", "-f", "-"], "admin.conf", rbac));
+    const [cmd, ...prefix] = this.network.exec(this.node.name);
+    this.approver = startDaemon(
+      APPROVER_NAME,
+      cmd!,
+      [...prefix, "kube-pki-csr-approver", `--kubeconfig=${conf}`],
+      join(this.node.root, "approver.log"),
+      { maxLifetimeMs: 3_600_000 },
+    );
+  }
+  approverLog(): string {
+    return this.approver?.log() ?? "(approver not running)";
+  }
+
   async stop(): Promise<void> {
+    if (this.approver) await stopDaemon(this.approver, 10_000);
     await this.cp.stop();
     this.network.destroy();
   }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/cri-client/pkg/fake"
 )
 
@@ -23,6 +24,12 @@ func main() {
 	// A stale socket from a killed run would make the listen fail.
 	_ = os.Remove(os.Args[1])
 	rt := fake.NewFakeRemoteRuntime()
+	// The fake's status is nil by default, and a kubelet whose runtime reports no status keeps its Node NotReady:
+	// runtime and network ready, as kubemark's fake runtime reports, so a joined kubelet's Node can be Ready.
+	rt.RuntimeService.FakeStatus = &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{
+		{Type: runtimeapi.RuntimeReady, Status: true},
+		{Type: runtimeapi.NetworkReady, Status: true},
+	}}
 	if err := rt.Start("unix://" + os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "fakecri:", err)
 		os.Exit(1)
