@@ -1,42 +1,47 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite, in lanes run side by side. The real control planes (test/cluster/) spend much of their
-# time waiting on restarts, health checks and kubelets, which leaves cores idle otherwise: test/cluster/controlPlane.test.ts
-# is one lane, the other test/cluster/ files a second, everything else the third. Each control-plane lane runs in its
-# own network and mount namespaces (scripts/isolated.sh), so two labs with the same bridge, addresses and netns names
-# do not meet. Their reports follow the third lane's. With arguments, just mocha with them (`npm test -- test/config.test.ts`).
+# `npm test`: the whole suite, in four lanes run side by side, each its own mocha: the real control plane's sequence
+# (test/cluster/controlPlane.test.ts), the other real control planes (test/cluster/), the real engine (test/engine/),
+# and everything else in the foreground. The first three spend much of their time waiting (restarts, health checks,
+# kubelets, plugin and CLI start-up), which leaves cores idle otherwise. Each of them runs in its own network and
+# mount namespaces (scripts/isolated.sh): two labs with the same bridge, addresses and netns names, or two loopback
+# sshd fleets, never meet. Their reports follow the foreground's. With arguments, just mocha with them
+# (`npm test -- test/config.test.ts`).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 mocha=node_modules/.bin/mocha
 if [ $# -gt 0 ]; then exec "$mocha" "$@"; fi
 
 shopt -s nullglob
-others=()
-for f in test/cluster/*.test.ts; do [ "$f" = test/cluster/controlPlane.test.ts ] || others+=("$f"); done
+clusters=()
+for f in test/cluster/*.test.ts; do [ "$f" = test/cluster/controlPlane.test.ts ] || clusters+=("$f"); done
 logs=()
 pids=()
+names=()
 # Interrupted: stop the lanes (each mocha tears its lab down on SIGTERM) and remove their logs.
 trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -f "${logs[@]}"; exit 130' INT TERM HUP
 lane() {
-  local log
+  local name=$1 log
+  shift
   log=$(mktemp "${TMPDIR:-/tmp}/kube-pki-lane.XXXXXX")
   logs+=("$log")
+  names+=("$name")
   scripts/isolated.sh "$mocha" "$@" >"$log" 2>&1 &
   pids+=($!)
 }
-lane test/cluster/controlPlane.test.ts
-if [ ${#others[@]} -gt 0 ]; then lane "${others[@]}"; fi
-"$mocha" --ignore 'test/cluster/**'
-rest=$?
-status=0
-[ "$rest" -eq 0 ] || status=1
+lane "the real control plane (test/cluster/controlPlane.test.ts)" test/cluster/controlPlane.test.ts
+if [ ${#clusters[@]} -gt 0 ]; then lane "the other real control planes (test/cluster/)" "${clusters[@]}"; fi
+lane "the real engine (test/engine/)" test/engine/*.test.ts
+start=$SECONDS
+"$mocha" --ignore 'test/cluster/**' --ignore 'test/engine/**'
+status=$?
+echo "npm test: the tests above exit $status after $((SECONDS - start)) s"
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}"
   code=$?
   [ "$code" -eq 0 ] || status=1
   echo
-  echo "---- real control plane lane $((i + 1)) (test/cluster/, run beside the tests above), exit $code ----"
+  echo "---- ${names[$i]}, run beside the tests above: exit $code after $((SECONDS - start)) s ----"
   cat "${logs[$i]}"
   rm -f "${logs[$i]}"
 done
-echo "npm test: other tests exit $rest; control-plane lanes above"
 exit "$status"
