@@ -3,6 +3,7 @@
 // and where they are published (kubeadm-config's extraArgs, the stack output), and the ClusterBootstrap component:
 // upsert over kubeadm's objects, kept on delete, after the delivery, through admin.conf.
 import assert from "node:assert/strict";
+import { approverRbacObjects } from "../components/model/approverRbac";
 import { parse } from "yaml";
 import {
   BOOTSTRAP_RBAC,
@@ -119,14 +120,17 @@ describe("TLS bootstrap in the API (workers: bootstrap)", () => {
     );
   });
 
-  it("ClusterBootstrap applies every object with patchForce (upsert over kubeadm's), keeps it on delete, after the delivery, through admin.conf", async () => {
+  it("ClusterBootstrap applies every object with patchForce (upsert over kubeadm's), keeps it on delete, after the delivery; under local delivery rendered as manifests, never with the kubeconfig beside", async () => {
     const ev = await evaluate(() => defineStack(planClusters([bootstrapCluster()]), { stack: "t" }));
     assert.deepEqual(ev.failures, []);
     const objects = ev.resources.filter((r) => BOOTSTRAP_CM_TYPES.includes(r.type) || r.type === "kubernetes:core/v1:ConfigMap");
-    assert.equal(objects.length, BOOTSTRAP_RBAC.length + 1);
+    assert.equal(objects.length, BOOTSTRAP_RBAC.length + approverRbacObjects().length + 1);
     const provider = find(ev, "pulumi:providers:kubernetes", "t-cluster-bootstrap-workload");
-    assert.ok(isWrappedSecret((provider.inputs as any).kubeconfig));
-    assert.match(String(unwrapSecrets((provider.inputs as any).kubeconfig)), /current-context: kubernetes-admin@kubernetes/);
+    // The real control-plane test (test/cluster/controlPlane.test.ts) writes them through admin.conf.
+    assert.deepEqual(
+      [(provider.inputs as any).renderYamlToDirectory, (provider.inputs as any).kubeconfig],
+      ["out/t/t/_bootstrap", undefined],
+    );
     // A component in dependsOn stands for its resources: the last push of the delivery is one of them.
     const push = find(ev, "command:local:Command", "t-cp-1-push-sa");
     for (const r of objects) {
@@ -134,7 +138,7 @@ describe("TLS bootstrap in the API (workers: bootstrap)", () => {
       assert.ok(r.retainOnDelete, `${r.name}: retained`);
       assert.ok(r.dependencies.includes(push.urn), `${r.name}: after the delivery`);
     }
-    const info = find(ev, "kubernetes:core/v1:ConfigMap", "t-cluster-bootstrap-configmap-cluster-info");
+    const info = find(ev, "kubernetes:core/v1:ConfigMap", "t-cluster-bootstrap-configmap-kube-public-cluster-info");
     assert.deepEqual((info.inputs as any).metadata, {
       name: "cluster-info",
       namespace: "kube-public",

@@ -120,6 +120,12 @@ export function clusterInfoKubeconfig(server: string, caBundlePem: string): stri
   );
 }
 
-/** A resource name for a manifest, below its component: `clusterrolebinding-kubeadm-get-nodes`. */
+/**
+ * A resource name for a manifest, below its component: `clusterrolebinding-kubeadm-get-nodes`, and with its namespace
+ * for a namespaced one (`role-kube-system-kube-pki-csr-approver`): one name may be used in several namespaces.
+ */
 export const manifestSlug = (m: { readonly kind: string; readonly metadata: Metadata }) =>
-  `${m.kind.toLowerCase()}-${m.metadata.name.replace(/[^a-z0-9-]+/gi, "-")}`;
+  [m.kind, m.metadata.namespace, m.metadata.name]
+    .filter((p) => p !== undefined)
+    .map((p) => p.toLowerCase().replace(/[^a-z0-9-]+/g, "-"))
+    .join("-");

@@ -7,6 +7,7 @@ import type { CaName } from "./catalog";
 import type { Reader } from "./config";
 import type { ClusterPlan } from "./plan";
 import type { TrustRoot } from "./trust";
+import { approverRbacObjects } from "./approverRbac";
 import { BOOTSTRAP_RBAC, CLUSTER_INFO, manifestSlug } from "./bootstrapRbac";
 
 // ---- files on a node --------------------------------------------------------------------------------------------
@@ -107,10 +108,11 @@ export const PUBLICATION_CHILDREN = [
 ] as const;
 export type PublicationChild = (typeof PUBLICATION_CHILDREN)[number];
 
-/** The resources of a cluster's TLS bootstrap objects, below it: its provider and one per object of bootstrapRbac.ts. */
+/** The resources of a cluster's TLS bootstrap objects, below it: its provider and one per object of bootstrapRbac.ts
+ * and approverRbac.ts. */
 export const BOOTSTRAP_CHILDREN = [
   "workload",
-  ...BOOTSTRAP_RBAC.map(manifestSlug),
+  ...[...BOOTSTRAP_RBAC, ...approverRbacObjects()].map(manifestSlug),
   manifestSlug({ kind: "ConfigMap", metadata: CLUSTER_INFO }),
 ] as const;
 
