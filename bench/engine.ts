@@ -167,7 +167,10 @@ function stateByType(state: any): string[] {
 
 /** The nodes whose leaves renew on the busiest day under the spread (days counted from the earliest renewal). */
 function worstDay(workers: number): string[] {
-  const spread = { name: "b", validity: { leafHours: DEFAULTS.leafHours, earlyRenewalHours: DEFAULTS.earlyRenewalHours, caHours: DEFAULTS.caHours } };
+  const spread = {
+    name: "b",
+    validity: { leafHours: DEFAULTS.leafHours, earlyRenewalHours: DEFAULTS.earlyRenewalHours, caHours: DEFAULTS.caHours },
+  };
   const days = new Map<number, string[]>();
   for (const node of cluster(workers)[0]!.nodes.map((n) => n.name)) {
     const day = Math.floor(renewalSpreadHours(spread, node) / 24);
@@ -196,7 +199,10 @@ async function switches(workers: number): Promise<void> {
   const worst = worstDay(workers);
   const clusterScoped = certs.filter((u: string) => !cluster(workers)[0]!.nodes.some((n) => ofNode(u, n.name)));
   for (const [label, urns] of [
-    [`spread: worst day, ${worst.length} nodes (${worst.join(" ")}) + cluster-scoped`, [...certs.filter((u: string) => worst.some((n) => ofNode(u, n))), ...clusterScoped]],
+    [
+      `spread: worst day, ${worst.length} nodes (${worst.join(" ")}) + cluster-scoped`,
+      [...certs.filter((u: string) => worst.some((n) => ofNode(u, n))), ...clusterScoped],
+    ],
     ["no spread: every leaf", certs],
   ] as const)
     console.log(
@@ -210,7 +216,10 @@ async function switches(workers: number): Promise<void> {
     console.log(`| unchanged up | ${label} | ${fmt(await cli(up, env))} |`);
   if (process.argv.includes("--no-preview")) return;
   ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
-  for (const [label, env] of [["default", {}], ["PULUMI_PARALLEL_DIFF=true", { PULUMI_PARALLEL_DIFF: "true" }]] as const)
+  for (const [label, env] of [
+    ["default", {}],
+    ["PULUMI_PARALLEL_DIFF=true", { PULUMI_PARALLEL_DIFF: "true" }],
+  ] as const)
     console.log(`| preview (SAN change) | ${label} | ${fmt(await cli(preview, env))} |`);
 }
 

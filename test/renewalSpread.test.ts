@@ -31,7 +31,12 @@ describe("renewal spread of per-node leaves", () => {
   ];
   for (const [leafHours, early, span] of TABLE) {
     it(`leafHours ${leafHours}, earlyRenewalHours ${early}: offsets in [0, ${span}), never before half the life`, () => {
-      const got = [...offsets(catalogOf(clusterConfig("c", 3, 300, { validity: { leafHours, earlyRenewalHours: early } })).certificates, early).values()];
+      const got = [
+        ...offsets(
+          catalogOf(clusterConfig("c", 3, 300, { validity: { leafHours, earlyRenewalHours: early } })).certificates,
+          early,
+        ).values(),
+      ];
       assert.equal(got.length, 303);
       if (span === 0) return assert.deepEqual(new Set(got), new Set([0]));
       for (const o of got) assert.ok(Number.isInteger(o) && o >= 0 && o < span, `offset ${o}`);
@@ -45,10 +50,15 @@ describe("renewal spread of per-node leaves", () => {
     const raw = clusterConfig("c", 3, 2, { users: [{ name: "alice", groups: ["dev"] }] });
     const certs = catalogOf(raw).certificates;
     const scoped = certs.filter((c) => c.node === undefined);
-    assert.deepEqual(
-      scoped.map((c) => `${c.id} ${c.earlyRenewalHours}`).sort(),
-      ["admin.conf 720", "ca 0", "etcd-ca 0", "front-proxy-ca 0", "kube-proxy.conf 720", "super-admin.conf 720", "user:alice 720"],
-    );
+    assert.deepEqual(scoped.map((c) => `${c.id} ${c.earlyRenewalHours}`).sort(), [
+      "admin.conf 720",
+      "ca 0",
+      "etcd-ca 0",
+      "front-proxy-ca 0",
+      "kube-proxy.conf 720",
+      "super-admin.conf 720",
+      "user:alice 720",
+    ]);
   });
 
   it("a control-plane node's eleven leaves and kubeconfigs share one offset (one restart per node)", () => {
