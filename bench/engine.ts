@@ -4,6 +4,11 @@
 // provider, and the state file's size. Side by side, in the same run: a bare program with as many plain
 // tls.PrivateKey resources. Figures go to docs/benchmarks-engine.md. Usage:
 //   npx ts-node -T bench/engine.ts [--workers 2,100,1000] [--skip-checkpoints] [--no-bare]
+//   npx ts-node -T bench/engine.ts --switches 100
+// --switches N: for 3 + N only, the engine's switches (PULUMI_PARALLEL_DIFF, PULUMI_SKIP_CHECKPOINTS) on a SAN-change
+// preview and an unchanged up, then the daily renewal run with the default file backend: an up that re-issues the
+// leaves of the worst day's nodes under the renewal spread (`--replace` of their certificates) against one that
+// re-issues every leaf (all issued on one day, no spread).
 // --skip-checkpoints runs both ups with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end);
 // --no-bare leaves out the bare program.
 import { spawn } from "node:child_process";
@@ -11,6 +16,8 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { toolchain, Workspace } from "../test/engine/workspace";
+import { renewalSpreadHours } from "../components/model/catalog";
+import { DEFAULTS } from "../components/model/config";
 
 interface Sample {
   seconds: number;
@@ -158,13 +165,74 @@ function stateByType(state: any): string[] {
     );
 }
 
+/** The nodes whose leaves renew on the busiest day under the spread (days counted from the earliest renewal). */
+function worstDay(workers: number): string[] {
+  const spread = {
+    name: "b",
+    validity: { leafHours: DEFAULTS.leafHours, earlyRenewalHours: DEFAULTS.earlyRenewalHours, caHours: DEFAULTS.caHours },
+  };
+  const days = new Map<number, string[]>();
+  for (const node of cluster(workers)[0]!.nodes.map((n) => n.name)) {
+    const day = Math.floor(renewalSpreadHours(spread, node) / 24);
+    days.set(day, [...(days.get(day) ?? []), node]);
+  }
+  return [...days.values()].sort((a, b) => b.length - a.length)[0]!;
+}
+
+async function switches(workers: number): Promise<void> {
+  const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.code === 0 ? "" : " (FAILED)"}`;
+  const ws = await Workspace.create(`switches-${workers}`, { b: cluster(workers) });
+  await ws.init("b");
+  const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = runCli(ws, args, env);
+    return measure(() => r.promise, r.pid);
+  };
+  const up = ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"];
+  const preview = ["preview", "--stack", "b", "--non-interactive"];
+  console.log(`3 + ${workers}: up from empty (skip checkpoints) ${fmt(await cli(up, { PULUMI_SKIP_CHECKPOINTS: "true" }))}`);
+  const resources = (await ws.exportState("b")).deployment.resources;
+  console.log(`resources ${resources.length}, state ${(stateSize(ws) / 1048576).toFixed(1)} MiB`);
+  // Workspace's environment skips checkpoints (for tests): every run here says which it wants.
+  const checkpoints = { PULUMI_SKIP_CHECKPOINTS: "false" };
+  const certs = resources.filter((r: any) => r.type === "tls:index/locallySignedCert:LocallySignedCert").map((r: any) => r.urn as string);
+  const ofNode = (u: string, n: string) => u.endsWith(`-${n}-cert`) || u.endsWith(`-${n}-client-cert`);
+  const worst = worstDay(workers);
+  const clusterScoped = certs.filter((u: string) => !cluster(workers)[0]!.nodes.some((n) => ofNode(u, n.name)));
+  for (const [label, urns] of [
+    [
+      `spread: worst day, ${worst.length} nodes (${worst.join(" ")}) + cluster-scoped`,
+      [...certs.filter((u: string) => worst.some((n) => ofNode(u, n))), ...clusterScoped],
+    ],
+    ["no spread: every leaf", certs],
+  ] as const)
+    console.log(
+      `| renewal up, checkpoints (default) | ${label} | ${urns.length} certificates | ${fmt(await cli([...up, ...urns.flatMap((u: string) => ["--replace", u])], checkpoints))} |`,
+    );
+  for (const [label, env] of [
+    ["checkpoints (default)", checkpoints],
+    ["checkpoints, PULUMI_PARALLEL_DIFF=true", { ...checkpoints, PULUMI_PARALLEL_DIFF: "true" }],
+    ["PULUMI_SKIP_CHECKPOINTS=true", { PULUMI_SKIP_CHECKPOINTS: "true" }],
+  ] as const)
+    console.log(`| unchanged up | ${label} | ${fmt(await cli(up, env))} |`);
+  if (process.argv.includes("--no-preview")) return;
+  ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
+  for (const [label, env] of [
+    ["default", {}],
+    ["PULUMI_PARALLEL_DIFF=true", { PULUMI_PARALLEL_DIFF: "true" }],
+  ] as const)
+    console.log(`| preview (SAN change) | ${label} | ${fmt(await cli(preview, env))} |`);
+}
+
 async function main(): Promise<void> {
+  process.env.KUBE_PKI_TOOLCHAIN_BIN = toolchain();
+  const s = process.argv.indexOf("--switches");
+  if (s >= 0) return switches(Number(process.argv[s + 1]));
   const skipCheckpoints = process.argv.includes("--skip-checkpoints");
   const bareToo = !process.argv.includes("--no-bare");
-  const upEnv = skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
+  // Explicit both ways: Workspace's environment skips checkpoints (for tests).
+  const upEnv = { PULUMI_SKIP_CHECKPOINTS: skipCheckpoints ? "true" : "false" };
   const i = process.argv.indexOf("--workers");
   const sizes = (i >= 0 ? process.argv[i + 1]! : "2,100,1000").split(",").map(Number);
-  process.env.KUBE_PKI_TOOLCHAIN_BIN = toolchain();
   const rows: string[] = [];
   const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.code === 0 ? "" : " (FAILED)"}`;
   const MAIN = /^(pulumi|pulumi-language-nodejs|program \(node\)|pulumi-resource-.*|dynamic provider)$/;

@@ -2,6 +2,7 @@
 // certlist.go), and the small pure functions that expand it for a validated cluster: which certificates exist, with
 // which subject, usages, SANs and validity, which files they become, and which node receives which files.
 // Sources are the sections of docs/kubeadm.md. No Pulumi here.
+import { createHash } from "node:crypto";
 import { ClusterSpec, KeyAlgorithm, NodeSpec, Reader } from "./config";
 import { AltNames, apiServerAltNames, etcdAltNames, kubeletServingAltNames } from "./sans";
 import { httpsUrl } from "./net";
@@ -319,6 +320,19 @@ function audienceNodes(cluster: ClusterSpec, initNode: NodeSpec, audience: Audie
 
 const orgs = (o: string | undefined): readonly string[] => (o === undefined ? [] : [o]);
 
+/**
+ * Hours added to a per-node leaf's early renewal: leaves all issued on one day would otherwise all renew on one day
+ * (one run re-issuing every node, each step a checkpoint of the whole state). Uniform in [0, S) by a hash of
+ * cluster/node, so it is stable across runs and the same for all of a node's leaves (one restart per node), with
+ * S = min(E, leafHours/2 - E): a leaf never renews before half its life, and a daily run renews about 24/S of the nodes.
+ */
+export function renewalSpreadHours(cluster: Pick<ClusterSpec, "name" | "validity">, node: string): number {
+  const { leafHours, earlyRenewalHours } = cluster.validity;
+  const span = Math.max(0, Math.min(earlyRenewalHours, Math.floor(leafHours / 2) - earlyRenewalHours));
+  const unit = createHash("sha256").update(`${cluster.name}/${node}`).digest().readUInt32BE(0) / 2 ** 32;
+  return Math.floor(unit * span);
+}
+
 /** Expands the table for one validated cluster. */
 export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
   const initNode = cluster.nodes.find((n) => n.role === "control-plane");
@@ -392,7 +406,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
         dnsNames: sans.dnsNames,
         ipAddresses: sans.ipAddresses,
         validityHours: leafHours,
-        earlyRenewalHours,
+        earlyRenewalHours: earlyRenewalHours + renewalSpreadHours(cluster, node.name),
         keyAlgorithm,
         servedAt,
       });
@@ -422,6 +436,7 @@ export function buildCatalog(cluster: ClusterSpec): ClusterCatalog {
         commonName,
         organizations: orgs(kc.organization),
         ...kubeconfigClient(server, commonName),
+        ...(node ? { earlyRenewalHours: earlyRenewalHours + renewalSpreadHours(cluster, node.name) } : {}),
       });
       const targets = node ? [node] : audienceNodes(cluster, initNode, kc.audience);
       for (const target of targets) {

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { changedSteps, describeRun, PreviewJson, REPO, Workspace } from "./workspace";
+import { renewalSpreadHours } from "../../components/model/catalog";
+import { DEFAULTS } from "../../components/model/config";
+import { changedSteps, describeRun, PreviewJson, PreviewStep, REPO, typeAndName, Workspace } from "./workspace";
 
 /**
  * The releases a deployed stack may come from (`git archive` of each deploys it), with what this code's preview may
@@ -13,11 +15,22 @@ import { changedSteps, describeRun, PreviewJson, REPO, Workspace } from "./works
  * - the last landed release (a5554f7): its node program changed since (issue 19), so each push and restart command
  *   re-runs once (the same files: nothing is installed or restarted) and nothing else;
  * - the last commit before the restructuring of issue 20 (7cbda03): nothing at all.
+ * From both, the renewal spread (issue 21) moves each per-node leaf's early renewal later by its node's offset: an
+ * in-place update of that `earlyRenewalHours` and nothing else (RENEWAL_SPREAD), no key or certificate re-issued.
  */
 const RELEASES = [
   { commit: "a5554f7", label: "the last landed release", mayChange: /^update command:(local|remote):Command::/ },
   { commit: "7cbda03", label: "the release before the restructuring", mayChange: undefined },
 ];
+
+const CERT = "tls:index/locallySignedCert:LocallySignedCert";
+/** An in-place update of a leaf certificate's earlyRenewalHours alone, later by less than its node's spread. */
+const RENEWAL_SPREAD = (s: PreviewStep) =>
+  s.op === "update" &&
+  s.newState?.type === CERT &&
+  JSON.stringify(s.diffReasons) === JSON.stringify(["earlyRenewalHours"]) &&
+  (s.newState.inputs?.earlyRenewalHours as number) > (s.oldState?.inputs?.earlyRenewalHours as number) &&
+  (s.newState.inputs?.earlyRenewalHours as number) < 2 * (s.oldState?.inputs?.earlyRenewalHours as number);
 
 /** The dev stack (local delivery, 3 control-plane nodes and 2 workers) with protected CAs and a user in two groups. */
 function upgradedClusters(): unknown[] {
@@ -42,9 +55,24 @@ for (const release of RELEASES) {
     it("keeps every URN, certificate and key: no create, replace or delete, nothing but what the release note says", () => {
       assert.equal(preview.exitCode, 0, JSON.stringify(preview.diagnostics));
       assert.deepEqual(
-        changedSteps(preview).filter((s) => !release.mayChange?.test(s)),
+        changedSteps({ ...preview, steps: preview.steps.filter((s) => !RENEWAL_SPREAD(s)) }).filter((s) => !release.mayChange?.test(s)),
         [],
       );
+    });
+
+    it("moves every per-node leaf's early renewal by its node's offset, in place, and no other certificate's", () => {
+      const dev = upgradedClusters()[0] as { name: string; nodes: { name: string }[] };
+      const validity = { leafHours: DEFAULTS.leafHours, earlyRenewalHours: DEFAULTS.earlyRenewalHours };
+      const offset = (urn: string) =>
+        dev.nodes
+          .filter((n) => urn.endsWith(`-${n.name}-cert`) || urn.endsWith(`-${n.name}-client-cert`))
+          .map((n) => renewalSpreadHours({ name: dev.name, validity } as never, n.name))[0] ?? 0;
+      const want = preview.steps
+        .filter((s) => s.oldState?.type === CERT && offset(s.urn) > 0)
+        .map((s) => `${typeAndName(s.urn)} ${DEFAULTS.earlyRenewalHours + offset(s.urn)}`);
+      assert.ok(want.length > 0);
+      const got = preview.steps.filter(RENEWAL_SPREAD).map((s) => `${typeAndName(s.urn)} ${s.newState!.inputs!.earlyRenewalHours}`);
+      assert.deepEqual(got.sort(), want.sort());
     });
   });
 }
