@@ -159,6 +159,8 @@ export interface RestartCommands {
   kubelet?: string;
   /** Run on the node after a file kube-proxy reads changed; "" disables it. */
   "kube-proxy"?: string;
+  /** Run on the node after a file kube-pki-csr-approver reads changed; "" disables it. */
+  "kube-pki-csr-approver"?: string;
 }
 
 /** Publishing into Kubernetes. */
