@@ -13,7 +13,7 @@ import {
   planClusters,
   withControllerManagerArgs,
 } from "../components";
-import { evaluate, isWrappedSecret, unwrapSecrets, valueOf } from "../emulator/evaluate";
+import { evaluate, unwrapSecrets, valueOf } from "../emulator/evaluate";
 import { clusterConfig, find, plainState, T } from "./support";
 
 const bootstrapCluster = (extra: Record<string, unknown> = {}) =>
