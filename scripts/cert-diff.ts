@@ -2,7 +2,7 @@
 //                      [--format markdown|text]
 // The certificate diff of a stack, from `pulumi preview --json` or offline between two versions of its config.
 import { execFileSync } from "node:child_process";
-import { relative } from "node:path";
+import { isAbsolute, relative } from "node:path";
 import { planClusters, readWorkersFile, WorkersFileReader } from "../components";
 import {
   blockedFromPreview,
@@ -50,6 +50,8 @@ function clustersAt(ref: string, file: string): unknown {
 const workersFileAt =
   (ref: string): WorkersFileReader =>
   (path) => {
+    // A file outside the project is not in its history: as it is now.
+    if (isAbsolute(path)) return readWorkersFile(PROJECT_DIR)(path);
     let text: string;
     try {
       text = execFileSync("git", ["-C", PROJECT_DIR, "show", `${ref}:./${path}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
