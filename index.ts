@@ -3,7 +3,7 @@
 // the rotation phases and the trust roots' identities, which the config is checked against before anything is
 // registered. The KubePki component (components/package/) is the same program for other Pulumi languages.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, defineStack, planClusters, stackEnvironment, suggestion } from "./components";
+import { ConfigError, defineStack, planClusters, readWorkersFile, stackEnvironment, suggestion } from "./components";
 
 export = async () => {
   const clusters = new pulumi.Config("kube-pki").getObject<unknown>("clusters");
@@ -13,7 +13,8 @@ export = async () => {
     if (near) throw new ConfigError([`clusters: is not set; the stack has "${near}": did you mean "kube-pki:clusters"?`]);
   }
   // Validated once, before the stack is read: a bad config registers nothing at all.
-  const plans = planClusters(clusters);
+  // Workers files are relative to the project directory, the program's working directory.
+  const plans = planClusters(clusters, readWorkersFile(process.cwd()));
   const program = defineStack(plans, await stackEnvironment("self"));
   return { ...program.outputs };
 };

@@ -21,3 +21,4 @@ export * from "./stack";
 export * from "./destroyGuard";
 export * from "./model/trust";
 export * from "./model/names";
+export * from "./workersFile";

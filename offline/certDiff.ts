@@ -12,6 +12,7 @@ import {
   defineStack,
   parseName,
   planClusters,
+  readWorkersFile,
   RecordedRoots,
   rootSha256,
   rotationChangeProblems,
@@ -22,8 +23,10 @@ import {
   trustChangeProblems,
   trustPlan,
   userCatalogId,
+  WorkersFileReader,
 } from "../components";
 import { COMMAND_TYPES } from "../emulator/commandStandIn";
+import { PROJECT_DIR } from "./stackFile";
 import { joinShards } from "../components/model/bootstrap";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE } from "../emulator/evaluate";
 import { unwrapSecrets } from "../emulator/secrets";
@@ -619,10 +622,15 @@ export async function offlineReport(
   stack: string,
   baseClusters: unknown,
   headClusters: unknown,
-  opts: { readonly trustRecorded?: boolean } = {},
+  opts: {
+    readonly trustRecorded?: boolean;
+    readonly baseWorkersFile?: WorkersFileReader;
+    readonly headWorkersFile?: WorkersFileReader;
+  } = {},
 ): Promise<CertDiffReport> {
-  const headPlans = planClusters(headClusters);
-  const basePlans = baseClusters === undefined ? [] : planClusters(baseClusters);
+  // Each version's workers files as of that version (a git revision's, for --base and --head), else the working tree's.
+  const headPlans = planClusters(headClusters, opts.headWorkersFile ?? readWorkersFile(PROJECT_DIR));
+  const basePlans = baseClusters === undefined ? [] : planClusters(baseClusters, opts.baseWorkersFile ?? readWorkersFile(PROJECT_DIR));
   // The base config stands for what the stack recorded: the head must keep its trust roots' identities (what pulumi up
   // refuses is BLOCKED here), and made CAs keep how they were made. `trustRecorded: false` models a stack deployed
   // before kube-pki recorded its trust roots (output `trustRoots`), which its next update records.

@@ -5,9 +5,19 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ClusterPki, ClusterPlan, defineStack, FileSpec, planCluster, planClusters, RENDER_USERS_DIR } from "../components";
+import {
+  ClusterPki,
+  ClusterPlan,
+  defineStack,
+  FileSpec,
+  planCluster,
+  planClusters,
+  readWorkersFile,
+  RENDER_USERS_DIR,
+} from "../components";
 import { evaluate, Evaluation, valueOf } from "../emulator/evaluate";
 import { TlsStandInOptions } from "../emulator/tlsStandIn";
+import { PROJECT_DIR } from "./stackFile";
 
 export interface ManifestEntry {
   readonly path: string;
@@ -156,7 +166,7 @@ const isLink = (path: string) => {
  * and moved into place when complete.
  */
 export async function renderClusters(rawClusters: unknown, outDir: string, opts: RenderOptions = {}): Promise<RenderedCluster[]> {
-  const plans = planClusters(rawClusters);
+  const plans = planClusters(rawClusters, readWorkersFile(PROJECT_DIR));
   const refusals = plans.map((p) => refusal(join(outDir, p.catalog.cluster.name), opts.force ?? false)).filter((r): r is string => !!r);
   if (refusals.length > 0) throw new Error(refusals.join("\n"));
   const rendered: RenderedCluster[] = [];

@@ -14,6 +14,8 @@ import { suggestion } from "../components/model/config";
 
 export const PROJECT = "kube-pki";
 export const STACKS_DIR = resolve(__dirname, "..", "stacks");
+/** Where Pulumi.yaml is: a cluster's workersFile is relative to it, as for the program that pulumi up runs there. */
+export const PROJECT_DIR = resolve(__dirname, "..");
 const CLUSTERS_KEY = `${PROJECT}:clusters`;
 
 export function stackNames(dir = STACKS_DIR): string[] {

@@ -2,8 +2,8 @@
 //                      [--format markdown|text]
 // The certificate diff of a stack, from `pulumi preview --json` or offline between two versions of its config.
 import { execFileSync } from "node:child_process";
-import { relative } from "node:path";
-import { planClusters } from "../components";
+import { isAbsolute, relative } from "node:path";
+import { planClusters, readWorkersFile, WorkersFileReader } from "../components";
 import {
   blockedFromPreview,
   buildReport,
@@ -13,7 +13,7 @@ import {
   renderText,
   stepsFromPreview,
 } from "../offline/certDiff";
-import { parseStackConfig, readConfigFile, readStackConfig } from "../offline/stackFile";
+import { parseStackConfig, PROJECT_DIR, readConfigFile, readStackConfig } from "../offline/stackFile";
 import { cli, readInput, stackFile, stackFlags } from "./cli";
 
 const { values, usage, path, run } = cli(
@@ -46,6 +46,21 @@ function clustersAt(ref: string, file: string): unknown {
   return parseStackConfig(text, `${ref}:${repoPath}`).clusters;
 }
 
+/** A revision's workers files, parsed as the working tree's are (git show writes them to a pipe, never to disk). */
+const workersFileAt =
+  (ref: string): WorkersFileReader =>
+  (path) => {
+    // A file outside the project is not in its history: as it is now.
+    if (isAbsolute(path)) return readWorkersFile(PROJECT_DIR)(path);
+    let text: string;
+    try {
+      text = execFileSync("git", ["-C", PROJECT_DIR, "show", `${ref}:./${path}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e: any) {
+      throw new Error(`${path}: not at ${ref} (${String(e.stderr).trim().split("\n")[0]})`, { cause: e });
+    }
+    return readWorkersFile(PROJECT_DIR, () => text)(path);
+  };
+
 run(async () => {
   if (!!values.stack === !!values.config) usage("give exactly one of --stack and --config");
   if (!!values.preview === !!values.base) usage("give exactly one of --preview and --base");
@@ -63,14 +78,22 @@ run(async () => {
     } catch {
       throw new Error(`${values.preview}: not JSON (the output of pulumi preview --json)`);
     }
-    report = buildReport(`kube-pki certificate diff: stack \`${name}\``, stepsFromPreview(json), planClusters(current()), {
-      blocked: blockedFromPreview(json),
-      refused: refusedFromPreview(json),
-    });
+    report = buildReport(
+      `kube-pki certificate diff: stack \`${name}\``,
+      stepsFromPreview(json),
+      planClusters(current(), readWorkersFile(PROJECT_DIR)),
+      {
+        blocked: blockedFromPreview(json),
+        refused: refusedFromPreview(json),
+      },
+    );
   } else {
     const headClusters = values.head ? clustersAt(values.head, file) : current();
     if (headClusters === undefined) throw new Error(`${relative(process.cwd(), file)} does not exist at ${values.head}`);
-    report = await offlineReport(String(name), clustersAt(values.base!, file), headClusters);
+    report = await offlineReport(String(name), clustersAt(values.base!, file), headClusters, {
+      baseWorkersFile: workersFileAt(values.base!),
+      ...(values.head ? { headWorkersFile: workersFileAt(values.head) } : {}),
+    });
   }
   process.stdout.write(values.format === "markdown" ? renderMarkdown(report) : renderText(report));
 });

@@ -1,9 +1,9 @@
 // npm run render -- (--stack <stack> | --config <file>) (--out <dir> [--force] | --check)
 // Writes every node's files of every cluster of a stack, offline (see offline/render.ts and the README); with
 // --check it only validates the config and writes nothing.
-import { ConfigError, planClusters } from "../components";
+import { ConfigError, planClusters, readWorkersFile } from "../components";
 import { RENDER_NOTICE, renderClusters } from "../offline/render";
-import { readConfigFile, readStackConfig } from "../offline/stackFile";
+import { PROJECT_DIR, readConfigFile, readStackConfig } from "../offline/stackFile";
 import { cli, stackFlags } from "./cli";
 
 const { values, usage, path, run } = cli(
@@ -29,7 +29,7 @@ run(
     const source = values.stack ? `stack ${values.stack}` : path(values.config!);
     const config = values.stack ? readStackConfig(values.stack) : readConfigFile(path(values.config!));
     if (values.check) {
-      const plans = planClusters(config.clusters);
+      const plans = planClusters(config.clusters, readWorkersFile(PROJECT_DIR));
       for (const { catalog } of plans) {
         const cp = catalog.cluster.nodes.filter((n) => n.role === "control-plane").length;
         console.log(

@@ -153,6 +153,17 @@ describe("workers: bootstrap: shards", () => {
     assert.deepEqual(joinShards(spec(clusterConfig("m", 1, 3, { delivery: { mode: "local" } }))), []);
   });
 
+  it("workers from a workersFile make the same shards as the same workers listed in nodes", () => {
+    const listed = bootstrap(300);
+    const fromFile = { ...listed, nodes: listed.nodes.slice(0, 3), workersFile: "workers.json" };
+    const shards = (raw: unknown, read?: (path: string) => unknown) =>
+      JSON.stringify(joinShards(planClusters([raw], read)[0]!.catalog.cluster));
+    assert.equal(
+      shards(fromFile, () => listed.nodes.slice(3)),
+      shards(listed),
+    );
+  });
+
   it("shard and token names are read back as what they are", () => {
     const plans = planClusters([bootstrap(3)]);
     assert.deepEqual(parseName(joinShards(plans[0]!.catalog.cluster)[0]!.resourceName, plans)?.kind, "join-shard");

@@ -87,6 +87,21 @@ describe("command-line tools", () => {
     assert.deepEqual(readdirSync(user), ["bad.yaml"]);
   });
 
+  it("render --check reads a cluster's workersFile, and names a file entry's problem by its path in the file", () => {
+    const user = makeTempDir("cli-workers");
+    const workers = join(user, "workers.yaml");
+    const lab = { ...clusterConfig("lab", 1, 0), workersFile: workers };
+    writeFileSync(join(user, "lab.yaml"), stringify({ config: { "kube-pki:clusters": [lab] } }));
+    writeFileSync(workers, stringify(clusterConfig("lab", 0, 3).nodes));
+    const check = tool("render", ["--config", "lab.yaml", "--check"], { cwd: user });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /lab: valid; 1 control-plane \+ 3 worker nodes/);
+    writeFileSync(workers, stringify([{ name: "w-1", address: "10.0.0.300" }]));
+    const bad = tool("render", ["--config", "lab.yaml", "--check"], { cwd: user });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /clusters\[0\]\.workersFile\[0\]\.address: "10\.0\.0\.300" is not an IP address .*\(\/.*workers\.yaml\)/);
+  });
+
   it("one-line errors: a missing file or directory, a YAML syntax error (file and line), a misspelt top-level key", () => {
     const user = makeTempDir("cli-errors");
     const missing = tool("render", ["--config", "nope.yaml", "--check"], { cwd: user });

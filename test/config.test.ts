@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
-import { ConfigError, validateClusters } from "../components/model/config";
+import { ConfigError, validateClusters, WorkersFileReader } from "../components/model/config";
 import { planClusters } from "../components/model/plan";
 import { apiServerAltNames } from "../components/model/sans";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readWorkersFile } from "../components/workersFile";
 import { BAD, Expected, good, sshCluster, sshNode } from "./configCases";
+import { makeTempDir } from "./e2e/proc";
 
-function problemsOf(raw: unknown): readonly string[] {
+function problemsOf(raw: unknown, read?: WorkersFileReader): readonly string[] {
   try {
-    validateClusters(raw);
+    validateClusters(raw, read);
   } catch (e) {
     assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
     return e.problems;
@@ -15,8 +19,8 @@ function problemsOf(raw: unknown): readonly string[] {
 }
 
 /** `raw` has exactly the `expected` problems: each matched by one whole line of its own, and no other. */
-function assertProblems(raw: unknown, expected: readonly Expected[]): void {
-  const problems = problemsOf(raw);
+function assertProblems(raw: unknown, expected: readonly Expected[], read?: WorkersFileReader): void {
+  const problems = problemsOf(raw, read);
   const got = `got ${problems.length}:\n    ${problems.join("\n    ")}`;
   const left = [...problems];
   for (const e of expected) {
@@ -123,5 +127,106 @@ describe("config validation: what stays allowed", () => {
     c.delivery = { mode: "ssh", healthCheckTimeoutSeconds: 3600 };
     c.rotation = { ca: { generation: 1000, phase: "add" } };
     assertProblems([c], []);
+  });
+});
+
+describe("config: workersFile, the workers listed in a file beside the stack (PULUMI_CONFIG stays under 128 KiB)", () => {
+  /** The good cluster with `workers.yaml` holding `workers` (a reader from memory: the model reads no file itself). */
+  const withFile = (workers: unknown, mutate: (c: any) => void = () => {}): [unknown[], WorkersFileReader] => {
+    const c = good();
+    c.workersFile = "fleet/workers.yaml";
+    mutate(c);
+    return [[c], (path) => (path === "fleet/workers.yaml" ? structuredClone(workers) : assert.fail(`read ${path}`))];
+  };
+  const worker = (name: string, address: string) => ({ name, address });
+
+  it("appends the file's workers to the cluster's nodes, role worker by default, in both worker modes", () => {
+    for (const workers of ["managed", "bootstrap"]) {
+      const [raw, read] = withFile([worker("w-2", "10.0.0.22"), { ...worker("w-3", "10.0.0.23"), role: "worker" }], (c) => {
+        c.workers = workers;
+        c.caKeys = "control-plane";
+      });
+      const [c] = validateClusters(raw, read);
+      assert.deepEqual(
+        c!.nodes.map((n) => `${n.name} ${n.role}`),
+        ["cp-1 control-plane", "cp-2 control-plane", "w-1 worker", "w-2 worker", "w-3 worker"],
+        workers,
+      );
+    }
+  });
+
+  it("an entry's problem names its path in the file's list and the file", () => {
+    const [raw, read] = withFile([worker("w-2", "10.0.0.22"), worker("w-3", "10.0.0.300")]);
+    assertProblems(raw, [/clusters\[0\]\.workersFile\[1\]\.address: "10\.0\.0\.300" .* \(fleet\/workers\.yaml\)/], read);
+  });
+
+  it("refuses a control-plane node in the file", () => {
+    const [raw, read] = withFile([{ ...worker("w-2", "10.0.0.22"), role: "control-plane" }]);
+    assertProblems(raw, ['clusters[0].workersFile[0].role: "control-plane": a workers file lists workers only (fleet/workers.yaml)'], read);
+  });
+
+  it("names and addresses are unique across nodes and the file, addresses in canonical form", () => {
+    const [raw, read] = withFile([worker("w-1", "10.0.0.22"), worker("w-3", "::ffff:10.0.0.21")]);
+    assertProblems(
+      raw,
+      [
+        'clusters[0].workersFile[0].name: "w-1" is used by more than one node (fleet/workers.yaml)',
+        'clusters[0].workersFile[1].address: "10.0.0.21" is used by more than one node (fleet/workers.yaml)',
+      ],
+      read,
+    );
+  });
+
+  it("an SSH target shared with a listed node names both paths", () => {
+    const c = sshCluster("dev", [sshNode("cp-1", "10.0.0.11")]);
+    const raw = [{ ...c, workersFile: "w.json" }];
+    const entry = { ...sshNode("w-1", "10.0.0.21", { host: "10.0.0.11" }), role: undefined };
+    assertProblems(
+      raw,
+      [
+        "clusters[0].workersFile[0].ssh: 10.0.0.11:22 / is also the SSH target of clusters[0].nodes[0] (two nodes would install into one filesystem) (w.json)",
+      ],
+      () => [entry],
+    );
+  });
+
+  it("refuses a file that does not hold a list", () => {
+    const [raw, read] = withFile({ nodes: [] });
+    assertProblems(raw, ["clusters[0].workersFile: fleet/workers.yaml must hold a list of worker nodes, got a mapping"], read);
+  });
+
+  it("a path with a .. component is refused and not read", () => {
+    const [raw] = withFile([], (c) => (c.workersFile = "../workers.yaml"));
+    assertProblems(raw, ['clusters[0].workersFile: "../workers.yaml" has a "." or ".." component: write the path without them'], () =>
+      assert.fail("read"),
+    );
+  });
+
+  it("without a reader (the KubePki component) a workers file is refused, not ignored", () => {
+    const [raw] = withFile([]);
+    assertProblems(raw, [
+      "clusters[0].workersFile: fleet/workers.yaml: only the stack program and the offline tools read workers files: list the workers in nodes",
+    ]);
+  });
+
+  it("the edge reader: a missing file is named", () => {
+    const [raw] = withFile([]);
+    assertProblems(raw, ["clusters[0].workersFile: fleet/workers.yaml: no such file"], readWorkersFile(makeTempDir("workers")));
+  });
+
+  it("the edge reader: a file that is not YAML is named", () => {
+    const dir = makeTempDir("workers");
+    writeFileSync(join(dir, "w.yaml"), "- name: w-2\n address: [\n");
+    const [raw] = withFile([], (c) => (c.workersFile = "w.yaml"));
+    assertProblems(raw, [/clusters\[0\]\.workersFile: w\.yaml: not valid YAML: .+/], readWorkersFile(dir));
+  });
+
+  it("the edge reader: YAML and JSON files relative to the project give the same nodes", () => {
+    const dir = makeTempDir("workers");
+    writeFileSync(join(dir, "w.yaml"), "- name: w-2\n  address: 10.0.0.22\n");
+    writeFileSync(join(dir, "w.json"), JSON.stringify([worker("w-2", "10.0.0.22")]));
+    const nodes = (file: string) => validateClusters([{ ...good(), workersFile: file }], readWorkersFile(dir))[0]!.nodes;
+    assert.deepEqual(nodes("w.yaml"), nodes("w.json"));
+    assert.equal(nodes("w.yaml").length, 4);
   });
 });

@@ -282,21 +282,81 @@ const canonicalSan = (san: string) => (isIpAddress(san) ? canonicalIp(san) : san
  * Validates the raw value of `kube-pki:clusters` (a JSON list of clusters). Returns the clusters with defaults
  * filled in, or throws one ConfigError listing every problem with its path (`clusters[0].nodes[2].address: ...`).
  */
-export function validateClusters(raw: unknown): ClusterSpec[] {
+export function validateClusters(raw: unknown, readWorkersFile?: WorkersFileReader): ClusterSpec[] {
   if (raw === undefined || raw === null) {
     throw new ConfigError(["clusters: is not set (pulumi config set --path 'clusters[0].name' dev, or see the README)"]);
   }
   if (!Array.isArray(raw)) throw new ConfigError([`clusters: must be a list of clusters, got ${show(raw)}`]);
   if (raw.length === 0) throw new ConfigError(["clusters: is empty: configure at least one cluster"]);
   const problems: string[] = [];
+  const files: (FileWorkers | undefined)[] = [];
   const clusters = raw.map((given, i) => {
     const before = problems.length;
-    const c = check(problems, ClusterSchema as SchemaNode, given, `clusters[${i}]`, "") as Checked<ClusterValue> | null;
+    files[i] = withFileWorkers(problems, given, `clusters[${i}]`, readWorkersFile);
+    const c = check(
+      problems,
+      ClusterSchema as SchemaNode,
+      files[i]?.cluster ?? given,
+      `clusters[${i}]`,
+      "",
+    ) as Checked<ClusterValue> | null;
     if (c) for (const rule of CLUSTER_RULES) problems.push(...rule(c, `clusters[${i}]`));
     // Without problems the checked cluster is its schema's type with every default filled.
     return c && problems.length === before ? resolve(c as unknown as ClusterValue) : undefined;
   });
   for (const rule of STACK_RULES) problems.push(...rule(clusters));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => inWorkersFile(p, files)));
   return clusters as ClusterSpec[];
+}
+
+/**
+ * Reads a cluster's `workersFile` (its path as written, checked by the schema; relative to the project directory) and
+ * returns the parsed value, or throws an Error whose message names the file. Given by the caller: the model reads no files.
+ */
+export type WorkersFileReader = (path: string) => unknown;
+
+/** A cluster with its workers file's entries appended to its nodes, so every node rule judges them too. */
+interface FileWorkers {
+  readonly cluster: unknown;
+  readonly inline: number;
+  readonly file: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function withFileWorkers(problems: string[], given: unknown, at: string, read: WorkersFileReader | undefined): FileWorkers | undefined {
+  const file = isRecord(given) ? given.workersFile : undefined;
+  // A path the schema refuses is reported by the cluster's own check, and not read; nor is a file beside broken nodes.
+  if (file == null || check([], ClusterSchema.properties.workersFile as SchemaNode, file, "", "") === null) return undefined;
+  if (!Array.isArray((given as Record<string, unknown>).nodes)) return undefined;
+  let list: unknown;
+  try {
+    if (!read) throw new Error(`${file}: only the stack program and the offline tools read workers files: list the workers in nodes`);
+    list = read(file as string);
+  } catch (e) {
+    return void problems.push(`${at}.workersFile: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(list))
+    return void problems.push(
+      `${at}.workersFile: ${file} must hold a list of worker nodes, got ${isRecord(list) ? "a mapping" : show(list)}`,
+    );
+  const nodes = (given as { nodes: unknown[] }).nodes;
+  const workers = list.map((w, k) => {
+    if (!isRecord(w) || w.role == null) return isRecord(w) ? { ...w, role: "worker" } : w;
+    if (w.role !== "worker") problems.push(`${at}.workersFile[${k}].role: ${show(w.role)}: a workers file lists workers only (${file})`);
+    return { ...w, role: "worker" };
+  });
+  return { cluster: { ...(given as Record<string, unknown>), nodes: [...nodes, ...workers] }, inline: nodes.length, file: file as string };
+}
+
+/** A problem's `clusters[i].nodes[k]` that is a file worker, as `clusters[i].workersFile[k - inline]`, naming the file. */
+function inWorkersFile(problem: string, files: readonly (FileWorkers | undefined)[]): string {
+  const named = new Set<string>();
+  const text = problem.replace(/clusters\[(\d+)\]\.nodes\[(\d+)\]/g, (whole, ci: string, ni: string) => {
+    const f = files[Number(ci)];
+    if (!f || Number(ni) < f.inline) return whole;
+    named.add(f.file);
+    return `clusters[${ci}].workersFile[${Number(ni) - f.inline}]`;
+  });
+  return named.size ? `${text} (${[...named].join(", ")})` : text;
 }

@@ -446,6 +446,13 @@ export const ClusterSchema = Keys(
       contains: { type: "object", properties: { role: { const: "control-plane" } }, required: ["role"] },
       description: "At least one control-plane node; the first is the kubeadm init node (gets super-admin.conf).",
     }),
+    workersFile: Type.Optional(
+      Pattern(SHELL_WORD.source, "may only contain letters, digits and _ . / : @ % + = , - (no ~, spaces or quotes)", {
+        not: DOT_COMPONENT,
+        description:
+          "A YAML or JSON file, relative to the project, holding a list of worker nodes (entries of nodes; role defaults to worker): a large fleet stays out of the stack config, which Pulumi passes to the program in one environment variable of at most 128 KiB.",
+      }),
+    ),
     users: Type.Optional(List(User, { default: [], description: "Extra client identities, exported as kubeconfigs." })),
   },
   { description: "A cluster: its whole kubeadm PKI." },

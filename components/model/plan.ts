@@ -1,7 +1,7 @@
 // The whole stack, planned before anything is registered: validated clusters, their certificate catalogs and
 // delivery plans, and a check that every resource name is unique across the stack. Pure code.
 import { buildCatalog, ClusterCatalog } from "./catalog";
-import { ClusterSpec, ConfigError, validateClusters } from "./config";
+import { ClusterSpec, ConfigError, validateClusters, WorkersFileReader } from "./config";
 import { deliveryPlan, DeliveryPlan, deliveryResourceNames } from "./deliveryPlan";
 import { buildName } from "./names";
 import { joinShards } from "./bootstrap";
@@ -14,9 +14,10 @@ export interface ClusterPlan {
 /**
  * Validates the raw `kube-pki:clusters` value and plans every cluster. Resource names are unique by construction
  * unless a node or cluster name happens to complete another resource's name, which is reported as a config error.
+ * `readWorkersFile` reads a cluster's `workersFile` (the edge's readWorkersFile; without it such a cluster is refused).
  */
-export function planClusters(rawClusters: unknown): ClusterPlan[] {
-  const plans = validateClusters(rawClusters).map(planCluster);
+export function planClusters(rawClusters: unknown, readWorkersFile?: WorkersFileReader): ClusterPlan[] {
+  const plans = validateClusters(rawClusters, readWorkersFile).map(planCluster);
   const owners = new Map<string, string>();
   const problems: string[] = [];
   plans.forEach(({ catalog, delivery }, ci) => {

@@ -39,6 +39,8 @@ export interface Cluster {
   publication?: Publication;
   /** At least one control-plane node; the first is the kubeadm init node (gets super-admin.conf). */
   nodes: Node[];
+  /** A YAML or JSON file, relative to the project, holding a list of worker nodes (entries of nodes; role defaults to worker): a large fleet stays out of the stack config, which Pulumi passes to the program in one environment variable of at most 128 KiB. */
+  workersFile?: string;
   /** Extra client identities, exported as kubeconfigs. */
   users?: User[];
 }
