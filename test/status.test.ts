@@ -27,8 +27,7 @@ import {
 } from "../offline/status";
 import { rowsOfPem } from "../offline/expiry";
 import { probeFleet, stateOfEvaluation } from "../offline/statusProbe";
-import { openssl } from "./support-tls";
-import { runWithLateStdin } from "./support";
+import { opensslSelfSigned, runWithLateStdin } from "./support";
 import { nodeShell, SHELLS } from "./support-shells";
 import { readTree } from "./support-tree";
 import { FakeReaderMode, SshCluster, waitForInstallsToFinish } from "./support-sshd";
@@ -101,21 +100,7 @@ describe("fleet status: inputs and outputs", () => {
   });
 
   it("the Prometheus output names cert-manager's metrics with kube_pki_ and has one series per drift state", () => {
-    const pem = openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "/dev/null",
-      "-subj",
-      "/CN=front-proxy-client",
-      "-days",
-      "1",
-    ]);
+    const pem = opensslSelfSigned("front-proxy-client").cert;
     const path = "/etc/kubernetes/pki/front-proxy-client.crt";
     const report: NodeReport = {
       cluster: "c",
@@ -167,21 +152,7 @@ for (const shell of SHELLS) {
       const sh = nodeShell(shell);
       const root = mkdtempSync(join(tmpdir(), "kube-pki-status-probe-"));
       try {
-        const pem = openssl([
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-keyout",
-          "/dev/null",
-          "-subj",
-          "/CN=x",
-          "-days",
-          "1",
-        ]);
+        const pem = opensslSelfSigned("x").cert;
         const b64 = Buffer.from(pem).toString("base64");
         mkdirSync(join(root, "etc/kubernetes/pki"), { recursive: true });
         mkdirSync(join(root, "var/lib/kube-pki"), { recursive: true });
