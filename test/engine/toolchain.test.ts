@@ -12,7 +12,7 @@ describe("the toolchain cache (npm run toolchain)", function () {
 
   it("a clone at another path finds every step cached and gets the same directory", async () => {
     const clone = makeTempDir("clone");
-    for (const d of ["scripts", "toolchain"]) cpSync(join(REPO, d), join(clone, d), { recursive: true });
+    for (const d of ["scripts", "toolchain", "approver"]) cpSync(join(REPO, d), join(clone, d), { recursive: true });
     cpSync(join(REPO, "package.json"), join(clone, "package.json"));
     const r = await run("bash", [join(clone, "scripts/toolchain.sh")], { timeoutMs: 280_000 });
     assert.equal(r.code, 0, r.stderr);

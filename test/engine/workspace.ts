@@ -146,8 +146,14 @@ export async function cli(args: readonly string[], opts: RunOpts & { cwd: string
   return { code, stdout, stderr, timedOut, args };
 }
 
-export const describeRun = (r: CliResult) =>
-  `pulumi ${r.args.join(" ")} -> ${r.timedOut ? "timed out" : `exit ${r.code}`}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
+/** A run for an assertion message: its end, and the CLI's "Diagnostics:" (the errors), which a long output pushes out of it. */
+export const describeRun = (r: CliResult) => {
+  const diagnostics = /\nDiagnostics:\n[\s\S]*?(?=\n(?:Outputs|Resources):\n|$)/.exec(r.stdout)?.[0].slice(0, 4000);
+  return (
+    `pulumi ${r.args.join(" ")} -> ${r.timedOut ? "timed out" : `exit ${r.code}`}\n` +
+    `${diagnostics ? `--- diagnostics${diagnostics}\n` : ""}--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`
+  );
+};
 
 /** A project copy with its own backend, on which the CLI runs. */
 export class Workspace {
