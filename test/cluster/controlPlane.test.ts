@@ -1321,14 +1321,14 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
       status.report.nodes.find((n: any) => n.node === node).files.find((f: any) => f.path === path)?.state;
 
     before(async function () {
-      // A restart that did not happen: an apiserver SAN added while kube-apiserver's restart command does nothing, so
-      // the push installs the new certificate and the health check fails on cp-1, the old one still served.
+      // A restart that did not happen: an apiserver SAN added while kube-apiserver's restart command does nothing; the
+      // push installs the new certificate, which kube-apiserver reloads by itself, so the health check passes.
       apiServerRestart = "true";
       healthCheckTimeoutSeconds = 10;
       sans.push("status.lab.example.com");
       ws.writeStack("lab", config());
       const r = await ws.up("lab");
-      assert.notEqual(r.code, 0, `the health check on cp-1 fails: ${describeRun(r)}`);
+      assert.equal(r.code, 0, describeRun(r));
       appendFileSync(file("cp-3", "etc/kubernetes/scheduler.conf"), "# edited by hand\n");
       rmSync(file("cp-2", "etc/kubernetes/pki/front-proxy-client.crt"));
       await ssh.stopNode("w-1");
@@ -1358,11 +1358,14 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
       assert.equal(fileState("cp-2", "/etc/kubernetes/pki/front-proxy-client.crt"), "missing");
     });
 
-    it("the restart that did not happen: cp-1's new apiserver.crt is on disk but not served, file and endpoint", () => {
+    // kube-apiserver v1.36 reloads its serving certificate when the file changes (dynamic serving certificates): a
+    // skipped restart is not observable on it, and status rightly finds it in sync. "not-served" is shown where a
+    // server does not reload (openssl s_server on loopback nodes, test/status.test.ts).
+    it("a skipped kube-apiserver restart: v1.36 reloads the new apiserver.crt itself, so status finds file and endpoint in sync", () => {
       const cp1 = status.report.nodes.find((n: any) => n.node === "cp-1");
       assert.deepEqual(
         [fileState("cp-1", "/etc/kubernetes/pki/apiserver.crt"), cp1.endpoints.find((e: any) => e.reader === "kube-apiserver").state],
-        ["not-served", "not-served"],
+        ["in-sync", "in-sync"],
       );
     });
 
