@@ -205,6 +205,19 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
       users: [{ name: "alice", groups: ["developers", "oncall"] }],
     },
   ];
+  /** kube-system/kubeadm-config's ClusterConfiguration, read through admin.conf. */
+  const clusterConfiguration = async () =>
+    ok(
+      await kubectl(adminConf(), [
+        "get",
+        "configmap",
+        "kubeadm-config",
+        "-n",
+        "kube-system",
+        "-o",
+        "jsonpath={.data.ClusterConfiguration}",
+      ]),
+    );
   const up = async () => {
     ws.writeStack("lab", config());
     const r = await ws.up("lab");
@@ -777,18 +790,6 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     );
     assert.equal(upload.code, 0, upload.stdout + upload.stderr);
     kubeadmConfig("cp-1");
-    const clusterConfiguration = async () =>
-      ok(
-        await kubectl(adminConf(), [
-          "get",
-          "configmap",
-          "kubeadm-config",
-          "-n",
-          "kube-system",
-          "-o",
-          "jsonpath={.data.ClusterConfiguration}",
-        ]),
-      );
     assert.match(await clusterConfiguration(), /stale\.lab\.example\.com/);
     try {
       publication = { kubeadmConfig: true };
@@ -928,19 +929,7 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
       "kubeconfig and the signature as they were",
     );
     const spec = planClusters(config())[0]!.catalog.cluster;
-    const cm = parse(
-      ok(
-        await kubectl(adminConf(), [
-          "get",
-          "configmap",
-          "kubeadm-config",
-          "-n",
-          "kube-system",
-          "-o",
-          "jsonpath={.data.ClusterConfiguration}",
-        ]),
-      ),
-    );
+    const cm = parse(await clusterConfiguration());
     const published = (cm.controllerManager?.extraArgs ?? []) as Flag[];
     assert.deepEqual(
       published.filter((a) => controllerManagerFlags(spec).some((f) => f.name === a.name)),
