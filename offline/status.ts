@@ -12,6 +12,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { LEAF_CERTIFICATES } from "../components/model/catalog";
 import { ClusterSpec, Reader, READERS } from "../components/model/config";
 import { buildName, splitCatalogId } from "../components/model/names";
+import { isSecretEnvelope } from "./pulumiSecret";
 import { certificateFileName, ExpiryRow, expiryJson, renderExpiryText, rowsOfPem, statusOf } from "./expiry";
 
 /** A file's state on its node, in the order a report sorts them. */
@@ -91,12 +92,11 @@ export const clientCertificateData = (kubeconfig: string) => /^ *client-certific
 export function resourcesFromExport(exported: unknown): StateResource[] {
   const resources = (exported as { deployment?: { resources?: unknown[] } })?.deployment?.resources;
   if (!Array.isArray(resources)) throw new Error("not a stack export (no deployment.resources): the output of pulumi stack export");
-  const SECRET = "4dabf18193072939515e22b536b2d3df";
   const plain = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(plain);
     if (v === null || typeof v !== "object") return v;
     const o = v as Record<string, unknown>;
-    if (SECRET in o) {
+    if (isSecretEnvelope(o)) {
       if (typeof o.plaintext !== "string")
         throw new Error(
           "the stack export holds encrypted secrets: export it with --show-secrets (and the stack's passphrase or secrets provider)",

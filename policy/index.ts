@@ -3,6 +3,7 @@
 import { PolicyPack, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import * as pulumi from "@pulumi/pulumi";
 import { buildName, TRUST_ROOT_KEYS } from "../components/model/names";
+import { isSecretEnvelope } from "../offline/pulumiSecret";
 import { TRUST_ROOTS, trustPlan } from "../components/model/trust";
 
 const TYPES = {
@@ -26,8 +27,6 @@ const typeChain = (urn: string) => (urn.split("::")[2] ?? "").split("$");
 // read off the wire: the (pinned) SDK's deserializer is wrapped to note, on each property bag it makes, the paths of
 // the strings that hold a PEM private key outside a secret. Non-enumerable, read-only: invisible to other policies.
 const PLAINTEXT_KEYS = Symbol("plaintextPrivateKeys");
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 function plaintextKeyPaths(value: unknown, path: string, out: string[]): string[] {
   if (typeof value === "string") {
     if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) out.push(path);
@@ -35,7 +34,7 @@ function plaintextKeyPaths(value: unknown, path: string, out: string[]): string[
     value.forEach((v, i) => plaintextKeyPaths(v, `${path}[${i}]`, out));
   } else if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    if (o[SIG_KEY] === SECRET_SIG) return out;
+    if (isSecretEnvelope(o)) return out;
     for (const [k, v] of Object.entries(o)) plaintextKeyPaths(v, path ? `${path}.${k}` : k, out);
   }
   return out;

@@ -76,7 +76,7 @@ describe("fleet status: inputs and outputs", () => {
           {
             urn: "u",
             type: "t",
-            outputs: { stdin: { "4dabf18193072939515e22b536b2d3df": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "x" } },
+            outputs: { stdin: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "x" } },
           },
         ],
       },
@@ -84,6 +84,9 @@ describe("fleet status: inputs and outputs", () => {
     assert.throws(() => resourcesFromExport(exported), /--show-secrets/);
   });
 
+  // The envelope's key and value are Pulumi's (sdk/go/common/resource/sig, v3.248.0: Key, Secret), as a real
+  // `pulumi stack export --show-secrets` writes them; a wrong key left every secret output unread on the real control
+  // plane (no files, no connection host).
   it("a stack export's plaintext secrets are read as their values", () => {
     const exported = {
       deployment: {
@@ -91,7 +94,7 @@ describe("fleet status: inputs and outputs", () => {
           {
             urn: "u",
             type: "t",
-            outputs: { stdin: { "4dabf18193072939515e22b536b2d3df": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"file x"' } },
+            outputs: { stdin: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"file x"' } },
           },
         ],
       },

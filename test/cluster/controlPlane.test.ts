@@ -1304,11 +1304,9 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
     const restarts = restartsLogged();
     for (const n of ["cp-1", "cp-2", "cp-3"]) assert.deepEqual(restarts[n], restartsBefore[n], `${n}: nothing restarted`);
   });
-  // KNOWN DEFECT, issue 22 open: on this lab's state `npm run status` reports no file or endpoint of the control-plane
-  // nodes (only w-1, unreachable), where the same tool classifies loopback sshd nodes correctly (test/status.test.ts).
-  // Seen 2026-12-07 in two isolated runs; not diagnosed. Skipped with this note so the sequence's other proofs keep
-  // running; un-skip it with the fix.
-  describe.skip("npm run status on the real control plane: read-only, each drift reported as what it is", () => {
+  // The state comes from the real CLI's `pulumi stack export --show-secrets`, with Pulumi's own secret envelope: the
+  // loopback tests of test/status.test.ts read the mock runtime's state, so only this block reads a real export.
+  describe("npm run status on the real control plane: read-only, each drift reported as what it is", () => {
     let status: { code: number | null; report: any };
     const fileState = (node: string, path: string) =>
       status.report.nodes.find((n: any) => n.node === node).files.find((f: any) => f.path === path)?.state;

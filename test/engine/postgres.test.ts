@@ -135,7 +135,15 @@ describe("engine: a team's shared PostgreSQL backend (real CLI, TLS, a deploy an
     await shim.reached();
     // The runner dies: the CLI and every process it started (the plugins and their held installs, which the engine
     // may have put in process groups of their own).
-    for (const p of [pid, ...descendants(pid)]) process.kill(p, "SIGKILL");
+    // A process may exit between the listing and its kill (a plugin whose engine just died): ESRCH is that, not an
+    // error.
+    for (const p of [pid, ...descendants(pid)]) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+      }
+    }
     await killed;
     shim.release();
     assert.equal(await locks(), "1", "a killed up leaves its lock row");
