@@ -167,6 +167,8 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
   let rotation: Record<string, { generation: number; phase: string }> = {};
   /** The status test's restart that does nothing (kube-apiserver's), with a short health check to fail fast. */
   let apiServerRestart: string | undefined;
+  /** The status test's restart that fails (kube-scheduler's): the push is installed, the restart never passes. */
+  let schedulerRestart: string | undefined;
   let healthCheckTimeoutSeconds = 180;
 
   const config = () => [
@@ -188,7 +190,7 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
         restart: {
           "kube-apiserver": apiServerRestart ?? restartCommand("kube-apiserver", lbSocket),
           "kube-controller-manager": restartCommand("kube-controller-manager", lbSocket),
-          "kube-scheduler": restartCommand("kube-scheduler", lbSocket),
+          "kube-scheduler": schedulerRestart ?? restartCommand("kube-scheduler", lbSocket),
           etcd: restartCommand("etcd", lbSocket),
           kubelet: "",
           "kube-proxy": "",
@@ -1320,6 +1322,16 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
       ws.writeStack("lab", config());
       const r = await ws.up("lab");
       assert.equal(r.code, 0, describeRun(r));
+      // A restart that did not happen where the reader does not reload: cp-1's scheduler certificate re-issued while
+      // kube-scheduler's restart fails, so its new scheduler.conf is installed (and kept for the next up's retry) and
+      // the running scheduler still uses the old one.
+      schedulerRestart = "false";
+      ws.writeStack("lab", config());
+      const cert = (await ws.exportState("lab")).deployment.resources.find(
+        (x: any) => x.type === "tls:index/locallySignedCert:LocallySignedCert" && /cp-1/.test(x.urn) && /scheduler/.test(x.urn),
+      );
+      const failed = await ws.up("lab", ["--replace", cert.urn]);
+      assert.notEqual(failed.code, 0, `the failing kube-scheduler restart fails the up: ${describeRun(failed)}`);
       appendFileSync(file("cp-3", "etc/kubernetes/scheduler.conf"), "# edited by hand\n");
       rmSync(file("cp-2", "etc/kubernetes/pki/front-proxy-client.crt"));
       await ssh.stopNode("w-1");
@@ -1343,6 +1355,10 @@ https.createServer({ cert: fs.readFileSync(d + "/crt"), key: fs.readFileSync(d +
 
     it("a file changed by hand (cp-3's scheduler.conf) is reported changed", () => {
       assert.equal(fileState("cp-3", "/etc/kubernetes/scheduler.conf"), "changed");
+    });
+
+    it("a restart that failed (cp-1's kube-scheduler, after its scheduler.conf was re-issued) is reported not-served", () => {
+      assert.equal(fileState("cp-1", "/etc/kubernetes/scheduler.conf"), "not-served");
     });
 
     it("a removed file (cp-2's front-proxy-client.crt) is reported missing", () => {
