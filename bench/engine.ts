@@ -5,6 +5,9 @@
 // tls.PrivateKey resources. Figures go to docs/benchmarks-engine.md. Usage:
 //   npx ts-node -T bench/engine.ts [--workers 2,100,1000] [--skip-checkpoints] [--no-bare]
 //   npx ts-node -T bench/engine.ts --switches 100
+//   npx ts-node -T bench/engine.ts --versus <commit> 100
+// --versus C N: 3 + N deployed by commit C and by this code side by side (resources, state, SAN-change previews
+// alternating), then this code's up of C's stack (the upgrade).
 // --switches N: for 3 + N only, the engine's switches (PULUMI_PARALLEL_DIFF, PULUMI_SKIP_CHECKPOINTS) on a SAN-change
 // preview and an unchanged up, then the daily renewal run with the default file backend: an up that re-issues the
 // leaves of the worst day's nodes under the renewal spread (`--replace` of their certificates) against one that
@@ -223,10 +226,49 @@ async function switches(workers: number): Promise<void> {
     console.log(`| preview (SAN change) | ${label} | ${fmt(await cli(preview, env))} |`);
 }
 
+/**
+ * 3 + N deployed by `commit` (the code before a change) and by this code, on one machine in one run: resources, state,
+ * and a SAN-change preview alternating between the two (a preview changes nothing); in between, this code's up of the
+ * stack `commit` deployed (the upgrade, without checkpoints) and a count of what it did.
+ */
+async function versus(commit: string, workers: number): Promise<void> {
+  const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.code === 0 ? "" : " (FAILED)"}`;
+  const skip = { PULUMI_SKIP_CHECKPOINTS: "true" };
+  const up = ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"];
+  const preview = ["preview", "--stack", "b", "--non-interactive"];
+  const cli = async (ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = runCli(ws, args, env);
+    return measure(() => r.promise, r.pid);
+  };
+  const sides: [string, Workspace][] = [];
+  for (const [label, opts] of [
+    [commit, { commit }],
+    ["this code", {}],
+  ] as const) {
+    const ws = await Workspace.create(`versus-${workers}`, { b: cluster(workers) }, opts);
+    await ws.init("b");
+    console.log(`${label}: up from empty (skip checkpoints) ${fmt(await cli(ws, up, skip))}`);
+    const state = await ws.exportState("b");
+    console.log(`${label}: resources ${state.deployment.resources.length}, state ${(stateSize(ws) / 1048576).toFixed(2)} MiB`);
+    ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
+    sides.push([label, ws]);
+  }
+  for (let round = 1; round <= 2; round++)
+    for (const [label, ws] of sides) console.log(`| preview (SAN change), round ${round} | ${label} | ${fmt(await cli(ws, preview))} |`);
+  const [, old] = sides[0]!;
+  old.writeStack("b", cluster(workers));
+  old.useCurrentProject();
+  console.log(`upgrade: this code's up of the stack ${commit} deployed (skip checkpoints) ${fmt(await cli(old, up, skip))}`);
+  const after = await old.exportState("b");
+  console.log(`upgrade: resources ${after.deployment.resources.length}, state ${(stateSize(old) / 1048576).toFixed(2)} MiB`);
+}
+
 async function main(): Promise<void> {
   process.env.KUBE_PKI_TOOLCHAIN_BIN = toolchain();
   const s = process.argv.indexOf("--switches");
   if (s >= 0) return switches(Number(process.argv[s + 1]));
+  const v = process.argv.indexOf("--versus");
+  if (v >= 0) return versus(process.argv[v + 1]!, Number(process.argv[v + 2]));
   const skipCheckpoints = process.argv.includes("--skip-checkpoints");
   const bareToo = !process.argv.includes("--no-bare");
   // Explicit both ways: Workspace's environment skips checkpoints (for tests).

@@ -9,3 +9,10 @@ export const formerType = (type: string, opts?: pulumi.ComponentResourceOptions)
   ...opts,
   aliases: [{ type }, ...(opts?.aliases ?? [])],
 });
+
+/** `urn` with its own type token (the last of its type chain) replaced by `type`: the URN it had under that token. */
+export const withType = (urn: string, type: string): string => {
+  const nameAt = urn.lastIndexOf("::");
+  const typeAt = Math.max(urn.lastIndexOf("$", nameAt) + 1, urn.lastIndexOf("::", nameAt - 1) + 2);
+  return `${urn.slice(0, typeAt)}${type}${urn.slice(nameAt)}`;
+};

@@ -10,7 +10,6 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   BOOTSTRAP_CHILDREN,
   buildName,
-  ClientPart,
   ClusterPlan,
   defineStack,
   parseName,
@@ -71,7 +70,9 @@ function registered({ catalog, delivery }: ClusterPlan): ResourceName[] {
   const { cluster } = catalog;
   const c = cluster.name;
   const parts = <P>(ps: readonly P[]) => [undefined, ...ps].map((part) => (part === undefined ? {} : { part }));
-  const client = parts<ClientPart>(["client", ...TLS_CHILDREN.map((p) => `client-${p}` as const)]);
+  // A key pair's tls resources only: their stems (the components that wrapped them until issue 21) are not registered.
+  const children = TLS_CHILDREN.map((part) => ({ part }));
+  const client = TLS_CHILDREN.map((p) => ({ part: `client-${p}` as const }));
   const generations = (root: (typeof TRUST_ROOTS)[number]) => trustPlan(root, cluster.rotation[root], cluster.adopt[root]).generations;
   const publication = [
     ...(cluster.publication.kubeadmConfig ? (["workload", "kubeadm-config"] as const) : []),
@@ -86,7 +87,7 @@ function registered({ catalog, delivery }: ClusterPlan): ResourceName[] {
           parts(["key", "cert"] as const).map((p) => ({ kind: "ca" as const, cluster: c, ca: cert.id as "ca", generation, ...p })),
         );
       }
-      if (cert.kind === "leaf") return parts(TLS_CHILDREN).map((p) => ({ kind: "leaf", cluster: c, certificate: name, node: node!, ...p }));
+      if (cert.kind === "leaf") return children.map((p) => ({ kind: "leaf", cluster: c, certificate: name, node: node!, ...p }));
       return client.map((p) =>
         user
           ? { kind: "user", cluster: c, user, ...p }
@@ -131,6 +132,19 @@ describe("resource names (components/model/names.ts)", () => {
     // A push and a restart a node no longer has are still read (a worker that was a control-plane node).
     { kind: "push", cluster: "prod-eu", node: "w-1", bundle: "apiserver" },
     { kind: "restart", cluster: "prod", node: "w-1", reader: "etcd" },
+    // The stems the cert diff groups a key pair's resources by (a leaf, a kubeconfig, its client certificate, a user's):
+    // the names of the components that wrapped them until issue 21, alive in deployed stacks' aliases.
+    ...all.flatMap((x): ResourceName[] => {
+      if (x.kind === "leaf" && x.part === "key") {
+        const { part: _part, ...stem } = x;
+        return [stem];
+      }
+      if ((x.kind === "kubeconfig" || x.kind === "user") && x.part === "client-key") {
+        const { part: _part, ...stem } = x;
+        return [stem, { ...stem, part: "client" }];
+      }
+      return [];
+    }),
   ];
   const kinds = [...new Set([...all, ...extra].map((x) => x.kind))];
   for (const kind of kinds) {

@@ -7,7 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { evaluate, Evaluation, GROUPS_CSR_TYPE, isWrappedSecret, valueOf } from "../emulator/evaluate";
 import { offlineReport, renderMarkdown } from "../offline/certDiff";
 import * as pulumi from "@pulumi/pulumi";
-import { Certificate, ClusterDelivery, ClusterPlan, defineStack, planClusters, StackProgram } from "../components";
+import { ClusterDelivery, issueCertificate, ClusterPlan, defineStack, planClusters, StackProgram } from "../components";
 import { clusterConfig, find, plain, plainState, protectedByProtectCAs, runStack, T } from "./support";
 import { apiServerDnsNames } from "./support-kubeadm";
 
@@ -222,9 +222,8 @@ async function assertTable(ev: Evaluation<StackProgram>, raw: any, ctx: Ctx): Pr
       assert.equal(cert.caPrivateKeyPem, caKey(row.signer), `${what} is signed with ${row.signer}'s key`);
       assert.equal(cert.isCaCertificate, undefined, what);
       if (row.kind === "kubeconfig") {
-        const component = ev.resources.find((r) => r.type === "kube-pki:pki:Kubeconfig" && r.name === base.replace(/-client$/, ""));
-        assert.ok(component, `${what}: no Kubeconfig component`);
-        const spec = pki.catalog.certificates.find((c) => c.resourceName === component.name)!;
+        const spec = pki.catalog.certificates.find((c) => c.kind === "kubeconfig" && c.resourceName === base.replace(/-client$/, ""));
+        assert.ok(spec, `${what}: no kubeconfig in the catalog`);
         servers.push({
           what,
           want: row.server === "LOCAL" ? ctx.local(node!) : ctx.server(node),
@@ -336,14 +335,33 @@ describe("the cluster PKI under the mock runtime", () => {
     const components = [...new Set(ev.resources.filter((r) => !r.custom).map((r) => r.type))].sort();
     assert.deepEqual(components, [
       "kube-pki:delivery:ClusterDelivery",
-      "kube-pki:pki:Certificate",
       "kube-pki:pki:CertificateAuthority",
       "kube-pki:pki:ClusterPki",
-      "kube-pki:pki:Kubeconfig",
       "kube-pki:pki:ServiceAccountKey",
       "kube-pki:publication:ClusterPublication",
       "kube-pki:stack:DestroyGuard",
     ]);
+  });
+
+  it("a managed worker costs 11 resources: its two key pairs (key, CSR, certificate each) below the ClusterPki, 4 pushes and the node program", async () => {
+    /** Resources by type and parent type. */
+    const registered = async (workers: number) => {
+      const ev = await runStack([clusterConfig("t", 1, workers, { delivery: { mode: "local" } })]);
+      const counts = new Map<string, number>();
+      for (const r of ev.resources) {
+        const key = `${r.type} below ${(r.parent.split("::")[2] ?? "").split("$").pop()}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return counts;
+    };
+    const [one, two] = [await registered(1), await registered(2)];
+    const perWorker = Object.fromEntries([...two].filter(([k, n]) => n !== one.get(k)).map(([k, n]) => [k, n - (one.get(k) ?? 0)]));
+    assert.deepEqual(perWorker, {
+      "tls:index/privateKey:PrivateKey below kube-pki:pki:ClusterPki": 2,
+      "tls:index/certRequest:CertRequest below kube-pki:pki:ClusterPki": 2,
+      "tls:index/locallySignedCert:LocallySignedCert below kube-pki:pki:ClusterPki": 2,
+      "command:local:Command below kube-pki:delivery:ClusterDelivery": 5,
+    });
   });
 
   it("raises the config error before registering any resource", async () => {
@@ -409,21 +427,19 @@ describe("component errors name their component (pulumi.ResourceError)", () => {
     return error;
   }
 
-  it("a certificate with an impossible validity", async () => {
+  it("a certificate with an impossible validity: names the certificate and the component it belongs to", async () => {
     const signer = { certPem: pulumi.output(""), privateKeyPem: pulumi.output("") };
-    const error = await thrown(
-      () =>
-        new Certificate("odd", {
-          commonName: "x",
-          allowedUses: CLIENT,
-          validityHours: 0,
-          earlyRenewalHours: 0,
-          keyAlgorithm: "ECDSA-P256",
-          signer,
-        }),
-    );
-    assert.ok(error.resource instanceof Certificate);
-    assert.match(error.message, /^validityHours must be a positive whole number, got 0;/);
+    let parent: pulumi.ComponentResource | undefined;
+    const error = await thrown(() => {
+      parent = new pulumi.ComponentResource("test:index:Owner", "owner");
+      issueCertificate(
+        "odd",
+        { commonName: "x", allowedUses: CLIENT, validityHours: 0, earlyRenewalHours: 0, keyAlgorithm: "ECDSA-P256", signer },
+        { parent, formerOwners: [] },
+      );
+    });
+    assert.equal(error.resource, parent);
+    assert.match(error.message, /^certificate odd: validityHours must be a positive whole number, got 0;/);
   });
 
   it("local delivery without its directory", async () => {

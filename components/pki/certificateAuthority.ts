@@ -30,7 +30,8 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Si
   public readonly serial: pulumi.Output<string>;
 
   constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
-    // No inputs recorded (see Certificate): a preview lists only the resources that change.
+    // No inputs recorded: the spec lives in the children; recorded inputs would show the component itself as an extra
+    // "update" in `pulumi preview` on every spec change.
     super("kube-pki:pki:CertificateAuthority", name, {}, opts);
     if (!args.commonName) throw new pulumi.ResourceError("commonName is required", this);
     if (!Number.isInteger(args.validityHours) || args.validityHours <= 0) {

@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "node:crypto";
 import { CaName, ClusterCatalog, FileSpec, InventoryEntry, inventoryOf } from "../model/catalog";
 import { CertificateAuthority } from "./certificateAuthority";
-import { Certificate } from "./certificate";
-import { Kubeconfig } from "./kubeconfig";
+import { issueCertificate, IssuedCertificate } from "./certificate";
+import { issueKubeconfig } from "./kubeconfig";
 import { ServiceAccountKey } from "./serviceAccountKey";
 import { Signer } from "./certificateAuthority";
-import { formerType } from "../typeToken";
+import { formerType, withType } from "../typeToken";
 import { buildName, userCatalogId } from "../model/names";
 import { madeAs, RecordedRoots, RootGeneration, rootSha256, TrustPlan, trustPlan, TrustRoot } from "../model/trust";
 
@@ -34,13 +34,12 @@ const bundle = (pems: readonly pulumi.Output<string>[]) =>
   pulumi.all([...pems]).apply((ps) => ps.map((x) => (x.endsWith("\n") ? x : `${x}\n`)).join(""));
 
 /** What a catalog id resolves to once issued. */
-interface Issued {
-  readonly certPem: pulumi.Output<string>;
-  readonly privateKeyPem: pulumi.Output<string>;
+interface Issued extends IssuedCertificate {
   readonly kubeconfig?: pulumi.Output<string>;
-  readonly validityEndTime: pulumi.Output<string>;
-  readonly serial: pulumi.Output<string>;
 }
+
+/** ClusterPki's type token before the tokens got their module (7cbda03 and earlier deployed it). */
+const FORMER_TYPE = "kube-pki:index:ClusterPki";
 
 export interface IssuedInventoryEntry extends InventoryEntry {
   /** RFC 3339 expiry as the provider reports it. */
@@ -69,7 +68,7 @@ export class ClusterPki extends pulumi.ComponentResource {
   private readonly roots = new Map<TrustRoot, { plan: TrustPlan; generations: Map<number, Generation>; bundle: pulumi.Output<string> }>();
 
   constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kube-pki:pki:ClusterPki", name, { cluster: args.catalog.cluster.name }, formerType("kube-pki:index:ClusterPki", opts));
+    super("kube-pki:pki:ClusterPki", name, { cluster: args.catalog.cluster.name }, formerType(FORMER_TYPE, opts));
     const catalog = args.catalog;
     this.catalog = catalog;
     const cluster = catalog.cluster;
@@ -83,6 +82,9 @@ export class ClusterPki extends pulumi.ComponentResource {
       return pulumi.secret(key);
     };
 
+    // Leaves and kubeconfigs are registered directly below this component (no component of their own: issue 21), with
+    // aliases to where a deployed stack has them: below a wrapper below this component, under either of its types.
+    const at = { parent: this, formerOwners: [this.urn, this.urn.apply((urn) => withType(urn, FORMER_TYPE))] };
     for (const spec of catalog.certificates) {
       if (spec.kind === "ca") {
         const root = spec.id as TrustRoot;
@@ -115,14 +117,10 @@ export class ClusterPki extends pulumi.ComponentResource {
       const signer = cas.get(spec.signer ?? "");
       if (!signer) throw new pulumi.ResourceError(`${spec.id} is signed by unknown CA ${spec.signer}`, this);
       if (spec.kind === "leaf") {
-        this.issued.set(spec.id, new Certificate(spec.resourceName, { ...spec, signer }, { parent: this }));
+        this.issued.set(spec.id, issueCertificate(spec.resourceName, { ...spec, signer }, at));
       } else {
-        const kc = new Kubeconfig(
-          spec.resourceName,
-          { ...spec, ...spec.kubeconfig!, signer, caBundle: this.roots.get("ca")!.bundle },
-          { parent: this },
-        );
-        this.issued.set(spec.id, { ...pick(kc.certificate), kubeconfig: kc.content });
+        const caBundle = this.roots.get("ca")!.bundle;
+        this.issued.set(spec.id, issueKubeconfig(spec.resourceName, { ...spec, ...spec.kubeconfig!, signer, caBundle }, at));
       }
     }
     // Shared by every control-plane node and behind every service-account token: protected like the CAs.
@@ -267,10 +265,3 @@ export class ClusterPki extends pulumi.ComponentResource {
     }
   }
 }
-
-const pick = (c: Certificate): Issued => ({
-  certPem: c.certPem,
-  privateKeyPem: c.privateKeyPem,
-  validityEndTime: c.validityEndTime,
-  serial: c.serial,
-});

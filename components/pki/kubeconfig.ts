@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Certificate, CertificateArgs } from "./certificate";
+import { CertificateArgs, formerlyBelow, IssuedCertificate, issueCertificate, Placement } from "./certificate";
 import { renderKubeconfig } from "../model/kubeconfigYaml";
 import { childName } from "../model/names";
 
@@ -12,36 +12,42 @@ export interface KubeconfigArgs extends CertificateArgs {
   readonly caBundle?: pulumi.Input<string>;
 }
 
-/**
- * A kubeconfig with an embedded client certificate, as kubeadm writes one: a Certificate (its own key, CSR and
- * certificate, CN = user) and the rendered file, which is a secret because it holds the client key.
- */
-export class Kubeconfig extends pulumi.ComponentResource {
-  /** The kubeconfig YAML. Secret. */
-  public readonly content: pulumi.Output<string>;
-  public readonly certificate: Certificate;
+/** The type of the component that wrapped each kubeconfig until issue 21 (see FORMER_CERTIFICATE_TYPE). */
+export const FORMER_KUBECONFIG_TYPE = "kube-pki:pki:Kubeconfig";
 
-  constructor(name: string, args: KubeconfigArgs, opts?: pulumi.ComponentResourceOptions) {
-    // No inputs recorded (see Certificate): a preview lists only the resources that change.
-    super("kube-pki:pki:Kubeconfig", name, {}, opts);
-    if (!/^https:\/\/[^/]+:\d+$/.test(args.server)) {
-      throw new pulumi.ResourceError(`server must look like https://host:port, got ${JSON.stringify(args.server)}`, this);
-    }
-    this.certificate = new Certificate(childName(name, "client"), args, { parent: this });
-    this.content = pulumi.secret(
-      pulumi
-        .all([args.caBundle ?? args.signer.certPem, this.certificate.certPem, this.certificate.privateKeyPem])
-        .apply(([caCertPem, clientCertPem, clientKeyPem]) =>
-          renderKubeconfig({
-            clusterName: args.clusterName,
-            server: args.server,
-            user: args.commonName,
-            caCertPem,
-            clientCertPem,
-            clientKeyPem,
-          }),
-        ),
+/**
+ * A kubeconfig with an embedded client certificate, as kubeadm writes one: the certificate `<name>-client` (its own
+ * key, CSR and certificate, CN = user) and the rendered file (`kubeconfig`), a secret because it holds the client key.
+ */
+export function issueKubeconfig(
+  name: string,
+  args: KubeconfigArgs,
+  at: Placement,
+): IssuedCertificate & { readonly kubeconfig: pulumi.Output<string> } {
+  if (!/^https:\/\/[^/]+:\d+$/.test(args.server)) {
+    throw new pulumi.ResourceError(
+      `kubeconfig ${name}: server must look like https://host:port, got ${JSON.stringify(args.server)}`,
+      at.parent,
     );
-    this.registerOutputs({ content: this.content });
   }
+  // Its client certificate was a component below the kubeconfig's component, `<name>-client`.
+  const certificate = issueCertificate(childName(name, "client"), args, {
+    parent: at.parent,
+    formerOwners: formerlyBelow(name, FORMER_KUBECONFIG_TYPE, at.formerOwners),
+  });
+  const kubeconfig = pulumi.secret(
+    pulumi
+      .all([args.caBundle ?? args.signer.certPem, certificate.certPem, certificate.privateKeyPem])
+      .apply(([caCertPem, clientCertPem, clientKeyPem]) =>
+        renderKubeconfig({
+          clusterName: args.clusterName,
+          server: args.server,
+          user: args.commonName,
+          caCertPem,
+          clientCertPem,
+          clientKeyPem,
+        }),
+      ),
+  );
+  return { ...certificate, kubeconfig };
 }
