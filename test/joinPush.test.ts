@@ -1,11 +1,13 @@
 // The shard push of a bootstrap cluster's join files (one command for many workers), run as the command provider runs
 // it (/bin/sh -c), under dash: local roots, and SSH through a PATH shim that runs the remote command locally and
-// refuses a chosen host, so a failure is forced deterministically.
+// refuses a chosen host, so a failure is forced deterministically. Its worker list and the node program come from the
+// join cache (a temp KUBE_PKI_CACHE per test), where the program puts them (storeJoinFile).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundlePayload, joinPushCommand, joinPushInput, JoinTarget } from "../components";
+import { bundlePayload, joinProgramFile, joinPushCommand, joinPushInput, JoinTarget, joinWorkerFile } from "../components";
+import { joinCacheDir, storeJoinFile } from "../components/delivery/joinDelivery";
 import { makeTempDir } from "./e2e/proc";
 
 const FILES = [
@@ -33,8 +35,20 @@ function sshShim(dir: string): string {
   return bin;
 }
 
-function run(mode: "local" | "ssh", input: string, env: Record<string, string> = {}) {
-  const r = spawnSync("dash", ["-c", joinPushCommand(mode)], { input, env: { ...process.env, ...env }, encoding: "utf8" });
+/** The push's stdin, its worker list and the node program stored in `<dir>/cache` as the program stores them. */
+function pushInput(dir: string, targets: readonly JoinTarget[], key?: string): string {
+  const cache = joinCacheDir({ KUBE_PKI_CACHE: join(dir, "cache") });
+  const workers = joinWorkerFile(targets);
+  for (const f of [joinProgramFile(), workers]) storeJoinFile(cache, f);
+  return joinPushInput(workers, bundle, key);
+}
+
+function run(dir: string, mode: "local" | "ssh", input: string, env: Record<string, string> = {}) {
+  const r = spawnSync("dash", ["-c", joinPushCommand(mode)], {
+    input,
+    env: { ...process.env, KUBE_PKI_CACHE: join(dir, "cache"), ...env },
+    encoding: "utf8",
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -49,7 +63,7 @@ describe("join files: one push per shard of workers", () => {
   it("local: every worker's root gets the files with their modes", () => {
     const dir = makeTempDir("join-local");
     const targets = ["w-1", "w-2", "w-3"].map((name) => ({ name, root: join(dir, name) }));
-    const r = run("local", joinPushInput(targets, bundle));
+    const r = run(dir, "local", pushInput(dir, targets));
     assert.equal(r.code, 0, r.stderr);
     for (const t of targets) {
       assert.equal(readFileSync(join(t.root, "etc/kubernetes/bootstrap-kubelet.conf"), "utf8"), FILES[1]!.content);
@@ -60,7 +74,7 @@ describe("join files: one push per shard of workers", () => {
   it("ssh: a refused worker is named in the error, and the others of its shard still get their files", () => {
     const dir = makeTempDir("join-ssh");
     const targets = sshTargets(dir, ["10.1.0.1", "10.1.0.2", "10.1.0.3"]);
-    const r = run("ssh", joinPushInput(targets, bundle), {
+    const r = run(dir, "ssh", pushInput(dir, targets), {
       PATH: `${sshShim(dir)}:${process.env.PATH}`,
       SHIM_LOG: join(dir, "log"),
       FAIL_HOSTS: "10.1.0.2",
@@ -82,7 +96,7 @@ describe("join files: one push per shard of workers", () => {
     spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "deploy")]);
     const key = readFileSync(join(dir, "deploy"), "utf8");
     const targets = sshTargets(dir, ["10.1.0.1"]);
-    const r = run("ssh", joinPushInput(targets, bundle, key), {
+    const r = run(dir, "ssh", pushInput(dir, targets, key), {
       PATH: `${sshShim(dir)}:${process.env.PATH}`,
       SHIM_LOG: join(dir, "log"),
       FAIL_HOSTS: "",
@@ -92,5 +106,68 @@ describe("join files: one push per shard of workers", () => {
     assert.match(log, /-o StrictHostKeyChecking=yes/);
     const body = key.split("\n")[1]!;
     assert.ok(!log.includes(body) && !r.stderr.includes(body) && !r.stdout.includes(body));
+  });
+
+  it("refuses a shard whose worker list is not in the join cache, and says to run pulumi up again", () => {
+    const dir = makeTempDir("join-absent");
+    const targets = [{ name: "w-1", root: join(dir, "w-1") }];
+    storeJoinFile(joinCacheDir({ KUBE_PKI_CACHE: join(dir, "cache") }), joinProgramFile());
+    const r = run(dir, "local", joinPushInput(joinWorkerFile(targets), bundle));
+    assert.equal(r.code, 1);
+    const path = join(dir, "cache", "join", joinWorkerFile(targets).digest);
+    assert.equal(
+      r.stderr.trim(),
+      `kube-pki: ${path} (the worker list of this shard) is missing: run pulumi up again (its program writes the file before this command runs)`,
+    );
+    assert.equal(existsSync(join(dir, "w-1")), false);
+  });
+
+  it("refuses a worker list changed since the program wrote it, and installs nothing", () => {
+    const dir = makeTempDir("join-tampered");
+    const targets = [{ name: "w-1", root: join(dir, "w-1") }];
+    const input = pushInput(dir, targets);
+    const path = join(dir, "cache", "join", joinWorkerFile(targets).digest);
+    appendFileSync(path, `worker w-2 ${join(dir, "w-2")}\n`);
+    const r = run(dir, "local", input);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      `kube-pki: ${path} (the worker list of this shard) does not hold what it is named after (changed since pulumi up wrote it): run pulumi up again`,
+    );
+    assert.ok(!existsSync(join(dir, "w-1")) && !existsSync(join(dir, "w-2")));
+  });
+});
+
+describe("join files: the join cache", () => {
+  it("leaves a file that holds its digest as it is (shared by runs and stacks)", () => {
+    const cache = joinCacheDir({ KUBE_PKI_CACHE: makeTempDir("join-cache") });
+    const file = joinWorkerFile([{ name: "w-1", root: "/srv/w-1" }]);
+    storeJoinFile(cache, file);
+    const before = statSync(join(cache, file.digest), { bigint: true });
+    storeJoinFile(cache, file);
+    const after = statSync(join(cache, file.digest), { bigint: true });
+    assert.deepEqual([after.ino, after.mtimeNs], [before.ino, before.mtimeNs]);
+  });
+
+  it("replaces a damaged file with its text, mode 0644 whatever the umask", () => {
+    const cache = joinCacheDir({ KUBE_PKI_CACHE: makeTempDir("join-cache") });
+    const file = joinWorkerFile([{ name: "w-1", root: "/srv/w-1" }]);
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(join(cache, file.digest), "worker w-9 /srv/w-9\n", { mode: 0o600 });
+    const umask = process.umask(0o077);
+    try {
+      storeJoinFile(cache, file);
+    } finally {
+      process.umask(umask);
+    }
+    assert.equal(readFileSync(join(cache, file.digest), "utf8"), file.text);
+    assert.equal(statSync(join(cache, file.digest)).mode & 0o777, 0o644);
+  });
+
+  it("needs an absolute path: the commands run in the consumer's project directory", () => {
+    assert.throws(
+      () => joinCacheDir({ KUBE_PKI_CACHE: "cache" }),
+      /KUBE_PKI_CACHE or HOME to be an absolute path \(KUBE_PKI_CACHE="cache"\)/,
+    );
   });
 });

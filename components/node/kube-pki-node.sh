@@ -12,7 +12,9 @@
 op=$1; shift
 # What the operations share. Safety rules: every path is absolute under the root, of plain characters, without . or ..
 # components; every directory from the root down is neither a symlink nor writable by anyone but this user (or root),
-# so nobody else can swap a file between a check and its use; a symlink at a target is refused and never followed;
+# so nobody else can swap a file between a check and its use (hence a directory that passed is not checked again in
+# the same run: `safe` lists them; an install walks the same few directories for every file, and each check is a
+# fork, most of a 1,000-worker local first up); a symlink at a target is refused and never followed;
 # scratch files are created exclusively (mktemp) in the target's own directory. One install or removal at a time per
 # root (flock on <root>/var/lib/kube-pki/lock). The journal (<root>/var/lib/kube-pki/journal) lists every step of a
 # committed swap, so whichever install runs next on that root finishes an interrupted one. The ledger
@@ -24,7 +26,7 @@ op=$1; shift
 # (`orig`: that copy's name, when its directory exists); only under the lock, so no other install is staging then.
 set -eu
 umask 077
-root=${1%/}; me=$(id -u); state=$root/var/lib/kube-pki; ledger=$state/installed; journal=$state/journal
+root=${1%/}; me=$(id -u); state=$root/var/lib/kube-pki; ledger=$state/installed; journal=$state/journal; safe=""
 fail() { echo "kube-pki: $*" >&2; exit 1; }
 nolink() { for f; do if [ -L "$f" ]; then fail "refusing $f: it is a symlink"; fi; done; }
 checkpath() {
@@ -37,14 +39,16 @@ safedir() {
   while :; do
     case $rest in /*/*) ;; *) break ;; esac
     rest=${rest#/}; d=$d/${rest%%/*}; rest=/${rest#*/}
+    case " $safe " in *" $d "*) continue ;; esac
     nolink "$d"
     if [ ! -e "$d" ]; then
       if [ "$2" = create ]; then (umask 022; mkdir "$d" 2>/dev/null) || [ -d "$d" ] || fail "cannot create $d"; else return 1; fi
     fi
     [ -d "$d" ] || fail "refusing $d: not a directory"
-    o=$(stat -c %u "$d"); m=$(stat -c %a "$d")
+    m=$(stat -c "%u %a" "$d"); o=${m% *}; m=${m#* }
     if [ "$o" != 0 ] && [ "$o" != "$me" ]; then fail "refusing $d: owned by uid $o, not by root or uid $me"; fi
     if [ $(( 0$m & 022 )) -ne 0 ]; then fail "refusing $d: writable by others (mode $m)"; fi
+    safe="$safe $d"
   done
 }
 safefile() {
@@ -60,7 +64,7 @@ sweep() {
   safefile "$1" "$2" || return 1
   scrap
 }
-scrap() { for old in "$d/.$b.kube-pki-new".* "$d/.$b.kube-pki-prev-new".*; do rm -f "$old"; done; }
+scrap() { for old in "$d/.$b.kube-pki-new".* "$d/.$b.kube-pki-prev-new".*; do if [ -e "$old" ] || [ -L "$old" ]; then rm -f "$old"; fi; done; }
 sumof() { s=$(sha256sum < "$1"); s=${s%% *}; }
 replay() {
   while read -r jop ja jb; do

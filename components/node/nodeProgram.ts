@@ -219,10 +219,16 @@ const JOIN_NODE = assertNoQuote(
 );
 
 /**
- * The shard push, run where `pulumi up` runs: reads its input (workers, program, bundle, deploy key) from stdin,
- * installs the bundle on every worker of the shard, `parallel` at a time (local: into each worker's directory; ssh:
- * one session per worker running JOIN_NODE, its host key pinned in a scratch known_hosts, the deploy key only in a
- * private ssh-agent of this run, with a lifetime, killed on exit), and fails naming every worker that failed with
+ * The shard push, run where `pulumi up` runs. Its stdin holds the digest of the shard's worker list, the deploy key if
+ * any and the bundle; the worker list and the node program are files of the join cache (`joinCacheDir`), named by
+ * their SHA-256, which the program of the same `pulumi up` wrote before the engine runs this command: so the state
+ * keeps neither (issue 21: 10,000 workers' addresses and host keys made most of it), while a changed shard is still a
+ * changed input. The cache is found by KUBE_PKI_CACHE or HOME, as the program found it: an absolute path in the
+ * command would be an input that differs between machines. Each file is copied, then checked, then used, so nothing
+ * can swap it between the check and the use; one that is absent or does not hold its digest is refused.
+ * It installs the bundle on every worker of the shard, `parallel` at a time (local: into each worker's directory;
+ * ssh: one session per worker running JOIN_NODE, its host key pinned in a scratch known_hosts, the deploy key only in
+ * a private ssh-agent of this run, with a lifetime, killed on exit), and fails naming every worker that failed with
  * the last lines of its error (the node program prints no file content). Re-running it is harmless: an install of
  * what a node already has changes nothing, so the engine's retry of a failed shard finishes what failed.
  */
@@ -230,14 +236,14 @@ const JOIN_PUSH = assertNoQuote(
   "the join push command",
   [
     'set -u; mode=$1; digest=$2; par=$3; remote=$4; q=$(printf "\\047"); in=$(cat)',
-    'z=$(printf "%s\\n" "$in" | sed -n "s/^program //p")',
-    'p=$(printf "%s\\n" "$z" | base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
-    's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$digest" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
-    'payload=$(printf "%s\\n" "$in" | sed "1,/^payload\\$/d")',
     't=$(mktemp -d); agent=""',
     'cleanup() { rm -rf "$t"; if [ -n "$agent" ]; then kill "$agent" 2>/dev/null || true; fi; }',
     'trap cleanup EXIT; trap "exit 1" INT TERM HUP',
-    'printf "%s\\n" "$in" | grep "^worker " > "$t/workers" || true',
+    "c=${KUBE_PKI_CACHE:-${HOME:-}/.cache/kube-pki}/join",
+    'load() { if [ ! -f "$c/$1" ]; then echo "kube-pki: $c/$1 ($3 of this shard) is missing: run pulumi up again (its program writes the file before this command runs)" >&2; exit 1; fi; cp "$c/$1" "$t/$2"; s=$(sha256sum < "$t/$2"); if [ "${s%% *}" != "$1" ]; then echo "kube-pki: $c/$1 ($3 of this shard) does not hold what it is named after (changed since pulumi up wrote it): run pulumi up again" >&2; exit 1; fi; }',
+    'load "$digest" program "the node program"; load "$(printf "%s\\n" "$in" | sed -n "s/^workers //p")" workers "the worker list"',
+    'p=$(cat "$t/program"); z=$(gzip -c < "$t/program" | base64 | tr -d "\\n")',
+    'payload=$(printf "%s\\n" "$in" | sed "1,/^payload\\$/d")',
     'k=$(printf "%s\\n" "$in" | sed -n "s/^key //p"); in=""',
     'if [ -n "$k" ]; then eval "$(ssh-agent -s -t 900)" > /dev/null; agent=$SSH_AGENT_PID; printf "%s" "$k" | base64 -d | ssh-add - 2> /dev/null || { echo "kube-pki: the deploy key was refused by ssh-add" >&2; exit 1; }; fi; k=""',
     'while read -r _ n r h pt u kt kb; do if [ "$mode" = ssh ]; then if [ "$pt" = 22 ]; then hp=$h; else hp="[$h]:$pt"; fi; echo "$hp $kt $kb" >> "$t/known_hosts"; fi; done < "$t/workers"',
@@ -264,20 +270,37 @@ export interface JoinTarget {
   readonly ssh?: { readonly host: string; readonly port: number; readonly user: string; readonly hostKey: string };
 }
 
-/** The stdin of a shard push: program, workers (one line each), the deploy key if any (base64), then the bundle. */
-export function joinPushInput(targets: readonly JoinTarget[], bundle: string, deployKey?: string): string {
+/** A file of the join cache (`joinCacheDir`), named by the SHA-256 of its text. Never a secret. */
+export interface JoinFile {
+  readonly digest: string;
+  readonly text: string;
+}
+
+/** The node program as a shard push reads it from the join cache (its name is the digest in the push's command). */
+export const joinProgramFile = (): JoinFile => ({ digest: NODE_PROGRAM_DIGEST, text: NODE_PROGRAM });
+
+/** A shard's worker list, one line per worker (name, root, and over SSH host, port, user, host key type and key). */
+export function joinWorkerFile(targets: readonly JoinTarget[]): JoinFile {
+  const text = targets
+    .map(
+      (t) =>
+        [
+          "worker",
+          shWord(t.name),
+          shWord(t.root),
+          ...(t.ssh
+            ? [shWord(t.ssh.host), String(t.ssh.port), shWord(t.ssh.user), ...t.ssh.hostKey.trim().split(/\s+/).slice(0, 2).map(shWord)]
+            : []),
+        ].join(" ") + "\n",
+    )
+    .join("");
+  return { digest: sha256(text), text };
+}
+
+/** The stdin of a shard push: its worker list's digest, the deploy key if any (base64), then the bundle. */
+export function joinPushInput(workers: JoinFile, bundle: string, deployKey?: string): string {
   const lines = [
-    `program ${nodeToolsPayload().trim()}`,
-    ...targets.map((t) =>
-      [
-        "worker",
-        shWord(t.name),
-        shWord(t.root),
-        ...(t.ssh
-          ? [shWord(t.ssh.host), String(t.ssh.port), shWord(t.ssh.user), ...t.ssh.hostKey.trim().split(/\s+/).slice(0, 2).map(shWord)]
-          : []),
-      ].join(" "),
-    ),
+    `workers ${workers.digest}`,
     ...(deployKey ? [`key ${Buffer.from(deployKey, "utf8").toString("base64")}`] : []),
     "payload",
   ];
