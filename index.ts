@@ -6,6 +6,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, defineStack, planClusters, readWorkersFile, stackEnvironment, suggestion } from "./components";
 
 export = async () => {
+  try {
+    return await program();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    // A bad config is reported as its message (every problem with its path) and nothing else: a RunError is the SDK's
+    // error it logs without a stack trace. No frames in its stack either: the SDK still formats every uncaught error
+    // with util.inspect (for its trace), which on Node 20.20 loops on a source-mapped frame of the SDK's own
+    // (node_modules/@pulumi/resource.ts) until the string is too long: a minute or two and GBs per failed run.
+    const error = new pulumi.RunError(e.message);
+    error.stack = e.message;
+    throw error;
+  }
+};
+
+async function program() {
   const clusters = new pulumi.Config("kube-pki").getObject<unknown>("clusters");
   if (clusters === undefined) {
     // A misspelt key (`kube-pki:cluster`, `kubepki:clusters`) reads as "not set": name the near miss.
@@ -15,6 +30,6 @@ export = async () => {
   // Validated once, before the stack is read: a bad config registers nothing at all.
   // Workers files are relative to the project directory, the program's working directory.
   const plans = planClusters(clusters, readWorkersFile(process.cwd()));
-  const program = defineStack(plans, await stackEnvironment("self"));
-  return { ...program.outputs };
-};
+  const stack = defineStack(plans, await stackEnvironment("self"));
+  return { ...stack.outputs };
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite, in four lanes run side by side, each its own mocha: the real control plane's sequence
-# (test/cluster/controlPlane.test.ts), the other real control planes (test/cluster/), the real engine (test/engine/),
-# and everything else in the foreground. The first three spend much of their time waiting (restarts, health checks,
-# kubelets, plugin and CLI start-up), which leaves cores idle otherwise. Each of them runs in its own network and
+# `npm test`: the whole suite, in five lanes run side by side, each its own mocha: the real control plane's sequence
+# (test/cluster/controlPlane.test.ts), the other real control planes (test/cluster/), the real engine (test/engine/)
+# in two, and everything else in the foreground. The first four spend much of their time waiting (restarts, health
+# checks, kubelets, plugin and CLI start-up), which leaves cores idle otherwise. Each of them runs in its own network and
 # mount namespaces (scripts/isolated.sh): two labs with the same bridge, addresses and netns names, or two loopback
 # sshd fleets, never meet. Their reports follow the foreground's. With arguments, just mocha with them
 # (`npm test -- test/config.test.ts`).
@@ -30,7 +30,13 @@ lane() {
 }
 lane "the real control plane (test/cluster/controlPlane.test.ts)" test/cluster/controlPlane.test.ts
 if [ ${#clusters[@]} -gt 0 ]; then lane "the other real control planes (test/cluster/)" "${clusters[@]}"; fi
-lane "the real engine (test/engine/)" test/engine/*.test.ts
+# The real engine in two lanes, about even: one mocha keeps a core busy only about half of the time (CLI and plugin
+# start-ups, checkpoint writes, sshd and PostgreSQL round trips), and it is the longest lane.
+engine=(test/engine/changes.test.ts test/engine/trust.test.ts test/engine/upgrade.test.ts)
+others=()
+for f in test/engine/*.test.ts; do [[ " ${engine[*]} " == *" $f "* ]] || others+=("$f"); done
+lane "the real engine: changes, trust roots, upgrades (test/engine/)" "${engine[@]}"
+lane "the real engine: the rest of test/engine/" "${others[@]}"
 start=$SECONDS
 "$mocha" --ignore 'test/cluster/**' --ignore 'test/engine/**'
 status=$?

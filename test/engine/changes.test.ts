@@ -39,6 +39,11 @@ describe("engine: the real preview plans what the offline model predicts", funct
   this.timeout(1_200_000);
   const base = () => clusterConfig("c", 3, 1, { delivery: { mode: "local", localDirectory: "out" } });
   let ws: Workspace;
+  /**
+   * The config the stack holds: a test that deploys a change leaves it for the next rather than deploying the base
+   * again; the last test (w-1 removed with removeFiles) starts from it and leaves its own.
+   */
+  let deployed = base();
 
   before(async () => {
     ws = await Workspace.create("changes", { t: [base()] });
@@ -108,26 +113,6 @@ describe("engine: the real preview plans what the offline model predicts", funct
     });
   }
 
-  it("a node removed with removeFiles: the same steps, and up deletes exactly that node's files", async () => {
-    const withRemoval = () => ({ ...base(), delivery: { mode: "local", localDirectory: "out", removeFiles: true } });
-    ws.writeStack("t", [withRemoval()]);
-    const on = await ws.up("t");
-    assert.equal(on.code, 0, describeRun(on));
-    const head = withRemoval();
-    head.nodes = head.nodes.filter((n: any) => n.name !== "w-1");
-    ws.writeStack("t", [head]);
-    const preview = await ws.preview("t");
-    assert.deepEqual(changedSteps(preview), await predicted([withRemoval()], [head]));
-    const kubelet = join(ws.dir, "out/c/w-1/etc/kubernetes/kubelet.conf");
-    assert.ok(existsSync(kubelet));
-    const r = await ws.up("t");
-    assert.equal(r.code, 0, describeRun(r));
-    assert.ok(!existsSync(kubelet), "w-1's files are deleted");
-    assert.ok(existsSync(join(ws.dir, "out/c/cp-1/etc/kubernetes/kubelet.conf")), "nothing else");
-    ws.writeStack("t", [base()]);
-    assert.equal((await ws.up("t")).code, 0);
-  });
-
   it("a push failing on one node under a plain `pulumi up`: the engine starts no step after it, the next up completes", async () => {
     const head = base();
     head.apiServer.certSANs.push("fail.example.com");
@@ -158,6 +143,25 @@ describe("engine: the real preview plans what the offline model predicts", funct
     assert.equal(retry.code, 0, describeRun(retry));
     assert.deepEqual(changedSteps(await ws.preview("t")), []);
     assert.notEqual(sha(join(pki, "apiserver.crt")), cp2Before);
+    deployed = head;
+  });
+
+  it("a node removed with removeFiles: the same steps, and up deletes exactly that node's files", async () => {
+    const withRemoval = () => ({ ...structuredClone(deployed), delivery: { mode: "local", localDirectory: "out", removeFiles: true } });
+    ws.writeStack("t", [withRemoval()]);
+    const on = await ws.up("t");
+    assert.equal(on.code, 0, describeRun(on));
+    const head = withRemoval();
+    head.nodes = head.nodes.filter((n: any) => n.name !== "w-1");
+    ws.writeStack("t", [head]);
+    const preview = await ws.preview("t");
+    assert.deepEqual(changedSteps(preview), await predicted([withRemoval()], [head]));
+    const kubelet = join(ws.dir, "out/c/w-1/etc/kubernetes/kubelet.conf");
+    assert.ok(existsSync(kubelet));
+    const r = await ws.up("t");
+    assert.equal(r.code, 0, describeRun(r));
+    assert.ok(!existsSync(kubelet), "w-1's files are deleted");
+    assert.ok(existsSync(join(ws.dir, "out/c/cp-1/etc/kubernetes/kubelet.conf")), "nothing else");
   });
 });
 

@@ -50,15 +50,26 @@ describe("engine: trust roots keep their identity; a rotation phase is recorded 
     await importState(deployedState);
   });
 
-  it("removing adopt fails the preview with the config path; no new CA is planned", async () => {
-    ws.writeStack("t", config({}, false));
-    const preview = await ws.preview("t");
-    assert.notEqual(preview.exitCode, 0, "the preview fails");
-    assert.match(errors(preview), /clusters\[0\]\.adopt\.ca: generation 1 of ca is the adopted CA/);
-    assert.deepEqual(
-      changedSteps(preview).filter((s) => /::i-ca-(key|cert)$/.test(s)),
-      [],
-    );
+  describe("removing adopt", () => {
+    let preview: PreviewJson;
+    before(async () => {
+      ws.writeStack("t", config({}, false));
+      preview = await ws.preview("t");
+    });
+
+    it("fails the preview with the config path; no new CA is planned", () => {
+      assert.notEqual(preview.exitCode, 0, "the preview fails");
+      assert.match(errors(preview), /clusters\[0\]\.adopt\.ca: generation 1 of ca is the adopted CA/);
+      assert.deepEqual(
+        changedSteps(preview).filter((s) => /::i-ca-(key|cert)$/.test(s)),
+        [],
+      );
+    });
+
+    it("reports the config error as its message alone, with no stack trace (the SDK's inspect of one costs minutes)", () => {
+      assert.match(errors(preview), /^(error: )?kube-pki:clusters is invalid \(1 problem\):\n {2}- clusters\[0\]\.adopt\.ca: /m);
+      assert.doesNotMatch(errors(preview), /^\s+at /m);
+    });
   });
 
   it("a stack with no recorded rotation (deployed before rotations were recorded) accepts only add", async () => {

@@ -52,10 +52,15 @@ const RENEWAL_SPREAD = (s: PreviewStep) =>
   (s.newState.inputs?.earlyRenewalHours as number) > (s.oldState?.inputs?.earlyRenewalHours as number) &&
   (s.newState.inputs?.earlyRenewalHours as number) < 2 * (s.oldState?.inputs?.earlyRenewalHours as number);
 
-/** The dev stack (local delivery, 3 control-plane nodes and 2 workers) with protected CAs and a user in two groups. */
+/**
+ * The dev stack (local delivery) with protected CAs and a user in two groups, cut to one node of each kind: the init
+ * node (cp-1), a joining control-plane node (cp-2) and a worker (worker-1). A node's resources are named and built by
+ * its kind, so dev's cp-3 and worker-2 would add URNs of the same patterns, and engine time to each release's deploy.
+ */
 function upgradedClusters(): unknown[] {
   const [dev] = (parse(readFileSync(join(REPO, "stacks/Pulumi.dev.yaml"), "utf8")) as any).config["kube-pki:clusters"];
-  return [{ ...dev, protectCAs: true, users: [{ name: "alice", groups: ["developers", "ops"] }] }];
+  const nodes = ["cp-1", "cp-2", "worker-1"].map((name) => dev.nodes.find((n: { name: string }) => n.name === name));
+  return [{ ...dev, nodes, protectCAs: true, users: [{ name: "alice", groups: ["developers", "ops"] }] }];
 }
 
 for (const release of RELEASES) {
