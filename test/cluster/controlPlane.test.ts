@@ -296,7 +296,7 @@ describe("a real control plane on kube-pki's PKI (kube-apiserver, etcd, controll
     }
     for (const n of first3) cp.startApiServer(n, SERVICE_SUBNET);
     for (const n of first3) assert.ok(await cp.waitReady(n, 180_000), `kube-apiserver on ${n.name}:\n${cp.log(n, "kube-apiserver")}`);
-    cp.startLoadBalancer(cp.controlPlane, lbSocket);
+    await cp.startLoadBalancer(cp.controlPlane, lbSocket);
     // kubeadm init's last PKI step: admin.conf's group gets cluster-admin, made with super-admin.conf (KEP-4214).
     adminBeforeBinding = await kubectl(adminConf(), ["get", "namespaces"]);
     ok(

@@ -321,7 +321,12 @@ export class ControlPlane {
    * haproxy in TCP mode on the endpoint, every control-plane address (also ones not running yet) a checked backend,
    * with an admin socket at `socket` for draining a node during its restart.
    */
-  startLoadBalancer(backends: readonly LabNode[], socket: string): Daemon {
+  /**
+   * Starts haproxy in front of the API servers and returns once a request through it reaches a ready API server:
+   * haproxy binds its frontend a moment after it starts and marks a backend up only after two checks, so a client
+   * sent at once can meet a refused connection (seen in CI: the admin.conf check failed on "connection refused").
+   */
+  async startLoadBalancer(backends: readonly LabNode[], socket: string, timeoutMs = 30_000): Promise<Daemon> {
     const dir = makeTempDir("haproxy");
     const cfg = join(dir, "haproxy.cfg");
     writeFileSync(
@@ -349,9 +354,16 @@ export class ControlPlane {
       ].join("\n"),
     );
     execFileSync("haproxy", ["-c", "-f", cfg], { stdio: "pipe" });
-    const d = startDaemon("haproxy", "haproxy", ["-db", "-f", cfg], join(dir, "haproxy.log"), { maxLifetimeMs: 3_600_000 });
+    const log = join(dir, "haproxy.log");
+    const d = startDaemon("haproxy", "haproxy", ["-db", "-f", cfg], log, { maxLifetimeMs: 3_600_000 });
     this.daemons.push(d);
-    return d;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await run("curl", ["-sfk", "--max-time", "1", `https://${ENDPOINT}:${API_PORT}/readyz`], { timeoutMs: 3_000 });
+      if (r.code === 0) return d;
+      if (Date.now() > deadline) throw new Error(`haproxy: no ready API server through ${ENDPOINT}:${API_PORT}:\n${existsSync(log) ? tail(readFileSync(log, "utf8")) : ""}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
   }
 
   /** Waits until the node's API server answers /readyz (anonymous, as a load balancer probes it). */
