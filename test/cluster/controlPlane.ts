@@ -361,7 +361,10 @@ export class ControlPlane {
     for (;;) {
       const r = await run("curl", ["-sfk", "--max-time", "1", `https://${ENDPOINT}:${API_PORT}/readyz`], { timeoutMs: 3_000 });
       if (r.code === 0) return d;
-      if (Date.now() > deadline) throw new Error(`haproxy: no ready API server through ${ENDPOINT}:${API_PORT}:\n${existsSync(log) ? tail(readFileSync(log, "utf8")) : ""}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `haproxy: no ready API server through ${ENDPOINT}:${API_PORT}:\n${existsSync(log) ? tail(readFileSync(log, "utf8")) : ""}`,
+        );
       await new Promise((res) => setTimeout(res, 100));
     }
   }
