@@ -4,11 +4,20 @@
 // join cache (a temp KUBE_PKI_CACHE per test), where the program puts them (storeJoinFile).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundlePayload, joinProgramFile, joinPushCommand, joinPushInput, JoinTarget, joinWorkerFile } from "../components";
+import {
+  bundlePayload,
+  JoinKubeletRestart,
+  joinProgramFile,
+  joinPushCommand,
+  joinPushInput,
+  JoinTarget,
+  joinWorkerFile,
+} from "../components";
 import { joinCacheDir, storeJoinFile } from "../components/delivery/joinDelivery";
 import { makeTempDir } from "./e2e/proc";
+import { opensslSelfSigned } from "./support";
 
 const FILES = [
   { path: "/etc/kubernetes/pki/ca.crt", mode: 0o644, owner: "root", content: "ca\n" },
@@ -36,11 +45,11 @@ function sshShim(dir: string): string {
 }
 
 /** The push's stdin, its worker list and the node program stored in `<dir>/cache` as the program stores them. */
-function pushInput(dir: string, targets: readonly JoinTarget[], key?: string): string {
+function pushInput(dir: string, targets: readonly JoinTarget[], key?: string, files = bundle, restart?: JoinKubeletRestart): string {
   const cache = joinCacheDir({ KUBE_PKI_CACHE: join(dir, "cache") });
   const workers = joinWorkerFile(targets);
   for (const f of [joinProgramFile(), workers]) storeJoinFile(cache, f);
-  return joinPushInput(workers, bundle, key);
+  return joinPushInput(workers, files, key, restart);
 }
 
 function run(dir: string, mode: "local" | "ssh", input: string, env: Record<string, string> = {}) {
@@ -169,5 +178,52 @@ describe("join files: the join cache", () => {
       () => joinCacheDir({ KUBE_PKI_CACHE: "cache" }),
       /KUBE_PKI_CACHE or HOME to be an absolute path \(KUBE_PKI_CACHE="cache"\)/,
     );
+  });
+});
+
+describe("join files over SSH: the kubelet restarts when its CAs changed (its API client keeps the CA it started with)", () => {
+  const [oldCa, newCa] = [opensslSelfSigned("old-ca").cert, opensslSelfSigned("new-ca").cert];
+  const caBundle = (...pems: string[]) =>
+    bundlePayload([{ path: "/etc/kubernetes/pki/ca.crt", mode: 0o644, owner, content: pems.join("") }]);
+  /** A push of ca.crt with `pems` to one worker, whose restart command logs to <dir>/restarts or fails (FAIL_RESTART). */
+  const push = (dir: string, env: Record<string, string>, ...pems: string[]) =>
+    run(
+      dir,
+      "ssh",
+      pushInput(dir, sshTargets(dir, ["10.1.0.1"]), undefined, caBundle(...pems), {
+        command: `[ ! -e ${dir}/fail ] && echo restarted >> ${dir}/restarts`,
+        timeoutSeconds: 5,
+        healthz: false,
+      }),
+      {
+        PATH: `${existsSync(join(dir, "bin")) ? join(dir, "bin") : sshShim(dir)}:${process.env.PATH}`,
+        SHIM_LOG: join(dir, "log"),
+        FAIL_HOSTS: "",
+        ...env,
+      },
+    );
+  const restarts = (dir: string) =>
+    existsSync(join(dir, "restarts")) ? readFileSync(join(dir, "restarts"), "utf8").split("\n").length - 1 : 0;
+
+  it("restarts it after add (a CA more), not after switch (the same CAs reordered), again after drop (a CA less), never on the first install", () => {
+    const dir = makeTempDir("join-restart");
+    const counts = [[oldCa], [oldCa, newCa], [newCa, oldCa], [newCa]].map((pems) => {
+      const r = push(dir, {}, ...pems);
+      assert.equal(r.code, 0, r.stderr);
+      return restarts(dir);
+    });
+    assert.deepEqual(counts, [0, 1, 1, 2]);
+  });
+
+  it("a failed restart fails the push and is retried by the next one, with the files already in place", () => {
+    const dir = makeTempDir("join-restart-retry");
+    assert.equal(push(dir, {}, oldCa).code, 0);
+    writeFileSync(join(dir, "fail"), "");
+    const failed = push(dir, {}, oldCa, newCa);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /kube-pki: w-1: join files not installed \(exit 1\):.*restarting kubelet failed/);
+    rmSync(join(dir, "fail"));
+    assert.equal(push(dir, {}, oldCa, newCa).code, 0);
+    assert.equal(restarts(dir), 1);
   });
 });

@@ -62,9 +62,10 @@ export function storeJoinFile(dir: string, file: JoinFile): void {
  * node program, are files of the join cache that this program writes before the engine runs any command (a
  * preview writes none), so the state does not grow with the workers. An unchanged fleet is unchanged inputs: a
  * preview compares 64 resources at most, whatever the number of workers; a new worker changes its shard only; a token
- * rollover or a CA rotation changes every shard. The files need no restart: the kubelet reads bootstrap-kubelet.conf
- * only when it has no valid client certificate (first join, or one that expired), reads ca.crt as its client CA
- * dynamically, and kube-proxy.conf's previous certificate stays valid beyond its renewal window.
+ * rollover or a CA rotation changes every shard. The kubelet reads bootstrap-kubelet.conf only when it has no valid
+ * client certificate (first join, or one that expired) and ca.crt as its client CA dynamically, but its API client
+ * keeps the CA it started with: over SSH a worker whose ca.crt gained or lost a CA has its kubelet restarted
+ * (JOIN_NODE). kube-proxy.conf's previous certificate stays valid beyond its renewal window.
  */
 export class JoinDelivery extends pulumi.ComponentResource {
   /** Resolves once every shard's push succeeded. */
@@ -77,6 +78,13 @@ export class JoinDelivery extends pulumi.ComponentResource {
     if (mode !== "local" && mode !== "ssh") throw new pulumi.ResourceError(`join files need local or ssh delivery, not ${mode}`, this);
     if (mode === "local" && !args.localDirectory) throw new pulumi.ResourceError("localDirectory is required for local delivery", this);
     const command = joinPushCommand(mode);
+    // Over SSH, a worker's kubelet restarts when its CAs changed (add, drop): it keeps the API server's CA it started
+    // with. Local delivery (labs) restarts nothing, as everywhere.
+    const restart = cluster.delivery.restart.kubelet;
+    const kubeletRestart =
+      mode === "ssh" && restart
+        ? { command: restart, timeoutSeconds: cluster.delivery.healthCheckTimeoutSeconds, healthz: cluster.delivery.healthCheck }
+        : undefined;
     let cache: string;
     try {
       cache = joinCacheDir();
@@ -97,7 +105,7 @@ export class JoinDelivery extends pulumi.ComponentResource {
       const workers = store(joinWorkerFile(targets));
       const stdin = pulumi
         .all([args.bundle, args.sshPrivateKey ?? pulumi.output(undefined)])
-        .apply(([bundle, key]) => joinPushInput(workers, bundle, key));
+        .apply(([bundle, key]) => joinPushInput(workers, bundle, key, kubeletRestart));
       return new local.Command(
         shard.resourceName,
         { create: command, update: command, stdin: pulumi.secret(stdin), logging: "none", addPreviousOutputInEnv: false },

@@ -94,10 +94,10 @@ export function joinCommand(server: string, token: string, caBundle: string): st
  * token, context `<user>@<cluster>`), with one difference: the CA is the path /etc/kubernetes/pki/ca.crt, not
  * embedded data. The kubelet copies the bootstrap file's cluster entry into the kubelet.conf it writes after
  * bootstrapping; a path there keeps following ca.crt, which kube-pki keeps as the rotation-aware bundle (old + new
- * during a CA rotation), and client-go v1.36 re-reads a CA *file* while running (feature ClientsAllowCARotation,
- * beta, on by default; transport/ca_rotation.go), never embedded data: embedded data would freeze the CA of the day
- * the node joined and break the kubelet's trust in the API server at the rotation's switch. The file ca.crt is part
- * of the join material.
+ * during a CA rotation): embedded data would freeze the CA of the day the node joined and break the kubelet's trust in
+ * the API server at the rotation's switch, restart or not. The kubelet reads that CA when it starts (its API client
+ * does not reload it: kubeletRestartNeeded), so the shard push restarts it when the bundle's CAs change. The file
+ * ca.crt is part of the join material.
  */
 export function bootstrapKubeconfig(clusterName: string, server: string, token: string): string {
   const context = `${BOOTSTRAP_TOKEN.user}@${clusterName}`;
@@ -113,6 +113,25 @@ export function bootstrapKubeconfig(clusterName: string, server: string, token: 
     },
     { lineWidth: 0 },
   );
+}
+
+/**
+ * Whether a worker's kubelet must restart after its ca.crt changed from `before` to `after` (undefined: the first
+ * install, before any kubelet ran with it): when the bundle gained or lost a CA (a rotation's add and drop), not when
+ * only its order changed (switch). The kubelet re-reads ca.crt as its client CA (a file watch), but its API client
+ * keeps the CA it started with: with rotateCertificates, the kubelet builds that client's TLS configuration once
+ * (k8s.io/kubernetes v1.36 pkg/kubelet/certificate/transport.go, addCertRotation) and client-go's CA-file reload
+ * never reaches it. A kubelet not restarted after add cannot verify the API server once switch re-issues its
+ * certificate under the new CA (test/cluster/kubelets.test.ts); one not restarted after drop keeps trusting the old CA.
+ */
+export function kubeletRestartNeeded(before: string | undefined, after: string): boolean {
+  if (before === undefined) return false;
+  const cas = (bundle: string) =>
+    pemBlocks(bundle)
+      .map((pem) => new X509Certificate(pem).fingerprint256)
+      .sort()
+      .join(" ");
+  return cas(before) !== cas(after);
 }
 
 /**

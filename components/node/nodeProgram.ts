@@ -205,16 +205,27 @@ export function restartInput(
 // ---- worker join files, one push per shard of workers (workers: bootstrap) ------------------------------------------
 
 /**
- * What runs on a worker for a shard push: the node program arrives as the first stdin line (gzip+base64), is checked
- * against its digest and run as `install` on the rest of stdin (the join bundle). Nothing is installed under
+ * What runs on a worker for a shard push (`kube-pki-join <root> <program digest> <worker> [<timeout> <restart command,
+ * base64> <healthz yes|no>]`): the node program arrives as the first stdin line (gzip+base64), is checked against its
+ * digest and run as `install` on the rest of stdin (the join bundle). Nothing is installed under
  * /var/lib/kube-pki/bin: a shard push carries the program itself, so no per-worker tools resource is needed.
+ * With a restart command, the kubelet is restarted (the node program's health-gated restart, its /healthz on
+ * 127.0.0.1:10248 as kubeadm configures it) when the install changed the set of CAs in ca.crt (a rotation's add or
+ * drop; not switch, which only reorders them; not a first install): its API client keeps the CA it started with
+ * (kubeletRestartNeeded). A marker file holds the restart until it succeeded, so the next push retries a failed one.
  */
 const JOIN_NODE = assertNoQuote(
   "the join node command",
   [
     'set -eu; IFS= read -r z; p=$(printf "%s\\n" "$z" | base64 -d | gzip -dc) || { echo "kube-pki: the node program (stdin) is not gzip+base64" >&2; exit 1; }',
     's=$(printf "%s" "$p" | sha256sum); [ "${s%% *}" = "$2" ] || { echo "kube-pki: the node program arrived damaged" >&2; exit 1; }',
-    'exec sh -c "$p" kube-pki-install install "$1"',
+    "c=${1%/}/etc/kubernetes/pki/ca.crt; m=${1%/}/var/lib/kube-pki/kubelet-restart-pending",
+    'cas() { if [ -f "$c" ]; then awk "/^-----BEGIN/ { b = \\"\\"; next } /^-----END/ { print b; next } { b = b \\$0 }" "$c" | sort | sha256sum; fi; }',
+    'b=$(cas); sh -c "$p" kube-pki-install install "$1"; a=$(cas)',
+    'if [ -z "${5:-}" ]; then exit 0; fi',
+    'if [ -L "$m" ]; then echo "kube-pki: refusing $m: it is a symlink" >&2; exit 1; fi',
+    'if [ -n "$b" ] && [ "$b" != "$a" ]; then : > "$m"; fi',
+    'if [ -f "$m" ]; then h=""; if [ "$6" = yes ]; then h="healthz 127.0.0.1 10248 $3"; fi; printf "# ca-set %s\\n%s\\n" "${a%% *}" "$h" | sh -c "$p" kube-pki-restart restart "$1" kubelet "$4" update "$(printf "%s" "$5" | base64 -d)"; rm -f "$m"; fi',
   ].join("; "),
 );
 
@@ -244,10 +255,10 @@ const JOIN_PUSH = assertNoQuote(
     'load "$digest" program "the node program"; load "$(printf "%s\\n" "$in" | sed -n "s/^workers //p")" workers "the worker list"',
     'p=$(cat "$t/program"); z=$(gzip -c < "$t/program" | base64 | tr -d "\\n")',
     'payload=$(printf "%s\\n" "$in" | sed "1,/^payload\\$/d")',
-    'k=$(printf "%s\\n" "$in" | sed -n "s/^key //p"); in=""',
+    'k=$(printf "%s\\n" "$in" | sed -n "s/^key //p"); rs=$(printf "%s\\n" "$in" | sed -n "s/^restart //p"); in=""',
     'if [ -n "$k" ]; then eval "$(ssh-agent -s -t 900)" > /dev/null; agent=$SSH_AGENT_PID; printf "%s" "$k" | base64 -d | ssh-add - 2> /dev/null || { echo "kube-pki: the deploy key was refused by ssh-add" >&2; exit 1; }; fi; k=""',
     'while read -r _ n r h pt u kt kb; do if [ "$mode" = ssh ]; then if [ "$pt" = 22 ]; then hp=$h; else hp="[$h]:$pt"; fi; echo "$hp $kt $kb" >> "$t/known_hosts"; fi; done < "$t/workers"',
-    'one() { if [ "$mode" = local ]; then printf "%s\\n" "$payload" | sh -c "$p" kube-pki-install install "$2" > "$t/$1.out" 2>&1; else printf "%s\\n%s\\n" "$z" "$payload" | ssh -o BatchMode=yes -o ConnectTimeout=20 -o "HostKeyAlgorithms=$6" -o "UserKnownHostsFile=$t/known_hosts" -o StrictHostKeyChecking=yes -p "$4" "$5@$3" -- "sh -c $q$remote$q kube-pki-join $2 $digest" > "$t/$1.out" 2>&1; fi; echo $? > "$t/$1.rc"; }',
+    'one() { if [ "$mode" = local ]; then printf "%s\\n" "$payload" | sh -c "$p" kube-pki-install install "$2" > "$t/$1.out" 2>&1; else printf "%s\\n%s\\n" "$z" "$payload" | ssh -o BatchMode=yes -o ConnectTimeout=20 -o "HostKeyAlgorithms=$6" -o "UserKnownHostsFile=$t/known_hosts" -o StrictHostKeyChecking=yes -p "$4" "$5@$3" -- "sh -c $q$remote$q kube-pki-join $2 $digest $1 $rs" > "$t/$1.out" 2>&1; fi; echo $? > "$t/$1.rc"; }',
     'i=0; while read -r _ n r h pt u kt kb; do one "$n" "$r" "$h" "$pt" "$u" "$kt" < /dev/null & i=$((i + 1)); if [ "$i" -ge "$par" ]; then wait; i=0; fi; done < "$t/workers"; wait',
     'failed=""; total=0; while read -r _ n _; do total=$((total + 1)); rc=$(cat "$t/$n.rc" 2> /dev/null || echo none); if [ "$rc" != 0 ]; then failed="$failed $n"; echo "kube-pki: $n: join files not installed (exit $rc): $(tail -n 3 "$t/$n.out" 2> /dev/null | tr "\\n" " ")" >&2; fi; done < "$t/workers"',
     'if [ -n "$failed" ]; then echo "kube-pki: join files failed on$failed (the next pulumi up retries this shard)" >&2; exit 1; fi',
@@ -297,11 +308,27 @@ export function joinWorkerFile(targets: readonly JoinTarget[]): JoinFile {
   return { digest: sha256(text), text };
 }
 
-/** The stdin of a shard push: its worker list's digest, the deploy key if any (base64), then the bundle. */
-export function joinPushInput(workers: JoinFile, bundle: string, deployKey?: string): string {
+/** How a shard push restarts a worker's kubelet after its CAs changed (SSH delivery; see JOIN_NODE). */
+export interface JoinKubeletRestart {
+  readonly command: string;
+  readonly timeoutSeconds: number;
+  /** Wait for the kubelet's /healthz (delivery.healthCheck). */
+  readonly healthz: boolean;
+}
+
+/**
+ * The stdin of a shard push: its worker list's digest, the deploy key if any (base64), the kubelet's restart if any
+ * (timeout, command in base64, healthz), then the bundle.
+ */
+export function joinPushInput(workers: JoinFile, bundle: string, deployKey?: string, restart?: JoinKubeletRestart): string {
   const lines = [
     `workers ${workers.digest}`,
     ...(deployKey ? [`key ${Buffer.from(deployKey, "utf8").toString("base64")}`] : []),
+    ...(restart
+      ? [
+          `restart ${restart.timeoutSeconds} ${Buffer.from(restart.command.trim(), "utf8").toString("base64")} ${restart.healthz ? "yes" : "no"}`,
+        ]
+      : []),
     "payload",
   ];
   return `${lines.join("\n")}\n${bundle}`;

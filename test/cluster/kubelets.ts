@@ -11,7 +11,7 @@
 // - fs.inotify.max_user_instances (128 by default; each kubelet takes several): raised while held, restored after.
 // `nsenter --net`, not `ip netns exec`: the latter remounts /sys and loses the host's cgroup mounts cadvisor reads.
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { Daemon, makeTempDir, run, RunResult, startDaemon, stopDaemon } from "../e2e/proc";
@@ -94,7 +94,13 @@ export interface KubeletOptions {
 export class RealKubelet {
   readonly root = makeTempDir("kubelet");
   private daemons: Daemon[] = [];
-  constructor(readonly opts: KubeletOptions) {}
+  /** ca.crt as the node has it now (a rotation's push replaces it: `setCa`). */
+  private ca: string;
+  private bootstrap: string;
+  constructor(readonly opts: KubeletOptions) {
+    this.ca = opts.caPem;
+    this.bootstrap = opts.bootstrapKubeconfig;
+  }
 
   readonly path = (f: string) => join(this.root, f);
   /** The kubeconfig the kubelet writes after its bootstrap (client certificate in its cert dir). */
@@ -108,12 +114,21 @@ export class RealKubelet {
     return this.daemons.map((d) => d.log()).join("\n");
   }
 
+  /**
+   * The node's /etc/kubernetes/... paths in a file kube-pki renders (bootstrap-kubelet.conf names ca.crt by path),
+   * mapped into this kubelet's directory, as the lab maps the control plane's.
+   */
+  onNode(text: string): string {
+    return text.replaceAll("/etc/kubernetes/", `${this.path("etc/kubernetes")}/`);
+  }
+
   /** Starts the runtime and the kubelet; `bootstrap` replaces the bootstrap kubeconfig (a new token's). */
-  start(bootstrap = this.opts.bootstrapKubeconfig): void {
+  start(bootstrap = this.bootstrap): void {
     const { name, address, netns } = this.opts;
+    this.bootstrap = bootstrap;
     for (const d of ["etc/kubernetes/pki", "var/lib/kubelet/pki", "run"]) mkdirSync(this.path(d), { recursive: true });
     writeFileSync(this.path("etc/kubernetes/bootstrap-kubelet.conf"), bootstrap, { mode: 0o600 });
-    writeFileSync(this.path("etc/kubernetes/pki/ca.crt"), this.opts.caPem);
+    this.setCa(this.ca);
     const socket = this.path("run/fakecri.sock");
     writeFileSync(
       this.path("config.yaml"),
@@ -169,9 +184,23 @@ export class RealKubelet {
     return existsSync(f) ? readFileSync(f, "utf8") : undefined;
   }
 
+  /** Replaces ca.crt as kube-pki's node program does: a new file renamed over the old one (no restart). */
+  setCa(pem: string): void {
+    this.ca = pem;
+    const f = this.path("etc/kubernetes/pki/ca.crt");
+    writeFileSync(`${f}.new`, pem, { mode: 0o644 });
+    renameSync(`${f}.new`, f);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.daemons.reverse().map((d) => stopDaemon(d, 5_000)));
     this.daemons = [];
+  }
+
+  /** `systemctl restart kubelet`: the same files, the same cert dir; a new process. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.start();
   }
 }
 
@@ -295,8 +324,10 @@ export class KubeadmControlPlane {
    */
   async startApprover(): Promise<void> {
     const conf = this.conf(`${APPROVER_NAME}.conf`);
-    const user = ["--rootfs", this.node.root, "kubeconfig", "user", "--client-name", APPROVER_USER, "--config", "/kubeadm.yaml"];
-    writeFileSync(conf, must(await run("kubeadm", user, { timeoutMs: 60_000 })), { mode: 0o600 });
+    if (!existsSync(conf)) {
+      const user = ["--rootfs", this.node.root, "kubeconfig", "user", "--client-name", APPROVER_USER, "--config", "/kubeadm.yaml"];
+      writeFileSync(conf, must(await run("kubeadm", user, { timeoutMs: 60_000 })), { mode: 0o600 });
+    }
     const rbac = JSON.stringify({ apiVersion: "v1", kind: "List", items: approverRbacObjects() });
     must(await this.kubectl(["apply", "-f", "-"], "admin.conf", rbac));
     const [cmd, ...prefix] = this.network.exec(this.node.name);
@@ -311,9 +342,46 @@ export class KubeadmControlPlane {
   approverLog(): string {
     return this.approver?.log() ?? "(approver not running)";
   }
+  get approverRunning(): boolean {
+    return this.approver !== undefined;
+  }
+  async stopApprover(): Promise<void> {
+    if (this.approver) await stopDaemon(this.approver, 10_000);
+    this.approver = undefined;
+  }
+
+  /**
+   * Restarts a supervised component as the lab's restart commands do (its process stopped, the supervisor starts it
+   * again with the files now on the node); kube-apiserver must be ready again.
+   */
+  async restartComponent(component: "kube-apiserver" | "kube-controller-manager"): Promise<void> {
+    const pidFile = join(this.node.root, "run", `${component}.pid`);
+    const pid = readFileSync(pidFile, "utf8").trim();
+    const alive = () => {
+      try {
+        process.kill(Number(pid), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // As `crictl stop` does: SIGTERM, and SIGKILL after a grace period (a loaded machine's shutdown can hang).
+    process.kill(Number(pid), "SIGTERM");
+    const deadline = Date.now() + 20_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (alive()) process.kill(Number(pid), "SIGKILL");
+    await waitFor(
+      () => (existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== pid ? true : undefined),
+      60_000,
+      () => `${component} started again:\n${this.cp.log(this.node, component)}`,
+    );
+    if (component === "kube-apiserver" && !(await this.cp.waitReady(this.node, 120_000))) {
+      throw new Error(`kube-apiserver:\n${this.cp.log(this.node, component)}`);
+    }
+  }
 
   async stop(): Promise<void> {
-    if (this.approver) await stopDaemon(this.approver, 10_000);
+    await this.stopApprover();
     await this.cp.stop();
     this.network.destroy();
   }
