@@ -22,6 +22,10 @@ describe("engine: the component package from a Pulumi YAML program (real CLI, YA
     // real pulumi-resource-command needs nothing there); the program is the example, with its package path absolute.
     ws = await Workspace.create("yaml", {});
     writeFileSync(join(ws.dir, "Pulumi.yaml"), EXAMPLE.replaceAll("../../component", join(REPO, "component")));
+    // The SDK's plugin launcher registers ts-node with the program directory's tsconfig.json and `typeCheck: true`,
+    // which ts-node refuses beside swc; a YAML program's directory has no tsconfig.json, this copy's is for the stand-in.
+    const tsconfig = JSON.parse(readFileSync(join(ws.dir, "tsconfig.json"), "utf8"));
+    writeFileSync(join(ws.dir, "tsconfig.json"), JSON.stringify({ ...tsconfig, "ts-node": { swc: false } }));
     await ws.init("dev");
     const r = await ws.up("dev");
     assert.equal(r.code, 0, describeRun(r));
