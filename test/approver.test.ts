@@ -17,7 +17,8 @@ describe("kube-pki-csr-approver (Go)", function () {
     const r = await run(GO, ["test", "-count=1", "-v", "./..."], {
       cwd: APPROVER,
       timeoutMs: 880_000,
-      env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly" },
+      // As `npm run toolchain` compiled them (scripts/toolchain.sh, build_approver): the same flags, the same cache keys.
+      env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly", CGO_ENABLED: "0" },
     });
     assert.equal(r.code, 0, `go test failed:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`);
     for (const t of [
