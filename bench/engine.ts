@@ -167,10 +167,12 @@ function runCli(ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): Run
 const UP = ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"];
 const PREVIEW = ["preview", "--stack", "b", "--non-interactive"];
 const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.interrupted ? " (INTERRUPTED at --until)" : s.code === 0 ? "" : " (FAILED)"}`;
-const cliOf = (ws: Workspace) => async (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const r = runCli(ws, args, env);
-  return measure(() => r.promise, r.pid, r);
-};
+const cliOf =
+  (ws: Workspace) =>
+  async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = runCli(ws, args, env);
+    return measure(() => r.promise, r.pid, r);
+  };
 
 const cluster = (workers: number, sans: string[] = ["k8s.bench.example.com"]) => [
   {
@@ -253,7 +255,9 @@ async function deployed(label: string, workers: number) {
   const ws = await Workspace.create(`${label}-${workers}`, { b: cluster(workers) });
   await ws.init("b");
   const cli = cliOf(ws);
-  console.log(`3 + ${workers}: up from empty (skip checkpoints) ${fmt(await cli(UP, { PULUMI_SKIP_CHECKPOINTS: "true" }))}, load ${load()}`);
+  console.log(
+    `3 + ${workers}: up from empty (skip checkpoints) ${fmt(await cli(UP, { PULUMI_SKIP_CHECKPOINTS: "true" }))}, load ${load()}`,
+  );
   const resources = (await ws.exportState("b")).deployment.resources;
   console.log(`resources ${resources.length}, state ${(stateSize(ws) / 1048576).toFixed(1)} MiB`);
   const certs: string[] = resources
@@ -281,7 +285,9 @@ async function switches(workers: number): Promise<void> {
     [`spread: worst day, ${worst.length} nodes (${worst.join(" ")}) + cluster-scoped`, [...ofNodes(worst), ...clusterScoped]],
     ["no spread: every leaf", certs],
   ] as const)
-    console.log(`| renewal up, checkpoints (default) | ${label} | ${urns.length} certificates | ${fmt(await cli(replacing(urns), CHECKPOINTS))} |`);
+    console.log(
+      `| renewal up, checkpoints (default) | ${label} | ${urns.length} certificates | ${fmt(await cli(replacing(urns), CHECKPOINTS))} |`,
+    );
   for (const [label, env] of [
     ["checkpoints (default)", CHECKPOINTS],
     ["checkpoints, PULUMI_PARALLEL_DIFF=true", { ...CHECKPOINTS, PULUMI_PARALLEL_DIFF: "true" }],
@@ -313,7 +319,11 @@ async function renewalDay(workers: number): Promise<void> {
       "busiest day",
       async () => {
         const urns = ofNodes(worst);
-        row(`renewal up, checkpoints: busiest day, ${worst.length} nodes' own leaves (${worst.join(" ")})`, urns.length, await cli(replacing(urns), CHECKPOINTS));
+        row(
+          `renewal up, checkpoints: busiest day, ${worst.length} nodes' own leaves (${worst.join(" ")})`,
+          urns.length,
+          await cli(replacing(urns), CHECKPOINTS),
+        );
       },
     ],
     ["unchanged up", async () => row("unchanged up, checkpoints", "–", await cli(UP, CHECKPOINTS))],
@@ -338,7 +348,13 @@ async function renewalDay(workers: number): Promise<void> {
   console.log(`busiest day under the spread: ${worst.length} nodes; load at start ${load()}`);
   console.log(`| run (3 + ${workers}) | certificates | steps | time | load after | CLI peak RSS | |\n|---|---:|---|---:|---|---:|---|`);
   for (const [i, [, run]] of runs.entries()) {
-    if (Date.now() >= deadline) return console.log(`--until reached, not run: ${runs.slice(i).map(([name]) => name).join(", ")}`);
+    if (Date.now() >= deadline)
+      return console.log(
+        `--until reached, not run: ${runs
+          .slice(i)
+          .map(([name]) => name)
+          .join(", ")}`,
+      );
     await run();
   }
 }
