@@ -6,16 +6,23 @@
 //   npx ts-node -T bench/engine.ts [--workers 2,100,1000] [--skip-checkpoints] [--no-bare]
 //   npx ts-node -T bench/engine.ts --switches 100
 //   npx ts-node -T bench/engine.ts --versus <commit> 100
+//   npx ts-node -T bench/engine.ts --renewal-day 1000 [--until 00:58]
 // --versus C N: 3 + N deployed by commit C and by this code side by side (resources, state, SAN-change previews
 // alternating), then this code's up of C's stack (the upgrade).
 // --switches N: for 3 + N only, the engine's switches (PULUMI_PARALLEL_DIFF, PULUMI_SKIP_CHECKPOINTS) on a SAN-change
 // preview and an unchanged up, then the daily renewal run with the default file backend: an up that re-issues the
 // leaves of the worst day's nodes under the renewal spread (`--replace` of their certificates) against one that
 // re-issues every leaf (all issued on one day, no spread).
+// --renewal-day N: what --switches can afford at 3 + 1,000: a first up without checkpoints, then with checkpoints (the
+// default file backend) the busiest day's renewal under the spread (those nodes' own leaves), an unchanged up, a
+// SAN-change preview, and last the cluster-scoped leaves' renewal (kube-proxy.conf goes to every node: a push update
+// per node). Each run prints its figure when it ends and, every 2 minutes, the steps done so far; at --until (HH:MM
+// UTC) the running CLI gets SIGINT (it finishes the steps under way and stops) and nothing more starts.
 // --skip-checkpoints runs both ups with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end);
 // --no-bare leaves out the bare program.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { toolchain, Workspace } from "../test/engine/workspace";
@@ -26,10 +33,20 @@ interface Sample {
   seconds: number;
   peaks: Record<string, number>;
   code: number | null;
+  /** Steps the CLI reported done by operation (created, updated, replaced, deleted original…), from its output. */
+  steps: Record<string, number>;
+  interrupted: boolean;
+}
+
+interface Run {
+  promise: Promise<{ code: number | null }>;
+  pid: () => number | undefined;
+  steps: () => Record<string, number>;
+  interrupted: () => boolean;
 }
 
 /** Peak RSS (MiB) per program name among the CLI and its descendants, polled every 200 ms while `run` runs. */
-async function measure(run: () => Promise<{ code: number | null }>, rootPid: () => number | undefined): Promise<Sample> {
+async function measure(run: () => Promise<{ code: number | null }>, rootPid: () => number | undefined, cli?: Run): Promise<Sample> {
   const peaks: Record<string, number> = {};
   const start = Date.now();
   const poll = setInterval(() => {
@@ -61,9 +78,15 @@ async function measure(run: () => Promise<{ code: number | null }>, rootPid: () 
       }
     }
   }, 200);
+  // A long run says how far it is, so a run cut short (or still going at a deadline) leaves a figure.
+  const progress = setInterval(
+    () => console.log(`  … ${((Date.now() - start) / 1000).toFixed(0)} s: ${stepsDone(cli?.steps() ?? {})}, load ${load()}`),
+    120_000,
+  );
   const r = await run();
   clearInterval(poll);
-  return { seconds: (Date.now() - start) / 1000, peaks, code: r.code };
+  clearInterval(progress);
+  return { seconds: (Date.now() - start) / 1000, peaks, code: r.code, steps: cli?.steps() ?? {}, interrupted: cli?.interrupted() ?? false };
 }
 
 function nameOf(cmd: string[]): string {
@@ -74,26 +97,61 @@ function nameOf(cmd: string[]): string {
   return base(cmd[0] ?? "?");
 }
 
-/** Runs the CLI like Workspace does, remembering the process group's id for the poller. */
-function runCli(
-  ws: Workspace,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): { promise: Promise<{ code: number | null }>; pid: () => number | undefined } {
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ");
+
+/** A step's "done" line in the CLI's non-interactive output (a replacement shows as "replaced", its delete later). */
+const STEP_DONE = / (created|updated|deleted|replaced|created replacement|deleted original) \(/;
+const stepsDone = (ops: Record<string, number>) =>
+  `${Object.values(ops).reduce((a, b) => a + b, 0)} steps done (${Object.entries(ops)
+    .map(([op, n]) => `${n} ${op}`)
+    .join(", ")})`;
+
+/** When the bench must stop (--until HH:MM, UTC): the running CLI is interrupted then, and nothing more starts. */
+const deadline = (() => {
+  const i = process.argv.indexOf("--until");
+  if (i < 0) return Infinity;
+  const [h, m] = process.argv[i + 1]!.split(":").map(Number);
+  const d = new Date();
+  d.setUTCHours(h!, m!, 0, 0);
+  return d.getTime();
+})();
+
+/** Runs the CLI like Workspace does, remembering the process group's id for the poller and counting steps done. */
+function runCli(ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   let pid: number | undefined;
+  const steps: Record<string, number> = {};
+  let interrupted = false;
   const promise = new Promise<{ code: number | null }>((resolve) => {
     const child = spawn(join(process.env.KUBE_PKI_TOOLCHAIN_BIN!, "pulumi"), args, {
       cwd: ws.dir,
       env: { ...ws.env, ...env },
       detached: true,
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
     pid = child.pid;
+    // SIGINT to the CLI alone: it cancels, waits for the steps under way and writes the state, as on ^C.
+    const stop = setTimeout(
+      () => {
+        interrupted = true;
+        child.kill("SIGINT");
+      },
+      Math.min(Math.max(0, deadline - Date.now()), 2 ** 31 - 1),
+    );
+    let partial = "";
+    child.stdout.on("data", (d) => {
+      const lines = (partial + d).split("\n");
+      partial = lines.pop()!;
+      for (const op of lines.map((l) => STEP_DONE.exec(l)?.[1]).filter((x) => x !== undefined)) steps[op] = (steps[op] ?? 0) + 1;
+    });
     let err = "";
     child.stderr.on("data", (d) => {
       err += d;
     });
     child.on("close", (code) => {
+      clearTimeout(stop);
       try {
         process.kill(-child.pid!, "SIGKILL");
       } catch {
@@ -103,8 +161,18 @@ function runCli(
       resolve({ code });
     });
   });
-  return { promise, pid: () => pid };
+  return { promise, pid: () => pid, steps: () => steps, interrupted: () => interrupted };
 }
+
+const UP = ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"];
+const PREVIEW = ["preview", "--stack", "b", "--non-interactive"];
+const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.interrupted ? " (INTERRUPTED at --until)" : s.code === 0 ? "" : " (FAILED)"}`;
+const cliOf =
+  (ws: Workspace) =>
+  async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = runCli(ws, args, env);
+    return measure(() => r.promise, r.pid, r);
+  };
 
 const cluster = (workers: number, sans: string[] = ["k8s.bench.example.com"]) => [
   {
@@ -182,48 +250,113 @@ function worstDay(workers: number): string[] {
   return [...days.values()].sort((a, b) => b.length - a.length)[0]!;
 }
 
-async function switches(workers: number): Promise<void> {
-  const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.code === 0 ? "" : " (FAILED)"}`;
-  const ws = await Workspace.create(`switches-${workers}`, { b: cluster(workers) });
+/** 3 + N deployed by a first up without checkpoints (as the README advises), and its certificates' URNs by owner. */
+async function deployed(label: string, workers: number) {
+  const ws = await Workspace.create(`${label}-${workers}`, { b: cluster(workers) });
   await ws.init("b");
-  const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
-    const r = runCli(ws, args, env);
-    return measure(() => r.promise, r.pid);
-  };
-  const up = ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"];
-  const preview = ["preview", "--stack", "b", "--non-interactive"];
-  console.log(`3 + ${workers}: up from empty (skip checkpoints) ${fmt(await cli(up, { PULUMI_SKIP_CHECKPOINTS: "true" }))}`);
+  const cli = cliOf(ws);
+  console.log(
+    `3 + ${workers}: up from empty (skip checkpoints) ${fmt(await cli(UP, { PULUMI_SKIP_CHECKPOINTS: "true" }))}, load ${load()}`,
+  );
   const resources = (await ws.exportState("b")).deployment.resources;
   console.log(`resources ${resources.length}, state ${(stateSize(ws) / 1048576).toFixed(1)} MiB`);
-  // Workspace's environment skips checkpoints (for tests): every run here says which it wants.
-  const checkpoints = { PULUMI_SKIP_CHECKPOINTS: "false" };
-  const certs = resources.filter((r: any) => r.type === "tls:index/locallySignedCert:LocallySignedCert").map((r: any) => r.urn as string);
+  const certs: string[] = resources
+    .filter((r: any) => r.type === "tls:index/locallySignedCert:LocallySignedCert")
+    .map((r: any) => r.urn as string);
   const ofNode = (u: string, n: string) => u.endsWith(`-${n}-cert`) || u.endsWith(`-${n}-client-cert`);
+  const nodes = cluster(workers)[0]!.nodes.map((n) => n.name);
+  return {
+    ws,
+    cli,
+    certs,
+    ofNodes: (names: string[]) => certs.filter((u) => names.some((n) => ofNode(u, n))),
+    clusterScoped: certs.filter((u) => !nodes.some((n) => ofNode(u, n))),
+  };
+}
+
+const replacing = (urns: readonly string[]) => [...UP, ...urns.flatMap((u) => ["--replace", u])];
+// Workspace's environment skips checkpoints (for tests): every run here says which it wants.
+const CHECKPOINTS = { PULUMI_SKIP_CHECKPOINTS: "false" };
+
+async function switches(workers: number): Promise<void> {
+  const { ws, cli, certs, ofNodes, clusterScoped } = await deployed("switches", workers);
   const worst = worstDay(workers);
-  const clusterScoped = certs.filter((u: string) => !cluster(workers)[0]!.nodes.some((n) => ofNode(u, n.name)));
   for (const [label, urns] of [
-    [
-      `spread: worst day, ${worst.length} nodes (${worst.join(" ")}) + cluster-scoped`,
-      [...certs.filter((u: string) => worst.some((n) => ofNode(u, n))), ...clusterScoped],
-    ],
+    [`spread: worst day, ${worst.length} nodes (${worst.join(" ")}) + cluster-scoped`, [...ofNodes(worst), ...clusterScoped]],
     ["no spread: every leaf", certs],
   ] as const)
     console.log(
-      `| renewal up, checkpoints (default) | ${label} | ${urns.length} certificates | ${fmt(await cli([...up, ...urns.flatMap((u: string) => ["--replace", u])], checkpoints))} |`,
+      `| renewal up, checkpoints (default) | ${label} | ${urns.length} certificates | ${fmt(await cli(replacing(urns), CHECKPOINTS))} |`,
     );
   for (const [label, env] of [
-    ["checkpoints (default)", checkpoints],
-    ["checkpoints, PULUMI_PARALLEL_DIFF=true", { ...checkpoints, PULUMI_PARALLEL_DIFF: "true" }],
+    ["checkpoints (default)", CHECKPOINTS],
+    ["checkpoints, PULUMI_PARALLEL_DIFF=true", { ...CHECKPOINTS, PULUMI_PARALLEL_DIFF: "true" }],
     ["PULUMI_SKIP_CHECKPOINTS=true", { PULUMI_SKIP_CHECKPOINTS: "true" }],
   ] as const)
-    console.log(`| unchanged up | ${label} | ${fmt(await cli(up, env))} |`);
+    console.log(`| unchanged up | ${label} | ${fmt(await cli(UP, env))} |`);
   if (process.argv.includes("--no-preview")) return;
   ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
   for (const [label, env] of [
     ["default", {}],
     ["PULUMI_PARALLEL_DIFF=true", { PULUMI_PARALLEL_DIFF: "true" }],
   ] as const)
-    console.log(`| preview (SAN change) | ${label} | ${fmt(await cli(preview, env))} |`);
+    console.log(`| preview (SAN change) | ${label} | ${fmt(await cli(PREVIEW, env))} |`);
+}
+
+/**
+ * The daily renewal runs at sizes where --switches takes hours, with the default file backend; each run's figure is
+ * printed as it ends (time, steps, load average, the CLI's peak RSS), and nothing starts after --until.
+ */
+async function renewalDay(workers: number): Promise<void> {
+  const { ws, cli, ofNodes, clusterScoped } = await deployed("renewal", workers);
+  const worst = worstDay(workers);
+  const row = (label: string, certificates: number | string, s: Sample) =>
+    console.log(
+      `| ${label} | ${certificates} | ${stepsDone(s.steps)} | ${fmt(s)} | ${load()} | ${(s.peaks["pulumi"] ?? 0).toFixed(0)} MiB | state ${(stateSize(ws) / 1048576).toFixed(1)} MiB |`,
+    );
+  const runs: [string, () => Promise<void>][] = [
+    [
+      "busiest day",
+      async () => {
+        const urns = ofNodes(worst);
+        row(
+          `renewal up, checkpoints: busiest day, ${worst.length} nodes' own leaves (${worst.join(" ")})`,
+          urns.length,
+          await cli(replacing(urns), CHECKPOINTS),
+        );
+      },
+    ],
+    ["unchanged up", async () => row("unchanged up, checkpoints", "–", await cli(UP, CHECKPOINTS))],
+    [
+      "preview",
+      async () => {
+        ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
+        row("preview (SAN change)", "–", await cli(PREVIEW));
+        ws.writeStack("b", cluster(workers));
+      },
+    ],
+    [
+      "cluster-scoped",
+      async () =>
+        row(
+          `renewal up, checkpoints: the cluster-scoped leaves (${clusterScoped.map((u) => u.split("::").pop()).join(" ")})`,
+          clusterScoped.length,
+          await cli(replacing(clusterScoped), CHECKPOINTS),
+        ),
+    ],
+  ];
+  console.log(`busiest day under the spread: ${worst.length} nodes; load at start ${load()}`);
+  console.log(`| run (3 + ${workers}) | certificates | steps | time | load after | CLI peak RSS | |\n|---|---:|---|---:|---|---:|---|`);
+  for (const [i, [, run]] of runs.entries()) {
+    if (Date.now() >= deadline)
+      return console.log(
+        `--until reached, not run: ${runs
+          .slice(i)
+          .map(([name]) => name)
+          .join(", ")}`,
+      );
+    await run();
+  }
 }
 
 /**
@@ -232,14 +365,8 @@ async function switches(workers: number): Promise<void> {
  * stack `commit` deployed (the upgrade, without checkpoints) and a count of what it did.
  */
 async function versus(commit: string, workers: number): Promise<void> {
-  const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.code === 0 ? "" : " (FAILED)"}`;
   const skip = { PULUMI_SKIP_CHECKPOINTS: "true" };
-  const up = ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"];
-  const preview = ["preview", "--stack", "b", "--non-interactive"];
-  const cli = async (ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}) => {
-    const r = runCli(ws, args, env);
-    return measure(() => r.promise, r.pid);
-  };
+  const cli = (ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}) => cliOf(ws)(args, env);
   const sides: [string, Workspace][] = [];
   for (const [label, opts] of [
     [commit, { commit }],
@@ -247,18 +374,18 @@ async function versus(commit: string, workers: number): Promise<void> {
   ] as const) {
     const ws = await Workspace.create(`versus-${workers}`, { b: cluster(workers) }, opts);
     await ws.init("b");
-    console.log(`${label}: up from empty (skip checkpoints) ${fmt(await cli(ws, up, skip))}`);
+    console.log(`${label}: up from empty (skip checkpoints) ${fmt(await cli(ws, UP, skip))}`);
     const state = await ws.exportState("b");
     console.log(`${label}: resources ${state.deployment.resources.length}, state ${(stateSize(ws) / 1048576).toFixed(2)} MiB`);
     ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
     sides.push([label, ws]);
   }
   for (let round = 1; round <= 2; round++)
-    for (const [label, ws] of sides) console.log(`| preview (SAN change), round ${round} | ${label} | ${fmt(await cli(ws, preview))} |`);
+    for (const [label, ws] of sides) console.log(`| preview (SAN change), round ${round} | ${label} | ${fmt(await cli(ws, PREVIEW))} |`);
   const [, old] = sides[0]!;
   old.writeStack("b", cluster(workers));
   old.useCurrentProject();
-  console.log(`upgrade: this code's up of the stack ${commit} deployed (skip checkpoints) ${fmt(await cli(old, up, skip))}`);
+  console.log(`upgrade: this code's up of the stack ${commit} deployed (skip checkpoints) ${fmt(await cli(old, UP, skip))}`);
   const after = await old.exportState("b");
   console.log(`upgrade: resources ${after.deployment.resources.length}, state ${(stateSize(old) / 1048576).toFixed(2)} MiB`);
 }
@@ -267,6 +394,8 @@ async function main(): Promise<void> {
   process.env.KUBE_PKI_TOOLCHAIN_BIN = toolchain();
   const s = process.argv.indexOf("--switches");
   if (s >= 0) return switches(Number(process.argv[s + 1]));
+  const d = process.argv.indexOf("--renewal-day");
+  if (d >= 0) return renewalDay(Number(process.argv[d + 1]));
   const v = process.argv.indexOf("--versus");
   if (v >= 0) return versus(process.argv[v + 1]!, Number(process.argv[v + 2]));
   const skipCheckpoints = process.argv.includes("--skip-checkpoints");
@@ -276,7 +405,6 @@ async function main(): Promise<void> {
   const i = process.argv.indexOf("--workers");
   const sizes = (i >= 0 ? process.argv[i + 1]! : "2,100,1000").split(",").map(Number);
   const rows: string[] = [];
-  const fmt = (s: Sample) => `${s.seconds.toFixed(1)} s${s.code === 0 ? "" : " (FAILED)"}`;
   const MAIN = /^(pulumi|pulumi-language-nodejs|program \(node\)|pulumi-resource-.*|dynamic provider)$/;
   const mem = (s: Sample) =>
     Object.entries(s.peaks)
@@ -287,8 +415,8 @@ async function main(): Promise<void> {
   for (const workers of sizes) {
     const ws = await Workspace.create(`bench-${workers}`, { b: cluster(workers) });
     await ws.init("b");
-    let r = runCli(ws, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
-    const up = await measure(() => r.promise, r.pid);
+    const cli = cliOf(ws);
+    const up = await cli(UP, upEnv);
     const state = await ws.exportState("b");
     const resources = state.deployment.resources.length;
     const size = stateSize(ws);
@@ -298,11 +426,9 @@ async function main(): Promise<void> {
       ),
     );
     ws.writeStack("b", cluster(workers, ["k8s.bench.example.com", "new.bench.example.com"]));
-    r = runCli(ws, ["preview", "--stack", "b", "--non-interactive"]);
-    const preview = await measure(() => r.promise, r.pid);
+    const preview = await cli(PREVIEW);
     ws.writeStack("b", cluster(workers));
-    r = runCli(ws, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
-    const same = await measure(() => r.promise, r.pid);
+    const same = await cli(UP, upEnv);
     rows.push(
       `| 3 + ${workers.toLocaleString("en-US")} | kube-pki | ${resources.toLocaleString("en-US")} | ${fmt(up)} | ${fmt(preview)} | ${fmt(same)} | ${(size / 1048576).toFixed(1)} | ${mem(up)} |`,
     );
@@ -312,12 +438,10 @@ async function main(): Promise<void> {
     const bare = await Workspace.create(`bare-${workers}`, { b: stringify({ config: {} }) });
     bareProgram(bare, resources);
     await bare.init("b");
-    r = runCli(bare, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
-    const bUp = await measure(() => r.promise, r.pid);
-    r = runCli(bare, ["preview", "--stack", "b", "--non-interactive"]);
-    const bPreview = await measure(() => r.promise, r.pid);
-    r = runCli(bare, ["up", "--stack", "b", "--yes", "--non-interactive", "--skip-preview"], upEnv);
-    const bSame = await measure(() => r.promise, r.pid);
+    const bareCli = cliOf(bare);
+    const bUp = await bareCli(UP, upEnv);
+    const bPreview = await bareCli(PREVIEW);
+    const bSame = await bareCli(UP, upEnv);
     rows.push(
       `| 3 + ${workers.toLocaleString("en-US")} | bare tls.PrivateKey | ${resources.toLocaleString("en-US")} | ${fmt(bUp)} | ${fmt(bPreview)} (no change) | ${fmt(bSame)} | ${(stateSize(bare) / 1048576).toFixed(1)} | ${mem(bUp)} |`,
     );
