@@ -148,6 +148,12 @@ describe("workers: bootstrap: shards", () => {
     assert.equal(new Set(shards.flatMap((s) => s.members.map((m) => m.name))).size, 10_000);
   });
 
+  it("a cluster's shards are made once: the plan's name check and the stack share them", () => {
+    const [plan] = planClusters([bootstrap(1_000)]);
+    // The plan checked the shard push names already; the stack's call must not hash and sort 10,000 workers again.
+    assert.equal(joinShards(plan!.catalog.cluster), joinShards(plan!.catalog.cluster));
+  });
+
   it("no shard without delivery, or for managed workers", () => {
     assert.deepEqual(joinShards(spec(bootstrap(3, { delivery: { mode: "none" } }))), []);
     assert.deepEqual(joinShards(spec(clusterConfig("m", 1, 3, { delivery: { mode: "local" } }))), []);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { planClusters } from "../components";
 import { JoinDelivery } from "../components/delivery/joinDelivery";
+import { joinShards } from "../components/model/bootstrap";
 import { evaluate, Evaluation } from "../emulator/evaluate";
 import { clusterConfig, find } from "./support";
 import { makeTempDir } from "./e2e/proc";
@@ -59,5 +60,48 @@ describe("join files: a shard push's state", () => {
     const ev = await pushes(10, 10, await pushes(10, 9));
     const ops = ev.resources.filter((r) => r.type === "command:local:Command").map((r) => `${r.name} ${r.op} ${r.changedKeys.join(",")}`);
     assert.deepEqual(ops, ["b-join-00 same ", "b-join-01 update stdin"]);
+  });
+
+  /**
+   * Registers every shard of the 100 workers as the program does, with V8's default stack limit (the emulator turns
+   * stacks off for the whole program, the real program has them), counting the stacks formatted with frames: the SDK
+   * formats one per resource for its source position, and one per promise it makes (four per property) unless stacks
+   * are off. `members` replaces the first shard's members.
+   */
+  const stacksWhileRegistering = async (members?: typeof workers) => {
+    const shards = joinShards(cluster).map((s, i) => (i === 0 && members ? { ...s, members } : s));
+    let stacks = 0;
+    let limitAfter: number | undefined;
+    let error: unknown;
+    await evaluate(() => {
+      const [limit, prepare] = [Error.stackTraceLimit, Error.prepareStackTrace];
+      Error.stackTraceLimit = 10;
+      Error.prepareStackTrace = (e, sites) => {
+        if (sites.length > 0) stacks++;
+        return prepare ? prepare(e, sites) : String(e);
+      };
+      try {
+        new JoinDelivery("b-join", { cluster, shards, bundle: pulumi.secret("commit 0\n") });
+      } catch (e) {
+        error = e;
+      } finally {
+        limitAfter = Error.stackTraceLimit;
+        [Error.stackTraceLimit, Error.prepareStackTrace] = [limit, prepare];
+      }
+    });
+    return { shards: shards.length, stacks, limitAfter, error };
+  };
+
+  it("formats one stack per shard push while registering them, its source position, not one per promise", async () => {
+    const { shards, stacks } = await stacksWhileRegistering();
+    assert.ok(shards > 40, `${shards} shards`);
+    // Each push's source position, and the component's own registration before them (its position and promises: 7).
+    assert.ok(stacks <= shards + 8, `${stacks} stacks formatted for ${shards} shard pushes`);
+  });
+
+  it("restores the stack limit when a shard push cannot be registered", async () => {
+    const { error, limitAfter } = await stacksWhileRegistering([{ ...workers[0]!, ssh: { ...workers[0]!.ssh!, root: "/srv/a b" } }]);
+    assert.match(String(error), /is not a plain shell word/);
+    assert.equal(limitAfter, 10);
   });
 });

@@ -151,21 +151,33 @@ export interface JoinShard {
 
 export const shardOf = (node: string) => createHash("sha256").update(node).digest().readUInt32BE(0) % JOIN_SHARDS;
 
+type Shardable = Pick<ClusterSpec, "name" | "workers" | "nodes" | "delivery">;
+/** By cluster (a resolved spec never changes): the plan's name check and the stack both need a cluster's shards. */
+const shardsOf = new WeakMap<Shardable, readonly JoinShard[]>();
+
 /** The shards with members (workers of a bootstrap cluster delivered over SSH or locally); none otherwise. */
-export function joinShards(cluster: Pick<ClusterSpec, "name" | "workers" | "nodes" | "delivery">): JoinShard[] {
-  if (cluster.workers !== "bootstrap" || cluster.delivery.mode === "none") return [];
+export function joinShards(cluster: Shardable): readonly JoinShard[] {
+  const known = shardsOf.get(cluster);
+  if (known) return known;
   const shards = new Map<number, NodeSpec[]>();
-  for (const node of cluster.nodes.filter((n) => n.role === "worker")) {
-    const i = shardOf(node.name);
-    shards.set(i, [...(shards.get(i) ?? []), node]);
+  if (cluster.workers === "bootstrap" && cluster.delivery.mode !== "none") {
+    for (const node of cluster.nodes) {
+      if (node.role !== "worker") continue;
+      const i = shardOf(node.name);
+      const members = shards.get(i);
+      if (members) members.push(node);
+      else shards.set(i, [node]);
+    }
   }
-  return [...shards]
+  const planned = [...shards]
     .sort(([a], [b]) => a - b)
     .map(([index, members]) => ({
       index,
       resourceName: buildName({ kind: "join-shard", cluster: cluster.name, shard: index }),
-      members: [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      members: members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     }));
+  shardsOf.set(cluster, planned);
+  return planned;
 }
 
 /**

@@ -86,15 +86,22 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const { cluster } = catalog;
   if (cluster.delivery.mode === "none") return { tools: [], pushes: [], restarts: [] };
   const restarted = (bundle: Bundle) => cluster.delivery.mode === "ssh" && bundle.readers.some((r) => !!cluster.delivery.restart[r]);
+  // By node name: a bootstrap cluster's 10,000 workers get no bundle, and are not scanned once per bundle.
+  const nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
   const pushes: PushPlan[] = catalog.bundles.map((bundle) => ({
     resourceName: buildName({ kind: "push", cluster: cluster.name, node: bundle.node, bundle: splitCatalogId(bundle.id).name }),
-    node: cluster.nodes.find((n) => n.name === bundle.node)!,
+    node: nodes.get(bundle.node)!,
     bundle,
     secret: bundle.files.some((f) => f.content === "private-key" || f.content === "kubeconfig"),
     keepPrevious: restarted(bundle),
   }));
+  const pushesOf = new Map<string, PushPlan[]>();
+  for (const p of pushes) {
+    if (pushesOf.has(p.node.name)) pushesOf.get(p.node.name)!.push(p);
+    else pushesOf.set(p.node.name, [p]);
+  }
   const tools: ToolsPlan[] = cluster.nodes
-    .filter((n) => pushes.some((p) => p.node.name === n.name))
+    .filter((n) => pushesOf.has(n.name))
     .map((node) => ({ resourceName: buildName({ kind: "tools", cluster: cluster.name, node: node.name }), node }));
   // Local delivery writes files for inspection and labs: nothing runs there to restart.
   if (cluster.delivery.mode === "local") return { tools, pushes, restarts: [] };
@@ -102,7 +109,7 @@ export function deliveryPlan(catalog: ClusterCatalog): DeliveryPlan {
   const restarts: RestartPlan[] = [];
   const previousOnControlPlane = new Map<Reader, string>();
   for (const node of cluster.nodes) {
-    const nodePushes = pushes.filter((p) => p.node.name === node.name);
+    const nodePushes = pushesOf.get(node.name) ?? [];
     const readers = [...new Set(nodePushes.flatMap((p) => p.bundle.readers))].filter((r) => !!cluster.delivery.restart[r]);
     for (const reader of readers) {
       const command = cluster.delivery.restart[reader];
