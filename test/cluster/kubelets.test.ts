@@ -412,6 +412,19 @@ describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm cont
       const r = await lab.kubectl(["-n", "kube-node-lease", "get", "lease", node(k), "-o", "jsonpath={.spec.renewTime}"]);
       return r.code === 0 && Date.parse(r.stdout) > t.getTime() ? true : undefined;
     };
+    /** After the kubelets' restart (now): each renews its lease, is its Node, and is reached by the API server. */
+    const workAfterRestart = async () => {
+      const restarted = new Date();
+      for (const k of rotated) {
+        await waitFor(
+          () => renewedSince(k, restarted),
+          60_000,
+          () => `${node(k)}'s lease renewed:\n${k.log.slice(-2000)}`,
+        );
+        assert.equal(await asKubelet(k), `node/${node(k)}`);
+        assert.equal(await proxied(k), "ok");
+      }
+    };
 
     it("set-up: the controller-manager signs with kube-pki's flags (--cluster-signing-duration shortened to 150 s); two kubelets join with kube-pki's join material, whose kubelet.conf follows ca.crt by path", async () => {
       const t0 = Date.now();
@@ -489,16 +502,7 @@ describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm cont
         [true, true],
       );
       await Promise.all(rotated.map((k) => k.restart()));
-      const restarted = new Date();
-      for (const k of rotated) {
-        await waitFor(
-          () => renewedSince(k, restarted),
-          60_000,
-          () => `${node(k)}'s lease renewed:\n${k.log.slice(-2000)}`,
-        );
-        assert.equal(await asKubelet(k), `node/${node(k)}`);
-        assert.equal(await proxied(k), "ok");
-      }
+      await workAfterRestart();
       timings.rotationAdd = Date.now() - t0;
     });
 
@@ -546,16 +550,7 @@ describe("workers join by TLS bootstrap: real kubelets v1.36.3 on a kubeadm cont
       await pushControlPlane(lab, phases.drop);
       // The CA set changed: the kubelets restart and stop trusting the old CA for the API server too.
       assert.deepEqual(await Promise.all(rotated.map((k) => pushWorker(k, phases.drop!.workerCa))), [true, true]);
-      const restarted = new Date();
-      for (const k of rotated) {
-        await waitFor(
-          () => renewedSince(k, restarted),
-          60_000,
-          () => `${node(k)}'s lease renewed:\n${k.log.slice(-2000)}`,
-        );
-        assert.equal(await asKubelet(k), `node/${node(k)}`);
-        assert.equal(await proxied(k), "ok");
-      }
+      await workAfterRestart();
       assert.equal(await statusOf(`${lab.server}/api`, kubeadmAdmin, phases.drop.workerCa), 401);
       timings.rotationDrop = Date.now() - t0;
     });
