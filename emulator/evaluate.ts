@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { certificateRequestPem } from "../components/pki/csr";
+import { withoutStackTraces } from "../components/stackTraces";
 import { observeRegistrations, Registration, waitForRPCs } from "./sdkInternals";
 import { unwrapSecrets } from "./secrets";
 import { dueForRenewal, TLS_TYPES, TlsStandIn, TlsStandInOptions, tlsDiff } from "./tlsStandIn";
@@ -241,16 +242,12 @@ export async function evaluate<T>(program: () => T | Promise<T>, opts: EvaluateO
   // The SDK records `new Error().stack` for every promise and resource it makes, and ts-node source-maps each one:
   // about 70 % of an evaluation's time and most of its memory at a thousand nodes (docs/benchmarks-render.md). No
   // stacks while the program registers; errors keep their messages.
-  const stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  let result: T;
-  try {
+  const result = await withoutStackTraces(async () => {
     // An asynchronous program (index.ts reads its own stack's outputs first) registers after its awaits.
-    result = await program();
+    const r = await program();
     await waitForRPCs();
-  } finally {
-    Error.stackTraceLimit = stackTraceLimit;
-  }
+    return r;
+  });
   const seen = new Set([...resources, ...carriedOver].map((r) => r.urn));
   const gone = [...prior.values()].filter((r) => !seen.has(r.urn));
   // Deleting a protected resource fails. With protectCAs a guard that depends on everything is deleted first, so

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { withoutStackTraces } from "../components/stackTraces";
 import {
   ClusterPki,
   ClusterPlan,
@@ -176,29 +177,27 @@ export async function renderClusters(rawClusters: unknown, outDir: string, opts:
     const final = join(outDir, cluster.name);
     const temp = join(outDir, `.${cluster.name}.rendering-${process.pid}`);
     const replaced = join(outDir, `.${cluster.name}.replaced-${process.pid}`);
-    let nodes: Record<string, ManifestEntry[]>;
     // No stacks while the files are written either: every Output read makes promises whose stacks the SDK records.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      rmSync(temp, { recursive: true, force: true });
-      nodes = await renderInBatches(plan, temp, opts);
-      writeFile(
-        temp,
-        { path: `/${RENDER_MARKER}`, mode: 0o644 },
-        `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`,
-      );
-      // Checked again just before the swap: nothing else may have appeared there meanwhile.
-      const late = refusal(final, opts.force ?? false);
-      if (late) throw new Error(late);
-      if (existsSync(final)) renameSync(final, replaced);
-      renameSync(temp, final);
-    } catch (e) {
-      rmSync(temp, { recursive: true, force: true });
-      throw e;
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
+    const nodes = await withoutStackTraces(async () => {
+      try {
+        rmSync(temp, { recursive: true, force: true });
+        const entries = await renderInBatches(plan, temp, opts);
+        writeFile(
+          temp,
+          { path: `/${RENDER_MARKER}`, mode: 0o644 },
+          `${JSON.stringify({ cluster: cluster.name, renderedAt: new Date().toISOString() })}\n`,
+        );
+        // Checked again just before the swap: nothing else may have appeared there meanwhile.
+        const late = refusal(final, opts.force ?? false);
+        if (late) throw new Error(late);
+        if (existsSync(final)) renameSync(final, replaced);
+        renameSync(temp, final);
+        return entries;
+      } catch (e) {
+        rmSync(temp, { recursive: true, force: true });
+        throw e;
+      }
+    });
     rmSync(replaced, { recursive: true, force: true });
     const seconds = (Date.now() - start) / 1000;
     const result = { cluster: cluster.name, nodes, certificates: plan.catalog.certificates.length, seconds };

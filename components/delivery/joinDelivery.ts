@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { withoutStackTraces } from "../stackTraces";
 import { local } from "@pulumi/command";
 import { JoinShard } from "../model/bootstrap";
 import { DeliveredCluster } from "./clusterDelivery";
@@ -96,16 +97,9 @@ export class JoinDelivery extends pulumi.ComponentResource {
       return file;
     };
     store(joinProgramFile());
-    // No stacks while the shard pushes are registered (as in the offline render and the emulator): the SDK records
-    // `new Error().stack` for each of the four promises of every property of a resource (16 for a Command), and
-    // ts-node source-maps each one: 4,096 mapped stacks for 64 shards, the largest share of what 10,000 workers
-    // added to a preview (docs/benchmarks-bootstrap-engine.md). Errors keep their messages; the resource's own stack
-    // trace (its source position in the state) is taken by the SDK with a limit of its own.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    let pushes: local.Command[];
-    try {
-      pushes = args.shards.map((shard) => {
+    // No stacks while the shard pushes are registered: 16 promises per Command, 4,096 mapped stacks for 64 shards.
+    const pushes = withoutStackTraces(() =>
+      args.shards.map((shard) => {
         const targets: JoinTarget[] = shard.members.map((n) =>
           mode === "local"
             ? { name: n.name, root: `${args.localDirectory!.replace(/\/+$/, "")}/${cluster.name}/${n.name}` }
@@ -124,10 +118,8 @@ export class JoinDelivery extends pulumi.ComponentResource {
           { create: command, update: command, stdin: pulumi.secret(stdin), logging: "none", addPreviousOutputInEnv: false },
           { parent: this, additionalSecretOutputs: ["stdout", "stderr"], dependsOn: args.after ?? [] },
         );
-      });
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-    }
+      }),
+    );
     this.rolledOut = pulumi.all(pushes.map((p) => p.id)).apply(() => true);
     this.registerOutputs({});
   }
